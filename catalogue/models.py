@@ -1,0 +1,73 @@
+"""What is sold: supplier farms, products and their SKUs. Stock lives on the SKU, so every
+campaign selling a SKU draws from the same number (库存同步)."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from community.models import Brand
+
+
+class Supplier(models.Model):
+    """A supplier, typically a partner farm (合作农场) such as 老李有机农场."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="suppliers")
+    name = models.CharField(_("name"), max_length=64)
+    region = models.CharField(_("region"), max_length=64, blank=True)
+    contact_name = models.CharField(_("contact"), max_length=32, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
+    story = models.TextField(_("story"), blank=True)
+
+    class Meta:
+        verbose_name = _("supplier")
+        verbose_name_plural = _("suppliers")
+        constraints = [models.UniqueConstraint(fields=["brand", "name"], name="supplier_unique_name_per_brand")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    class StorageType(models.TextChoices):
+        AMBIENT = "ambient", _("Ambient")
+        CHILLED = "chilled", _("Chilled (cold chain)")
+        FROZEN = "frozen", _("Frozen")
+
+    supplier = models.ForeignKey(Supplier, on_delete=models.PROTECT, related_name="products")
+    name = models.CharField(_("name"), max_length=64)
+    description = models.TextField(_("description"), blank=True)
+    storage = models.CharField(_("storage"), max_length=16, choices=StorageType.choices, default=StorageType.CHILLED)
+    image = models.ImageField(_("image"), upload_to="products/", blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        constraints = [models.UniqueConstraint(fields=["supplier", "name"], name="product_unique_name_per_supplier")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SKU(models.Model):
+    """One sellable variant of a product. ``spec`` holds its options, e.g. {"规格": "500g/袋"}."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="skus")
+    code = models.CharField(_("SKU code"), max_length=32, unique=True)
+    spec = models.JSONField(_("spec options"), default=dict, blank=True)
+    list_price_fen = models.PositiveIntegerField(_("list price (fen)"))
+    # Changed only by guarded UPDATEs (stock >= qty) inside a transaction, never read-modify-write.
+    stock = models.PositiveIntegerField(_("stock"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("SKU")
+        verbose_name_plural = _("SKUs")
+        constraints = [models.CheckConstraint(condition=Q(stock__gte=0), name="sku_stock_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.product.name} {self.spec_label}".strip()
+
+    @property
+    def spec_label(self) -> str:
+        return " ".join(str(v) for v in self.spec.values())

@@ -1,0 +1,186 @@
+"""People and the communities they belong to: users, brands, communities, memberships, pickup points."""
+
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .phones import mask_phone
+
+
+class UserManager(DjangoUserManager):
+    """Staff sign in with username and password; members with a phone number and a one-time code."""
+
+    def create_user(self, username=None, email=None, password=None, **extra_fields):
+        user = self.model(username=username or None, email=email or "", **extra_fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, username=None, email=None, password=None, **extra_fields):
+        extra_fields.update(is_staff=True, is_superuser=True, role=User.Role.OPERATOR)
+        return self.create_user(username, email, password, **extra_fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Anyone who signs in. ``role`` is the brand-wide role; leader and KOC are per community."""
+
+    class Role(models.TextChoices):
+        OPERATOR = "operator", _("Operator")
+        HOST = "host", _("Host")
+        ASSISTANT = "assistant", _("Assistant")
+        MEMBER = "member", _("Member")
+
+    username = models.CharField(_("username"), max_length=150, unique=True, null=True, blank=True)
+    phone = models.CharField(
+        _("phone"), max_length=20, unique=True, null=True, blank=True, help_text=_("E.164, e.g. +8613812345678")
+    )
+    nickname = models.CharField(_("nickname"), max_length=64, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
+    is_staff = models.BooleanField(_("admin site access"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    privacy_consent_at = models.DateTimeField(_("privacy notice accepted at"), null=True, blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(username__isnull=False) | Q(phone__isnull=False),
+                name="user_has_username_or_phone",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.nickname or self.username or self.masked_phone
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def is_operator(self) -> bool:
+        return self.is_active and (self.role == self.Role.OPERATOR or self.is_superuser)
+
+    @property
+    def is_host(self) -> bool:
+        return self.is_active and self.role in (self.Role.HOST, self.Role.ASSISTANT)
+
+
+class Brand(models.Model):
+    """The operator's brand (品牌), e.g. 源味集. One installation usually runs one brand."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    slogan = models.CharField(_("slogan"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Community(models.Model):
+    """A community (社群), usually mirrored by one WeChat group."""
+
+    class JoinGate(models.TextChoices):
+        OPEN = "open", _("Open")
+        QUESTIONNAIRE = "questionnaire", _("Questionnaire")
+        INVITATION = "invitation", _("Invitation only")
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="communities")
+    name = models.CharField(_("name"), max_length=64)
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    positioning = models.TextField(_("positioning and values"), blank=True)
+    # WeChat groups stop at 500 members; the operator is warned as the community nears it.
+    capacity = models.PositiveIntegerField(_("capacity"), default=500)
+    join_gate = models.CharField(_("join gate"), max_length=16, choices=JoinGate.choices, default=JoinGate.OPEN)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("community")
+        verbose_name_plural = _("communities")
+        constraints = [models.UniqueConstraint(fields=["brand", "name"], name="community_unique_name_per_brand")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PickupPoint(models.Model):
+    """A pickup point (自提点) run by a leader, where members collect their orders."""
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="pickup_points")
+    name = models.CharField(_("name"), max_length=64)
+    address = models.CharField(_("address"), max_length=200)
+    opening_hours = models.CharField(_("opening hours"), max_length=100, blank=True)
+    leader = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="led_pickup_points")
+    capacity = models.PositiveIntegerField(_("daily capacity (orders)"), default=200)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("pickup point")
+        verbose_name_plural = _("pickup points")
+        constraints = [
+            models.UniqueConstraint(fields=["community", "name"], name="pickup_point_unique_name_per_community")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's place in one community, with their community role (leader 团长, KOC or member)."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", _("Member")
+        KOC = "koc", _("KOC")
+        LEADER = "leader", _("Leader")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending review")
+        ACTIVE = "active", _("Active")
+        REJECTED = "rejected", _("Rejected")
+        LEFT = "left", _("Left")
+        REMOVED = "removed", _("Removed")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # The member who brought this one in (裂变); together these rows form the referral tree.
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="referred_memberships"
+    )
+    default_pickup_point = models.ForeignKey(
+        PickupPoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
+    last_active_at = models.DateTimeField(_("last active at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [models.UniqueConstraint(fields=["user", "community"], name="membership_unique_user_community")]
+        indexes = [models.Index(fields=["community", "status", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.community}"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "community"
+
+urlpatterns = [
+    path("m/", views.member_home, name="member-home"),
+    path("m/login/", views.member_login, name="member-login"),
+    path("ops/communities/", views.ops_community_list, name="ops-communities"),
+]

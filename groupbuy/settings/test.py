@@ -1,0 +1,18 @@
+"""Tests run against a real PostgreSQL and a real Redis (the CI script starts both)."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/groupbuy")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+
+from .base import *  # noqa: F403
+from .base import DATABASES
+
+DEBUG = False
+SECRET_KEY = "test-only"
+SMS_SHOW_CODE = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LANGUAGE_CODE = "zh-hans"
+# Each test database gets its own short-lived pool; keep it small so parallel runs fit.
+DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": 20, "timeout": 10}
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

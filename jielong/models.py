@@ -1,0 +1,156 @@
+"""Jielong (接龙) campaigns: what is offered to which communities, and the orders members place."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from catalogue.models import SKU
+from community.models import Brand, Community, PickupPoint
+from livestream.models import LiveSession
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        # 成团: the threshold is reached; members may still join until the campaign closes.
+        FORMED = "formed", _("Formed")
+        COMPLETED = "completed", _("Closed (formed)")
+        FAILED = "failed", _("Failed (not formed)")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="campaigns")
+    title = models.CharField(_("title"), max_length=100)
+    story = models.TextField(_("story and selling points"), blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    communities = models.ManyToManyField(Community, related_name="campaigns", verbose_name=_("target communities"))
+    # The session that launches this campaign. The link lives here so livestream never imports jielong.
+    live_session = models.ForeignKey(
+        LiveSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("live session")
+    )
+    group_threshold = models.PositiveIntegerField(_("members needed to form the group (成团人数)"), default=1)
+    perk_limit = models.PositiveIntegerField(_("first-N perk places"), default=0)
+    perk_description = models.CharField(_("perk"), max_length=200, blank=True)
+    opens_at = models.DateTimeField(_("opens at"), null=True, blank=True)
+    closes_at = models.DateTimeField(_("closes at"))
+    formed_at = models.DateTimeField(_("formed at"), null=True, blank=True)
+    delivery_note = models.CharField(_("estimated delivery"), max_length=100, blank=True)
+    # Counters kept with the rows they count, changed by F() in the join transaction.
+    joined_count = models.PositiveIntegerField(_("orders"), default=0)
+    perk_taken = models.PositiveIntegerField(_("perk places taken"), default=0)
+    next_seq = models.PositiveIntegerField(default=1)
+    version = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("jielong campaign")
+        verbose_name_plural = _("jielong campaigns")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(perk_taken__lte=models.F("perk_limit")), name="campaign_perk_not_oversold"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def still_needed(self) -> int:
+        return max(self.group_threshold - self.joined_count, 0)
+
+    @property
+    def perk_left(self) -> int:
+        return max(self.perk_limit - self.perk_taken, 0)
+
+
+class CampaignItem(models.Model):
+    """A SKU offered in a campaign at the community price (社群专享价), optionally lower for the first N."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="campaign_items")
+    price_fen = models.PositiveIntegerField(_("community price (fen)"))
+    perk_price_fen = models.PositiveIntegerField(_("first-N price (fen)"), null=True, blank=True)
+    per_member_limit = models.PositiveIntegerField(_("limit per member"), default=10)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("campaign item")
+        verbose_name_plural = _("campaign items")
+        ordering = ["position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "sku"], name="campaign_item_unique_sku")]
+
+    def __str__(self) -> str:
+        return str(self.sku)
+
+
+class Order(models.Model):
+    """One member's entry in the jielong (``seq`` is the 序号 in "1. 昵称 上海青×2")."""
+
+    class Status(models.TextChoices):
+        JOINED = "joined", _("Joined")
+        CANCELLED = "cancelled", _("Cancelled")
+        READY = "ready", _("Ready for pickup")
+        PICKED_UP = "picked_up", _("Picked up")
+
+    class PaymentStatus(models.TextChoices):
+        UNPAID = "unpaid", _("Unpaid")
+        PAID = "paid", _("Paid")
+        REFUNDED = "refunded", _("Refunded")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="orders")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jielong_orders")
+    community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="jielong_orders")
+    pickup_point = models.ForeignKey(
+        PickupPoint, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    seq = models.PositiveIntegerField(_("jielong number"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.JOINED)
+    payment_status = models.CharField(
+        _("payment"), max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
+    )
+    is_perk = models.BooleanField(_("first-N perk"), default=False)
+    total_fen = models.PositiveIntegerField(_("total (fen)"))
+    note = models.CharField(_("member note"), max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(_("joined at"))
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("jielong order")
+        verbose_name_plural = _("jielong orders")
+        ordering = ["campaign", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "seq"], name="order_unique_seq"),
+            # One live entry per member per campaign: a double tap cannot make a second order.
+            models.UniqueConstraint(
+                fields=["campaign", "user"], condition=~Q(status="cancelled"), name="order_one_active_per_member"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="order_unique_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}#{self.seq}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    item = models.ForeignKey(CampaignItem, on_delete=models.PROTECT, related_name="order_lines")
+    quantity = models.PositiveIntegerField(_("quantity"))
+    unit_price_fen = models.PositiveIntegerField(_("unit price (fen)"))
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.UniqueConstraint(fields=["order", "item"], name="order_line_unique_item"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} ×{self.quantity}"
