@@ -4,10 +4,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import selectors
-
-
-def campaign_group(campaign_id: int) -> str:
-    return f"jielong.campaign.{campaign_id}"
+from .broadcast import campaign_group
 
 
 class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):

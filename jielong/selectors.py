@@ -18,3 +18,50 @@ def campaign_snapshot(*, campaign_id: int) -> dict | None:
         "perk_left": campaign.perk_left,
         "version": campaign.version,
     }
+
+
+def open_campaign_count() -> int:
+    """Campaigns members can join right now (open, or formed and still open)."""
+    return Campaign.objects.filter(status__in=[Campaign.Status.OPEN, Campaign.Status.FORMED]).count()
+
+
+def session_sales(*, live_session_id: int) -> dict[str, int]:
+    """Joins and GMV (fen) of the campaigns a session launched; cancelled orders do not count."""
+    from django.db.models import Count, Sum
+
+    from .models import Order
+
+    totals = (
+        Order.objects.filter(campaign__live_session_id=live_session_id)
+        .exclude(status=Order.Status.CANCELLED)
+        .aggregate(joins=Count("pk"), gmv_fen=Sum("total_fen"))
+    )
+    return {"joins": totals["joins"] or 0, "gmv_fen": totals["gmv_fen"] or 0}
+
+
+def ops_campaign_list():
+    """Every campaign for the operator, newest first."""
+    return Campaign.objects.select_related("live_session").order_by("-created_at")
+
+
+def member_open_campaigns(*, community_ids, limit: int = 10) -> list[Campaign]:
+    """Joinable campaigns aimed at the member's communities, closing soonest first."""
+    return list(
+        Campaign.objects.filter(
+            status__in=[Campaign.Status.OPEN, Campaign.Status.FORMED], communities__in=list(community_ids)
+        )
+        .distinct()
+        .order_by("closes_at")[:limit]
+    )
+
+
+def member_orders(*, user, limit: int = 20):
+    """The member's jielong orders, newest first."""
+    from .models import Order
+
+    return list(
+        Order.objects.filter(user=user)
+        .select_related("campaign", "pickup_point")
+        .prefetch_related("lines__item__sku__product")
+        .order_by("-created_at")[:limit]
+    )

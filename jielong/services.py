@@ -1,17 +1,55 @@
-"""Writes for jielong campaigns and orders."""
+"""Writes for jielong campaigns and orders.
 
-from django.db import transaction
+Locking rule for every write that changes a campaign's counters: lock the campaign row first
+(``select_for_update``), then SKU rows in primary-key order. All joins of one campaign therefore
+queue on the campaign row, which is what makes ``seq`` gapless and the first-N perk exact.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from catalogue.models import SKU
+from community.models import Membership, PickupPoint, User
 from groupbuy import events
 from groupbuy.errors import DomainError
 
-from .models import Campaign
+from . import broadcast
+from .models import Campaign, CampaignItem, Order, OrderLine
+
+logger = logging.getLogger(__name__)
+
+JOINABLE = (Campaign.Status.OPEN, Campaign.Status.FORMED)
 
 
 class CampaignStateError(DomainError):
     pass
+
+
+class JoinRefused(DomainError):
+    pass
+
+
+class InsufficientStock(DomainError):
+    pass
+
+
+class AlreadyJoined(DomainError):
+    pass
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    order: Order
+    created: bool
 
 
 def campaign_open(*, campaign: Campaign) -> Campaign:
@@ -27,6 +65,7 @@ def campaign_open(*, campaign: Campaign) -> Campaign:
         campaign.version += 1
         campaign.save(update_fields=["status", "opens_at", "version"])
         events.publish("jielong.campaign_opened", campaign_id=campaign.pk, live_session_id=campaign.live_session_id)
+        transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
     return campaign
 
 
@@ -36,3 +75,239 @@ def campaigns_open_for_session(*, live_session_id: int) -> list[Campaign]:
     for campaign in Campaign.objects.filter(live_session_id=live_session_id, status=Campaign.Status.DRAFT):
         opened.append(campaign_open(campaign=campaign))
     return opened
+
+
+# --- Joining ------------------------------------------------------------------------------
+
+
+def _check_join(
+    *, campaign: Campaign, user: User, quantities: Mapping[int, int], pickup_point_id: int | None
+) -> tuple[Membership, dict[int, CampaignItem], PickupPoint | None]:
+    """Validate a join without locking anything; the locked part re-checks what can change."""
+    if campaign.status not in JOINABLE or campaign.closes_at <= timezone.now():
+        raise JoinRefused(_("This jielong is closed."), code="closed")
+    membership = (
+        Membership.objects.filter(user=user, community__in=campaign.communities.all(), status=Membership.Status.ACTIVE)
+        .select_related("default_pickup_point")
+        .order_by("pk")
+        .first()
+    )
+    if membership is None:
+        raise JoinRefused(_("This jielong is only open to members of its communities."), code="not_member")
+    if not quantities:
+        raise JoinRefused(_("Choose at least one item."), code="empty")
+    items = {item.pk: item for item in CampaignItem.objects.filter(campaign=campaign, pk__in=list(quantities))}
+    for item_id, quantity in quantities.items():
+        item = items.get(item_id)
+        if item is None:
+            raise JoinRefused(_("That item is not part of this jielong."), code="unknown_item")
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise JoinRefused(_("Quantities must be whole numbers of at least 1."), code="bad_quantity")
+        if quantity > item.per_member_limit:
+            raise JoinRefused(
+                _("You can take at most %(limit)s of %(item)s.") % {"limit": item.per_member_limit, "item": item},
+                code="over_limit",
+            )
+    pickup_point = membership.default_pickup_point
+    if pickup_point_id is not None:
+        pickup_point = PickupPoint.objects.filter(
+            pk=pickup_point_id, community_id=membership.community_id, is_active=True
+        ).first()
+        if pickup_point is None:
+            raise JoinRefused(_("Choose a pickup point of your community."), code="bad_pickup_point")
+    return membership, items, pickup_point
+
+
+def order_join(
+    *,
+    campaign_id: int,
+    user: User,
+    quantities: Mapping[int, int],
+    pickup_point_id: int | None = None,
+    note: str = "",
+    idempotency_key: str = "",
+) -> JoinResult:
+    """Join a jielong (接龙): take stock, maybe a first-N perk place, a sequence number; maybe form the group.
+
+    Idempotent by ``idempotency_key``: a retried or double-tapped request returns the first order.
+    Raises ``JoinRefused``, ``InsufficientStock`` or ``AlreadyJoined`` and then changes nothing.
+    """
+    idempotency_key = (idempotency_key or "")[:64]
+    if idempotency_key:
+        existing = Order.objects.filter(campaign_id=campaign_id, idempotency_key=idempotency_key, user=user).first()
+        if existing is not None:
+            return JoinResult(order=existing, created=False)
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        raise JoinRefused(_("This jielong does not exist."), code="not_found")
+    membership, items, pickup_point = _check_join(
+        campaign=campaign, user=user, quantities=quantities, pickup_point_id=pickup_point_id
+    )
+    try:
+        order, created = _do_join(
+            campaign_id=campaign_id,
+            user=user,
+            membership=membership,
+            items=items,
+            quantities=quantities,
+            pickup_point=pickup_point,
+            note=note.strip()[:200],
+            idempotency_key=idempotency_key,
+        )
+    except IntegrityError:
+        # Lost a race with our own retry (same key) or an earlier join by the same member.
+        if idempotency_key:
+            existing = Order.objects.filter(campaign_id=campaign_id, idempotency_key=idempotency_key, user=user).first()
+            if existing is not None:
+                return JoinResult(order=existing, created=False)
+        raise AlreadyJoined(_("You have already joined this jielong; change your order instead.")) from None
+    return JoinResult(order=order, created=created)
+
+
+def _do_join(
+    *,
+    campaign_id: int,
+    user: User,
+    membership: Membership,
+    items: dict[int, CampaignItem],
+    quantities: Mapping[int, int],
+    pickup_point: PickupPoint | None,
+    note: str,
+    idempotency_key: str,
+) -> tuple[Order, bool]:
+    """The locked part of a join. Caller has validated input; this holds the campaign row lock."""
+    now = timezone.now()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status not in JOINABLE or campaign.closes_at <= now:
+            raise JoinRefused(_("This jielong is closed."), code="closed")
+        active = Order.objects.filter(campaign_id=campaign_id, user=user).exclude(status=Order.Status.CANCELLED).first()
+        if active is not None:
+            if idempotency_key and active.idempotency_key == idempotency_key:
+                return active, False  # our own retry got here first and has committed
+            raise AlreadyJoined(_("You have already joined this jielong; change your order instead."))
+        is_perk = campaign.perk_taken < campaign.perk_limit
+        for item_id in sorted(quantities, key=lambda pk: items[pk].sku_id):
+            item = items[item_id]
+            taken = SKU.objects.filter(pk=item.sku_id, stock__gte=quantities[item_id]).update(
+                stock=F("stock") - quantities[item_id]
+            )
+            if not taken:
+                raise InsufficientStock(_("Sorry, %(item)s is sold out.") % {"item": item}, code="sold_out")
+        lines = [
+            OrderLine(item=items[pk], quantity=qty, unit_price_fen=_unit_price(items[pk], is_perk=is_perk))
+            for pk, qty in quantities.items()
+        ]
+        order = Order.objects.create(
+            campaign_id=campaign_id,
+            user=user,
+            community_id=membership.community_id,
+            pickup_point=pickup_point,
+            seq=campaign.next_seq,
+            is_perk=is_perk,
+            total_fen=sum(line.quantity * line.unit_price_fen for line in lines),
+            note=note,
+            idempotency_key=idempotency_key,
+            created_at=now,
+        )
+        for line in lines:
+            line.order = order
+        OrderLine.objects.bulk_create(lines)
+
+        campaign.next_seq += 1
+        campaign.joined_count += 1
+        campaign.perk_taken += int(is_perk)
+        campaign.version += 1
+        forms_now = campaign.status == Campaign.Status.OPEN and campaign.joined_count >= campaign.group_threshold
+        if forms_now:
+            campaign.status = Campaign.Status.FORMED
+            campaign.formed_at = now
+        campaign.save(update_fields=["next_seq", "joined_count", "perk_taken", "version", "status", "formed_at"])
+
+        events.publish(
+            "jielong.order_joined",
+            campaign_id=campaign_id,
+            user_id=user.pk,
+            community_id=membership.community_id,
+            order_id=order.pk,
+            total_fen=order.total_fen,
+            is_perk=is_perk,
+        )
+        if forms_now:
+            events.publish("jielong.group_formed", campaign_id=campaign_id, joined=campaign.joined_count)
+        transaction.on_commit(partial(broadcast.snapshot_changed, campaign_id))
+    return order, True
+
+
+def _unit_price(item: CampaignItem, *, is_perk: bool) -> int:
+    if is_perk and item.perk_price_fen is not None:
+        return item.perk_price_fen
+    return item.price_fen
+
+
+def order_cancel(*, order_id: int, user: User) -> Order:
+    """Cancel a member's own order before the jielong closes.
+
+    Rule: the stock goes back to the SKUs and a first-N perk place goes back to the pool, where the
+    next new joiner receives it; the order keeps its number (numbers are never reused). A group that
+    has formed stays formed.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_related("campaign").get(pk=order_id)
+        if order.user_id != user.pk:
+            raise JoinRefused(_("That is not your order."), code="not_owner")
+        campaign = Campaign.objects.select_for_update().get(pk=order.campaign_id)
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status != Order.Status.JOINED:
+            raise JoinRefused(_("This order can no longer be cancelled."), code="not_cancellable")
+        if campaign.status not in JOINABLE or campaign.closes_at <= timezone.now():
+            raise JoinRefused(_("This jielong is closed; contact your leader."), code="closed")
+        lines = list(order.lines.select_related("item").order_by("item__sku_id"))
+        for line in lines:
+            SKU.objects.filter(pk=line.item.sku_id).update(stock=F("stock") + line.quantity)
+        order.status = Order.Status.CANCELLED
+        order.save(update_fields=["status"])
+        campaign.joined_count -= 1
+        campaign.perk_taken -= int(order.is_perk)
+        campaign.version += 1
+        campaign.save(update_fields=["joined_count", "perk_taken", "version"])
+        events.publish("jielong.order_cancelled", campaign_id=campaign.pk, user_id=user.pk, order_id=order.pk)
+        transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
+    return order
+
+
+def campaign_close(*, campaign_id: int) -> Campaign:
+    """Close a campaign at its deadline: a formed group completes; an unformed one fails (不成团),
+    its orders are cancelled, stock returns, and members are told (after commit)."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        if campaign.status not in JOINABLE:
+            return campaign  # already closed: closing twice is a no-op, so the task may retry
+        if campaign.status == Campaign.Status.FORMED:
+            campaign.status = Campaign.Status.COMPLETED
+            name = "jielong.campaign_completed"
+        else:
+            campaign.status = Campaign.Status.FAILED
+            name = "jielong.campaign_failed"
+            orders = list(Order.objects.select_for_update().filter(campaign=campaign, status=Order.Status.JOINED))
+            returned: dict[int, int] = {}
+            for line in OrderLine.objects.filter(order__in=orders).select_related("item"):
+                returned[line.item.sku_id] = returned.get(line.item.sku_id, 0) + line.quantity
+            for sku_id in sorted(returned):
+                SKU.objects.filter(pk=sku_id).update(stock=F("stock") + returned[sku_id])
+            Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=Order.Status.CANCELLED)
+        campaign.version += 1
+        campaign.save(update_fields=["status", "version"])
+        events.publish(name, campaign_id=campaign.pk, joined=campaign.joined_count)
+        transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
+    return campaign
+
+
+def campaigns_close_due() -> list[int]:
+    """Close every joinable campaign whose deadline has passed. Safe to run concurrently and twice."""
+    due = Campaign.objects.filter(status__in=JOINABLE, closes_at__lte=timezone.now()).values_list("pk", flat=True)
+    closed = []
+    for campaign_id in due:
+        campaign_close(campaign_id=campaign_id)
+        closed.append(campaign_id)
+    return closed

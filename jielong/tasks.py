@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True)
+def close_due_campaigns() -> list[int]:
+    """Periodic: close campaigns whose deadline passed (idempotent, so a redelivery is harmless)."""
+    return services.campaigns_close_due()
