@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("groupbuy.web.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/jielong/", include("jielong.api_urls")),
     path("", include("community.urls")),
     path("", include("livestream.urls")),
     path("", include("jielong.urls")),

@@ -1,0 +1,74 @@
+"""JSON API for other clients: the campaign snapshot and joining. Same services as the pages."""
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from . import selectors, services
+
+
+class JoinLineSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    quantity = serializers.IntegerField(error_messages={"invalid": _("Quantities must be whole numbers of at least 1.")})
+
+
+class JoinSerializer(serializers.Serializer):
+    items = JoinLineSerializer(many=True, allow_empty=True)
+    pickup_point = serializers.IntegerField(required=False, allow_null=True)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+def order_payload(order) -> dict:
+    return {
+        "id": order.pk,
+        "campaign": order.campaign_id,
+        "seq": order.seq,
+        "status": order.status,
+        "payment_status": order.payment_status,
+        "is_perk": order.is_perk,
+        "total_fen": order.total_fen,
+    }
+
+
+def _error(exc: services.DomainError, http_status: int) -> Response:
+    return Response({"code": exc.code, "detail": exc.message}, status=http_status)
+
+
+@api_view(["GET"])
+def campaign_snapshot(request, campaign_id: int) -> Response:
+    snapshot = selectors.campaign_snapshot(campaign_id=campaign_id)
+    if snapshot is None:
+        return Response({"code": "not_found", "detail": _("This jielong does not exist.")}, status=404)
+    return Response(snapshot)
+
+
+@api_view(["POST"])
+def campaign_join(request, campaign_id: int) -> Response:
+    """POST {"items": [{"item": id, "quantity": n}], "pickup_point": id, "note": ""}.
+
+    Send an ``Idempotency-Key`` header: a retry with the same key returns the same order (200).
+    """
+    serializer = JoinSerializer(data=request.data)
+    if not serializer.is_valid():
+        return Response({"code": "invalid", "detail": serializer.errors}, status=400)
+    data = serializer.validated_data
+    quantities: dict[int, int] = {}
+    for line in data["items"]:
+        quantities[line["item"]] = quantities.get(line["item"], 0) + line["quantity"]
+    try:
+        result = services.order_join(
+            campaign_id=campaign_id,
+            user=request.user,
+            quantities=quantities,
+            pickup_point_id=data.get("pickup_point"),
+            note=data.get("note", ""),
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+        )
+    except services.AlreadyJoined as exc:
+        return _error(exc, status.HTTP_409_CONFLICT)
+    except services.InsufficientStock as exc:
+        return _error(exc, status.HTTP_409_CONFLICT)
+    except services.JoinRefused as exc:
+        return _error(exc, status.HTTP_404_NOT_FOUND if exc.code == "not_found" else status.HTTP_400_BAD_REQUEST)
+    return Response(order_payload(result.order), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

@@ -1,0 +1,86 @@
+"""The JSON API joins through the same service as the pages."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from jielong.models import Campaign, Order
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setup():
+    community = f.community()
+    campaign = f.campaign(communities=[community], status=Campaign.Status.OPEN, perk_limit=1, group_threshold=2)
+    user = f.member()
+    f.membership(user=user, community=community)
+    client = APIClient()
+    client.force_authenticate(user)
+    return client, campaign, campaign.items.get(), user
+
+
+def test_join_then_retry_with_same_key_returns_same_order(setup):
+    client, campaign, item, _ = setup
+    url = f"/api/jielong/campaigns/{campaign.pk}/join/"
+    body = {"items": [{"item": item.pk, "quantity": 2}]}
+
+    first = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+    retry = client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+
+    assert first.status_code == 201
+    assert retry.status_code == 200
+    assert first.json() == retry.json()
+    assert first.json()["seq"] == 1 and first.json()["is_perk"] is True
+    assert Order.objects.count() == 1
+
+
+def test_snapshot(setup):
+    client, campaign, item, _ = setup
+    client.post(
+        f"/api/jielong/campaigns/{campaign.pk}/join/", {"items": [{"item": item.pk, "quantity": 1}]}, format="json"
+    )
+    snapshot = client.get(f"/api/jielong/campaigns/{campaign.pk}/").json()
+    assert (snapshot["joined"], snapshot["perk_left"], snapshot["status"]) == (1, 0, "open")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"items": [{"item": 0, "quantity": 1}]}, 400, "unknown_item"),
+        ({"items": [{"item": "ITEM", "quantity": -1}]}, 400, "bad_quantity"),
+        ({"items": [{"item": "ITEM", "quantity": "x"}]}, 400, "invalid"),
+        ({"items": []}, 400, "empty"),
+    ],
+    ids=["unknown-sku", "negative-quantity", "not-a-number", "no-items"],
+)
+def test_bad_input_is_refused_in_the_users_language(setup, body, status, code):
+    client, campaign, item, _ = setup
+    for line in body["items"]:
+        if line["item"] == "ITEM":
+            line["item"] = item.pk
+    response = client.post(
+        f"/api/jielong/campaigns/{campaign.pk}/join/", body, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert Order.objects.count() == 0
+
+
+def test_closed_campaign_refuses(setup):
+    client, campaign, item, _ = setup
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
+    response = client.post(
+        f"/api/jielong/campaigns/{campaign.pk}/join/", {"items": [{"item": item.pk, "quantity": 1}]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "closed"
+    assert Order.objects.count() == 0
+
+
+def test_anonymous_cannot_join(setup):
+    _, campaign, item, _ = setup
+    response = APIClient().post(
+        f"/api/jielong/campaigns/{campaign.pk}/join/", {"items": [{"item": item.pk, "quantity": 1}]}, format="json"
+    )
+    assert response.status_code == 403
