@@ -1,0 +1,75 @@
+"""Real-time progress: coalesced, versioned snapshots reach every watcher through the Redis layer."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.core.cache import cache
+
+from groupbuy.asgi import application
+from jielong import broadcast, services
+from jielong.models import Campaign
+from tests import factories as f
+
+
+class FakeBroadcaster:
+    def __init__(self):
+        self.scheduled = []
+
+    def schedule(self, campaign_id, due):
+        self.scheduled.append(campaign_id)
+
+
+def test_a_burst_of_changes_schedules_one_broadcast_per_window(monkeypatch):
+    fake = FakeBroadcaster()
+    monkeypatch.setattr(broadcast, "_broadcaster", lambda: fake)
+    cache.delete(broadcast._pending_key(7))
+
+    for _ in range(100):
+        broadcast.snapshot_changed(7)
+    assert fake.scheduled == [7]
+
+    # The flush clears the window before reading, so the next change opens a new one.
+    cache.delete(broadcast._pending_key(7))
+    broadcast.snapshot_changed(7)
+    assert fake.scheduled == [7, 7]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_watchers_end_on_the_final_count_after_a_burst_of_joins():
+    community = await sync_to_async(f.community)()
+    campaign = await sync_to_async(f.campaign)(
+        communities=[community], status=Campaign.Status.OPEN, group_threshold=5, perk_limit=2
+    )
+    item = await sync_to_async(campaign.items.get)()
+    users = []
+    for _ in range(8):
+        user = await sync_to_async(f.member)()
+        await sync_to_async(f.membership)(user=user, community=community)
+        users.append(user)
+
+    watchers = []
+    for _ in range(3):
+        ws = WebsocketCommunicator(
+            application, f"/ws/jielong/{campaign.pk}/", headers=[(b"origin", b"http://127.0.0.1")]
+        )
+        connected, _ = await ws.connect()
+        assert connected
+        first = await ws.receive_json_from(timeout=5)
+        assert first["snapshot"]["joined"] == 0
+        watchers.append(ws)
+
+    for user in users:
+        await sync_to_async(services.order_join)(campaign_id=campaign.pk, user=user, quantities={item.pk: 1})
+
+    for ws in watchers:
+        received = []
+        while not received or received[-1]["joined"] < 8:
+            message = await ws.receive_json_from(timeout=10)
+            received.append(message["snapshot"])
+        versions = [s["version"] for s in received]
+        assert versions == sorted(versions)
+        assert len(received) <= 8  # coalesced: never more messages than changes
+        final = received[-1]
+        assert (final["joined"], final["still_needed"], final["perk_left"], final["status"]) == (8, 0, 0, "formed")
+        await ws.disconnect()
