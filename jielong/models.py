@@ -36,6 +36,9 @@ class Campaign(models.Model):
     closes_at = models.DateTimeField(_("closes at"))
     formed_at = models.DateTimeField(_("formed at"), null=True, blank=True)
     delivery_note = models.CharField(_("estimated delivery"), max_length=100, blank=True)
+    payment_method = models.CharField(
+        _("payment"), max_length=32, default="pay_at_pickup", help_text=_("A provider from jielong.payments.")
+    )
     # Counters kept with the rows they count, changed by F() in the join transaction.
     joined_count = models.PositiveIntegerField(_("orders"), default=0)
     perk_taken = models.PositiveIntegerField(_("perk places taken"), default=0)
@@ -113,6 +116,8 @@ class Order(models.Model):
     is_perk = models.BooleanField(_("first-N perk"), default=False)
     total_fen = models.PositiveIntegerField(_("total (fen)"))
     note = models.CharField(_("member note"), max_length=200, blank=True)
+    leader_note = models.CharField(_("leader note"), max_length=200, blank=True)
+    refunded_fen = models.PositiveIntegerField(_("refunded (fen)"), default=0)
     idempotency_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("joined at"))
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)

@@ -296,6 +296,10 @@ def campaign_close(*, campaign_id: int) -> Campaign:
             for sku_id in sorted(returned):
                 SKU.objects.filter(pk=sku_id).update(stock=F("stock") + returned[sku_id])
             Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=Order.Status.CANCELLED)
+            # Money already collected goes back in full; the refund itself happens outside (transfer or cash).
+            Order.objects.filter(pk__in=[o.pk for o in orders], payment_status=Order.PaymentStatus.PAID).update(
+                payment_status=Order.PaymentStatus.REFUNDED, refunded_fen=F("total_fen")
+            )
         campaign.version += 1
         campaign.save(update_fields=["status", "version"])
         events.publish(name, campaign_id=campaign.pk, joined=campaign.joined_count)
@@ -311,3 +315,28 @@ def campaigns_close_due() -> list[int]:
         campaign_close(campaign_id=campaign_id)
         closed.append(campaign_id)
     return closed
+
+
+def order_mark_paid(*, order_id: int, by: User) -> Order:
+    """Record that an order's money arrived (leader collected it, or staff saw the transfer).
+
+    Idempotent: marking a paid order paid again changes nothing.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        is_leader = Membership.objects.filter(
+            user=by, community_id=order.community_id, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
+        ).exists()
+        if not (by.is_operator or is_leader):
+            raise JoinRefused(_("Only operators and this community's leader can confirm payments."), code="forbidden")
+        if order.status == Order.Status.CANCELLED:
+            raise JoinRefused(_("A cancelled order cannot be marked paid."), code="cancelled")
+        if order.payment_status == Order.PaymentStatus.PAID:
+            return order
+        order.payment_status = Order.PaymentStatus.PAID
+        order.paid_at = timezone.now()
+        order.save(update_fields=["payment_status", "paid_at"])
+        events.publish(
+            "jielong.order_paid", campaign_id=order.campaign_id, user_id=order.user_id, order_id=order.pk, by=by.pk
+        )
+    return order

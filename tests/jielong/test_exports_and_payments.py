@@ -1,0 +1,90 @@
+from decimal import Decimal
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+
+from community.models import Membership
+from jielong import services
+from jielong.exports import campaign_orders_xlsx
+from jielong.models import Campaign, Order
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def joined():
+    community = f.community()
+    east, west = f.pickup_point(community=community, name="东门"), f.pickup_point(community=community, name="西门")
+    campaign = f.campaign(communities=[community], status=Campaign.Status.OPEN, group_threshold=5)
+    item = campaign.items.get()
+    orders = []
+    for point in (east, west, east):
+        user = f.member(phone=None)
+        f.membership(user=user, community=community, default_pickup_point=point)
+        orders.append(
+            services.order_join(campaign_id=campaign.pk, user=user, quantities={item.pk: 2}, note="放门卫").order
+        )
+    return campaign, community, orders
+
+
+def test_export_has_a_sheet_per_pickup_point_with_masked_phones(joined, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    campaign, _, orders = joined
+
+    workbook = load_workbook(BytesIO(campaign_orders_xlsx(campaign=campaign)))
+
+    assert workbook.sheetnames == ["东门", "西门"]
+    east = list(workbook["东门"].iter_rows(values_only=True))
+    assert len(east) == 3  # header + two orders
+    seq, _member, note, *_rest = east[1]
+    assert (seq, note) == (1, "放门卫")
+    amount, phone = east[1][6], east[1][11]
+    assert Decimal(str(amount)) == Decimal("31.80")
+    assert "****" in phone and orders[0].user.phone not in phone
+
+
+def test_export_can_show_full_phones(joined):
+    campaign, _, orders = joined
+    workbook = load_workbook(BytesIO(campaign_orders_xlsx(campaign=campaign, full_phones=True)))
+    phones = {row[11] for row in workbook["西门"].iter_rows(min_row=2, values_only=True)}
+    assert phones == {orders[1].user.phone}
+
+
+def test_leader_marks_paid_once(joined):
+    _, community, orders = joined
+    leader = f.member()
+    f.membership(user=leader, community=community, role=Membership.Role.LEADER)
+
+    services.order_mark_paid(order_id=orders[0].pk, by=leader)
+    first_paid_at = Order.objects.get(pk=orders[0].pk).paid_at
+    services.order_mark_paid(order_id=orders[0].pk, by=leader)
+
+    order = Order.objects.get(pk=orders[0].pk)
+    assert order.payment_status == Order.PaymentStatus.PAID
+    assert order.paid_at == first_paid_at
+
+
+def test_other_members_cannot_mark_paid(joined):
+    _, _, orders = joined
+    with pytest.raises(services.JoinRefused):
+        services.order_mark_paid(order_id=orders[0].pk, by=f.member())
+    assert Order.objects.get(pk=orders[0].pk).payment_status == Order.PaymentStatus.UNPAID
+
+
+def test_failed_group_refunds_paid_orders(joined):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    campaign, _, orders = joined
+    services.order_mark_paid(order_id=orders[0].pk, by=f.operator())
+    Campaign.objects.filter(pk=campaign.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
+
+    services.campaign_close(campaign_id=campaign.pk)
+
+    paid = Order.objects.get(pk=orders[0].pk)
+    assert (paid.status, paid.payment_status, paid.refunded_fen) == ("cancelled", "refunded", paid.total_fen)
+    unpaid = Order.objects.get(pk=orders[1].pk)
+    assert (unpaid.payment_status, unpaid.refunded_fen) == ("unpaid", 0)
