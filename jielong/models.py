@@ -1,5 +1,7 @@
 """Jielong (接龙) campaigns: what is offered to which communities, and the orders members place."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -33,6 +35,8 @@ class Campaign(models.Model):
     perk_limit = models.PositiveIntegerField(_("first-N perk places"), default=0)
     perk_description = models.CharField(_("perk"), max_length=200, blank=True)
     opens_at = models.DateTimeField(_("opens at"), null=True, blank=True)
+    # KOCs may join this many minutes before everyone else, to lead by example (KOC带头).
+    koc_early_minutes = models.PositiveSmallIntegerField(_("KOC early window (minutes)"), default=0)
     closes_at = models.DateTimeField(_("closes at"))
     formed_at = models.DateTimeField(_("formed at"), null=True, blank=True)
     delivery_note = models.CharField(_("estimated delivery"), max_length=100, blank=True)
@@ -58,6 +62,15 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def is_joinable(self, *, at, is_koc: bool = False) -> bool:
+        """Open for joining at ``at``: open or formed, past its opening (earlier for KOCs), before closing."""
+        if self.status not in (self.Status.OPEN, self.Status.FORMED) or at >= self.closes_at:
+            return False
+        if self.opens_at is None:
+            return True
+        early = timedelta(minutes=self.koc_early_minutes) if is_koc else timedelta(0)
+        return at >= self.opens_at - early
 
     @property
     def still_needed(self) -> int:

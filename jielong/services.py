@@ -52,16 +52,20 @@ class JoinResult:
     created: bool
 
 
-def campaign_open(*, campaign: Campaign) -> Campaign:
-    """Open a draft campaign for joining (the jielong link goes out to its communities)."""
+def campaign_open(*, campaign: Campaign, opens_at=None) -> Campaign:
+    """Open a draft campaign (the jielong link goes out to its communities), now or at ``opens_at``.
+
+    Until ``opens_at`` only KOCs inside their early window can join.
+    """
+    now = timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status != Campaign.Status.DRAFT:
             raise CampaignStateError(_("Only a draft campaign can be opened."))
-        if campaign.closes_at <= timezone.now():
+        if campaign.closes_at <= max(now, opens_at or now):
             raise CampaignStateError(_("The closing time has already passed."))
         campaign.status = Campaign.Status.OPEN
-        campaign.opens_at = timezone.now()
+        campaign.opens_at = max(now, opens_at or now)
         campaign.version += 1
         campaign.save(update_fields=["status", "opens_at", "version"])
         events.publish("jielong.campaign_opened", campaign_id=campaign.pk, live_session_id=campaign.live_session_id)
@@ -94,6 +98,8 @@ def _check_join(
     )
     if membership is None:
         raise JoinRefused(_("This jielong is only open to members of its communities."), code="not_member")
+    if not campaign.is_joinable(at=timezone.now(), is_koc=membership.role == Membership.Role.KOC):
+        raise JoinRefused(_("This jielong has not opened yet."), code="not_open_yet")
     if not quantities:
         raise JoinRefused(_("Choose at least one item."), code="empty")
     items = {item.pk: item for item in CampaignItem.objects.filter(campaign=campaign, pk__in=list(quantities))}
@@ -179,7 +185,7 @@ def _do_join(
     now = timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
-        if campaign.status not in JOINABLE or campaign.closes_at <= now:
+        if not campaign.is_joinable(at=now, is_koc=membership.role == Membership.Role.KOC):
             raise JoinRefused(_("This jielong is closed."), code="closed")
         active = Order.objects.filter(campaign_id=campaign_id, user=user).exclude(status=Order.Status.CANCELLED).first()
         if active is not None:

@@ -271,3 +271,38 @@ def test_a_retried_request_racing_itself_makes_one_order():
     assert len({o.order.pk for o in outcomes}) == 1
     assert sum(o.created for o in outcomes) == 1
     assert _state(campaign, item)["stock"] == 99
+
+
+@pytest.mark.django_db
+def test_kocs_join_inside_their_early_window_and_others_wait():
+    from community.models import Membership
+
+    campaign, item, users = _open_campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(opens_at=timezone.now() + timedelta(minutes=5), koc_early_minutes=10)
+    Membership.objects.filter(user=users[0]).update(role=Membership.Role.KOC)
+
+    koc_order = services.order_join(campaign_id=campaign.pk, user=users[0], quantities={item.pk: 1}).order
+    before = _state(campaign, item)
+    with pytest.raises(services.JoinRefused) as error:
+        services.order_join(campaign_id=campaign.pk, user=users[1], quantities={item.pk: 1})
+
+    assert koc_order.seq == 1
+    assert error.value.code == "not_open_yet"
+    assert _state(campaign, item) == before
+
+
+@pytest.mark.django_db
+def test_campaign_opens_at_a_later_time_and_ending_the_live_opens_it(django_capture_on_commit_callbacks):
+    from livestream import services as live
+
+    host = f.host()
+    session = f.live_session(hosts=[host])
+    campaign = f.campaign(live_session=session)
+    live.session_go_live(session=session, by=host)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        live.session_end(session=session, by=host)
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.OPEN
+    assert campaign.opens_at is not None
