@@ -10,7 +10,9 @@ from . import selectors, services
 
 class JoinLineSerializer(serializers.Serializer):
     item = serializers.IntegerField()
-    quantity = serializers.IntegerField(error_messages={"invalid": _("Quantities must be whole numbers of at least 1.")})
+    quantity = serializers.IntegerField(
+        error_messages={"invalid": _("Quantities must be whole numbers of at least 1.")}
+    )
 
 
 class JoinSerializer(serializers.Serializer):
@@ -71,4 +73,6 @@ def campaign_join(request, campaign_id: int) -> Response:
         return _error(exc, status.HTTP_409_CONFLICT)
     except services.JoinRefused as exc:
         return _error(exc, status.HTTP_404_NOT_FOUND if exc.code == "not_found" else status.HTTP_400_BAD_REQUEST)
-    return Response(order_payload(result.order), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+    return Response(
+        order_payload(result.order), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+    )

@@ -34,6 +34,8 @@ class Campaign(models.Model):
     group_threshold = models.PositiveIntegerField(_("members needed to form the group (成团人数)"), default=1)
     perk_limit = models.PositiveIntegerField(_("first-N perk places"), default=0)
     perk_description = models.CharField(_("perk"), max_length=200, blank=True)
+    max_orders = models.PositiveIntegerField(_("maximum orders"), null=True, blank=True)
+    min_spend_fen = models.PositiveIntegerField(_("minimum spend per order (fen, 起购金额)"), default=0)
     opens_at = models.DateTimeField(_("opens at"), null=True, blank=True)
     # KOCs may join this many minutes before everyone else, to lead by example (KOC带头).
     koc_early_minutes = models.PositiveSmallIntegerField(_("KOC early window (minutes)"), default=0)
@@ -99,6 +101,33 @@ class CampaignItem(models.Model):
 
     def __str__(self) -> str:
         return str(self.sku)
+
+    def unit_price_fen(self, *, joined: int, is_perk: bool) -> int:
+        """The price one unit costs when ``joined`` members are in: the community price, lowered by
+        every tier reached, and the first-N price for a perk order when that is lower still."""
+        prices = [self.price_fen]
+        prices += [tier.price_fen for tier in self.price_tiers.all() if tier.min_joins <= joined]
+        if is_perk and self.perk_price_fen is not None:
+            prices.append(self.perk_price_fen)
+        return min(prices)
+
+
+class PriceTier(models.Model):
+    """Tiered price (阶梯价): once ``min_joins`` members have joined, the item costs ``price_fen``
+    for everyone, earlier joiners included (they are settled down to it)."""
+
+    item = models.ForeignKey(CampaignItem, on_delete=models.CASCADE, related_name="price_tiers")
+    min_joins = models.PositiveIntegerField(_("from this many joins"))
+    price_fen = models.PositiveIntegerField(_("price (fen)"))
+
+    class Meta:
+        verbose_name = _("price tier")
+        verbose_name_plural = _("price tiers")
+        ordering = ["item", "min_joins"]
+        constraints = [models.UniqueConstraint(fields=["item", "min_joins"], name="price_tier_unique_threshold")]
+
+    def __str__(self) -> str:
+        return f"≥{self.min_joins}: {self.price_fen}"
 
 
 class Order(models.Model):

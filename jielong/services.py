@@ -86,7 +86,7 @@ def campaigns_open_for_session(*, live_session_id: int) -> list[Campaign]:
 
 def _check_join(
     *, campaign: Campaign, user: User, quantities: Mapping[int, int], pickup_point_id: int | None
-) -> tuple[Membership, dict[int, CampaignItem], PickupPoint | None]:
+) -> tuple[Membership, dict[int, CampaignItem], set[int], PickupPoint | None]:
     """Validate a join without locking anything; the locked part re-checks what can change."""
     if campaign.status not in JOINABLE or campaign.closes_at <= timezone.now():
         raise JoinRefused(_("This jielong is closed."), code="closed")
@@ -102,7 +102,8 @@ def _check_join(
         raise JoinRefused(_("This jielong has not opened yet."), code="not_open_yet")
     if not quantities:
         raise JoinRefused(_("Choose at least one item."), code="empty")
-    items = {item.pk: item for item in CampaignItem.objects.filter(campaign=campaign, pk__in=list(quantities))}
+    all_items = CampaignItem.objects.filter(campaign=campaign).prefetch_related("price_tiers")
+    items = {item.pk: item for item in all_items if item.pk in quantities}
     for item_id, quantity in quantities.items():
         item = items.get(item_id)
         if item is None:
@@ -121,7 +122,8 @@ def _check_join(
         ).first()
         if pickup_point is None:
             raise JoinRefused(_("Choose a pickup point of your community."), code="bad_pickup_point")
-    return membership, items, pickup_point
+    tier_thresholds = {tier.min_joins for item in all_items for tier in item.price_tiers.all()}
+    return membership, items, tier_thresholds, pickup_point
 
 
 def order_join(
@@ -146,7 +148,7 @@ def order_join(
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
         raise JoinRefused(_("This jielong does not exist."), code="not_found")
-    membership, items, pickup_point = _check_join(
+    membership, items, tier_thresholds, pickup_point = _check_join(
         campaign=campaign, user=user, quantities=quantities, pickup_point_id=pickup_point_id
     )
     try:
@@ -155,6 +157,7 @@ def order_join(
             user=user,
             membership=membership,
             items=items,
+            tier_thresholds=tier_thresholds,
             quantities=quantities,
             pickup_point=pickup_point,
             note=note.strip()[:200],
@@ -176,6 +179,7 @@ def _do_join(
     user: User,
     membership: Membership,
     items: dict[int, CampaignItem],
+    tier_thresholds: set[int],
     quantities: Mapping[int, int],
     pickup_point: PickupPoint | None,
     note: str,
@@ -192,7 +196,24 @@ def _do_join(
             if idempotency_key and active.idempotency_key == idempotency_key:
                 return active, False  # our own retry got here first and has committed
             raise AlreadyJoined(_("You have already joined this jielong; change your order instead."))
+        if campaign.max_orders is not None and campaign.joined_count >= campaign.max_orders:
+            raise JoinRefused(_("This jielong is full."), code="full")
         is_perk = campaign.perk_taken < campaign.perk_limit
+        joined_after = campaign.joined_count + 1
+        lines = [
+            OrderLine(
+                item=items[pk],
+                quantity=qty,
+                unit_price_fen=items[pk].unit_price_fen(joined=joined_after, is_perk=is_perk),
+            )
+            for pk, qty in quantities.items()
+        ]
+        total_fen = sum(line.quantity * line.unit_price_fen for line in lines)
+        if total_fen < campaign.min_spend_fen:
+            raise JoinRefused(
+                _("The minimum order is %(amount)s yuan.") % {"amount": f"{campaign.min_spend_fen / 100:.2f}"},
+                code="below_min_spend",
+            )
         for item_id in sorted(quantities, key=lambda pk: items[pk].sku_id):
             item = items[item_id]
             taken = SKU.objects.filter(pk=item.sku_id, stock__gte=quantities[item_id]).update(
@@ -200,10 +221,6 @@ def _do_join(
             )
             if not taken:
                 raise InsufficientStock(_("Sorry, %(item)s is sold out.") % {"item": item}, code="sold_out")
-        lines = [
-            OrderLine(item=items[pk], quantity=qty, unit_price_fen=_unit_price(items[pk], is_perk=is_perk))
-            for pk, qty in quantities.items()
-        ]
         order = Order.objects.create(
             campaign_id=campaign_id,
             user=user,
@@ -211,7 +228,7 @@ def _do_join(
             pickup_point=pickup_point,
             seq=campaign.next_seq,
             is_perk=is_perk,
-            total_fen=sum(line.quantity * line.unit_price_fen for line in lines),
+            total_fen=total_fen,
             note=note,
             idempotency_key=idempotency_key,
             created_at=now,
@@ -242,13 +259,15 @@ def _do_join(
         if forms_now:
             events.publish("jielong.group_formed", campaign_id=campaign_id, joined=campaign.joined_count)
         transaction.on_commit(partial(broadcast.snapshot_changed, campaign_id))
+        if joined_after in tier_thresholds:
+            transaction.on_commit(partial(_settle_prices_later, campaign_id))
     return order, True
 
 
-def _unit_price(item: CampaignItem, *, is_perk: bool) -> int:
-    if is_perk and item.perk_price_fen is not None:
-        return item.perk_price_fen
-    return item.price_fen
+def _settle_prices_later(campaign_id: int) -> None:
+    from .tasks import settle_prices
+
+    settle_prices.delay(campaign_id)
 
 
 def order_cancel(*, order_id: int, user: User) -> Order:
@@ -290,6 +309,8 @@ def campaign_close(*, campaign_id: int) -> Campaign:
         if campaign.status not in JOINABLE:
             return campaign  # already closed: closing twice is a no-op, so the task may retry
         if campaign.status == Campaign.Status.FORMED:
+            campaign_settle_prices(campaign_id=campaign.pk)
+            campaign.refresh_from_db(fields=["version"])
             campaign.status = Campaign.Status.COMPLETED
             name = "jielong.campaign_completed"
         else:
@@ -346,3 +367,35 @@ def order_mark_paid(*, order_id: int, by: User) -> Order:
             "jielong.order_paid", campaign_id=order.campaign_id, user_id=order.user_id, order_id=order.pk, by=by.pk
         )
     return order
+
+
+def campaign_settle_prices(*, campaign_id: int) -> int:
+    """Settle every live order down to the tier prices reached (阶梯价). Prices only ever fall:
+    a tier once reached stays reached for orders already placed. Returns how many orders changed."""
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+        orders = list(
+            Order.objects.filter(campaign=campaign, status=Order.Status.JOINED).prefetch_related(
+                "lines__item__price_tiers"
+            )
+        )
+        changed_lines, changed_orders = [], []
+        for order in orders:
+            for line in order.lines.all():
+                price = min(
+                    line.unit_price_fen, line.item.unit_price_fen(joined=campaign.joined_count, is_perk=order.is_perk)
+                )
+                if price != line.unit_price_fen:
+                    line.unit_price_fen = price
+                    changed_lines.append(line)
+            total = sum(line.quantity * line.unit_price_fen for line in order.lines.all())
+            if total != order.total_fen:
+                order.total_fen = total
+                changed_orders.append(order)
+        OrderLine.objects.bulk_update(changed_lines, ["unit_price_fen"])
+        Order.objects.bulk_update(changed_orders, ["total_fen"])
+        if changed_orders:
+            campaign.version += 1
+            campaign.save(update_fields=["version"])
+            events.publish("jielong.prices_settled", campaign_id=campaign_id, orders=len(changed_orders))
+    return len(changed_orders)

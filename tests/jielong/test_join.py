@@ -306,3 +306,50 @@ def test_campaign_opens_at_a_later_time_and_ending_the_live_opens_it(django_capt
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.OPEN
     assert campaign.opens_at is not None
+
+
+@pytest.mark.django_db
+def test_tiered_price_settles_earlier_joiners_down(django_capture_on_commit_callbacks, monkeypatch):
+    from jielong import tasks
+    from jielong.models import PriceTier
+
+    campaign, item, users = _open_campaign(perk_limit=1)
+    PriceTier.objects.create(item=item, min_joins=3, price_fen=1400)
+    settled = []
+    monkeypatch.setattr(tasks.settle_prices, "delay", lambda cid: settled.append(cid))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        perk = services.order_join(campaign_id=campaign.pk, user=users[0], quantities={item.pk: 1}).order
+        second = services.order_join(campaign_id=campaign.pk, user=users[1], quantities={item.pk: 2}).order
+    assert (perk.total_fen, second.total_fen) == (1272, 2 * 1590)
+    assert settled == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        third = services.order_join(campaign_id=campaign.pk, user=users[2], quantities={item.pk: 1}).order
+    assert third.total_fen == 1400  # joins at the tier it unlocks
+    assert settled == [campaign.pk]  # and the earlier joiners are settled after commit
+
+    assert services.campaign_settle_prices(campaign_id=campaign.pk) == 1
+    assert services.campaign_settle_prices(campaign_id=campaign.pk) == 0  # idempotent
+    totals = dict(Order.objects.filter(campaign=campaign).values_list("seq", "total_fen"))
+    # The perk order keeps its lower first-N price; the second joiner now pays the tier price.
+    assert totals == {1: 1272, 2: 2 * 1400, 3: 1400}
+    assert sum(
+        line.quantity * line.unit_price_fen for line in OrderLine.objects.filter(order__campaign=campaign)
+    ) == sum(totals.values())
+
+
+@pytest.mark.django_db
+def test_maximum_orders_and_minimum_spend_are_enforced():
+    campaign, item, users = _open_campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(max_orders=1, min_spend_fen=3000)
+
+    with pytest.raises(services.JoinRefused) as low:
+        services.order_join(campaign_id=campaign.pk, user=users[0], quantities={item.pk: 1})
+    services.order_join(campaign_id=campaign.pk, user=users[0], quantities={item.pk: 3})  # 3 × 12.72 at the perk price
+    before = _state(campaign, item)
+    with pytest.raises(services.JoinRefused) as full:
+        services.order_join(campaign_id=campaign.pk, user=users[1], quantities={item.pk: 3})
+
+    assert (low.value.code, full.value.code) == ("below_min_spend", "full")
+    assert _state(campaign, item) == before
