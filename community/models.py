@@ -184,3 +184,25 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.community}"
+
+
+class PhoneCode(models.Model):
+    """A one-time sign-in code (短信验证码) sent to a phone. Only a hash of the code is stored.
+
+    The newest code for a phone supersedes older ones; a code works once, for five minutes.
+    """
+
+    phone = models.CharField(_("phone"), max_length=20, help_text=_("E.164, e.g. +8613812345678"))
+    code_hash = models.CharField(_("code hash"), max_length=128)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("wrong attempts"), default=0)
+
+    class Meta:
+        verbose_name = _("phone sign-in code")
+        verbose_name_plural = _("phone sign-in codes")
+        indexes = [models.Index(fields=["phone", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{mask_phone(self.phone)} @ {self.created_at:%Y-%m-%d %H:%M}"

@@ -9,6 +9,7 @@ from io import BytesIO
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -21,20 +22,21 @@ _BAD_SHEET_CHARS = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 
 def _columns() -> list[str]:
+    # The headers of the sheets operators already keep (跟团号, 下单人, …), hence a context of their own.
     return [
-        _("Jielong no."),
-        _("Member"),
-        _("Member note"),
-        _("Paid at"),
-        _("Leader note"),
-        _("Items"),
-        _("Order amount (yuan)"),
-        _("Refunded (yuan)"),
-        _("Order status"),
-        _("Pickup point"),
-        _("Recipient"),
-        _("Phone"),
-        _("Address"),
+        pgettext("jielong export column", "Jielong no."),
+        pgettext("jielong export column", "Member"),
+        pgettext("jielong export column", "Member note"),
+        pgettext("jielong export column", "Paid at"),
+        pgettext("jielong export column", "Leader note"),
+        pgettext("jielong export column", "Items"),
+        pgettext("jielong export column", "Order amount (yuan)"),
+        pgettext("jielong export column", "Refunded (yuan)"),
+        pgettext("jielong export column", "Order status"),
+        pgettext("jielong export column", "Pickup point"),
+        pgettext("jielong export column", "Recipient"),
+        pgettext("jielong export column", "Phone"),
+        pgettext("jielong export column", "Address"),
     ]
 
 

@@ -1,6 +1,12 @@
 """Reads for jielong campaigns."""
 
-from .models import Campaign
+from collections.abc import Iterable
+
+from django.db.models import Count, QuerySet, Sum
+
+from community.models import User
+
+from .models import Campaign, Order
 
 
 def campaign_snapshot(*, campaign_id: int) -> dict | None:
@@ -27,10 +33,6 @@ def open_campaign_count() -> int:
 
 def session_sales(*, live_session_id: int) -> dict[str, int]:
     """Joins and GMV (fen) of the campaigns a session launched; cancelled orders do not count."""
-    from django.db.models import Count, Sum
-
-    from .models import Order
-
     totals = (
         Order.objects.filter(campaign__live_session_id=live_session_id)
         .exclude(status=Order.Status.CANCELLED)
@@ -39,12 +41,12 @@ def session_sales(*, live_session_id: int) -> dict[str, int]:
     return {"joins": totals["joins"] or 0, "gmv_fen": totals["gmv_fen"] or 0}
 
 
-def ops_campaign_list():
+def ops_campaign_list() -> QuerySet[Campaign]:
     """Every campaign for the operator, newest first."""
     return Campaign.objects.select_related("live_session").order_by("-created_at")
 
 
-def member_open_campaigns(*, community_ids, limit: int = 10) -> list[Campaign]:
+def member_open_campaigns(*, community_ids: Iterable[int], limit: int = 10) -> list[Campaign]:
     """Joinable campaigns aimed at the member's communities, closing soonest first."""
     return list(
         Campaign.objects.filter(
@@ -55,10 +57,8 @@ def member_open_campaigns(*, community_ids, limit: int = 10) -> list[Campaign]:
     )
 
 
-def member_orders(*, user, limit: int = 20):
+def member_orders(*, user: User, limit: int = 20) -> list[Order]:
     """The member's jielong orders, newest first."""
-    from .models import Order
-
     return list(
         Order.objects.filter(user=user)
         .select_related("campaign", "pickup_point")

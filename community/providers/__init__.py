@@ -1,0 +1,1 @@
+"""Interfaces to services this machine cannot always reach (SMS gateways), each with a local provider."""

@@ -1,0 +1,112 @@
+"""Chinese by default, complete English, and translations that build without GNU gettext."""
+
+import io
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.urls import reverse
+
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+LOCALE_DIR = Path(settings.BASE_DIR) / "locale"
+
+
+def test_default_language_is_chinese(client):
+    client.force_login(factories.operator())
+
+    content = client.get("/ops/").content.decode()
+
+    assert '<html lang="zh-hans">' in content
+    assert "数据看板" in content
+    assert "退出登录" in content
+
+
+def test_browser_language_does_not_override_the_chinese_default(client):
+    content = client.get("/", headers={"accept-language": "en-US,en;q=0.9"}).content.decode()
+
+    assert "成员登录" in content
+
+
+def test_member_pages_default_to_chinese(client):
+    client.force_login(factories.member())
+
+    content = client.get("/m/").content.decode()
+
+    assert "我的社群" in content
+    assert "首页" in content
+
+
+def test_switching_to_english(client):
+    client.force_login(factories.operator())
+
+    response = client.post(reverse("set_language"), {"language": "en", "next": "/ops/"})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/ops/"
+    content = client.get("/ops/").content.decode()
+    assert '<html lang="en">' in content
+    assert "Dashboard" in content
+    assert "Sign out" in content
+    assert "数据看板" not in content
+
+
+def test_switching_back_to_chinese(client):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+
+    assert "员工登录" in client.get("/accounts/login/").content.decode()
+
+
+def test_every_page_offers_the_language_switch(client):
+    client.force_login(factories.host())
+
+    content = client.get("/host/").content.decode()
+
+    assert reverse("set_language") in content
+    assert 'value="en"' in content
+
+
+def test_service_messages_follow_the_language(client):
+    client.post(reverse("set_language"), {"language": "en", "next": "/"})
+
+    response = client.post("/m/login/", {"action": "send", "phone": "123"})
+
+    assert "Enter a valid mobile phone number." in response.content.decode()
+
+
+def test_chinese_catalog_is_complete():
+    catalog = polib.pofile(str(LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "django.po"))
+
+    assert len(catalog) > 100
+    assert [e.msgid for e in catalog.untranslated_entries()] == []
+    assert [e.msgid for e in catalog.fuzzy_entries()] == []
+    assert not catalog.metadata_is_fuzzy
+
+
+def test_english_catalog_exists():
+    catalog = polib.pofile(str(LOCALE_DIR / "en" / "LC_MESSAGES" / "django.po"))
+
+    assert len(catalog) > 100
+    assert catalog.fuzzy_entries() == []
+
+
+def test_compiletranslations_builds_mo_files(tmp_path, settings):
+    locale = tmp_path / "locale"
+    for lang in ("zh_Hans", "en"):
+        target = locale / lang / "LC_MESSAGES"
+        target.mkdir(parents=True)
+        (target / "django.po").write_bytes((LOCALE_DIR / lang / "LC_MESSAGES" / "django.po").read_bytes())
+    settings.LOCALE_PATHS = [locale]
+
+    out = io.StringIO()
+    call_command("compiletranslations", stdout=out)
+
+    mo = polib.mofile(str(locale / "zh_Hans" / "LC_MESSAGES" / "django.mo"))
+    assert mo.find("Sign out").msgstr == "退出登录"
+    assert (locale / "en" / "LC_MESSAGES" / "django.mo").exists()
+    assert "Compiled 2 translation file(s)." in out.getvalue()
