@@ -1,0 +1,47 @@
+"""Plant the 源味集 demo story (see ``groupbuy.demo``) and print how to sign in."""
+
+import time
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from groupbuy import demo
+
+
+class Command(BaseCommand):
+    help = "Load the 源味集 demo data set (300 members, a past live session and its jielong). Safe to run again."
+
+    def handle(self, *args, **options) -> None:
+        started = time.monotonic()
+        summary = demo.seed_demo()
+        elapsed = time.monotonic() - started
+
+        out = self.stdout.write
+        out(self.style.SUCCESS(f"源味集 demo data ready in {elapsed:.1f}s"))
+        for name, members in summary.communities.items():
+            out(f"  {name}: {members} active members")
+        out(
+            f"  last session 《{demo.SERIES_TITLE}》{summary.past_session}: {summary.reservations} reservations, "
+            f"{summary.viewers} viewers, {summary.average_watch_minutes} min watched on average"
+        )
+        out(
+            f"  its jielong: {summary.orders} orders ({summary.perk_orders} first-N perk), "
+            f"GMV ¥{summary.gmv_fen / 100:,.2f}"
+        )
+        start = timezone.localtime(summary.upcoming_start).strftime("%Y-%m-%d %H:%M") if summary.upcoming_start else ""
+        out(f"  next session {summary.upcoming_session} at {start}: {summary.upcoming_reservations} reservations")
+        out(f"  draft jielong waiting for it: {summary.draft_campaign}")
+        out(f"  analytics events: {summary.events}")
+        for note in summary.notes:
+            out(self.style.WARNING(f"  {note}"))
+
+        member_phone = demo.DEMO_MEMBER_PHONE.removeprefix("+86")
+        out("")
+        out("Demo logins:")
+        out(f"  operator   {demo.OPERATOR_USERNAME} / {demo.DEMO_PASSWORD}   {demo.STAFF_LOGIN_URL}")
+        out(f"  host       {demo.HOST_USERNAME} / {demo.DEMO_PASSWORD}   {demo.STAFF_LOGIN_URL}")
+        out(f"  assistant  {demo.ASSISTANT_USERNAME} / {demo.DEMO_PASSWORD}   {demo.STAFF_LOGIN_URL}")
+        out(
+            f"  member     {member_phone} ({demo.DEMO_MEMBER_NICKNAME})   {demo.MEMBER_LOGIN_URL}"
+            "   (local mode shows the one-time code on the page)"
+        )
