@@ -1,0 +1,71 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from .models import Brand, Community, Membership, PhoneCode, PickupPoint, User
+from .phones import mask_phone
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("display_name", "username", "masked_phone", "role", "is_active", "date_joined")
+    list_filter = ("role", "is_active", "is_staff")
+    search_fields = ("username", "nickname", "phone")
+    ordering = ("-date_joined",)
+    fieldsets = (
+        (None, {"fields": ("username", "password", "phone", "nickname", "email")}),
+        (_("Role and access"), {"fields": ("role", "is_active", "is_staff", "is_superuser", "groups")}),
+        (_("Dates"), {"fields": ("date_joined", "last_login", "privacy_consent_at")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "role", "password1", "password2")}),)
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    list_display = ("name", "slogan")
+
+
+class PickupPointInline(admin.TabularInline):
+    model = PickupPoint
+    extra = 0
+    autocomplete_fields = ("leader",)
+
+
+@admin.register(Community)
+class CommunityAdmin(admin.ModelAdmin):
+    list_display = ("name", "brand", "join_gate", "capacity", "is_active")
+    list_filter = ("brand", "join_gate", "is_active")
+    search_fields = ("name",)
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [PickupPointInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("user", "community", "role", "status", "joined_at")
+    list_filter = ("community", "role", "status")
+    search_fields = ("user__nickname", "user__phone")
+    autocomplete_fields = ("user", "invited_by")
+    list_select_related = ("user", "community")
+
+
+@admin.register(PickupPoint)
+class PickupPointAdmin(admin.ModelAdmin):
+    list_display = ("name", "community", "address", "opening_hours", "leader", "is_active")
+    list_filter = ("community", "is_active")
+    search_fields = ("name", "address")
+    autocomplete_fields = ("leader",)
+
+
+@admin.register(PhoneCode)
+class PhoneCodeAdmin(admin.ModelAdmin):
+    # Codes are stored hashed; the admin only shows that a code was sent and what became of it.
+    list_display = ("masked", "created_at", "expires_at", "used_at", "attempts")
+    readonly_fields = [f.name for f in PhoneCode._meta.fields]
+
+    @admin.display(description=_("phone"))
+    def masked(self, obj: PhoneCode) -> str:
+        return mask_phone(obj.phone)
+
+    def has_add_permission(self, request) -> bool:
+        return False
