@@ -2,7 +2,7 @@
 
 import os
 
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/groupbuy")
+os.environ.setdefault("DATABASE_URL", "postgres://groupbuy:groupbuy@127.0.0.1:5432/groupbuy")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
 
 from .base import *  # noqa: F403
