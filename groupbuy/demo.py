@@ -13,6 +13,7 @@ not on the clock, so two runs on the same day write nothing new except the repla
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,8 @@ from livestream.models import LiveSeries, LiveSession, Reservation, WatchRecord
 DEMO_PASSWORD = "yuanweiji2026"
 RANDOM_SEED = 20260206
 
-DEMO_BASE_URL = "http://127.0.0.1:8000"
+# bin/dev serves on $PORT; the printed logins should point there.
+DEMO_BASE_URL = f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
 STAFF_LOGIN_PATH = "/accounts/login/"
 MEMBER_LOGIN_PATH = "/m/login/"
 STAFF_LOGIN_URL = DEMO_BASE_URL + STAFF_LOGIN_PATH
