@@ -1,9 +1,9 @@
-from django.urls import path
-
-from . import views
+from django.urls import include, path
 
 app_name = "jielong"
 
+# Member pages (/m/jielong/…) and operator pages (/ops/jielong/…) live in their own modules.
 urlpatterns = [
-    path("ops/jielong/", views.ops_campaign_list, name="ops-campaigns"),
+    path("m/jielong/", include("jielong.member_urls")),
+    path("ops/jielong/", include("jielong.ops_urls")),
 ]

@@ -1,0 +1,1 @@
+"""Member pages of a jielong (mobile, 375 px)."""
