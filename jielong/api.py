@@ -73,6 +73,6 @@ def campaign_join(request, campaign_id: int) -> Response:
         return _error(exc, status.HTTP_409_CONFLICT)
     except services.JoinRefused as exc:
         return _error(exc, status.HTTP_404_NOT_FOUND if exc.code == "not_found" else status.HTTP_400_BAD_REQUEST)
-    return Response(
-        order_payload(result.order), status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-    )
+    # The campaign version lets a client match this join to the snapshots it receives live.
+    payload = order_payload(result.order) | {"campaign_version": result.campaign_version}
+    return Response(payload, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

@@ -50,6 +50,8 @@ class AlreadyJoined(DomainError):
 class JoinResult:
     order: Order
     created: bool
+    # The campaign's version right after this join committed (None when an earlier order is returned).
+    campaign_version: int | None = None
 
 
 def campaign_open(*, campaign: Campaign, opens_at=None) -> Campaign:
@@ -152,7 +154,7 @@ def order_join(
         campaign=campaign, user=user, quantities=quantities, pickup_point_id=pickup_point_id
     )
     try:
-        order, created = _do_join(
+        order, version = _do_join(
             campaign_id=campaign_id,
             user=user,
             membership=membership,
@@ -170,7 +172,7 @@ def order_join(
             if existing is not None:
                 return JoinResult(order=existing, created=False)
         raise AlreadyJoined(_("You have already joined this jielong; change your order instead.")) from None
-    return JoinResult(order=order, created=created)
+    return JoinResult(order=order, created=True, campaign_version=version)
 
 
 def _do_join(
@@ -184,18 +186,15 @@ def _do_join(
     pickup_point: PickupPoint | None,
     note: str,
     idempotency_key: str,
-) -> tuple[Order, bool]:
-    """The locked part of a join. Caller has validated input; this holds the campaign row lock."""
+) -> tuple[Order, int]:
+    """The locked part of a join; returns the order and the campaign's version after it. Caller has validated input; this holds the campaign row lock."""
     now = timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if not campaign.is_joinable(at=now, is_koc=membership.role == Membership.Role.KOC):
             raise JoinRefused(_("This jielong is closed."), code="closed")
-        active = Order.objects.filter(campaign_id=campaign_id, user=user).exclude(status=Order.Status.CANCELLED).first()
-        if active is not None:
-            if idempotency_key and active.idempotency_key == idempotency_key:
-                return active, False  # our own retry got here first and has committed
-            raise AlreadyJoined(_("You have already joined this jielong; change your order instead."))
+        # A second live order by the same member (or a retry of this one) is stopped by the order
+        # constraints at INSERT; order_join maps that IntegrityError. No extra query under the lock.
         if campaign.max_orders is not None and campaign.joined_count >= campaign.max_orders:
             raise JoinRefused(_("This jielong is full."), code="full")
         is_perk = campaign.perk_taken < campaign.perk_limit
@@ -261,7 +260,7 @@ def _do_join(
         transaction.on_commit(partial(broadcast.snapshot_changed, campaign_id))
         if joined_after in tier_thresholds:
             transaction.on_commit(partial(_settle_prices_later, campaign_id))
-    return order, True
+    return order, campaign.version
 
 
 def _settle_prices_later(campaign_id: int) -> None:
