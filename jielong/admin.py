@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Campaign, CampaignItem, Order, OrderLine, PriceTier
+from .models import Campaign, CampaignChange, CampaignImage, CampaignItem, Order, OrderLine, PriceTier
 
 
 class CampaignItemInline(admin.TabularInline):
@@ -41,3 +41,33 @@ class OrderAdmin(admin.ModelAdmin):
     inlines = [OrderLineInline]
     readonly_fields = ("campaign", "user", "seq", "status", "is_perk", "total_fen", "idempotency_key", "created_at")
     raw_id_fields = ("pickup_point",)
+
+
+@admin.register(CampaignImage)
+class CampaignImageAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "campaign", "width", "height", "position")
+    list_select_related = ("campaign",)
+    raw_id_fields = ("campaign",)
+    # Uploads go through the builder, which resizes them and strips EXIF; the admin only shows and reorders.
+    readonly_fields = ("image", "width", "height")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(CampaignChange)
+class CampaignChangeAdmin(admin.ModelAdmin):
+    """The change log (操作记录) is evidence: it can be read, never written or edited by hand."""
+
+    list_display = ("campaign", "changed_at", "changed_by", "field", "old_value", "new_value")
+    list_filter = ("campaign",)
+    list_select_related = ("campaign", "changed_by")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

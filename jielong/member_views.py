@@ -1,1 +1,281 @@
-"""Member pages of a jielong (mobile, 375 px)."""
+"""Member pages of a jielong (mobile, 375 px): the campaign page, join / change / cancel, share poster.
+
+Views parse the form and call one service; every refusal is a ``DomainError`` whose message is
+shown on the re-rendered page, with nothing changed.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from community.models import Membership, PickupPoint, User
+from groupbuy import posters
+from groupbuy.errors import DomainError
+from groupbuy.web.access import member_required
+from groupbuy.web.templatetags.money import fen
+
+from . import payments, selectors, services
+from .models import Campaign, CampaignItem
+
+
+def referral_code(user: User) -> str:
+    """A stable, unguessable per-member code for share links (``?ref=…``): a short HMAC of the pk.
+
+    Placeholder until the community app formalises invitation codes; the same member always gets
+    the same code, and nobody can derive another member's code without SECRET_KEY.
+    """
+    return salted_hmac("groupbuy.referral", str(user.pk)).hexdigest()[:10]
+
+
+def progress_line(*, joined: int, still_needed: int, max_orders: int | None) -> str:
+    """The line a leader pastes into the WeChat group: "已接龙30单！还剩20单！"."""
+    if still_needed:
+        return _("%(joined)s orders in! %(left)s to go!") % {"joined": joined, "left": still_needed}
+    if max_orders is not None:
+        return _("%(joined)s orders in! %(left)s to go!") % {"joined": joined, "left": max(max_orders - joined, 0)}
+    return _("%(joined)s orders in! The group is formed!") % {"joined": joined}
+
+
+def _membership(campaign: Campaign, user: User) -> Membership | None:
+    """The membership a join would use (same choice as ``services.order_join``)."""
+    return (
+        Membership.objects.filter(user=user, community__in=campaign.communities.all(), status=Membership.Status.ACTIVE)
+        .select_related("community", "default_pickup_point")
+        .order_by("pk")
+        .first()
+    )
+
+
+def _campaign_for_member(request: HttpRequest, pk: int) -> tuple[Campaign, Membership]:
+    """The campaign if this member may see it: 404 for unknown or draft campaigns, 403 for outsiders."""
+    campaign = Campaign.objects.filter(pk=pk).exclude(status=Campaign.Status.DRAFT).first()
+    if campaign is None:
+        raise Http404(_("This jielong does not exist."))
+    membership = _membership(campaign, request.user)
+    if membership is None:
+        raise PermissionDenied(_("This jielong is only open to members of its communities."))
+    return campaign, membership
+
+
+def _share_url(request: HttpRequest, campaign: Campaign) -> str:
+    path = reverse("jielong:member-campaign", args=[campaign.pk])
+    return request.build_absolute_uri(f"{path}?ref={referral_code(request.user)}")
+
+
+def _items(campaign: Campaign) -> list[CampaignItem]:
+    items = list(campaign.items.select_related("sku__product").prefetch_related("price_tiers"))
+    for item in items:
+        # Today's community price (lowered by any tier already reached), and the first-N price.
+        item.current_price_fen = item.unit_price_fen(joined=campaign.joined_count, is_perk=False)
+        item.show_perk_price = (
+            item.perk_price_fen is not None and campaign.perk_left > 0 and item.perk_price_fen < item.current_price_fen
+        )
+        item.is_sold_out = item.sku.stock <= 0
+    return items
+
+
+def _parse_quantities(post) -> dict[int, int]:
+    """``qty_<item pk>`` fields: blank or 0 means "not this item"; anything else goes to the service,
+    which refuses negatives; text that is not a whole number is refused here with the same message."""
+    quantities: dict[int, int] = {}
+    for name, value in post.items():
+        if not name.startswith("qty_"):
+            continue
+        try:
+            item_id = int(name.removeprefix("qty_"))
+            quantity = int(value.strip() or 0)
+        except ValueError:
+            raise services.JoinRefused(
+                _("Quantities must be whole numbers of at least 1."), code="bad_quantity"
+            ) from None
+        if quantity != 0:
+            quantities[item_id] = quantity
+    return quantities
+
+
+def _pickup_point_id(post) -> int | None:
+    value = (post.get("pickup_point") or "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise services.JoinRefused(_("Choose a pickup point of your community."), code="bad_pickup_point") from None
+
+
+def _render_page(
+    request: HttpRequest,
+    campaign: Campaign,
+    membership: Membership,
+    *,
+    error: str = "",
+    posted=None,
+    status: int = 200,
+) -> HttpResponse:
+    my_order = selectors.member_campaign_order(campaign_id=campaign.pk, user=request.user)
+    items = _items(campaign)
+    if posted is not None:
+        values = {item.pk: posted.get(f"qty_{item.pk}", "") for item in items}
+        chosen_point = posted.get("pickup_point", "")
+        note = posted.get("note", "")
+    elif my_order is not None:
+        quantities = {line.item_id: line.quantity for line in my_order.lines.all()}
+        values = {item.pk: quantities.get(item.pk, 0) for item in items}
+        chosen_point = my_order.pickup_point_id or ""
+        note = my_order.note
+    else:
+        values = {item.pk: 0 for item in items}
+        chosen_point = membership.default_pickup_point_id or ""
+        note = ""
+    for item in items:
+        item.form_value = values[item.pk]
+    share_url = _share_url(request, campaign)
+    is_joinable = campaign.is_joinable(at=timezone.now(), is_koc=membership.role == Membership.Role.KOC)
+    try:
+        provider = payments.get_provider(campaign.payment_method)
+    except LookupError:
+        provider = None
+    line = progress_line(
+        joined=campaign.joined_count, still_needed=campaign.still_needed, max_orders=campaign.max_orders
+    )
+    context = {
+        "campaign": campaign,
+        "membership": membership,
+        "is_leader": membership.role == Membership.Role.LEADER,
+        "items": items,
+        "cover": campaign.images.first(),
+        "joiners": selectors.campaign_joiners(campaign_id=campaign.pk),
+        "my_order": my_order,
+        "is_joinable": is_joinable,
+        "pickup_points": list(
+            PickupPoint.objects.filter(community_id=membership.community_id, is_active=True).order_by("name")
+        ),
+        "chosen_point": str(chosen_point),
+        "note": note,
+        "idempotency_key": request.POST.get("idempotency_key") if posted is not None else uuid.uuid4().hex,
+        "error": error,
+        "provider": provider,
+        "progress_line": line,
+        "share_url": share_url,
+        "share_text": _share_text(campaign, items, line, share_url),
+        "ws_path": f"/ws/jielong/{campaign.pk}/",
+    }
+    return render(request, "member/jielong/campaign.html", context, status=status)
+
+
+def _share_text(campaign: Campaign, items: list[CampaignItem], line: str, url: str) -> str:
+    """The text a member pastes into the WeChat group: title, prices, perk, progress, link."""
+    parts = [f"【{campaign.title}】"]
+    for item in items:
+        price = _("%(item)s community price %(price)s") % {"item": item.sku, "price": fen(item.current_price_fen)}
+        parts.append(price)
+    if campaign.perk_left and campaign.perk_description:
+        parts.append(
+            _("First %(limit)s: %(perk)s (%(left)s left)")
+            % {"limit": campaign.perk_limit, "perk": campaign.perk_description, "left": campaign.perk_left}
+        )
+    parts.append(line)
+    parts.append(url)
+    return "\n".join(parts)
+
+
+@member_required
+@require_GET
+def campaign_page(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign, membership = _campaign_for_member(request, pk)
+    return _render_page(request, campaign, membership)
+
+
+@member_required
+@require_POST
+def campaign_join(request: HttpRequest, pk: int) -> HttpResponse:
+    """The join form. Its hidden idempotency key makes a double tap (or a resent form) one order."""
+    campaign, membership = _campaign_for_member(request, pk)
+    try:
+        result = services.order_join(
+            campaign_id=campaign.pk,
+            user=request.user,
+            quantities=_parse_quantities(request.POST),
+            pickup_point_id=_pickup_point_id(request.POST),
+            note=request.POST.get("note", ""),
+            idempotency_key=request.POST.get("idempotency_key", ""),
+        )
+    except DomainError as exc:
+        campaign.refresh_from_db()
+        return _render_page(request, campaign, membership, error=exc.message, posted=request.POST, status=400)
+    messages.success(request, _("You are in! Your jielong number is %(seq)s.") % {"seq": result.order.seq})
+    return redirect(reverse("jielong:member-campaign", args=[campaign.pk]) + "#my-order")
+
+
+@member_required
+@require_POST
+def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign, membership = _campaign_for_member(request, pk)
+    order = selectors.member_campaign_order(campaign_id=campaign.pk, user=request.user)
+    try:
+        if order is None:
+            raise services.JoinRefused(_("You have no order in this jielong."), code="no_order")
+        services.order_update(
+            order_id=order.pk,
+            user=request.user,
+            quantities=_parse_quantities(request.POST),
+            pickup_point_id=_pickup_point_id(request.POST),
+            note=request.POST.get("note", ""),
+        )
+    except DomainError as exc:
+        campaign.refresh_from_db()
+        return _render_page(request, campaign, membership, error=exc.message, posted=request.POST, status=400)
+    messages.success(request, _("Your order was changed."))
+    return redirect(reverse("jielong:member-campaign", args=[campaign.pk]) + "#my-order")
+
+
+@member_required
+@require_POST
+def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign, membership = _campaign_for_member(request, pk)
+    order = selectors.member_campaign_order(campaign_id=campaign.pk, user=request.user)
+    try:
+        if order is None:
+            raise services.JoinRefused(_("You have no order in this jielong."), code="no_order")
+        services.order_cancel(order_id=order.pk, user=request.user)
+    except DomainError as exc:
+        campaign.refresh_from_db()
+        return _render_page(request, campaign, membership, error=exc.message, status=400)
+    messages.success(request, _("Your order was cancelled."))
+    return redirect("jielong:member-campaign", pk=campaign.pk)
+
+
+@member_required
+@require_GET
+def campaign_poster(request: HttpRequest, pk: int) -> HttpResponse:
+    """A share poster (海报) whose QR code opens the page with this member's referral code."""
+    campaign, _membership = _campaign_for_member(request, pk)
+    items = _items(campaign)
+    lines = [
+        _("%(item)s community price %(price)s") % {"item": item.sku, "price": fen(item.current_price_fen)}
+        for item in items[:3]
+    ]
+    if campaign.delivery_note:
+        lines.append(campaign.delivery_note)
+    cover = campaign.images.first()
+    poster = posters.Poster(
+        title=campaign.title,
+        qr_url=_share_url(request, campaign),
+        subtitle=campaign.perk_description,
+        lines=tuple(lines),
+        footer=_("Scan to join the jielong"),
+        cover_path=cover.image.path if cover else "",
+    )
+    response = FileResponse(posters.render_cached(poster).open("rb"), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=300"
+    return response

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalogue.models import SKU
@@ -42,6 +43,7 @@ class Campaign(models.Model):
     closes_at = models.DateTimeField(_("closes at"))
     formed_at = models.DateTimeField(_("formed at"), null=True, blank=True)
     delivery_note = models.CharField(_("estimated delivery"), max_length=100, blank=True)
+    replay_url = models.URLField(_("live replay link"), blank=True)
     payment_method = models.CharField(
         _("payment"), max_length=32, default="pay_at_pickup", help_text=_("A provider from jielong.payments.")
     )
@@ -201,3 +203,59 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} ×{self.quantity}"
+
+
+class CampaignImage(models.Model):
+    """A picture of a campaign, stored resized (≤ 1280 px) and without EXIF (no GPS leaks from a phone photo)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(_("image"), upload_to="campaigns/")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("campaign image")
+        verbose_name_plural = _("campaign images")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.image.name
+
+
+class CampaignChange(models.Model):
+    """One entry of a live campaign's change log (操作记录): who changed which field, from what to what."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    field = models.CharField(_("field"), max_length=100)
+    old_value = models.TextField(_("old value"), blank=True)
+    new_value = models.TextField(_("new value"), blank=True)
+
+    class Meta:
+        verbose_name = _("campaign change")
+        verbose_name_plural = _("campaign changes")
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.field}"
+
+    @property
+    def field_label(self) -> str:
+        """The changed field in the reader's language: ``closes_at`` or ``items|<SKU>|price_fen``."""
+        if self.field == "images":
+            return str(_("pictures"))
+        if self.field == "communities":
+            return str(_("target communities"))
+        if self.field.startswith("items|"):
+            item, _sep, attr = self.field.removeprefix("items|").rpartition("|")
+            item_label = {"added": _("added"), "removed": _("removed"), "price_tiers": _("price tiers")}.get(attr)
+            if item_label is None:
+                item_label = CampaignItem._meta.get_field(attr).verbose_name
+            return f"{item} · {item_label}"
+        name = self.field.removesuffix("_id")
+        return str(Campaign._meta.get_field(name).verbose_name)

@@ -1,11 +1,285 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Operator pages for jielong campaigns: list, builder, campaign page, preview, orders, export."""
 
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template
+from django.urls import reverse
+from django.utils.html import linebreaks
+from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+
+from community.models import Membership
+from groupbuy import events
+from groupbuy.errors import DomainError
 from groupbuy.web.access import operator_required
 
-from . import selectors
+from . import builder, member_views, selectors, services
+from .exports import campaign_orders_xlsx
+from .forms import CampaignForm, ImageForm, ItemForm, ItemFormSet, OpenForm, OrderFilterForm, campaign_input
+from .models import Campaign, CampaignImage, Order
+from .payments import PROVIDERS
+
+ORDERS_PER_PAGE = 50
+MEMBER_PAGE = "member/jielong/campaign.html"
+
+
+def _campaign_or_404(campaign_id: int) -> Campaign:
+    campaign = selectors.ops_campaign_detail(campaign_id=campaign_id)
+    if campaign is None:
+        raise Http404
+    return campaign
 
 
 @operator_required
 def ops_campaign_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "ops/campaigns.html", {"campaigns": selectors.ops_campaign_list()})
+    status = request.GET.get("status", "")
+    return render(
+        request,
+        "ops/campaigns.html",
+        {
+            "campaigns": selectors.ops_campaigns(status=status),
+            "statuses": Campaign.Status.choices,
+            "status": status if status in Campaign.Status.values else "",
+        },
+    )
+
+
+def _builder_page(request: HttpRequest, *, campaign: Campaign | None) -> HttpResponse:
+    if request.method == "POST":
+        form = CampaignForm(request.POST)
+        items = ItemFormSet(request.POST, prefix="items")
+        item_errors: list[str] = []
+        if form.is_valid() and items.is_valid():
+            data = campaign_input(form, items, campaign=campaign)
+            try:
+                if campaign is None:
+                    saved = builder.campaign_create(data=data, by=request.user)
+                else:
+                    saved = builder.campaign_update(campaign_id=campaign.pk, data=data, by=request.user)
+            except builder.CampaignInvalid as exc:
+                for key, errors in exc.errors.items():
+                    for error in errors:
+                        if key in form.fields:
+                            form.add_error(key, error)
+                        elif key == "items":
+                            item_errors.append(error)
+                        else:
+                            form.add_error(None, error)
+            else:
+                messages.success(request, _("Campaign saved."))
+                return redirect("jielong:ops-campaign", saved.pk)
+        messages.error(request, _("Please correct the marked fields; nothing was saved."))
+    else:
+        item_errors = []
+        if campaign is None:
+            initial = {"payment_method": next(iter(PROVIDERS))}
+            if request.GET.get("live_session", "").isdigit():
+                initial["live_session"] = int(request.GET["live_session"])
+            form = CampaignForm(initial=initial)
+            items = ItemFormSet(prefix="items")
+        else:
+            form = CampaignForm(initial=CampaignForm.initial_for(campaign))
+            items = ItemFormSet(prefix="items", initial=ItemForm.initial_for(campaign))
+    return render(
+        request,
+        "ops/jielong/builder.html",
+        {"campaign": campaign, "form": form, "items": items, "item_errors": item_errors},
+    )
+
+
+@operator_required
+def ops_campaign_new(request: HttpRequest) -> HttpResponse:
+    return _builder_page(request, campaign=None)
+
+
+@operator_required
+def ops_campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    if campaign.status not in builder.EDITABLE:
+        messages.error(request, _("A closed campaign can no longer be changed."))
+        return redirect("jielong:ops-campaign", campaign.pk)
+    return _builder_page(request, campaign=campaign)
+
+
+@operator_required
+def ops_campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    return render(
+        request,
+        "ops/jielong/campaign.html",
+        {
+            "campaign": campaign,
+            "stats": selectors.campaign_stats(campaign=campaign),
+            "changes": selectors.campaign_changes(campaign_id=campaign.pk),
+            # A planned opening time set in the builder is offered again here; empty means "now".
+            "open_form": OpenForm(initial={"opens_at": campaign.opens_at} if campaign.opens_at else None),
+            "image_form": ImageForm(),
+            "is_editable": campaign.status in builder.EDITABLE,
+            "payment": PROVIDERS.get(campaign.payment_method),
+        },
+    )
+
+
+@operator_required
+@require_POST
+def ops_campaign_copy(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    copy = builder.campaign_copy(campaign_id=campaign.pk, by=request.user)
+    messages.success(request, _("Copied into a new draft. Check the times before opening it."))
+    return redirect("jielong:ops-campaign-edit", copy.pk)
+
+
+@operator_required
+@require_POST
+def ops_campaign_open(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    form = OpenForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("jielong:ops-campaign", campaign.pk)
+    try:
+        services.campaign_open(campaign=campaign, opens_at=form.cleaned_data.get("opens_at"))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The jielong is open."))
+    return redirect("jielong:ops-campaign", campaign.pk)
+
+
+@operator_required
+@require_POST
+def ops_campaign_image_add(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    form = ImageForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a picture to upload."))
+        return redirect("jielong:ops-campaign", campaign.pk)
+    try:
+        builder.campaign_image_add(campaign_id=campaign.pk, upload=form.cleaned_data["image"], by=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Picture added."))
+    return redirect("jielong:ops-campaign", campaign.pk)
+
+
+@operator_required
+@require_POST
+def ops_campaign_image_remove(request: HttpRequest, campaign_id: int, image_id: int) -> HttpResponse:
+    if not CampaignImage.objects.filter(pk=image_id, campaign_id=campaign_id).exists():
+        raise Http404
+    try:
+        builder.campaign_image_remove(image_id=image_id, by=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Picture removed."))
+    return redirect("jielong:ops-campaign", campaign_id)
+
+
+@operator_required
+def ops_campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The member page at phone width (in a frame), or a simple stand-in while that page does not exist."""
+    campaign = _campaign_or_404(campaign_id)
+    return render(
+        request,
+        "ops/jielong/preview.html",
+        {
+            "campaign": campaign,
+            "member_page": _member_page_exists(),
+            "snapshot": selectors.campaign_snapshot(campaign_id=campaign.pk),
+            "payment": PROVIDERS.get(campaign.payment_method),
+            "story_html": _story_html(campaign.story),
+        },
+    )
+
+
+@operator_required
+@xframe_options_sameorigin
+def ops_campaign_preview_frame(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The member page itself, rendered by the member views for a stand-in member of the first target
+    community (nothing is saved), so the operator sees exactly what members will see."""
+    campaign = _campaign_or_404(campaign_id)
+    community = campaign.communities.order_by("pk").first()
+    if community is None or not _member_page_exists():
+        raise Http404
+    membership = Membership(user=request.user, community=community, role=Membership.Role.MEMBER)
+    return member_views._render_page(request, campaign, membership)
+
+
+def _member_page_exists() -> bool:
+    try:
+        get_template(MEMBER_PAGE)
+    except TemplateDoesNotExist:
+        return False
+    return True
+
+
+def _story_html(story: str) -> str:
+    # Stories saved by the builder are sanitised already; ones typed elsewhere (admin, demo data) may be
+    # plain text or unchecked HTML, so clean again on the way out.
+    if not story.strip():
+        return ""
+    return builder.sanitize_story(story if "<" in story else linebreaks(story))
+
+
+@operator_required
+def ops_campaign_orders(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    filters = OrderFilterForm(request.GET or None, campaign=campaign)
+    cleaned = filters.cleaned_data if filters.is_valid() else {}
+    point = cleaned.get("pickup_point")
+    orders = selectors.ops_campaign_orders(
+        campaign=campaign,
+        q=cleaned.get("q") or "",
+        status=cleaned.get("status") or "",
+        payment=cleaned.get("payment") or "",
+        pickup_point_id=point.pk if point else None,
+        perk=cleaned.get("perk") or "",
+    )
+    page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "ops/jielong/orders.html",
+        {"campaign": campaign, "filters": filters, "page": page, "query": query.urlencode()},
+    )
+
+
+@operator_required
+@require_POST
+def ops_order_mark_paid(request: HttpRequest, campaign_id: int, order_id: int) -> HttpResponse:
+    if not Order.objects.filter(pk=order_id, campaign_id=campaign_id).exists():
+        raise Http404
+    try:
+        order = services.order_mark_paid(order_id=order_id, by=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Order #%(seq)s marked paid.") % {"seq": order.seq})
+    url = reverse("jielong:ops-campaign-orders", args=[campaign_id])
+    # Only the list's filters are carried back, re-encoded, so this cannot redirect anywhere else.
+    query = QueryDict(request.POST.get("query", "")).urlencode()
+    return redirect(f"{url}?{query}" if query else url)
+
+
+@operator_required
+def ops_campaign_export(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign_or_404(campaign_id)
+    full_phones = request.GET.get("full_phones") == "1"
+    content = campaign_orders_xlsx(campaign=campaign, full_phones=full_phones)
+    if full_phones:
+        # Full numbers leave the platform: keep a trace of who took them, and when.
+        events.publish("jielong.export_full_phones", campaign_id=campaign.pk, user_id=request.user.pk)
+    response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="jielong-{campaign.pk}.xlsx"'
+    return response

@@ -1,12 +1,14 @@
 """Reads for jielong campaigns."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from community.models import User
 
-from .models import Campaign, Order
+from .models import Campaign, CampaignChange, CampaignItem, Order, OrderLine
 
 
 def campaign_snapshot(*, campaign_id: int) -> dict | None:
@@ -23,6 +25,9 @@ def campaign_snapshot(*, campaign_id: int) -> dict | None:
         "perk_limit": campaign.perk_limit,
         "perk_left": campaign.perk_left,
         "version": campaign.version,
+        "max_orders": campaign.max_orders,
+        # The newest entries of the jielong, so pages can extend their joiner list live.
+        "latest": campaign_joiners(campaign_id=campaign.pk, limit=LATEST_JOINERS),
     }
 
 
@@ -64,4 +69,175 @@ def member_orders(*, user: User, limit: int = 20) -> list[Order]:
         .select_related("campaign", "pickup_point")
         .prefetch_related("lines__item__sku__product")
         .order_by("-created_at")[:limit]
+    )
+
+
+# --- Operator pages (builder, orders, statistics) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    """One campaign's figures for the operator. Cancelled orders count nowhere; money in fen."""
+
+    orders: int
+    units: int
+    gmv_fen: int
+    aov_fen: int
+    perk_orders: int
+    perk_limit: int
+    perk_uptake_percent: int
+    minutes_to_form: int | None
+    paid_orders: int
+    unpaid_orders: int
+    paid_fen: int
+    unpaid_fen: int
+    cancelled_orders: int
+
+
+def ops_campaigns(*, status: str = "") -> QuerySet[Campaign]:
+    """Campaigns for the operator's list, newest first, optionally of one status."""
+    campaigns = Campaign.objects.select_related("live_session").order_by("-created_at")
+    if status in Campaign.Status.values:
+        campaigns = campaigns.filter(status=status)
+    return campaigns
+
+
+def ops_campaign_detail(*, campaign_id: int) -> Campaign | None:
+    """A campaign with everything its operator page shows, in a fixed number of queries."""
+    return (
+        Campaign.objects.select_related("live_session")
+        .prefetch_related(
+            "communities",
+            "images",
+            Prefetch(
+                "items",
+                queryset=CampaignItem.objects.select_related("sku__product").prefetch_related("price_tiers"),
+            ),
+        )
+        .filter(pk=campaign_id)
+        .first()
+    )
+
+
+def campaign_changes(*, campaign_id: int, limit: int = 200) -> list[CampaignChange]:
+    """The change log (操作记录), newest first."""
+    return list(CampaignChange.objects.filter(campaign_id=campaign_id).select_related("changed_by")[:limit])
+
+
+def campaign_stats(*, campaign: Campaign) -> CampaignStats:
+    """Orders, units, GMV, AOV, perk uptake, minutes from opening to 成团, paid vs unpaid: two aggregate queries."""
+    live = ~Q(status=Order.Status.CANCELLED)
+    paid = live & Q(payment_status=Order.PaymentStatus.PAID)
+    unpaid = live & Q(payment_status=Order.PaymentStatus.UNPAID)
+    totals = Order.objects.filter(campaign=campaign).aggregate(
+        orders=Count("pk", filter=live),
+        gmv=Sum("total_fen", filter=live),
+        perk=Count("pk", filter=live & Q(is_perk=True)),
+        paid=Count("pk", filter=paid),
+        unpaid=Count("pk", filter=unpaid),
+        paid_fen=Sum("total_fen", filter=paid),
+        unpaid_fen=Sum("total_fen", filter=unpaid),
+        cancelled=Count("pk", filter=Q(status=Order.Status.CANCELLED)),
+    )
+    units = (
+        OrderLine.objects.filter(order__campaign=campaign)
+        .exclude(order__status=Order.Status.CANCELLED)
+        .aggregate(units=Sum("quantity"))["units"]
+        or 0
+    )
+    orders, gmv = totals["orders"], totals["gmv"] or 0
+    aov = int((Decimal(gmv) / orders).quantize(Decimal(1), rounding=ROUND_HALF_UP)) if orders else 0
+    minutes = None
+    if campaign.formed_at and campaign.opens_at:
+        minutes = max(int((campaign.formed_at - campaign.opens_at).total_seconds() // 60), 0)
+    uptake = totals["perk"] * 100 // campaign.perk_limit if campaign.perk_limit else 0
+    return CampaignStats(
+        orders=orders,
+        units=units,
+        gmv_fen=gmv,
+        aov_fen=aov,
+        perk_orders=totals["perk"],
+        perk_limit=campaign.perk_limit,
+        perk_uptake_percent=uptake,
+        minutes_to_form=minutes,
+        paid_orders=totals["paid"],
+        unpaid_orders=totals["unpaid"],
+        paid_fen=totals["paid_fen"] or 0,
+        unpaid_fen=totals["unpaid_fen"] or 0,
+        cancelled_orders=totals["cancelled"],
+    )
+
+
+def ops_campaign_orders(
+    *,
+    campaign: Campaign,
+    q: str = "",
+    status: str = "",
+    payment: str = "",
+    pickup_point_id: int | None = None,
+    perk: str = "",
+) -> QuerySet[Order]:
+    """A campaign's orders for the operator's list, filtered, in jielong order (序号)."""
+    orders = (
+        Order.objects.filter(campaign=campaign)
+        .select_related("user", "pickup_point")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("item__sku__product")))
+        .order_by("seq")
+    )
+    if status in Order.Status.values:
+        orders = orders.filter(status=status)
+    if payment in Order.PaymentStatus.values:
+        orders = orders.filter(payment_status=payment)
+    if pickup_point_id is not None:
+        orders = orders.filter(pickup_point_id=pickup_point_id)
+    if perk in ("yes", "no"):
+        orders = orders.filter(is_perk=perk == "yes")
+    q = q.strip().lstrip("#")
+    if q:
+        match = Q(user__nickname__icontains=q)
+        if q.isdigit():
+            match |= Q(seq=int(q))
+        orders = orders.filter(match)
+    return orders
+
+
+# --- Member jielong page ------------------------------------------------------------------
+
+LATEST_JOINERS = 5
+
+
+def _joiner_rows(orders: Iterable[Order]) -> list[dict]:
+    """Classic jielong lines ("12. 小王 上海青×2"): number, nickname only (never a phone), items."""
+    return [
+        {
+            "seq": order.seq,
+            "name": order.user.nickname,
+            "items": " ".join(f"{line.item.sku.product.name}×{line.quantity}" for line in order.lines.all()),
+        }
+        for order in orders
+    ]
+
+
+def campaign_joiners(*, campaign_id: int, limit: int | None = None) -> list[dict]:
+    """Live (not cancelled) entries of a campaign's jielong, latest first."""
+    orders = (
+        Order.objects.filter(campaign_id=campaign_id)
+        .exclude(status=Order.Status.CANCELLED)
+        .select_related("user")
+        .prefetch_related("lines__item__sku__product")
+        .order_by("-seq")
+    )
+    if limit is not None:
+        orders = orders[:limit]
+    return _joiner_rows(orders)
+
+
+def member_campaign_order(*, campaign_id: int, user: User) -> Order | None:
+    """The member's live order in a campaign (at most one, by constraint), with its lines."""
+    return (
+        Order.objects.filter(campaign_id=campaign_id, user=user)
+        .exclude(status=Order.Status.CANCELLED)
+        .select_related("pickup_point")
+        .prefetch_related("lines__item__sku__product")
+        .first()
     )

@@ -398,3 +398,113 @@ def campaign_settle_prices(*, campaign_id: int) -> int:
             campaign.save(update_fields=["version"])
             events.publish("jielong.prices_settled", campaign_id=campaign_id, orders=len(changed_orders))
     return len(changed_orders)
+
+
+# --- Changing an order --------------------------------------------------------------------
+
+
+def order_update(
+    *, order_id: int, user: User, quantities: Mapping[int, int], pickup_point_id: int | None, note: str
+) -> Order:
+    """Change a member's own order until the jielong closes: items and quantities, pickup point, note.
+
+    Stock moves by the difference only (more taken, or the surplus returned). The order keeps its
+    number and its first-N perk; a line keeps the lower of its old price and today's price, new
+    lines cost today's price. Per-member limits and the minimum spend hold as for a join. A paid
+    order is not changed here (the money no longer matches); the leader handles that.
+    Raises ``JoinRefused`` or ``InsufficientStock`` and then changes nothing.
+    """
+    if not quantities:
+        raise JoinRefused(_("Choose at least one item."), code="empty")
+    for quantity in quantities.values():
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise JoinRefused(_("Quantities must be whole numbers of at least 1."), code="bad_quantity")
+    with transaction.atomic():
+        order = Order.objects.filter(pk=order_id).first()
+        if order is None or order.user_id != user.pk:
+            raise JoinRefused(_("That is not your order."), code="not_owner")
+        campaign = Campaign.objects.select_for_update().get(pk=order.campaign_id)
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status != Order.Status.JOINED:
+            raise JoinRefused(_("This order can no longer be changed."), code="not_changeable")
+        if campaign.status not in JOINABLE or campaign.closes_at <= timezone.now():
+            raise JoinRefused(_("This jielong is closed; contact your leader."), code="closed")
+        if order.payment_status != Order.PaymentStatus.UNPAID:
+            raise JoinRefused(_("This order is paid already; ask your leader to change it."), code="paid")
+        items = {
+            item.pk: item
+            for item in CampaignItem.objects.filter(campaign=campaign, pk__in=list(quantities)).prefetch_related(
+                "price_tiers"
+            )
+        }
+        for item_id, quantity in quantities.items():
+            item = items.get(item_id)
+            if item is None:
+                raise JoinRefused(_("That item is not part of this jielong."), code="unknown_item")
+            if quantity > item.per_member_limit:
+                raise JoinRefused(
+                    _("You can take at most %(limit)s of %(item)s.") % {"limit": item.per_member_limit, "item": item},
+                    code="over_limit",
+                )
+        pickup_point = order.pickup_point
+        if pickup_point_id is not None and pickup_point_id != order.pickup_point_id:
+            pickup_point = PickupPoint.objects.filter(
+                pk=pickup_point_id, community_id=order.community_id, is_active=True
+            ).first()
+            if pickup_point is None:
+                raise JoinRefused(_("Choose a pickup point of your community."), code="bad_pickup_point")
+
+        old_lines = {line.item_id: line for line in order.lines.select_related("item")}
+        old_quantities = {item_id: line.quantity for item_id, line in old_lines.items()}
+        new_lines, changed_lines = [], []
+        for item_id, quantity in quantities.items():
+            price = items[item_id].unit_price_fen(joined=campaign.joined_count, is_perk=order.is_perk)
+            line = old_lines.get(item_id)
+            if line is None:
+                new_lines.append(OrderLine(order=order, item=items[item_id], quantity=quantity, unit_price_fen=price))
+            elif line.quantity != quantity or price < line.unit_price_fen:
+                line.quantity = quantity
+                line.unit_price_fen = min(line.unit_price_fen, price)
+                changed_lines.append(line)
+        removed = [line for item_id, line in old_lines.items() if item_id not in quantities]
+        kept = [line for item_id, line in old_lines.items() if item_id in quantities]
+        total_fen = sum(line.quantity * line.unit_price_fen for line in kept + new_lines)
+        if total_fen < campaign.min_spend_fen:
+            raise JoinRefused(
+                _("The minimum order is %(amount)s yuan.") % {"amount": f"{campaign.min_spend_fen / 100:.2f}"},
+                code="below_min_spend",
+            )
+
+        # Stock moves by the difference, SKU rows in primary-key order (after the campaign row).
+        delta: dict[int, tuple[int, CampaignItem]] = {}
+        for item_id, quantity in quantities.items():
+            delta[items[item_id].sku_id] = (quantity - old_quantities.get(item_id, 0), items[item_id])
+        for line in removed:
+            delta[line.item.sku_id] = (-line.quantity, line.item)
+        for sku_id in sorted(delta):
+            difference, item = delta[sku_id]
+            if difference > 0:
+                taken = SKU.objects.filter(pk=sku_id, stock__gte=difference).update(stock=F("stock") - difference)
+                if not taken:
+                    raise InsufficientStock(_("Sorry, %(item)s is sold out.") % {"item": item}, code="sold_out")
+            elif difference < 0:
+                SKU.objects.filter(pk=sku_id).update(stock=F("stock") - difference)
+
+        OrderLine.objects.filter(pk__in=[line.pk for line in removed]).delete()
+        OrderLine.objects.bulk_update(changed_lines, ["quantity", "unit_price_fen"])
+        OrderLine.objects.bulk_create(new_lines)
+        order.total_fen = total_fen
+        order.pickup_point = pickup_point
+        order.note = note.strip()[:200]
+        order.save(update_fields=["total_fen", "pickup_point", "note"])
+        campaign.version += 1
+        campaign.save(update_fields=["version"])
+        events.publish(
+            "jielong.order_updated",
+            campaign_id=campaign.pk,
+            user_id=user.pk,
+            order_id=order.pk,
+            total_fen=total_fen,
+        )
+        transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
+    return order

@@ -1,0 +1,193 @@
+/* Member jielong page: live progress over a WebSocket, copy buttons, one submit per tap.
+ *
+ * The server pushes whole, versioned snapshots ({"type": "snapshot", "snapshot": {...}}); a snapshot
+ * older than what the page shows is ignored. On a dropped connection the page reconnects with
+ * exponential backoff, and the consumer's first message after connecting re-syncs it.
+ * Written in plain ES5 so older in-app browsers (WeChat) run it too.
+ */
+(function () {
+  "use strict";
+
+  var root = document.getElementById("jielong");
+  if (!root) return;
+
+  var shownVersion = parseInt(root.getAttribute("data-version"), 10) || 0;
+  var retryDelay = 1000;
+  var MAX_DELAY = 30000;
+  var socket = null;
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (match, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : match;
+    });
+  }
+
+  function setText(id, text) {
+    var el = document.getElementById(id);
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
+  function progressLine(s) {
+    if (s.still_needed > 0) {
+      return fill(root.getAttribute("data-tpl-line-left"), { joined: s.joined, left: s.still_needed });
+    }
+    if (s.max_orders !== null && s.max_orders !== undefined) {
+      return fill(root.getAttribute("data-tpl-line-left"), { joined: s.joined, left: Math.max(s.max_orders - s.joined, 0) });
+    }
+    return fill(root.getAttribute("data-tpl-line-formed"), { joined: s.joined });
+  }
+
+  function prependJoiners(latest) {
+    var list = document.getElementById("jl-joiners");
+    if (!list || !latest || !latest.length) return;
+    var top = 0;
+    var first = list.querySelector("li[data-seq]");
+    if (first) top = parseInt(first.getAttribute("data-seq"), 10) || 0;
+    // "latest" is newest first; insert the unseen ones oldest first, each at the top.
+    for (var i = latest.length - 1; i >= 0; i--) {
+      var row = latest[i];
+      if (row.seq <= top || list.querySelector('li[data-seq="' + row.seq + '"]')) continue;
+      var li = document.createElement("li");
+      li.setAttribute("data-seq", row.seq);
+      li.className = "is-new";
+      li.textContent = row.seq + ". " + (row.name || root.getAttribute("data-anonymous")) + " " + row.items;
+      list.insertBefore(li, list.firstChild);
+      top = row.seq;
+    }
+    var empty = document.getElementById("jl-joiners-empty");
+    if (empty && list.querySelector("li[data-seq]")) empty.parentNode.removeChild(empty);
+  }
+
+  function apply(s) {
+    if (typeof s.version !== "number" || s.version < shownVersion) return;
+    shownVersion = s.version;
+    root.setAttribute("data-version", String(s.version));
+
+    if (s.still_needed > 0) {
+      setText("jl-progress-line", fill(root.getAttribute("data-tpl-needed"), { joined: s.joined, needed: s.still_needed }));
+    } else {
+      setText("jl-progress-line", fill(root.getAttribute("data-tpl-formed"), { joined: s.joined }));
+    }
+    var bar = document.getElementById("jl-bar");
+    if (bar) {
+      var percent = s.threshold > 0 ? Math.min(100, Math.round((100 * s.joined) / s.threshold)) : 100;
+      bar.style.width = percent + "%";
+    }
+    if (s.perk_limit > 0) {
+      setText(
+        "jl-perk-left",
+        s.perk_left > 0
+          ? fill(root.getAttribute("data-tpl-perk"), { limit: s.perk_limit, left: s.perk_left })
+          : root.getAttribute("data-tpl-perk-gone")
+      );
+    }
+    setText("jl-count", "(" + s.joined + ")");
+    var perkPrices = root.querySelectorAll("[data-perk-price]");
+    for (var p = 0; p < perkPrices.length; p++) perkPrices[p].hidden = !(s.perk_left > 0);
+
+    var line = progressLine(s);
+    var share = document.getElementById("jl-share-text");
+    var previous = root.getAttribute("data-line");
+    if (share && previous && previous !== line) share.value = share.value.replace(previous, line);
+    root.setAttribute("data-line", line);
+    setText("jl-leader-line", line);
+
+    prependJoiners(s.latest);
+
+    if (s.status === "completed" || s.status === "failed" || s.status === "cancelled") {
+      var form = document.getElementById("jl-form");
+      if (form) {
+        var buttons = form.querySelectorAll("button, input, select, textarea");
+        for (var i = 0; i < buttons.length; i++) buttons[i].disabled = true;
+      }
+      setText("jl-live", root.getAttribute("data-tpl-closed"));
+    }
+  }
+
+  function connect() {
+    if (!("WebSocket" in window)) return;
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + root.getAttribute("data-ws-path"));
+    socket.onopen = function () {
+      retryDelay = 1000;
+      root.setAttribute("data-live", "connected");
+    };
+    socket.onmessage = function (event) {
+      var message;
+      try {
+        message = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      if (message && message.type === "snapshot" && message.snapshot) apply(message.snapshot);
+    };
+    socket.onclose = function (event) {
+      root.setAttribute("data-live", "disconnected");
+      if (event.code === 4404) return; // the campaign is gone: nothing to watch
+      var delay = retryDelay + Math.floor(Math.random() * 250);
+      retryDelay = Math.min(retryDelay * 2, MAX_DELAY);
+      window.setTimeout(connect, delay);
+    };
+  }
+
+  function copyText(text, done) {
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {
+        fallbackCopy(text);
+        done();
+      });
+      return;
+    }
+    fallbackCopy(text);
+    done();
+  }
+
+  function fallbackCopy(text) {
+    // WeChat's in-app browser often lacks the async clipboard API; a selected textarea still copies.
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.top = "-1000px";
+    document.body.appendChild(area);
+    area.select();
+    area.setSelectionRange(0, text.length);
+    try {
+      document.execCommand("copy");
+    } catch (e) {
+      /* the text stays selectable on the page */
+    }
+    document.body.removeChild(area);
+  }
+
+  root.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) return;
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) return;
+    var text = source.value !== undefined ? source.value : source.textContent;
+    copyText(text.trim(), function () {
+      var note = document.getElementById("jl-copied");
+      if (note) note.hidden = false;
+    });
+  });
+
+  // One submit per tap: the idempotency key already makes a resent form one order; this spares the request.
+  var forms = root.querySelectorAll("form");
+  for (var f = 0; f < forms.length; f++) {
+    forms[f].addEventListener("submit", function (event) {
+      var question = this.getAttribute("data-confirm");
+      if (question && !window.confirm(question)) {
+        event.preventDefault();
+        return;
+      }
+      if (this.getAttribute("data-submitted")) {
+        event.preventDefault();
+        return;
+      }
+      this.setAttribute("data-submitted", "1");
+    });
+  }
+
+  connect();
+})();
