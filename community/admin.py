@@ -2,7 +2,19 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import Brand, Community, Membership, PhoneCode, PickupPoint, User
+from .models import (
+    Application,
+    Brand,
+    Choice,
+    Community,
+    Invitation,
+    Membership,
+    PhoneCode,
+    PickupPoint,
+    Question,
+    Questionnaire,
+    User,
+)
 from .phones import mask_phone
 
 
@@ -69,3 +81,54 @@ class PhoneCodeAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class QuestionInline(admin.TabularInline):
+    model = Question
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(admin.ModelAdmin):
+    list_display = ("community", "threshold")
+    inlines = [QuestionInline]
+
+
+class ChoiceInline(admin.TabularInline):
+    model = Choice
+    extra = 0
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ("text", "questionnaire", "kind", "position")
+    list_filter = ("kind",)
+    inlines = [ChoiceInline]
+
+
+@admin.register(Choice)
+class ChoiceAdmin(admin.ModelAdmin):
+    list_display = ("text", "question", "score")
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    # Reviews go through the review pages (community.services.application_review) so memberships follow.
+    list_display = ("user", "community", "score", "status", "created_at", "reviewed_by")
+    list_filter = ("community", "status")
+    list_select_related = ("user", "community", "reviewed_by")
+    readonly_fields = ("user", "community", "answers", "score", "status", "invited_by", "reviewed_by", "reviewed_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ("code", "community", "inviter", "is_personal", "uses", "max_uses", "expires_at")
+    list_filter = ("community", "is_personal")
+    search_fields = ("code", "inviter__nickname")
+    list_select_related = ("community", "inviter")
+    autocomplete_fields = ("inviter",)
+    readonly_fields = ("uses",)

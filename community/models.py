@@ -3,7 +3,7 @@
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -206,3 +206,124 @@ class PhoneCode(models.Model):
 
     def __str__(self) -> str:
         return f"{mask_phone(self.phone)} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Questionnaire(models.Model):
+    """The entry questionnaire (入群问卷) of a community whose join gate is ``questionnaire``."""
+
+    community = models.OneToOneField(Community, on_delete=models.CASCADE, related_name="questionnaire")
+    intro = models.TextField(_("introduction"), blank=True)
+    # Applications scoring at least this many points are approved at once; the rest wait for review.
+    threshold = models.PositiveIntegerField(_("auto-approve threshold (points)"), default=0)
+
+    class Meta:
+        verbose_name = _("questionnaire")
+        verbose_name_plural = _("questionnaires")
+
+    def __str__(self) -> str:
+        return str(self.community)
+
+
+class Question(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice")
+        TEXT = "text", _("Short text")
+
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="questions")
+    text = models.CharField(_("question"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.SINGLE)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_required = models.BooleanField(_("required"), default=True)
+    # A short-text answer of at least this many characters earns ``text_points`` (0 = no points).
+    text_min_length = models.PositiveSmallIntegerField(_("minimum length for points"), default=0)
+    text_points = models.PositiveSmallIntegerField(_("points for a full answer"), default=0)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    text = models.CharField(_("choice"), max_length=200)
+    score = models.IntegerField(_("points"), default=0)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("choice")
+        verbose_name_plural = _("choices")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Application(models.Model):
+    """A request to join a questionnaire-gated community, with the answers and their score."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="applications")
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="applications")
+    # {"<question pk>": [choice pks] or "text"}
+    answers = models.JSONField(_("answers"), default=dict)
+    score = models.IntegerField(_("score"), default=0)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("applied at"), default=timezone.now)
+    reviewed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "community"],
+                condition=Q(status="pending"),
+                name="application_one_open_per_user_community",
+            )
+        ]
+        indexes = [models.Index(fields=["community", "status", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.community}"
+
+
+class Invitation(models.Model):
+    """An invitation code (邀请码) and link. Members, KOCs and leaders each have a personal one."""
+
+    code = models.CharField(_("code"), max_length=16, unique=True)
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="invitations")
+    inviter = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    is_personal = models.BooleanField(_("personal"), default=False)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    max_uses = models.PositiveIntegerField(_("maximum uses"), null=True, blank=True, help_text=_("Empty: no limit"))
+    uses = models.PositiveIntegerField(_("uses"), default=0)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["community", "inviter"],
+                condition=Q(is_personal=True),
+                name="invitation_one_personal_per_member",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(uses__lte=F("max_uses")), name="invitation_uses_within_max"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

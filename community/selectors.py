@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-from .models import Community, Membership, User
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from .models import Application, Community, Invitation, Membership, PickupPoint, Question, Questionnaire, User
 
 # Warn the operator when a community is this close to its capacity (WeChat groups stop at 500).
 CAPACITY_WARNING_RATIO = 0.9
@@ -54,4 +58,181 @@ def member_active_community_ids(*, user: User) -> list[int]:
         Membership.objects.filter(user=user, status=Membership.Status.ACTIVE, community__is_active=True).values_list(
             "community_id", flat=True
         )
+    )
+
+
+@dataclass(frozen=True)
+class ReferralNode:
+    """One member in a referral subtree: who they are, how far down, and who brought them."""
+
+    membership: Membership
+    depth: int
+    inviter_id: int
+
+
+def referral_subtree(*, user: User, community: Community, max_depth: int = 5, limit: int = 2000) -> list[ReferralNode]:
+    """Everyone ``user`` brought into ``community``, directly or down the chain, breadth first.
+
+    One query per level (at most ``max_depth``), so a deep or wide tree costs a bounded number of
+    queries; ``limit`` caps the rows for a page. A cycle (possible after a rejoin) is cut by ``seen``.
+    """
+    nodes: list[ReferralNode] = []
+    seen = {user.pk}
+    frontier = [user.pk]
+    for depth in range(1, max_depth + 1):
+        if not frontier or len(nodes) >= limit:
+            break
+        level = list(
+            Membership.objects.filter(community=community, invited_by_id__in=frontier)
+            .exclude(user_id__in=seen)
+            .select_related("user")
+            .order_by("joined_at", "pk")[: limit - len(nodes)]
+        )
+        frontier = []
+        for membership in level:
+            seen.add(membership.user_id)
+            frontier.append(membership.user_id)
+            nodes.append(ReferralNode(membership=membership, depth=depth, inviter_id=membership.invited_by_id))
+    return nodes
+
+
+def referral_counts(*, community: Community) -> dict[int, int]:
+    """Direct referrals per inviter (user pk → members they brought in) in ``community``."""
+    rows = (
+        Membership.objects.filter(community=community, invited_by__isnull=False)
+        .values("invited_by_id")
+        .annotate(n=Count("pk"))
+    )
+    return {row["invited_by_id"]: row["n"] for row in rows}
+
+
+def community_for_join(*, slug: str) -> Community | None:
+    return Community.objects.filter(slug=slug).select_related("brand").first()
+
+
+def questionnaire_with_questions(*, community: Community) -> Questionnaire | None:
+    return (
+        Questionnaire.objects.filter(community=community)
+        .prefetch_related(Prefetch("questions", queryset=Question.objects.prefetch_related("choices")))
+        .first()
+    )
+
+
+def latest_application(*, user: User, community: Community) -> Application | None:
+    return Application.objects.filter(user=user, community=community).order_by("-created_at", "-pk").first()
+
+
+def invitation_by_code(*, code: str) -> Invitation | None:
+    code = (code or "").strip().upper()
+    if not code:
+        return None
+    return Invitation.objects.filter(code=code).select_related("inviter", "community").first()
+
+
+def pending_applications(*, reviewer: User, community: Community) -> QuerySet[Application]:
+    """Applications waiting in ``community``, for an operator or one of its leaders; nothing for others."""
+    allowed = (
+        reviewer.is_operator
+        or Membership.objects.filter(
+            user=reviewer, community=community, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
+        ).exists()
+    )
+    if not allowed:
+        return Application.objects.none()
+    return (
+        Application.objects.filter(community=community, status=Application.Status.PENDING)
+        .select_related("user", "invited_by")
+        .order_by("created_at", "pk")
+    )
+
+
+def community_member_count(*, community: Community) -> int:
+    return Membership.objects.filter(community=community, status=Membership.Status.ACTIVE).count()
+
+
+def is_leader(*, user: User, community: Community) -> bool:
+    return Membership.objects.filter(
+        user=user, community=community, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
+    ).exists()
+
+
+MEMBER_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class MemberFilters:
+    q: str = ""
+    role: str = ""
+    status: str = Membership.Status.ACTIVE
+    joined_from: date | None = None
+    joined_to: date | None = None
+    inactive_days: int | None = None  # not seen for at least this many days
+
+
+def community_members(*, community: Community, filters: MemberFilters) -> QuerySet[Membership]:
+    """Members of ``community`` for the management list, newest first, with their direct referral count.
+
+    ``q`` matches the nickname or the phone's last digits (the list shows phones masked anyway).
+    """
+    members = Membership.objects.filter(community=community).select_related("user", "invited_by")
+    if filters.status:
+        members = members.filter(status=filters.status)
+    if filters.role:
+        members = members.filter(role=filters.role)
+    q = filters.q.strip()
+    if q:
+        digits = "".join(ch for ch in q if ch.isdigit())
+        match = Q(user__nickname__icontains=q)
+        if len(digits) >= 4:
+            match |= Q(user__phone__endswith=digits)
+        members = members.filter(match)
+    if filters.joined_from:
+        members = members.filter(joined_at__date__gte=filters.joined_from)
+    if filters.joined_to:
+        members = members.filter(joined_at__date__lte=filters.joined_to)
+    if filters.inactive_days:
+        cutoff = timezone.now() - timedelta(days=filters.inactive_days)
+        members = members.filter(Q(last_active_at__lt=cutoff) | Q(last_active_at__isnull=True))
+    referred = Membership.objects.filter(
+        community=community, invited_by=OuterRef("user_id"), status=Membership.Status.ACTIVE
+    )
+    return members.annotate(
+        referrals=Subquery(referred.values("invited_by").annotate(n=Count("pk")).values("n")[:1])
+    ).order_by("-joined_at", "-pk")
+
+
+def community_overview(*, community: Community) -> dict:
+    """Counts for the community page: active members, places left, whether to warn, pending applications."""
+    active = community_member_count(community=community)
+    return {
+        "member_count": active,
+        "places_left": max(community.capacity - active, 0),
+        "is_near_capacity": active >= community.capacity * CAPACITY_WARNING_RATIO,
+        "pending_applications": Application.objects.filter(
+            community=community, status=Application.Status.PENDING
+        ).count(),
+        "leaders": list(
+            User.objects.filter(
+                memberships__community=community,
+                memberships__role=Membership.Role.LEADER,
+                memberships__status=Membership.Status.ACTIVE,
+            )
+        ),
+    }
+
+
+def pickup_points(*, community: Community, open_only: bool = False) -> list[PickupPoint]:
+    points = PickupPoint.objects.filter(community=community).select_related("leader").order_by("-is_active", "name")
+    if open_only:
+        points = points.filter(is_active=True)
+    return list(points)
+
+
+def community_leaders(*, community: Community) -> list[User]:
+    return list(
+        User.objects.filter(
+            memberships__community=community,
+            memberships__role=Membership.Role.LEADER,
+            memberships__status=Membership.Status.ACTIVE,
+        ).order_by("nickname", "pk")
     )

@@ -11,3 +11,18 @@ def password():
     from tests.factories import DEFAULT_PASSWORD
 
     return DEFAULT_PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _isolated_redis_state_and_language():
+    """Redis is not rolled back with the test database: clear the sign-in throttle counters around
+    every test. And a page rendered in English leaves English active in the thread; reset it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    from community import throttle
+
+    throttle.clear_all()
+    yield
+    throttle.clear_all()
+    translation.activate(settings.LANGUAGE_CODE)

@@ -1,0 +1,93 @@
+"""Rate limits and lock-outs for phone sign-in, kept in the cache (Redis in production).
+
+Windows are fixed: the first hit opens a window of ``seconds`` and the counter lives as long as it.
+Checks read first and count only what was let through, so a refused request leaves the counters as
+they were. The limits come from settings so an installation can tune them without a deploy of code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+PREFIX = "signin:"
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    count: int
+    seconds: int
+
+
+def _limit(name: str, default_count: int, default_seconds: int) -> Limit:
+    count, seconds = getattr(settings, f"SIGNIN_{name.upper()}", (default_count, default_seconds))
+    return Limit(name=name, count=count, seconds=seconds)
+
+
+def send_limits_per_phone() -> list[Limit]:
+    return [_limit("phone_minute", 1, 60), _limit("phone_hour", 5, 3600)]
+
+
+def send_limit_per_ip() -> Limit:
+    return _limit("ip_hour", 20, 3600)
+
+
+def failure_limit() -> Limit:
+    """This many wrong codes within the window lock the phone for ``lockout_seconds()``."""
+    return _limit("failures", 5, 15 * 60)
+
+
+def lockout_seconds() -> int:
+    return getattr(settings, "SIGNIN_LOCKOUT_SECONDS", 15 * 60)
+
+
+def _key(limit: Limit, subject: str) -> str:
+    return f"{PREFIX}{limit.name}:{subject}"
+
+
+def is_exhausted(limit: Limit, subject: str) -> bool:
+    return (cache.get(_key(limit, subject)) or 0) >= limit.count
+
+
+def hit(limit: Limit, subject: str) -> int:
+    """Count one use in the current window and return the new count (atomic on Redis)."""
+    key = _key(limit, subject)
+    cache.add(key, 0, timeout=limit.seconds)
+    try:
+        return cache.incr(key)
+    except ValueError:
+        # The window closed between add and incr.
+        cache.set(key, 1, timeout=limit.seconds)
+        return 1
+
+
+def reset(limit: Limit, subject: str) -> None:
+    cache.delete(_key(limit, subject))
+
+
+def _lock_key(phone: str) -> str:
+    return f"{PREFIX}locked:{phone}"
+
+
+def lock(phone: str) -> None:
+    cache.set(_lock_key(phone), 1, timeout=lockout_seconds())
+
+
+def is_locked(phone: str) -> bool:
+    return bool(cache.get(_lock_key(phone)))
+
+
+def clear_all() -> None:
+    """Forget every counter and lock (tests; an operator unlocking everyone)."""
+    backend = getattr(cache, "_cache", None)
+    if hasattr(backend, "get_client"):
+        # Django's Redis backend: delete only our keys, not the rest of the database.
+        client = backend.get_client(write=True)
+        keys = list(client.scan_iter(match=cache.make_key(f"{PREFIX}*")))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
