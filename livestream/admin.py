@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import LiveSeries, LiveSession, Reservation, WatchRecord
+from .models import Delivery, LiveSeries, LiveSession, Notification, Reservation, ViewerSample, WarmupRound, WatchRecord
 
 
 @admin.register(LiveSeries)
@@ -15,7 +15,7 @@ class LiveSessionAdmin(admin.ModelAdmin):
     search_fields = ("title",)
     filter_horizontal = ("hosts", "assistants", "communities")
     # Status moves only through the host panel's services (go live / end), which notify other apps.
-    readonly_fields = ("status", "started_at", "ended_at")
+    readonly_fields = ("status", "started_at", "ended_at", "peak_online")
 
 
 @admin.register(Reservation)
@@ -30,3 +30,34 @@ class WatchRecordAdmin(admin.ModelAdmin):
     list_display = ("session", "user", "seconds_watched", "first_seen_at", "last_seen_at")
     list_select_related = ("session", "user")
     raw_id_fields = ("user",)
+
+
+@admin.register(WarmupRound)
+class WarmupRoundAdmin(admin.ModelAdmin):
+    list_display = ("session", "kind", "send_at", "audience", "status")
+    list_filter = ("status", "kind")
+    list_select_related = ("session",)
+    # Expansion is the scheduler's job: changing status by hand would break "exactly once".
+    readonly_fields = ("status", "expanded_at")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("round", "user", "channel", "status", "attempts", "sent_at")
+    list_filter = ("channel", "status")
+    list_select_related = ("round__session", "user")
+    raw_id_fields = ("round", "user", "community")
+    readonly_fields = ("status", "attempts", "lease_until", "sent_at", "last_error")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("user", "title", "created_at", "read_at")
+    list_select_related = ("user",)
+    raw_id_fields = ("user", "delivery")
+
+
+@admin.register(ViewerSample)
+class ViewerSampleAdmin(admin.ModelAdmin):
+    list_display = ("session", "minute", "online")
+    list_select_related = ("session",)

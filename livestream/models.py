@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from community.models import Brand, Community
@@ -47,6 +48,8 @@ class LiveSession(models.Model):
     hls_url = models.URLField(_("HLS stream URL"), blank=True)
     channels_live_url = models.URLField(_("WeChat Channels live link"), blank=True)
     replay_url = models.URLField(_("replay link"), blank=True)
+    # Highest concurrent online count seen from heartbeats (kept live in Redis, saved here as it grows).
+    peak_online = models.PositiveIntegerField(_("peak concurrency"), default=0)
 
     class Meta:
         verbose_name = _("live session")
@@ -90,3 +93,131 @@ class WatchRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} watched {self.session} for {self.seconds_watched}s"
+
+
+class WarmupRound(models.Model):
+    """One announcement round of a session's warm-up plan (预热), e.g. the D-2 teaser poster (悬念海报).
+
+    A due round is expanded once into :class:`Delivery` rows (one per recipient and channel), which a
+    periodic task sends; see ``livestream/warmup.py``.
+    """
+
+    class Kind(models.TextChoices):
+        TEASER = "teaser", _("Teaser poster")
+        STORY = "story", _("Story post")
+        REMINDER = "reminder", _("Reminder")
+        LIVE_NOW = "live_now", _("Live now")
+        CANCELLED = "cancelled", _("Cancellation notice")
+
+    class Audience(models.TextChoices):
+        RESERVED = "reserved", _("Members who reserved")
+        COMMUNITIES = "communities", _("Target communities")
+        KOCS = "kocs", _("KOCs of the target communities")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        EXPANDED = "expanded", _("Delivering")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="warmup_rounds")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # Before the scheduled start; null for a round with a fixed time. Rescheduling shifts pending rounds either way.
+    offset = models.DurationField(_("before the start"), null=True, blank=True)
+    send_at = models.DateTimeField(_("send at"))
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(_("text"), blank=True)
+    has_poster = models.BooleanField(_("poster"), default=False)
+    teaser_video_url = models.URLField(_("teaser video link"), blank=True)
+    audience = models.CharField(_("audience"), max_length=16, choices=Audience.choices, default=Audience.COMMUNITIES)
+    send_sms = models.BooleanField(_("also by SMS"), default=False)
+    leader_copy = models.BooleanField(_("copy for the leaders' WeChat groups"), default=False)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    expanded_at = models.DateTimeField(_("expanded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("warm-up round")
+        verbose_name_plural = _("warm-up rounds")
+        ordering = ["send_at", "pk"]
+        indexes = [models.Index(fields=["status", "send_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.session} · {self.get_kind_display()} @ {self.send_at:%Y-%m-%d %H:%M}"
+
+
+class Delivery(models.Model):
+    """One round to one recipient over one channel. The unique constraint is the "exactly once" rule."""
+
+    class Channel(models.TextChoices):
+        INBOX = "inbox", _("In-app inbox")
+        SMS = "sms", _("SMS")
+        LEADER_COPY = "leader_copy", _("Leader's group copy")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped")  # the session was cancelled or ended before this went out
+
+    round = models.ForeignKey(WarmupRound, on_delete=models.CASCADE, related_name="deliveries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    text = models.TextField(_("text"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # A claimed (sending) row whose worker died is picked up again once its lease has run out.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["round", "user", "channel"], name="delivery_once_per_recipient_channel")
+        ]
+        indexes = [models.Index(fields=["status", "lease_until"])]
+
+    def __str__(self) -> str:
+        return f"{self.round} → {self.user} ({self.channel})"
+
+
+class Notification(models.Model):
+    """A message in a member's in-app inbox (站内信)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(_("text"), blank=True)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    # Set when the message came from a warm-up delivery: at most one inbox message per delivery.
+    delivery = models.OneToOneField(
+        Delivery, on_delete=models.SET_NULL, null=True, blank=True, related_name="notification"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.title}"
+
+
+class ViewerSample(models.Model):
+    """How many members were online in one minute of a session (from heartbeats)."""
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="viewer_samples")
+    minute = models.DateTimeField(_("minute"))
+    online = models.PositiveIntegerField(_("online"), default=0)
+
+    class Meta:
+        verbose_name = _("viewer sample")
+        verbose_name_plural = _("viewer samples")
+        constraints = [models.UniqueConstraint(fields=["session", "minute"], name="viewer_sample_once_per_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.session} {self.minute:%H:%M}: {self.online}"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Avg, Count, Exists, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from community.models import User
 
-from .models import LiveSession, Reservation, WatchRecord
+from .models import Delivery, LiveSession, Notification, Reservation, WarmupRound, WatchRecord
 
 UPCOMING = (LiveSession.Status.SCHEDULED, LiveSession.Status.LIVE)
 
@@ -46,8 +46,31 @@ def _with_counts(queryset: QuerySet[LiveSession]) -> QuerySet[LiveSession]:
 
 
 def ops_session_list() -> QuerySet[LiveSession]:
-    """Every session for the operator, upcoming ones first, with counts and hosts."""
-    return _with_counts(LiveSession.objects.all()).prefetch_related("hosts").order_by("-scheduled_start")
+    """Every session for the operator, upcoming ones first, with counts, hosts and average watch time."""
+    average = (
+        WatchRecord.objects.filter(session_id=OuterRef("pk"))
+        .values("session_id")
+        .annotate(avg=Avg("seconds_watched"))
+        .values("avg")
+    )
+    reserved_viewers = (
+        WatchRecord.objects.filter(
+            session_id=OuterRef("pk"),
+            user_id__in=Reservation.objects.filter(session_id=OuterRef(OuterRef("pk"))).values("user_id"),
+        )
+        .values("session_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        _with_counts(LiveSession.objects.all())
+        .annotate(
+            average_watch_seconds=Subquery(average, output_field=FloatField()),
+            reserved_viewer_count=Subquery(reserved_viewers, output_field=IntegerField()),
+        )
+        .prefetch_related("hosts")
+        .order_by("-scheduled_start")
+    )
 
 
 def sessions_for_staff(*, user: User) -> QuerySet[LiveSession]:
@@ -87,7 +110,7 @@ def member_upcoming_sessions(*, user: User, community_ids: Iterable[int], limit:
         )
         .distinct()
         .select_related("series")
-        .annotate(is_reserved=Exists(reserved))
+        .annotate(is_reserved=Exists(reserved), reservation_count=Count("reservations", distinct=True))
         .order_by("scheduled_start")
     )
     return list(sessions[:limit])
@@ -96,3 +119,57 @@ def member_upcoming_sessions(*, user: User, community_ids: Iterable[int], limit:
 def member_session(*, user: User, session_id: int, community_ids: Iterable[int]) -> LiveSession | None:
     """A session the member may see (aimed at one of their communities), or ``None``."""
     return LiveSession.objects.filter(pk=session_id, communities__in=list(community_ids)).distinct().first()
+
+
+def session_reservation_count(*, session_id: int) -> int:
+    return Reservation.objects.filter(session_id=session_id).count()
+
+
+def is_reserved(*, session_id: int, user: User) -> bool:
+    return Reservation.objects.filter(session_id=session_id, user=user).exists()
+
+
+def warmup_rounds(*, session_id: int) -> list[WarmupRound]:
+    """The session's warm-up rounds with delivery counts per status."""
+    return list(
+        WarmupRound.objects.filter(session_id=session_id)
+        .annotate(
+            delivery_count=Count("deliveries"),
+            sent_count=Count("deliveries", filter=Q(deliveries__status=Delivery.Status.SENT)),
+            failed_count=Count("deliveries", filter=Q(deliveries__status=Delivery.Status.FAILED)),
+        )
+        .order_by("send_at", "pk")
+    )
+
+
+def leader_copies(*, session_id: int) -> list[Delivery]:
+    """Copy-ready texts for leaders to post in their WeChat groups, newest round first."""
+    return list(
+        Delivery.objects.filter(round__session_id=session_id, channel=Delivery.Channel.LEADER_COPY)
+        .select_related("round", "community", "user")
+        .order_by("-round__send_at", "community__name", "pk")
+    )
+
+
+def member_notifications(*, user: User, limit: int = 50) -> list[Notification]:
+    return list(Notification.objects.filter(user=user).order_by("-created_at", "-pk")[:limit])
+
+
+def member_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def session_summary(*, session: LiveSession) -> dict[str, int]:
+    """After the session: viewers, average watch time, peak concurrency, reservations → viewers."""
+    records = WatchRecord.objects.filter(session=session)
+    viewers = records.count()
+    total = sum(records.values_list("seconds_watched", flat=True))
+    reserved_ids = set(Reservation.objects.filter(session=session).values_list("user_id", flat=True))
+    reserved_viewers = records.filter(user_id__in=reserved_ids).count() if reserved_ids else 0
+    return {
+        "viewers": viewers,
+        "average_seconds": round(total / viewers) if viewers else 0,
+        "peak": session.peak_online,
+        "reservations": len(reserved_ids),
+        "reserved_viewers": reserved_viewers,
+    }

@@ -1,17 +1,21 @@
+from datetime import datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from community import selectors as community_selectors
+from groupbuy import posters
 from groupbuy.errors import DomainError
 from groupbuy.web.access import host_required, member_required, operator_required
 
-from . import selectors, services
-from .models import LiveSession
+from . import selectors, services, warmup, watch
+from .models import LiveSession, Notification, WarmupRound
 
 
 @operator_required
@@ -43,6 +47,9 @@ def host_panel(request: HttpRequest, pk: int) -> HttpResponse:
             "may_control": selectors.user_may_control(user=request.user, session=session),
             "hosts": list(session.hosts.all()),
             "assistants": list(session.assistants.all()),
+            "rounds": selectors.warmup_rounds(session_id=session.pk),
+            "leader_copies": selectors.leader_copies(session_id=session.pk),
+            "summary": selectors.session_summary(session=session) if session.status == "ended" else None,
         },
     )
 
@@ -73,16 +80,124 @@ def host_end(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@member_required
-def member_reserve(request: HttpRequest, pk: int) -> HttpResponse:
+@host_required
+def host_warmup_standard(request: HttpRequest, pk: int) -> HttpResponse:
+    def apply(*, session, by):
+        services.warmup_plan_apply_standard(session=session, by=by)
+
+    return _control(request, pk, apply, _("The standard warm-up plan is in place."))
+
+
+@require_POST
+@host_required
+def host_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    return _control(request, pk, services.session_cancel, _("The session is cancelled; members who reserved are told."))
+
+
+@require_POST
+@host_required
+def host_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        starts_at = timezone.make_aware(datetime.fromisoformat(request.POST.get("starts_at", "")))
+    except ValueError:
+        session = _panel_session(request, pk)
+        messages.error(request, _("Enter the new start as a date and time."))
+        return redirect("livestream:host-panel", pk=session.pk)
+
+    def move(*, session, by):
+        services.session_reschedule(session=session, by=by, starts_at=starts_at)
+
+    return _control(request, pk, move, _("The session is moved; its pending warm-up rounds moved with it."))
+
+
+def _member_session(request: HttpRequest, pk: int) -> LiveSession:
     community_ids = community_selectors.member_active_community_ids(user=request.user)
     session = selectors.member_session(user=request.user, session_id=pk, community_ids=community_ids)
     if session is None:
         raise Http404
+    return session
+
+
+def _back(request: HttpRequest, session: LiveSession) -> HttpResponse:
+    if request.POST.get("next") == "room":
+        return redirect("livestream:member-live", pk=session.pk)
+    return redirect(reverse("community:member-home") + "#live")
+
+
+@require_POST
+@member_required
+def member_reserve(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _member_session(request, pk)
     try:
         services.reservation_create(session=session, user=request.user)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Reserved. We will remind you before the live starts."))
-    return redirect(reverse("community:member-home") + "#live")
+    return _back(request, session)
+
+
+@require_POST
+@member_required
+def member_unreserve(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _member_session(request, pk)
+    try:
+        services.reservation_cancel(session=session, user=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your reservation is cancelled."))
+    return _back(request, session)
+
+
+@member_required
+def member_live(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _member_session(request, pk)
+    return render(
+        request,
+        "member/live/room.html",
+        {
+            "session": session,
+            "is_reserved": selectors.is_reserved(session_id=session.pk, user=request.user),
+            "reservation_count": selectors.session_reservation_count(session_id=session.pk),
+            "heartbeat_seconds": watch.HEARTBEAT_SECONDS,
+            "share_link": request.build_absolute_uri(warmup.session_link(session, ref_user_id=request.user.pk)),
+        },
+    )
+
+
+@require_POST
+@member_required
+def member_heartbeat(request: HttpRequest, pk: int) -> HttpResponse:
+    session = _member_session(request, pk)
+    try:
+        result = watch.heartbeat_record(session=session, user=request.user)
+    except DomainError as exc:
+        return JsonResponse({"error": exc.message, "status": session.status}, status=409)
+    return JsonResponse(result)
+
+
+@member_required
+def member_poster(request: HttpRequest, pk: int) -> HttpResponse:
+    """A warm-up round's poster, its QR code carrying this member's referral link."""
+    round_ = get_object_or_404(WarmupRound.objects.select_related("session__series"), pk=pk, has_poster=True)
+    session = _member_session(request, round_.session_id)
+    when = timezone.localtime(session.scheduled_start).strftime("%m-%d %H:%M")
+    hosts = "、".join(u.display_name for u in session.hosts.all())
+    poster = posters.Poster(
+        title=session.title,
+        subtitle=when,
+        lines=tuple(line for line in (hosts, session.perk_summary) if line),
+        footer=f"{session.series.title} · {round_.title}",
+        qr_url=request.build_absolute_uri(warmup.session_link(session, ref_user_id=request.user.pk)),
+        cover_path=session.cover.path if session.cover else "",
+    )
+    return FileResponse(open(posters.render_cached(poster), "rb"), content_type="image/png")
+
+
+@member_required
+def member_inbox(request: HttpRequest) -> HttpResponse:
+    notifications = selectors.member_notifications(user=request.user)
+    response = render(request, "member/live/inbox.html", {"notifications": notifications})
+    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    return response

@@ -155,6 +155,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "jielong-close-due-campaigns": {"task": "jielong.tasks.close_due_campaigns", "schedule": 30.0},
+    "livestream-run-warmup": {"task": "livestream.tasks.run_warmup", "schedule": 15.0},
 }
 
 # --- i18n -----------------------------------------------------------------------------------

@@ -1,0 +1,388 @@
+"""Warm-up plans (预热) and their delivery: each due round reaches each recipient once per channel.
+
+How "exactly once" is kept, step by step (a periodic Celery task runs :func:`run_once` every ~15 s; any
+number of workers may run it at the same time):
+
+1. **Expand.** Due pending rounds are locked with ``SELECT … FOR UPDATE SKIP LOCKED`` in small batches; in
+   the same transaction their :class:`Delivery` rows are inserted (``UniqueConstraint(round, user,
+   channel)``, conflicts ignored) and the round is marked ``expanded``. A worker killed here rolls back
+   everything; the round stays pending and the next run expands it. Two workers never expand one round.
+2. **Inbox and leader copy** (our own database, no outside call): claimed with ``SKIP LOCKED``, the
+   :class:`Notification` is created and the row marked ``sent`` *in the claiming transaction*. Either all
+   of that commits or none of it: exactly once, whatever is killed when. (``Notification.delivery`` is a
+   one-to-one, a second guard.)
+3. **SMS** (an outside provider, never called while holding row locks): claimed with ``SKIP LOCKED`` and
+   marked ``sending`` with a lease and ``attempts + 1``; commit; then for each row the lease is renewed by
+   a conditional update (if another worker has taken the row over, skip it), the provider is called,
+   and the row is marked ``sent`` by a conditional update on (status, attempts). A row that is ``sent`` is
+   never picked again. A worker killed after claiming but before calling the provider loses nothing:
+   when the lease runs out the row is claimed again. The honest limit: a worker killed *after* the
+   provider accepted the text but *before* the "sent" commit leaves a ``sending`` row that is sent again
+   after the lease — at-least-once, in a window of one UPDATE. The alternative (marking ``sent`` in the
+   claiming transaction and calling the provider after commit) closes that window by opening a worse
+   one: a kill before the call loses the text silently. No SMS gateway we use takes an idempotency key,
+   so one of the two has to give; a duplicate reminder beats a missed one.
+4. **Too late.** Rows whose session was cancelled or ended after their round expanded are marked
+   ``skipped`` when claimed (the cancellation notice itself still goes out).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from community.models import Membership
+from community.providers.sms import SMSDeliveryError, get_sms_provider
+
+from .models import Delivery, LiveSession, Notification, Reservation, WarmupRound
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)  # well above the SMS provider's own timeout (5 s)
+RETRY_AFTER = timedelta(minutes=1)
+MAX_ATTEMPTS = 5
+ROUND_BATCH = 5
+DELIVERY_BATCH = 50
+SESSION_OVER = (LiveSession.Status.ENDED, LiveSession.Status.CANCELLED)
+
+
+# --- plans -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundTemplate:
+    kind: str
+    offset: timedelta
+    audience: str
+    has_poster: bool = False
+    send_sms: bool = False
+    leader_copy: bool = False
+
+
+STANDARD_PLAN = (
+    RoundTemplate(WarmupRound.Kind.TEASER, timedelta(days=2), WarmupRound.Audience.COMMUNITIES, True, False, True),
+    RoundTemplate(WarmupRound.Kind.STORY, timedelta(days=1), WarmupRound.Audience.KOCS, False, False, True),
+    RoundTemplate(WarmupRound.Kind.REMINDER, timedelta(hours=1), WarmupRound.Audience.RESERVED, False, True, False),
+    RoundTemplate(WarmupRound.Kind.LIVE_NOW, timedelta(minutes=5), WarmupRound.Audience.RESERVED, False, True, True),
+)
+
+
+def _default_text(session: LiveSession, kind: str) -> tuple[str, str]:
+    perk = session.perk_summary
+    if kind == WarmupRound.Kind.TEASER:
+        return _("Coming soon: %(title)s") % {"title": session.title}, perk or _("Something good is on its way.")
+    if kind == WarmupRound.Kind.STORY:
+        return (
+            _("The story behind %(title)s") % {"title": session.title},
+            _("Share why you are looking forward to it with your neighbours. %(perk)s") % {"perk": perk},
+        )
+    if kind == WarmupRound.Kind.REMINDER:
+        return _("Starting in one hour: %(title)s") % {"title": session.title}, perk
+    return _("We are live: %(title)s") % {"title": session.title}, _("Tap to watch now.")
+
+
+def warmup_plan_apply_standard(*, session: LiveSession) -> list[WarmupRound]:
+    """The standard plan: D-2 teaser poster, D-1 story post, T-1h reminder, T-5min 开播了.
+
+    Does nothing if the session already has a plan, so applying it twice is harmless. Rounds whose time
+    has already passed are left out rather than sent at once.
+    """
+    with transaction.atomic():
+        session = LiveSession.objects.select_for_update().get(pk=session.pk)
+        if session.warmup_rounds.exclude(kind=WarmupRound.Kind.CANCELLED).exists():
+            return list(session.warmup_rounds.all())
+        now = timezone.now()
+        rounds = []
+        with translation.override(settings.LANGUAGE_CODE):
+            for template in STANDARD_PLAN:
+                send_at = session.scheduled_start - template.offset
+                if send_at <= now:
+                    continue
+                title, body = _default_text(session, template.kind)
+                rounds.append(
+                    WarmupRound(
+                        session=session,
+                        kind=template.kind,
+                        offset=template.offset,
+                        send_at=send_at,
+                        title=title,
+                        body=body,
+                        has_poster=template.has_poster,
+                        audience=template.audience,
+                        send_sms=template.send_sms,
+                        leader_copy=template.leader_copy,
+                    )
+                )
+        return WarmupRound.objects.bulk_create(rounds)
+
+
+def rounds_shift_pending(*, session: LiveSession, delta: timedelta) -> int:
+    """Move the session's pending rounds by ``delta`` (call inside the rescheduling transaction)."""
+    return WarmupRound.objects.filter(session=session, status=WarmupRound.Status.PENDING).update(
+        send_at=F("send_at") + delta
+    )
+
+
+def rounds_cancel_pending(*, session: LiveSession) -> int:
+    return WarmupRound.objects.filter(session=session, status=WarmupRound.Status.PENDING).update(
+        status=WarmupRound.Status.CANCELLED
+    )
+
+
+# --- texts -----------------------------------------------------------------------------------------
+
+
+def session_link(session: LiveSession, *, ref_user_id: int | None = None) -> str:
+    """The link members open for a session; ``ref`` carries the sharer's referral code."""
+    path = reverse("livestream:member-live", args=[session.pk])
+    if ref_user_id:
+        path += f"?ref={ref_user_id}"
+    return getattr(settings, "SITE_URL", "") + path
+
+
+def _when(session: LiveSession) -> str:
+    return date_format(timezone.localtime(session.scheduled_start), "DATETIME_FORMAT")
+
+
+def _message(round_: WarmupRound, channel: str, user_id: int) -> str:
+    session = round_.session
+    with translation.override(settings.LANGUAGE_CODE):
+        if channel == Delivery.Channel.LEADER_COPY:
+            parts = [
+                f"【{session.series.title}】{round_.title}",
+                round_.body,
+                _("Time: %(when)s") % {"when": _when(session)},
+            ]
+            if session.perk_summary:
+                parts.append(_("Perk: %(perk)s") % {"perk": session.perk_summary})
+            if round_.teaser_video_url:
+                parts.append(_("Teaser: %(url)s") % {"url": round_.teaser_video_url})
+            parts.append(_("Reserve here: %(link)s") % {"link": session_link(session, ref_user_id=user_id)})
+            return "\n".join(p for p in parts if p)
+        if channel == Delivery.Channel.SMS:
+            return f"【{session.series.title}】{round_.title} {_when(session)} {round_.body}".strip()
+        return "\n".join(p for p in [round_.body, _("Time: %(when)s") % {"when": _when(session)}] if p)
+
+
+# --- expansion -------------------------------------------------------------------------------------
+
+
+def _audience_user_ids(round_: WarmupRound) -> list[int]:
+    session = round_.session
+    if round_.audience == WarmupRound.Audience.RESERVED:
+        ids = Reservation.objects.filter(session=session).values_list("user_id", flat=True)
+    else:
+        memberships = Membership.objects.filter(
+            community__in=session.communities.all(), status=Membership.Status.ACTIVE
+        )
+        if round_.audience == WarmupRound.Audience.KOCS:
+            memberships = memberships.filter(role=Membership.Role.KOC)
+        ids = memberships.values_list("user_id", flat=True)
+    return sorted(set(ids))
+
+
+def _expand(round_: WarmupRound, now: datetime) -> int:
+    from community.models import User
+
+    rows = []
+    user_ids = _audience_user_ids(round_)
+    phones = set()
+    if round_.send_sms:
+        phones = set(User.objects.filter(pk__in=user_ids, phone__isnull=False).values_list("pk", flat=True))
+    for user_id in user_ids:
+        rows.append(Delivery(round=round_, user_id=user_id, channel=Delivery.Channel.INBOX))
+        if user_id in phones:
+            rows.append(Delivery(round=round_, user_id=user_id, channel=Delivery.Channel.SMS))
+    if round_.leader_copy:
+        leaders = Membership.objects.filter(
+            community__in=round_.session.communities.all(),
+            status=Membership.Status.ACTIVE,
+            role=Membership.Role.LEADER,
+        ).order_by("community_id", "user_id")
+        for m in leaders:
+            rows.append(
+                Delivery(
+                    round=round_, user_id=m.user_id, community_id=m.community_id, channel=Delivery.Channel.LEADER_COPY
+                )
+            )
+    for row in rows:
+        row.text = _message(round_, row.channel, row.user_id)
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    round_.status = WarmupRound.Status.EXPANDED
+    round_.expanded_at = now
+    round_.save(update_fields=["status", "expanded_at"])
+    return len(rows)
+
+
+def rounds_expand_due(*, now: datetime | None = None, round_ids: list[int] | None = None) -> int:
+    """Expand due pending rounds into deliveries; returns how many rounds this worker expanded."""
+    now = now or timezone.now()
+    done = 0
+    while True:
+        with transaction.atomic():
+            due = WarmupRound.objects.filter(status=WarmupRound.Status.PENDING, send_at__lte=now)
+            if round_ids is not None:
+                due = due.filter(pk__in=round_ids)
+            batch = list(due.select_for_update(skip_locked=True).order_by("send_at", "pk")[:ROUND_BATCH])
+            if not batch:
+                return done
+            for round_ in batch:
+                session = LiveSession.objects.select_related("series").get(pk=round_.session_id)
+                round_.session = session
+                if session.status in SESSION_OVER and round_.kind != WarmupRound.Kind.CANCELLED:
+                    round_.status = WarmupRound.Status.CANCELLED
+                    round_.save(update_fields=["status"])
+                    continue
+                _expand(round_, now)
+                done += 1
+
+
+# --- sending ---------------------------------------------------------------------------------------
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(status=Delivery.Status.PENDING) & (Q(lease_until__isnull=True) | Q(lease_until__lte=now)) | Q(
+        status=Delivery.Status.SENDING, lease_until__lte=now
+    )
+
+
+def _inbox_link(delivery: Delivery) -> str:
+    round_ = delivery.round
+    if round_.has_poster:
+        return reverse("livestream:member-poster", args=[round_.pk])
+    return reverse("livestream:member-live", args=[round_.session_id])
+
+
+def deliveries_claim(
+    *, now: datetime, batch: int = DELIVERY_BATCH, round_ids: list[int] | None = None
+) -> tuple[int, list[Delivery]]:
+    """One short transaction: inbox/leader-copy rows are delivered outright; SMS rows are leased and returned.
+
+    Returns how many rows were claimed and the leased SMS rows, which the caller sends after commit.
+    """
+    with transaction.atomic():
+        rows = Delivery.objects.filter(_claimable(now))
+        if round_ids is not None:
+            rows = rows.filter(round_id__in=round_ids)
+        rows = list(rows.select_for_update(skip_locked=True).order_by("pk")[:batch])
+        if not rows:
+            return 0, []
+        rounds = {
+            r.pk: r for r in WarmupRound.objects.filter(pk__in={d.round_id for d in rows}).select_related("session")
+        }
+        # A long run's ``now`` is old by the time it claims its last batch: lease from the wall clock.
+        lease_until = _clock(now) + LEASE
+        notifications, leased = [], []
+        for row in rows:
+            row.round = rounds[row.round_id]
+            if row.round.kind != WarmupRound.Kind.CANCELLED and row.round.session.status in SESSION_OVER:
+                # Expanded just before the session was cancelled or ended: too late to announce it.
+                row.status, row.lease_until, row.attempts = Delivery.Status.SKIPPED, None, row.attempts + 1
+                continue
+            if row.channel == Delivery.Channel.SMS:
+                row.status, row.lease_until, row.attempts = Delivery.Status.SENDING, lease_until, row.attempts + 1
+                leased.append(row)
+                continue
+            title = row.round.title
+            if row.channel == Delivery.Channel.LEADER_COPY:
+                with translation.override(settings.LANGUAGE_CODE):
+                    title = _("For your WeChat group: %(title)s") % {"title": title}
+            notifications.append(
+                Notification(user_id=row.user_id, title=title, body=row.text, link=_inbox_link(row), delivery=row)
+            )
+            row.status, row.sent_at, row.lease_until, row.attempts = Delivery.Status.SENT, now, None, row.attempts + 1
+        Notification.objects.bulk_create(notifications)
+        Delivery.objects.bulk_update(rows, ["status", "sent_at", "lease_until", "attempts"])
+    return len(rows), leased
+
+
+def _clock(now: datetime) -> datetime:
+    """The later of the run's clock and the wall clock: a long run keeps its leases fresh."""
+    return max(now, timezone.now())
+
+
+def _renew_lease(row: Delivery, now: datetime) -> bool:
+    """Still ours? A worker that lost its lease to another must not send."""
+    now = _clock(now)
+    return bool(
+        Delivery.objects.filter(pk=row.pk, status=Delivery.Status.SENDING, attempts=row.attempts).update(
+            lease_until=now + LEASE
+        )
+    )
+
+
+def _mark_sent(row: Delivery) -> None:
+    Delivery.objects.filter(pk=row.pk, status=Delivery.Status.SENDING, attempts=row.attempts).update(
+        status=Delivery.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
+    )
+
+
+def _mark_failed(row: Delivery, error: str, now: datetime) -> None:
+    values = {"last_error": error[:200]}
+    if row.attempts >= MAX_ATTEMPTS:
+        values.update(status=Delivery.Status.FAILED, lease_until=None)
+    else:
+        values.update(status=Delivery.Status.PENDING, lease_until=_clock(now) + RETRY_AFTER * row.attempts)
+    Delivery.objects.filter(pk=row.pk, status=Delivery.Status.SENDING, attempts=row.attempts).update(**values)
+
+
+def _send_sms(row: Delivery, now: datetime) -> None:
+    from community.models import User
+
+    phone = User.objects.filter(pk=row.user_id).values_list("phone", flat=True).first()
+    if not phone:
+        _mark_failed(row, "no phone", now)
+        return
+    if not _renew_lease(row, now):
+        return
+    try:
+        get_sms_provider().send(phone=phone, message=row.text)
+    except SMSDeliveryError as exc:
+        logger.warning("warm-up SMS %s failed: %s", row.pk, exc)
+        _mark_failed(row, str(exc), now)
+        return
+    _mark_sent(row)
+
+
+def deliveries_send(*, now: datetime | None = None, round_ids: list[int] | None = None, max_batches: int = 20) -> int:
+    """Claim and send pending deliveries in small batches; returns how many rows this worker claimed."""
+    now = now or timezone.now()
+    total = 0
+    for _batch in range(max_batches):
+        count, leased = deliveries_claim(now=now, round_ids=round_ids)
+        if not count:
+            break
+        for row in leased:
+            _send_sms(row, now)
+        total += count
+    return total
+
+
+def run_once(*, now: datetime | None = None) -> None:
+    """The periodic task's body: expand what is due, then send what is pending."""
+    now = now or timezone.now()
+    rounds_expand_due(now=now)
+    deliveries_send(now=now)
+
+
+def round_deliver_now(round_id: int) -> None:
+    """Deliver one round straight away (used on commit for a cancellation notice); the task is the safety net."""
+    try:
+        rounds_expand_due(round_ids=[round_id])
+        deliveries_send(round_ids=[round_id])
+    except Exception:
+        logger.exception("immediate delivery of round %s failed; the periodic task will retry", round_id)
+
+
+def round_deliver_on_commit(round_id: int) -> None:
+    transaction.on_commit(partial(round_deliver_now, round_id))

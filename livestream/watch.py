@@ -1,0 +1,146 @@
+"""Watch time from the player's heartbeats, and the online count and peak concurrency.
+
+The live room sends a heartbeat about every ``HEARTBEAT_SECONDS``. Each heartbeat credits the member
+``min(gap, 2 × interval)`` seconds, where ``gap`` is the time since their previous heartbeat: the first
+heartbeat credits nothing, a tab paused for ten minutes credits at most 20 s for the pause, and a
+heartbeat arriving out of order credits nothing and does not move ``last_seen_at`` back.
+
+Who is online lives in Redis (a sorted set of member → last heartbeat; members silent for longer than
+two intervals drop out); peak concurrency and one sample per minute are saved to the database.
+Without ``REDIS_URL`` (the embedded default, one process) the same is kept in the Django cache.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from community.models import User
+from groupbuy import events
+from groupbuy.errors import DomainError
+
+from .models import LiveSession, ViewerSample, WatchRecord
+
+HEARTBEAT_SECONDS = 10
+MAX_CREDIT_SECONDS = 2 * HEARTBEAT_SECONDS
+
+
+class NotLiveError(DomainError):
+    pass
+
+
+def credit_for_gap(gap_seconds: float) -> int:
+    """Seconds credited for one heartbeat that follows the previous one by ``gap_seconds``."""
+    if gap_seconds <= 0:
+        return 0
+    return int(min(gap_seconds, MAX_CREDIT_SECONDS))
+
+
+# --- online set ------------------------------------------------------------------------------------
+
+_redis_client = None
+_redis_lock = threading.Lock()
+
+_PEAK_SCRIPT = """
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+redis.call('EXPIRE', KEYS[1], 86400)
+local online = redis.call('ZCARD', KEYS[1])
+local peak = tonumber(redis.call('GET', KEYS[2]) or '0')
+if online > peak then
+  peak = online
+  redis.call('SET', KEYS[2], peak, 'EX', 86400)
+end
+return {online, peak}
+"""
+
+
+def _redis():
+    global _redis_client
+    if not settings.REDIS_URL:
+        return None
+    with _redis_lock:
+        if _redis_client is None:
+            import redis
+
+            _redis_client = redis.Redis.from_url(settings.REDIS_URL)
+        return _redis_client
+
+
+def _keys(session_id: int) -> tuple[str, str]:
+    return f"live:{session_id}:online", f"live:{session_id}:peak"
+
+
+def online_touch(*, session_id: int, user_id: int, at: float) -> tuple[int, int]:
+    """Mark the member online at ``at`` (epoch seconds); returns (online now, peak so far)."""
+    cutoff = at - MAX_CREDIT_SECONDS
+    client = _redis()
+    online_key, peak_key = _keys(session_id)
+    if client is not None:
+        online, peak = client.eval(_PEAK_SCRIPT, 2, online_key, peak_key, at, user_id, cutoff)
+        return int(online), int(peak)
+    with _redis_lock:  # one process only: the embedded default
+        seen = {k: v for k, v in (cache.get(online_key) or {}).items() if v > cutoff}
+        seen[user_id] = at
+        peak = max(cache.get(peak_key) or 0, len(seen))
+        cache.set(online_key, seen, 86400)
+        cache.set(peak_key, peak, 86400)
+        return len(seen), peak
+
+
+def online_counts(*, session_id: int) -> tuple[int, int]:
+    """(online now, peak) without touching anyone."""
+    online_key, peak_key = _keys(session_id)
+    cutoff = time.time() - MAX_CREDIT_SECONDS
+    client = _redis()
+    if client is not None:
+        online = client.zcount(online_key, f"({cutoff}", "+inf")
+        return int(online), int(client.get(peak_key) or 0)
+    seen = cache.get(online_key) or {}
+    return len([v for v in seen.values() if v > cutoff]), int(cache.get(peak_key) or 0)
+
+
+# --- heartbeat -------------------------------------------------------------------------------------
+
+
+def heartbeat_record(*, session: LiveSession, user: User, now: datetime | None = None) -> dict[str, int]:
+    """Credit one heartbeat; returns the seconds credited, the member's total, online now and the peak."""
+    now = now or timezone.now()
+    if session.status != LiveSession.Status.LIVE:
+        raise NotLiveError(_("This session is not live."))
+    with transaction.atomic():
+        record, created = WatchRecord.objects.get_or_create(
+            session=session, user=user, defaults={"first_seen_at": now, "last_seen_at": now}
+        )
+        credited = 0
+        if not created:
+            record = WatchRecord.objects.select_for_update().get(pk=record.pk)
+            gap = (now - record.last_seen_at).total_seconds()
+            credited = credit_for_gap(gap)
+            if gap > 0:
+                WatchRecord.objects.filter(pk=record.pk).update(
+                    seconds_watched=F("seconds_watched") + credited, last_seen_at=now
+                )
+        else:
+            events.publish("livestream.entered", live_session_id=session.pk, user_id=user.pk)
+        total = WatchRecord.objects.values_list("seconds_watched", flat=True).get(pk=record.pk)
+    online, peak = online_touch(session_id=session.pk, user_id=user.pk, at=now.timestamp())
+    _save_sample(session_id=session.pk, now=now, online=online, peak=peak)
+    return {"credited": credited, "seconds_watched": total, "online": online, "peak": peak}
+
+
+def _save_sample(*, session_id: int, now: datetime, online: int, peak: int) -> None:
+    minute = now.replace(second=0, microsecond=0)
+    ViewerSample.objects.bulk_create(
+        [ViewerSample(session_id=session_id, minute=minute, online=online)], ignore_conflicts=True
+    )
+    ViewerSample.objects.filter(session_id=session_id, minute=minute, online__lt=online).update(online=online)
+    LiveSession.objects.filter(pk=session_id, peak_online__lt=peak).update(peak_online=peak)

@@ -1,0 +1,54 @@
+"""A phone-sized live room: the page's script sends a heartbeat and shows the online count."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect, sync_playwright
+
+from livestream.models import LiveSession, WatchRecord
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def test_the_live_room_sends_heartbeats_and_shows_who_is_online(live_server):
+    community = factories.community()
+    member = factories.member()
+    factories.membership(user=member, community=community)
+    session = factories.live_session(
+        status=LiveSession.Status.LIVE,
+        starts_in=timedelta(minutes=-5),
+        channels_live_url="https://channels.weixin.qq.com/live/example",
+    )
+    session.communities.set([community])
+    client = Client()
+    client.force_login(member)
+    cookies = [
+        {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url},
+        {"name": "django_language", "value": "en", "url": live_server.url},
+    ]
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+            context.add_cookies(cookies)
+            page = context.new_page()
+            page.goto(f"{live_server.url}/m/live/{session.pk}/")
+            expect(page.locator("#live-online")).to_have_text("1", timeout=15000)
+            expect(page.get_by_role("link", name="Watch on WeChat Channels")).to_be_visible()
+        finally:
+            browser.close()
+
+    assert WatchRecord.objects.filter(session=session, user=member).count() == 1
