@@ -5,7 +5,7 @@ from io import BytesIO
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from PIL import Image
 
 from catalogue.models import SKU
@@ -326,6 +326,11 @@ def test_leader_sees_the_paste_ready_progress_line(setup):
     assert "For the leader" not in member_page
 
 
+def test_progress_line_in_chinese_by_default():
+    assert member_views.progress_line(joined=30, still_needed=20, max_orders=None) == "已接龙30单！还剩20单！"
+
+
+@translation.override("en")
 def test_progress_line_after_forming():
     assert member_views.progress_line(joined=30, still_needed=20, max_orders=None) == "30 orders in! 20 to go!"
     assert member_views.progress_line(joined=60, still_needed=0, max_orders=80) == "60 orders in! 20 to go!"
