@@ -20,6 +20,7 @@ import sys
 import time
 
 import httpx
+import redis
 import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -123,6 +124,9 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
     database_url = bench_database_url(DB_NAME)
     recreate_database(database_url)
+    # The channel layer, cache and throttles live in this Redis db: start from nothing, so groups
+    # and pending-broadcast keys left by an earlier run cannot leak into this one.
+    redis.Redis.from_url(args.redis_url).flushdb()
     env = app_env(database_url, args.redis_url, pool_max=args.pool)
     manage(env, "migrate", "--noinput")
     campaign_id, item_id, sessions, _ = prepare(env, members=args.joins, stock=args.joins * 2)

@@ -22,6 +22,7 @@ import time
 
 import httpx
 import psycopg
+import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -191,6 +192,9 @@ def main() -> None:
 
     database_url = bench_database_url(DB_NAME)
     recreate_database(database_url)
+    # The channel layer, cache and throttles live in this Redis db: start from nothing, so groups
+    # and pending-broadcast keys left by an earlier run cannot leak into this one.
+    redis.Redis.from_url(args.redis_url).flushdb()
     env = app_env(database_url, args.redis_url, pool_max=args.pool)
     manage(env, "migrate", "--noinput")
     print(f"preparing {args.members} members, stock {args.stock} …", flush=True)
