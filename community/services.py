@@ -322,6 +322,16 @@ def invitation_personal_get_or_create(*, user: User, community: Community) -> In
         return Invitation.objects.get(community=community, inviter=user, is_personal=True)
 
 
+def referral_code(*, user: User, community: Community) -> str:
+    """The code every share link carries (``?ref=…``): the member's personal invitation code, so a
+    neighbour who follows any shared link (jielong, live room, poster) joins as this member's referral.
+    Empty for someone who is not an active member of ``community``."""
+    try:
+        return invitation_personal_get_or_create(user=user, community=community).code
+    except InvitationInvalid:
+        return ""
+
+
 def invitation_create(
     *, inviter: User, community: Community, max_uses: int | None = None, expires_at: datetime | None = None
 ) -> Invitation:

@@ -14,10 +14,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from community import services as community_services
 from community.models import Membership, PickupPoint, User
 from groupbuy import posters
 from groupbuy.errors import DomainError
@@ -26,15 +26,6 @@ from groupbuy.web.templatetags.money import fen
 
 from . import payments, selectors, services
 from .models import Campaign, CampaignItem
-
-
-def referral_code(user: User) -> str:
-    """A stable, unguessable per-member code for share links (``?ref=…``): a short HMAC of the pk.
-
-    Placeholder until the community app formalises invitation codes; the same member always gets
-    the same code, and nobody can derive another member's code without SECRET_KEY.
-    """
-    return salted_hmac("groupbuy.referral", str(user.pk)).hexdigest()[:10]
 
 
 def progress_line(*, joined: int, still_needed: int, max_orders: int | None) -> str:
@@ -67,9 +58,10 @@ def _campaign_for_member(request: HttpRequest, pk: int) -> tuple[Campaign, Membe
     return campaign, membership
 
 
-def _share_url(request: HttpRequest, campaign: Campaign) -> str:
+def _share_url(request: HttpRequest, campaign: Campaign, membership: Membership) -> str:
     path = reverse("jielong:member-campaign", args=[campaign.pk])
-    return request.build_absolute_uri(f"{path}?ref={referral_code(request.user)}")
+    code = community_services.referral_code(user=request.user, community=membership.community)
+    return request.build_absolute_uri(f"{path}?ref={code}" if code else path)
 
 
 def _items(campaign: Campaign) -> list[CampaignItem]:
@@ -139,7 +131,7 @@ def _render_page(
         note = ""
     for item in items:
         item.form_value = values[item.pk]
-    share_url = _share_url(request, campaign)
+    share_url = _share_url(request, campaign, membership)
     is_joinable = campaign.is_joinable(at=timezone.now(), is_koc=membership.role == Membership.Role.KOC)
     try:
         provider = payments.get_provider(campaign.payment_method)
@@ -259,7 +251,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def campaign_poster(request: HttpRequest, pk: int) -> HttpResponse:
     """A share poster (海报) whose QR code opens the page with this member's referral code."""
-    campaign, _membership = _campaign_for_member(request, pk)
+    campaign, membership = _campaign_for_member(request, pk)
     items = _items(campaign)
     lines = [
         _("%(item)s community price %(price)s") % {"item": item.sku, "price": fen(item.current_price_fen)}
@@ -270,7 +262,7 @@ def campaign_poster(request: HttpRequest, pk: int) -> HttpResponse:
     cover = campaign.images.first()
     poster = posters.Poster(
         title=campaign.title,
-        qr_url=_share_url(request, campaign),
+        qr_url=_share_url(request, campaign, membership),
         subtitle=campaign.perk_description,
         lines=tuple(lines),
         footer=_("Scan to join the jielong"),

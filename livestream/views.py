@@ -161,7 +161,7 @@ def member_live(request: HttpRequest, pk: int) -> HttpResponse:
             "is_reserved": selectors.is_reserved(session_id=session.pk, user=request.user),
             "reservation_count": selectors.session_reservation_count(session_id=session.pk),
             "heartbeat_seconds": watch.HEARTBEAT_SECONDS,
-            "share_link": request.build_absolute_uri(warmup.session_link(session, ref_user_id=request.user.pk)),
+            "share_link": request.build_absolute_uri(warmup.session_link(session, sharer=request.user)),
         },
     )
 
@@ -189,7 +189,7 @@ def member_poster(request: HttpRequest, pk: int) -> HttpResponse:
         subtitle=when,
         lines=tuple(line for line in (hosts, session.perk_summary) if line),
         footer=f"{session.series.title} · {round_.title}",
-        qr_url=request.build_absolute_uri(warmup.session_link(session, ref_user_id=request.user.pk)),
+        qr_url=request.build_absolute_uri(warmup.session_link(session, sharer=request.user)),
         cover_path=session.cover.path if session.cover else "",
     )
     return FileResponse(open(posters.render_cached(poster), "rb"), content_type="image/png")

@@ -41,7 +41,8 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from community.models import Membership
+from community import services as community_services
+from community.models import Membership, User
 from community.providers.sms import SMSDeliveryError, get_sms_provider
 
 from .models import Delivery, LiveSession, Notification, Reservation, WarmupRound
@@ -142,11 +143,22 @@ def rounds_cancel_pending(*, session: LiveSession) -> int:
 # --- texts -----------------------------------------------------------------------------------------
 
 
-def session_link(session: LiveSession, *, ref_user_id: int | None = None) -> str:
-    """The link members open for a session; ``ref`` carries the sharer's referral code."""
+def session_link(session: LiveSession, *, sharer: User | None = None) -> str:
+    """The link members open for a session; ``ref`` carries the sharer's referral code (their personal
+    invitation code in the first of the session's communities they belong to)."""
     path = reverse("livestream:member-live", args=[session.pk])
-    if ref_user_id:
-        path += f"?ref={ref_user_id}"
+    if sharer is not None:
+        membership = (
+            Membership.objects.filter(
+                user=sharer, community__in=session.communities.all(), status=Membership.Status.ACTIVE
+            )
+            .select_related("community")
+            .order_by("pk")
+            .first()
+        )
+        code = community_services.referral_code(user=sharer, community=membership.community) if membership else ""
+        if code:
+            path += f"?ref={code}"
     return getattr(settings, "SITE_URL", "") + path
 
 
@@ -167,7 +179,9 @@ def _message(round_: WarmupRound, channel: str, user_id: int) -> str:
                 parts.append(_("Perk: %(perk)s") % {"perk": session.perk_summary})
             if round_.teaser_video_url:
                 parts.append(_("Teaser: %(url)s") % {"url": round_.teaser_video_url})
-            parts.append(_("Reserve here: %(link)s") % {"link": session_link(session, ref_user_id=user_id)})
+            parts.append(
+                _("Reserve here: %(link)s") % {"link": session_link(session, sharer=User.objects.get(pk=user_id))}
+            )
             return "\n".join(p for p in parts if p)
         if channel == Delivery.Channel.SMS:
             return f"【{session.series.title}】{round_.title} {_when(session)} {round_.body}".strip()

@@ -9,6 +9,7 @@ from django.utils import timezone, translation
 from PIL import Image
 
 from catalogue.models import SKU
+from community import selectors as community_selectors
 from community.models import Membership
 from jielong import member_views, services
 from jielong.models import Campaign, Order, OrderLine
@@ -344,9 +345,10 @@ def test_share_text_carries_title_price_perk_progress_and_the_referral_link(setu
 
     response = setup["client"].get(_url(campaign))
 
-    code = member_views.referral_code(me)
-    assert len(code) == 10 and code == member_views.referral_code(me)
-    assert code != member_views.referral_code(f.member())
+    # The share link carries the member's personal invitation code: following it joins as their referral.
+    code = response.context["share_url"].rsplit("?ref=", 1)[1]
+    invitation = community_selectors.invitation_by_code(code=code)
+    assert invitation is not None and invitation.inviter == me and invitation.is_personal
     assert response.context["share_text"].splitlines() == [
         "【有机上海青接龙】",
         f"{setup['item'].sku} community price ¥15.90",

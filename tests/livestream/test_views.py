@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from community.models import Invitation
 from livestream import warmup
 from livestream.models import LiveSession, Notification, Reservation, WarmupRound
 from tests import factories
@@ -33,7 +34,10 @@ def test_member_reserves_sees_the_count_and_cancels(client, setup):
     assert response.redirect_chain[-1][0] == reverse("livestream:member-live", args=[session.pk])
     assert '<span id="reservation-count">1</span>' in response.content.decode()
     assert "Cancel reservation" in response.content.decode()
-    assert f"/m/live/{session.pk}/?ref={member.pk}" in response.content.decode()  # the member's referral link
+    assert (
+        f"/m/live/{session.pk}/?ref={Invitation.objects.get(inviter=member, is_personal=True).code}"
+        in response.content.decode()
+    )  # the member's referral link
 
     home = client.get(reverse("community:member-home")).content.decode()
     assert "1 reserved" in home
@@ -101,7 +105,9 @@ def test_host_adds_the_standard_plan_and_the_panel_shows_rounds_and_leader_copie
     page = client.get(reverse("livestream:host-panel", args=[session.pk])).content.decode()
     assert "Warm-up plan" in page
     assert "Teaser poster" in page
-    assert f"?ref={leader.pk}" in page  # the leader's copy carries their referral code
+    assert (
+        f"?ref={Invitation.objects.get(inviter=leader, is_personal=True).code}" in page
+    )  # the leader's copy carries their referral code
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from community.models import Membership
+from community.models import Invitation, Membership
 from livestream import services, warmup
 from livestream.models import Delivery, LiveSession, Notification, Reservation, WarmupRound
 from tests import factories
@@ -89,7 +89,9 @@ def test_due_rounds_reach_each_audience_once_per_channel(recording_sms):
     assert Notification.objects.filter(user=koc).count() == 2  # teaser and story
     assert sorted(p for p, _ in recording_sms) == sorted([m1.phone, m1.phone, m2.phone, m2.phone])
     copy = Delivery.objects.get(channel="leader_copy", round__kind="teaser")
-    assert f"?ref={leader.pk}" in copy.text
+    assert (
+        f"?ref={Invitation.objects.get(inviter=leader, is_personal=True).code}" in copy.text
+    )  # the leader's personal invitation code
     assert "前50单八折" in copy.text
 
 
