@@ -31,8 +31,14 @@ from bench.join import prepare
 DB_NAME = "groupbuy_bench_broadcast"
 
 
-async def watch(url: str, received: list[tuple[float, dict]], ready: asyncio.Event, done: asyncio.Event) -> None:
-    async with websockets.connect(url, origin="http://127.0.0.1", open_timeout=60, max_queue=None) as ws:
+async def watch(
+    url: str, session_key: str, received: list[tuple[float, dict]], ready: asyncio.Event, done: asyncio.Event
+) -> None:
+    # Only signed-in members of the campaign's community may watch (the snapshot names joiners).
+    headers = {"Cookie": f"sessionid={session_key}"}
+    async with websockets.connect(
+        url, origin="http://127.0.0.1", additional_headers=headers, open_timeout=60, max_queue=None
+    ) as ws:
         first = json.loads(await ws.recv())
         received.append((time.perf_counter(), first["snapshot"]))
         ready.set()
@@ -52,12 +58,12 @@ async def run(base_url: str, campaign_id: int, item_id: int, sessions: list[str]
     readies = []
     # Connect in waves so the accept backlog is not flooded.
     for start in range(0, args.watchers, 100):
-        for _ in range(start, min(start + 100, args.watchers)):
+        for index in range(start, min(start + 100, args.watchers)):
             received: list[tuple[float, dict]] = []
             ready = asyncio.Event()
             watchers.append(received)
             readies.append(ready)
-            tasks.append(asyncio.create_task(watch(ws_url, received, ready, done)))
+            tasks.append(asyncio.create_task(watch(ws_url, sessions[index % len(sessions)], received, ready, done)))
         await asyncio.gather(*(r.wait() for r in readies[start : start + 100]))
     print(f"{len(watchers)} watchers connected", flush=True)
 

@@ -16,6 +16,12 @@ class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.campaign_id = int(self.scope["url_route"]["kwargs"]["campaign_id"])
+        allowed = await database_sync_to_async(selectors.campaign_watchable_by)(
+            campaign_id=self.campaign_id, user=self.scope.get("user")
+        )
+        if not allowed:
+            await self.close(code=4403)
+            return
         snapshot = await database_sync_to_async(selectors.campaign_snapshot)(campaign_id=self.campaign_id)
         if snapshot is None:
             await self.close(code=4404)

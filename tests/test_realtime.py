@@ -30,6 +30,7 @@ async def test_watcher_gets_the_snapshot_then_a_broadcast_from_another_layer_ins
     # given an open campaign and a watcher connected through the full ASGI app
     campaign = await make_campaign(status="open", group_threshold=50)
     communicator = WebsocketCommunicator(application, f"/ws/jielong/{campaign.pk}/", headers=ORIGIN)
+    communicator.scope["user"] = await database_sync_to_async(factories.operator)()
     connected, _ = await communicator.connect()
     assert connected
     first = await communicator.receive_json_from(timeout=5)
@@ -54,11 +55,40 @@ async def test_watcher_gets_the_snapshot_then_a_broadcast_from_another_layer_ins
 @pytest.mark.asyncio
 async def test_unknown_campaign_is_refused():
     communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/jielong/987654321/")
+    communicator.scope["user"] = await database_sync_to_async(factories.operator)()
 
     connected, code = await communicator.connect()
 
     assert connected is False
     assert code == 4404
+
+
+@pytest.mark.asyncio
+async def test_only_members_of_the_campaigns_communities_and_staff_may_watch():
+    # The snapshot names recent joiners, so strangers and anonymous visitors are refused.
+    campaign = await make_campaign(status="open")
+    community = await database_sync_to_async(factories.community)()
+    await database_sync_to_async(campaign.communities.add)(community)
+    insider, outsider = (
+        await database_sync_to_async(factories.member)(),
+        await database_sync_to_async(factories.member)(),
+    )
+    await database_sync_to_async(factories.membership)(user=insider, community=community)
+    await database_sync_to_async(factories.membership)(
+        user=outsider, community=await database_sync_to_async(factories.community)()
+    )
+
+    results = {}
+    for name, user in {"anonymous": None, "outsider": outsider, "insider": insider}.items():
+        communicator = WebsocketCommunicator(URLRouter(websocket_urlpatterns), f"/ws/jielong/{campaign.pk}/")
+        if user is not None:
+            communicator.scope["user"] = user
+        connected, code = await communicator.connect()
+        results[name] = code if not connected else "connected"
+        if connected:
+            await communicator.disconnect()
+
+    assert results == {"anonymous": 4403, "outsider": 4403, "insider": "connected"}
 
 
 @pytest.mark.asyncio

@@ -53,6 +53,7 @@ async def test_watchers_end_on_the_final_count_after_a_burst_of_joins():
         ws = WebsocketCommunicator(
             application, f"/ws/jielong/{campaign.pk}/", headers=[(b"origin", b"http://127.0.0.1")]
         )
+        ws.scope["user"] = users[0]  # watchers are members of the campaign's community
         connected, _ = await ws.connect()
         assert connected
         first = await ws.receive_json_from(timeout=5)
