@@ -171,7 +171,10 @@ def order_join(
             existing = Order.objects.filter(campaign_id=campaign_id, idempotency_key=idempotency_key, user=user).first()
             if existing is not None:
                 return JoinResult(order=existing, created=False)
-        raise AlreadyJoined(_("You have already joined this jielong; change your order instead.")) from None
+        if Order.objects.filter(campaign_id=campaign_id, user=user).exclude(status=Order.Status.CANCELLED).exists():
+            raise AlreadyJoined(_("You have already joined this jielong; change your order instead.")) from None
+        # Any other constraint (e.g. an item removed by an edit in the same instant): nothing was written.
+        raise JoinRefused(_("This jielong just changed; please look at it again and retry."), code="changed") from None
     return JoinResult(order=order, created=True, campaign_version=version)
 
 

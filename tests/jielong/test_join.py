@@ -353,3 +353,22 @@ def test_maximum_orders_and_minimum_spend_are_enforced():
 
     assert (low.value.code, full.value.code) == ("below_min_spend", "full")
     assert _state(campaign, item) == before
+
+
+@pytest.mark.django_db
+def test_a_conflict_that_is_not_a_second_order_is_not_reported_as_one(monkeypatch):
+    from django.db import IntegrityError
+
+    campaign, item, users = _open_campaign()
+    before = _state(campaign, item)
+
+    def conflict(**kwargs):
+        raise IntegrityError("item removed meanwhile")
+
+    monkeypatch.setattr(services, "_do_join", conflict)
+    with pytest.raises(services.JoinRefused) as error:
+        services.order_join(campaign_id=campaign.pk, user=users[0], quantities={item.pk: 1})
+
+    assert not isinstance(error.value, services.AlreadyJoined)
+    assert error.value.code == "changed"
+    assert _state(campaign, item) == before
