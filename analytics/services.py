@@ -6,11 +6,21 @@ from .models import Event
 _COLUMNS = ("user_id", "community_id", "live_session_id", "campaign_id")
 
 
-def event_record(*, name: str, occurred_at=None, **payload: Any) -> Event:
-    """Append one event to the stream."""
+def _event(name: str, payload: dict[str, Any], occurred_at=None) -> Event:
     columns = {key: payload.pop(key) for key in _COLUMNS if key in payload}
     event = Event(name=name, properties=payload, **columns)
     if occurred_at is not None:
         event.occurred_at = occurred_at
+    return event
+
+
+def event_record(*, name: str, occurred_at=None, **payload: Any) -> Event:
+    """Append one event to the stream."""
+    event = _event(name, payload, occurred_at)
     event.save()
     return event
+
+
+def events_record(batch: list[tuple[str, dict[str, Any]]]) -> list[Event]:
+    """Append several events in one INSERT (a burst of joins is one burst of rows)."""
+    return Event.objects.bulk_create([_event(name, dict(payload)) for name, payload in batch])

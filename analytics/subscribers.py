@@ -2,12 +2,12 @@
 
 from groupbuy import events
 
-from .services import event_record
+from .services import events_record
 
 
-def record_domain_event(event: events.DomainEvent) -> None:
-    event_record(name=event.name, **dict(event.payload))
+def record_domain_events(batch: list[events.DomainEvent]) -> None:
+    events_record([(event.name, dict(event.payload)) for event in batch])
 
 
 def register() -> None:
-    events.subscribe("*", record_domain_event)
+    events.subscribe_many("*", record_domain_events)

@@ -3,6 +3,7 @@ real ASGI server (uvicorn) started and stopped by the benchmark itself."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -114,3 +115,64 @@ def uvicorn_server(env: dict[str, str], *, workers: int):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+class RawHTTPConnection:
+    """A minimal keep-alive HTTP/1.1 client connection on asyncio streams.
+
+    The benchmarks measure the server; a full-featured client such as httpx spends more CPU per
+    request than the join itself on this 2-core machine, so the load generator would become the
+    bottleneck. This speaks just enough HTTP: one request at a time, Content-Length bodies.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None):
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        payload = await self.reader.readexactly(length) if length else b""
+        if close:
+            await self.close()
+        return status, payload
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+def warm_up(base_url: str, *, requests: int = 50) -> None:
+    """Touch /healthz over several connections so every worker has imported its code and filled its pool."""
+    parts = urlsplit(base_url)
+
+    async def go() -> None:
+        connections = [RawHTTPConnection(parts.hostname, parts.port) for _ in range(10)]
+        for _ in range(requests // len(connections)):
+            await asyncio.gather(*(c.request("GET", "/healthz") for c in connections))
+        for c in connections:
+            await c.close()
+
+    asyncio.run(go())

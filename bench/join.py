@@ -19,20 +19,22 @@ import secrets
 import sys
 import threading
 import time
+from urllib.parse import urlsplit
 
-import httpx
 import psycopg
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._harness import (
+    RawHTTPConnection,
     app_env,
     bench_database_url,
     manage,
     percentile,
     recreate_database,
     uvicorn_server,
+    warm_up,
 )
 
 DB_NAME = "groupbuy_bench_join"
@@ -91,38 +93,44 @@ def prepare(env: dict[str, str], *, members: int, stock: int) -> tuple[int, int,
 
 
 async def run_clients(base_url: str, campaign_id: int, item_id: int, sessions: list[str], clients: int) -> dict:
+    """Each of ``clients`` connections joins for one member after another until every member has tried."""
+    host, port = urlsplit(base_url).hostname, urlsplit(base_url).port
     queue: asyncio.Queue[str] = asyncio.Queue()
     for key in sessions:
         queue.put_nowait(key)
     latencies: list[float] = []
     outcomes: dict[int, int] = {}
     csrf = secrets.token_hex(16)  # 32 characters: Django accepts the unmasked secret in the header
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    body = json.dumps({"items": [{"item": item_id, "quantity": 1}]}).encode()
 
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
-
-        async def worker() -> None:
+    async def worker() -> None:
+        connection = RawHTTPConnection(host, port)
+        try:
             while True:
                 try:
                     key = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
                 started = time.perf_counter()
-                response = await client.post(
+                status, _ = await connection.request(
+                    "POST",
                     f"/api/jielong/campaigns/{campaign_id}/join/",
-                    json={"items": [{"item": item_id, "quantity": 1}]},
+                    body=body,
                     headers={
+                        "Content-Type": "application/json",
                         "X-CSRFToken": csrf,
                         "Idempotency-Key": key[:32],
                         "Cookie": f"sessionid={key}; csrftoken={csrf}",
                     },
                 )
                 latencies.append((time.perf_counter() - started) * 1000)
-                outcomes[response.status_code] = outcomes.get(response.status_code, 0) + 1
+                outcomes[status] = outcomes.get(status, 0) + 1
+        finally:
+            await connection.close()
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - started
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
     return {"latencies": latencies, "outcomes": outcomes, "elapsed": elapsed}
 
 
@@ -202,7 +210,7 @@ def main() -> None:
 
     with uvicorn_server(env, workers=args.workers) as base_url:
         # Warm each worker's pool and code paths before measuring.
-        httpx.get(f"{base_url}/healthz", timeout=10)
+        warm_up(base_url)
         result = asyncio.run(run_clients(base_url, campaign_id, item_id, sessions, args.clients))
 
     checks = verify(database_url, campaign_id, sku_id, args.stock)

@@ -33,8 +33,19 @@ def order_payload(order) -> dict:
     }
 
 
-def _error(exc: services.DomainError, http_status: int) -> Response:
-    return Response({"code": exc.code, "detail": exc.message}, status=http_status)
+def error_status(exc: services.DomainError) -> int:
+    """The HTTP status of a refused join (the page, the API and the ASGI fast path agree)."""
+    if isinstance(exc, (services.AlreadyJoined, services.InsufficientStock)):
+        return status.HTTP_409_CONFLICT
+    return status.HTTP_404_NOT_FOUND if exc.code == "not_found" else status.HTTP_400_BAD_REQUEST
+
+
+def quantities_from(validated: dict) -> dict[int, int]:
+    """Merge the request's lines into {campaign item id: quantity}."""
+    quantities: dict[int, int] = {}
+    for line in validated["items"]:
+        quantities[line["item"]] = quantities.get(line["item"], 0) + line["quantity"]
+    return quantities
 
 
 @api_view(["GET"])
@@ -55,24 +66,17 @@ def campaign_join(request, campaign_id: int) -> Response:
     if not serializer.is_valid():
         return Response({"code": "invalid", "detail": serializer.errors}, status=400)
     data = serializer.validated_data
-    quantities: dict[int, int] = {}
-    for line in data["items"]:
-        quantities[line["item"]] = quantities.get(line["item"], 0) + line["quantity"]
     try:
         result = services.order_join(
             campaign_id=campaign_id,
             user=request.user,
-            quantities=quantities,
+            quantities=quantities_from(data),
             pickup_point_id=data.get("pickup_point"),
             note=data.get("note", ""),
             idempotency_key=request.headers.get("Idempotency-Key", ""),
         )
-    except services.AlreadyJoined as exc:
-        return _error(exc, status.HTTP_409_CONFLICT)
-    except services.InsufficientStock as exc:
-        return _error(exc, status.HTTP_409_CONFLICT)
-    except services.JoinRefused as exc:
-        return _error(exc, status.HTTP_404_NOT_FOUND if exc.code == "not_found" else status.HTTP_400_BAD_REQUEST)
+    except services.DomainError as exc:
+        return Response({"code": exc.code, "detail": exc.message}, status=error_status(exc))
     # The campaign version lets a client match this join to the snapshots it receives live.
     payload = order_payload(result.order) | {"campaign_version": result.campaign_version}
     return Response(payload, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)

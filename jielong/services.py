@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from community.models import Membership, PickupPoint, User
 from groupbuy import events
 from groupbuy.errors import DomainError
 
-from . import broadcast
+from . import broadcast, joining
 from .models import Campaign, CampaignItem, Order, OrderLine
 
 logger = logging.getLogger(__name__)
@@ -141,7 +141,132 @@ def order_join(
 
     Idempotent by ``idempotency_key``: a retried or double-tapped request returns the first order.
     Raises ``JoinRefused``, ``InsufficientStock`` or ``AlreadyJoined`` and then changes nothing.
+
+    On PostgreSQL the whole join runs in the database (``jielong_join``, see joining.py); elsewhere
+    (the embedded SQLite demo) the same rules run here through the ORM. The test suite runs the
+    join tests against both.
     """
+    _check_quantity_types(quantities)
+    if joining.in_database():
+        request = joining.JoinRequest(
+            user_id=user.pk,
+            items=tuple(quantities.items()),
+            pickup_point_id=pickup_point_id,
+            note=note,
+            idempotency_key=idempotency_key,
+        )
+        try:
+            with transaction.atomic():
+                [outcome] = _do_join(campaign_id=campaign_id, requests=[request])
+                if outcome.get("ok"):
+                    after_join(campaign_id, user_ids=[user.pk], outcomes=[outcome])
+        except IntegrityError:
+            raise JoinRefused(
+                _("This jielong just changed; please look at it again and retry."), code="changed"
+            ) from None
+        if not outcome["ok"]:
+            raise join_error(outcome)
+        return JoinResult(
+            order=Order.objects.get(pk=outcome["id"]),
+            created=outcome["created"],
+            campaign_version=outcome["campaign_version"],
+        )
+    return _order_join_orm(
+        campaign_id=campaign_id,
+        user=user,
+        quantities=quantities,
+        pickup_point_id=pickup_point_id,
+        note=note,
+        idempotency_key=idempotency_key,
+    )
+
+
+def _do_join(*, campaign_id: int, requests: list[joining.JoinRequest]) -> list[dict]:
+    """Run ``jielong_join`` on Django's connection (inside the caller's transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute(*joining.join_sql(campaign_id, requests, timezone.now()))
+        return joining.parse_outcomes(cursor.fetchone()[0])
+
+
+def _check_quantity_types(quantities: Mapping[int, int]) -> None:
+    for quantity in quantities.values():
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise JoinRefused(_("Quantities must be whole numbers of at least 1."), code="bad_quantity")
+
+
+def join_error(outcome: Mapping) -> DomainError:
+    """The refusal, in the reader's language, for a ``jielong_join`` outcome that is not ok."""
+    code, params = outcome["code"], outcome.get("params") or {}
+    if code == "already_joined":
+        return AlreadyJoined(_("You have already joined this jielong; change your order instead."))
+    if code == "sold_out":
+        return InsufficientStock(_("Sorry, %(item)s is sold out.") % {"item": params.get("item", "")}, code="sold_out")
+    messages = {
+        "not_found": _("This jielong does not exist."),
+        "closed": _("This jielong is closed."),
+        "not_member": _("This jielong is only open to members of its communities."),
+        "not_open_yet": _("This jielong has not opened yet."),
+        "empty": _("Choose at least one item."),
+        "unknown_item": _("That item is not part of this jielong."),
+        "bad_quantity": _("Quantities must be whole numbers of at least 1."),
+        "bad_pickup_point": _("Choose a pickup point of your community."),
+        "full": _("This jielong is full."),
+        "changed": _("This jielong just changed; please look at it again and retry."),
+    }
+    if code == "over_limit":
+        message = _("You can take at most %(limit)s of %(item)s.") % params
+    elif code == "below_min_spend":
+        message = _("The minimum order is %(amount)s yuan.") % {"amount": yuan(params["amount_fen"])}
+    else:
+        message = messages.get(code, messages["changed"])
+    return JoinRefused(message, code=code)
+
+
+def yuan(fen: int) -> str:
+    """12345 fen → "123.45" (exact: integer arithmetic, no float)."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def after_join(campaign_id: int, *, user_ids: list[int], outcomes: list[Mapping]) -> None:
+    """What follows committed joins (called inside their transaction, or after it in autocommit):
+    domain events, one coalesced snapshot broadcast, and settling tier prices when one was reached."""
+    settle = False
+    published = []
+    for user_id, outcome in zip(user_ids, outcomes, strict=True):
+        if not (outcome.get("ok") and outcome.get("created")):
+            continue
+        published.append(
+            (
+                "jielong.order_joined",
+                {
+                    "campaign_id": campaign_id,
+                    "user_id": user_id,
+                    "community_id": outcome["community"],
+                    "order_id": outcome["id"],
+                    "total_fen": outcome["total_fen"],
+                    "is_perk": outcome["is_perk"],
+                },
+            )
+        )
+        if outcome.get("formed"):
+            published.append(("jielong.group_formed", {"campaign_id": campaign_id, "joined": outcome["joined"]}))
+        settle = settle or bool(outcome.get("settle"))
+    events.publish_many(published)
+    transaction.on_commit(partial(broadcast.snapshot_changed, campaign_id))
+    if settle:
+        transaction.on_commit(partial(_settle_prices_later, campaign_id))
+
+
+def _order_join_orm(
+    *,
+    campaign_id: int,
+    user: User,
+    quantities: Mapping[int, int],
+    pickup_point_id: int | None = None,
+    note: str = "",
+    idempotency_key: str = "",
+) -> JoinResult:
+    """The portable join (SQLite): the same rules as ``jielong_join``, in the ORM."""
     idempotency_key = (idempotency_key or "")[:64]
     if idempotency_key:
         existing = Order.objects.filter(campaign_id=campaign_id, idempotency_key=idempotency_key, user=user).first()
@@ -154,7 +279,7 @@ def order_join(
         campaign=campaign, user=user, quantities=quantities, pickup_point_id=pickup_point_id
     )
     try:
-        order, version = _do_join(
+        order, version = _do_join_orm(
             campaign_id=campaign_id,
             user=user,
             membership=membership,
@@ -178,7 +303,7 @@ def order_join(
     return JoinResult(order=order, created=True, campaign_version=version)
 
 
-def _do_join(
+def _do_join_orm(
     *,
     campaign_id: int,
     user: User,
@@ -213,7 +338,7 @@ def _do_join(
         total_fen = sum(line.quantity * line.unit_price_fen for line in lines)
         if total_fen < campaign.min_spend_fen:
             raise JoinRefused(
-                _("The minimum order is %(amount)s yuan.") % {"amount": f"{campaign.min_spend_fen / 100:.2f}"},
+                _("The minimum order is %(amount)s yuan.") % {"amount": yuan(campaign.min_spend_fen)},
                 code="below_min_spend",
             )
         for item_id in sorted(quantities, key=lambda pk: items[pk].sku_id):
@@ -474,7 +599,7 @@ def order_update(
         total_fen = sum(line.quantity * line.unit_price_fen for line in kept + new_lines)
         if total_fen < campaign.min_spend_fen:
             raise JoinRefused(
-                _("The minimum order is %(amount)s yuan.") % {"amount": f"{campaign.min_spend_fen / 100:.2f}"},
+                _("The minimum order is %(amount)s yuan.") % {"amount": yuan(campaign.min_spend_fen)},
                 code="below_min_spend",
             )
 

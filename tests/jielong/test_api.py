@@ -1,22 +1,33 @@
-"""The JSON API joins through the same service as the pages."""
+"""The JSON API joins through the same rules as the pages.
+
+Every test runs against the DRF view and against the ASGI fast path (``jielong.gateway``) that
+answers the same URL in production, so the two cannot drift apart.
+"""
 
 import pytest
 from rest_framework.test import APIClient
 
 from jielong.models import Campaign, Order
 from tests import factories as f
+from tests.jielong.gateway_client import GatewayClient
 
-pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def setup():
+@pytest.fixture(
+    params=[
+        pytest.param("drf", marks=pytest.mark.django_db),
+        # The gateway has its own database connections: the data must really be committed.
+        pytest.param("gateway", marks=pytest.mark.django_db(transaction=True)),
+    ]
+)
+def setup(request):
     community = f.community()
     campaign = f.campaign(communities=[community], status=Campaign.Status.OPEN, perk_limit=1, group_threshold=2)
     user = f.member()
     f.membership(user=user, community=community)
     client = APIClient()
     client.force_authenticate(user)
+    if request.param == "gateway":
+        client = GatewayClient(user, client)
     return client, campaign, campaign.items.get(), user
 
 
@@ -79,6 +90,7 @@ def test_closed_campaign_refuses(setup):
     assert Order.objects.count() == 0
 
 
+@pytest.mark.django_db
 def test_anonymous_cannot_join(setup):
     _, campaign, item, _ = setup
     response = APIClient().post(

@@ -1,4 +1,8 @@
-"""Joining a jielong: exact perks, no oversell, idempotency, forming and failing, refusals."""
+"""Joining a jielong: exact perks, no oversell, idempotency, forming and failing, refusals.
+
+Every test runs twice: against the PostgreSQL function ``jielong_join`` (production) and against
+the portable ORM join (the embedded SQLite demo), so the two implementations keep the same rules.
+"""
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -8,9 +12,16 @@ from django.db import connections
 from django.utils import timezone
 
 from catalogue.models import SKU
-from jielong import services
+from jielong import joining, services
 from jielong.models import Campaign, Order, OrderLine
 from tests import factories as f
+
+
+@pytest.fixture(params=["in_database", "orm"], autouse=True)
+def join_engine(request, monkeypatch):
+    if request.param == "orm":
+        monkeypatch.setattr(joining, "in_database", lambda: False)
+    return request.param
 
 
 def _open_campaign(*, stock=100, threshold=3, perk_limit=2, members=5, per_member_limit=10):
@@ -366,6 +377,7 @@ def test_a_conflict_that_is_not_a_second_order_is_not_reported_as_one(monkeypatc
         raise IntegrityError("item removed meanwhile")
 
     monkeypatch.setattr(services, "_do_join", conflict)
+    monkeypatch.setattr(services, "_do_join_orm", conflict)
     with pytest.raises(services.JoinRefused) as error:
         services.order_join(campaign_id=campaign.pk, user=users[0], quantities={item.pk: 1})
 

@@ -1,0 +1,175 @@
+"""The ASGI fast path for joins (jielong.gateway): Django's session and CSRF rules, group commit
+under real concurrency, and the same answers as the DRF view (see also test_api.py)."""
+
+import asyncio
+import json
+
+import pytest
+
+from analytics.models import Event
+from catalogue.models import SKU
+from jielong import gateway as gateway_module
+from jielong.gateway import JoinGateway
+from jielong.models import Campaign, Order
+from tests import factories as f
+from tests.jielong.gateway_client import GatewayClient, call, cookie_headers, post_many, session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _campaign(*, members=1, stock=100, perk_limit=1, threshold=2):
+    community = f.community()
+    campaign = f.campaign(
+        communities=[community], status=Campaign.Status.OPEN, perk_limit=perk_limit, group_threshold=threshold
+    )
+    item = campaign.items.get()
+    SKU.objects.filter(pk=item.sku_id).update(stock=stock)
+    users = []
+    for _ in range(members):
+        user = f.member()
+        f.membership(user=user, community=community)
+        users.append(user)
+    return campaign, item, users
+
+
+def _join(campaign, item, headers, quantity=1):
+    body = json.dumps({"items": [{"item": item.pk, "quantity": quantity}]}).encode()
+    return post_many([(f"/api/jielong/campaigns/{campaign.pk}/join/", body, headers)])[0]
+
+
+def test_a_signed_in_member_joins_and_the_answer_is_chinese_by_default():
+    campaign, item, [user] = _campaign()
+    joined = _join(campaign, item, cookie_headers(session_cookie(user)))
+    again = _join(campaign, item, cookie_headers(session_cookie(user)))
+
+    assert joined.status_code == 201
+    assert (joined.json()["seq"], joined.json()["is_perk"], joined.json()["campaign_version"]) == (1, True, 1)
+    assert again.status_code == 409
+    assert again.json()["detail"] == "您已经接龙了，请修改原订单。"
+    assert again.headers["content-language"] == "zh-hans"
+    assert Order.objects.filter(campaign=campaign).count() == 1
+
+
+def test_the_language_switch_cookie_gives_english():
+    campaign, item, [user] = _campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
+    response = _join(campaign, item, cookie_headers(session_cookie(user), language="en"))
+    assert response.status_code == 400
+    assert response.json() == {"code": "closed", "detail": "This jielong is closed."}
+
+
+@pytest.mark.parametrize("who", ["no cookie", "unknown session", "password changed", "deactivated"])
+def test_no_valid_login_is_refused_and_nothing_changes(who):
+    campaign, item, [user] = _campaign()
+    key = session_cookie(user)
+    if who == "no cookie":
+        key = None
+    elif who == "unknown session":
+        key = "x" * 32
+    elif who == "password changed":
+        user.set_password("a new password 2026")
+        user.save()
+    else:
+        user.is_active = False
+        user.save()
+
+    response = _join(campaign, item, cookie_headers(key))
+
+    assert response.status_code == 403
+    assert Order.objects.count() == 0
+    assert SKU.objects.get(pk=item.sku_id).stock == 100
+
+
+def test_a_post_without_the_csrf_token_is_refused():
+    campaign, item, [user] = _campaign()
+    response = _join(campaign, item, cookie_headers(session_cookie(user), csrf=False))
+    assert response.status_code == 403
+    assert response.json()["detail"].startswith("CSRF Failed")
+    assert Order.objects.count() == 0
+
+
+def test_malformed_json_and_oversized_bodies_are_refused():
+    campaign, _item, [user] = _campaign()
+    headers = cookie_headers(session_cookie(user))
+    path = f"/api/jielong/campaigns/{campaign.pk}/join/"
+    bad_json, too_big = post_many([(path, b"{not json", headers), (path, b"x" * (70 * 1024), headers)])
+    assert bad_json.status_code == 400
+    assert too_big.status_code == 413
+    assert Order.objects.count() == 0
+
+
+def test_sixty_members_racing_through_one_process_are_grouped_but_never_oversold():
+    campaign, item, users = _campaign(members=60, stock=40, perk_limit=10, threshold=30)
+    path = f"/api/jielong/campaigns/{campaign.pk}/join/"
+    body = json.dumps({"items": [{"item": item.pk, "quantity": 1}]}).encode()
+
+    responses = post_many([(path, body, cookie_headers(session_cookie(u))) for u in users])
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 40 + [409] * 20
+    orders = Order.objects.filter(campaign=campaign)
+    assert sorted(orders.values_list("seq", flat=True)) == list(range(1, 41))
+    assert sorted(orders.filter(is_perk=True).values_list("seq", flat=True)) == list(range(1, 11))
+    campaign.refresh_from_db()
+    assert (campaign.joined_count, campaign.perk_taken, campaign.status) == (40, 10, Campaign.Status.FORMED)
+    assert SKU.objects.get(pk=item.sku_id).stock == 0
+    # Events are written in bulk after the answers, off the request path — but all of them.
+    assert Event.objects.filter(name="jielong.order_joined", campaign_id=campaign.pk).count() == 40
+    assert Event.objects.filter(name="jielong.group_formed", campaign_id=campaign.pk).count() == 1
+
+
+def test_a_failing_group_call_is_retried_one_by_one(monkeypatch):
+    campaign, item, users = _campaign(members=5, stock=100, perk_limit=2)
+    real = JoinGateway.run_joins
+    calls = []
+
+    async def fail_groups(self, campaign_id, requests):
+        calls.append(len(requests))
+        if len(requests) > 1:
+            raise RuntimeError("deadlock detected")
+        return await real(self, campaign_id, requests)
+
+    monkeypatch.setattr(JoinGateway, "run_joins", fail_groups)
+    path = f"/api/jielong/campaigns/{campaign.pk}/join/"
+    body = json.dumps({"items": [{"item": item.pk, "quantity": 1}]}).encode()
+
+    responses = post_many([(path, body, cookie_headers(session_cookie(u))) for u in users])
+
+    assert [r.status_code for r in responses] == [201] * 5
+    assert any(size > 1 for size in calls)  # the requests really were grouped first
+    assert Order.objects.filter(campaign=campaign, is_perk=True).count() == 2
+
+
+def test_other_requests_go_on_to_django():
+    seen = []
+
+    async def django_app(scope, receive, send):
+        seen.append((scope["method"], scope["path"]))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def go():
+        gateway = JoinGateway(django_app)
+        response = await call(gateway, "/api/jielong/campaigns/1/", b"", {})
+        await gateway.aclose()
+        return response
+
+    assert asyncio.run(go()).status_code == 204
+    assert seen == [("POST", "/api/jielong/campaigns/1/")]
+
+
+def test_it_stands_aside_when_sessions_are_not_in_the_database(settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    assert gateway_module.enabled() is False
+
+
+def test_the_gateway_client_matches_the_api_client_on_a_retry():
+    campaign, item, [user] = _campaign()
+    from rest_framework.test import APIClient
+
+    client = GatewayClient(user, APIClient())
+    url = f"/api/jielong/campaigns/{campaign.pk}/join/"
+    first = client.post(url, {"items": [{"item": item.pk, "quantity": 1}]}, HTTP_IDEMPOTENCY_KEY="k1")
+    retry = client.post(url, {"items": [{"item": item.pk, "quantity": 1}]}, HTTP_IDEMPOTENCY_KEY="k1")
+    assert (first.status_code, retry.status_code) == (201, 200)
+    assert first.json()["id"] == retry.json()["id"]
