@@ -14,21 +14,41 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import secrets
 import sys
 import time
+from urllib.parse import urlsplit
 
-import httpx
 import redis
 import websockets
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench._harness import app_env, bench_database_url, manage, percentile, recreate_database, uvicorn_server
+from bench._harness import (
+    RawHTTPConnection,
+    app_env,
+    bench_database_url,
+    manage,
+    percentile,
+    recreate_database,
+    uvicorn_server,
+    warm_up,
+)
 from bench.join import prepare
 
 DB_NAME = "groupbuy_bench_broadcast"
+
+
+_VERSION = re.compile(r'"version":\s*(\d+)')
+_JOINED = re.compile(r'"joined":\s*(\d+)')
+
+
+def _progress(message: str) -> dict:
+    """The two numbers a watcher checks, read without parsing the whole snapshot: with 1,000
+    watchers in this one process, json.loads of every message would make the client the bottleneck."""
+    return {"version": int(_VERSION.search(message)[1]), "joined": int(_JOINED.search(message)[1])}
 
 
 async def watch(
@@ -39,15 +59,14 @@ async def watch(
     async with websockets.connect(
         url, origin="http://127.0.0.1", additional_headers=headers, open_timeout=60, max_queue=None
     ) as ws:
-        first = json.loads(await ws.recv())
-        received.append((time.perf_counter(), first["snapshot"]))
+        received.append((time.perf_counter(), _progress(await ws.recv())))
         ready.set()
         while not done.is_set():
             try:
                 message = await asyncio.wait_for(ws.recv(), timeout=0.5)
             except TimeoutError:
                 continue
-            received.append((time.perf_counter(), json.loads(message)["snapshot"]))
+            received.append((time.perf_counter(), _progress(message)))
 
 
 async def run(base_url: str, campaign_id: int, item_id: int, sessions: list[str], args) -> dict:
@@ -70,23 +89,33 @@ async def run(base_url: str, campaign_id: int, item_id: int, sessions: list[str]
     csrf = secrets.token_hex(16)
     commits: dict[int, float] = {}
     started = time.perf_counter()
-    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+    parts = urlsplit(base_url)
+    body = json.dumps({"items": [{"item": item_id, "quantity": 1}]}).encode()
 
-        async def join(key: str) -> None:
-            response = await client.post(
+    async def join(key: str) -> None:
+        connection = RawHTTPConnection(parts.hostname, parts.port)
+        try:
+            status, payload = await connection.request(
+                "POST",
                 f"/api/jielong/campaigns/{campaign_id}/join/",
-                json={"items": [{"item": item_id, "quantity": 1}]},
-                headers={"X-CSRFToken": csrf, "Cookie": f"sessionid={key}; csrftoken={csrf}"},
+                body=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-CSRFToken": csrf,
+                    "Cookie": f"sessionid={key}; csrftoken={csrf}",
+                },
             )
-            if response.status_code == 201:
-                commits[response.json()["campaign_version"]] = time.perf_counter()
+        finally:
+            await connection.close()
+        if status == 201:
+            commits[json.loads(payload)["campaign_version"]] = time.perf_counter()
 
-        pending = []
-        for i, key in enumerate(sessions[: args.joins]):
-            # A steady stream of joins at --rate per second, each in flight on its own.
-            await asyncio.sleep(max(0.0, started + i / args.rate - time.perf_counter()))
-            pending.append(asyncio.create_task(join(key)))
-        await asyncio.gather(*pending)
+    pending = []
+    for i, key in enumerate(sessions[: args.joins]):
+        # A steady stream of joins at --rate per second, each in flight on its own.
+        await asyncio.sleep(max(0.0, started + i / args.rate - time.perf_counter()))
+        pending.append(asyncio.create_task(join(key)))
+    await asyncio.gather(*pending)
     final_version = max(commits) if commits else 0
     # Give the last coalesced broadcast time to arrive, then stop.
     deadline = time.perf_counter() + 10
@@ -138,7 +167,7 @@ def main() -> None:
     campaign_id, item_id, sessions, _ = prepare(env, members=args.joins, stock=args.joins * 2)
 
     with uvicorn_server(env, workers=args.workers) as base_url:
-        httpx.get(f"{base_url}/healthz", timeout=10)
+        warm_up(base_url)
         result = asyncio.run(run(base_url, campaign_id, item_id, sessions, args))
 
     print(

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import json
 import logging
 import threading
 import time
 
 from channels.layers import get_channel_layer
 from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
@@ -47,7 +49,8 @@ def _flush(campaign_id: int) -> None:
     snapshot = campaign_snapshot(campaign_id=campaign_id)
     if snapshot is None:
         return
-    _broadcaster().send(campaign_group(campaign_id), {"type": "campaign.snapshot", "snapshot": snapshot})
+    text = json.dumps({"type": "snapshot", "snapshot": snapshot}, cls=DjangoJSONEncoder, ensure_ascii=False)
+    _broadcaster().send(campaign_group(campaign_id), {"type": "campaign.snapshot", "text": text})
 
 
 class _Broadcaster:

@@ -36,4 +36,8 @@ class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def campaign_snapshot(self, message: dict) -> None:
-        await self.send_json({"type": "snapshot", "snapshot": message["snapshot"]})
+        # The broadcaster serialises each snapshot once ("text"), not once per watcher.
+        if "text" in message:
+            await self.send(text_data=message["text"])
+        else:
+            await self.send_json({"type": "snapshot", "snapshot": message["snapshot"]})

@@ -74,7 +74,7 @@ def test_local_with_urls_uses_postgres_and_redis(tmp_path):
 
     assert config["engine"] == "django.db.backends.postgresql"
     assert config["pool"] == {"min_size": 2, "max_size": 8, "timeout": 10}
-    assert config["channel_layer"] == "channels_redis.core.RedisChannelLayer"
+    assert config["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
     assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert config["broker"] == "redis://cache.example:6379/0"
     assert config["broker_options"] == {"visibility_timeout": 3600}
@@ -119,4 +119,4 @@ def test_production_with_a_key_loads_with_debug_off(tmp_path):
 
     assert config["debug"] is False
     assert config["engine"] == "django.db.backends.postgresql"
-    assert config["channel_layer"] == "channels_redis.core.RedisChannelLayer"
+    assert config["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
