@@ -28,7 +28,19 @@ def campaign_snapshot(*, campaign_id: int) -> dict | None:
         "max_orders": campaign.max_orders,
         # The newest entries of the jielong, so pages can extend their joiner list live.
         "latest": campaign_joiners(campaign_id=campaign.pk, limit=LATEST_JOINERS),
+        # Numbers of cancelled entries, so open pages drop them (numbers are never reused).
+        "cancelled": _cancelled_seqs(campaign),
     }
+
+
+def _cancelled_seqs(campaign: Campaign) -> list[int]:
+    if campaign.status not in (Campaign.Status.OPEN, Campaign.Status.FORMED):
+        return []  # a closed campaign's page stops updating its list anyway
+    return list(
+        Order.objects.filter(campaign=campaign, status=Order.Status.CANCELLED)
+        .order_by("-seq")
+        .values_list("seq", flat=True)[:CANCELLED_SEQS]
+    )
 
 
 def open_campaign_count() -> int:
@@ -203,6 +215,7 @@ def ops_campaign_orders(
 
 # --- Member jielong page ------------------------------------------------------------------
 
+CANCELLED_SEQS = 200
 LATEST_JOINERS = 5
 
 

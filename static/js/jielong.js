@@ -37,6 +37,24 @@
     return fill(root.getAttribute("data-tpl-line-formed"), { joined: s.joined });
   }
 
+  function rowText(row) {
+    return row.seq + ". " + (row.name || root.getAttribute("data-anonymous")) + " " + row.items;
+  }
+
+  // Entries cancelled since the page loaded leave the list; edited ones show their new items.
+  function reconcileJoiners(latest, cancelled) {
+    var list = document.getElementById("jl-joiners");
+    if (!list) return;
+    (cancelled || []).forEach(function (seq) {
+      var gone = list.querySelector('li[data-seq="' + seq + '"]');
+      if (gone) gone.parentNode.removeChild(gone);
+    });
+    (latest || []).forEach(function (row) {
+      var shown = list.querySelector('li[data-seq="' + row.seq + '"]');
+      if (shown && shown.textContent !== rowText(row)) shown.textContent = rowText(row);
+    });
+  }
+
   function prependJoiners(latest) {
     var list = document.getElementById("jl-joiners");
     if (!list || !latest || !latest.length) return;
@@ -50,7 +68,7 @@
       var li = document.createElement("li");
       li.setAttribute("data-seq", row.seq);
       li.className = "is-new";
-      li.textContent = row.seq + ". " + (row.name || root.getAttribute("data-anonymous")) + " " + row.items;
+      li.textContent = rowText(row);
       list.insertBefore(li, list.firstChild);
       top = row.seq;
     }
@@ -92,6 +110,7 @@
     root.setAttribute("data-line", line);
     setText("jl-leader-line", line);
 
+    reconcileJoiners(s.latest, s.cancelled);
     prependJoiners(s.latest);
 
     if (s.status === "completed" || s.status === "failed" || s.status === "cancelled") {

@@ -124,6 +124,14 @@ def test_one_member_joins_and_the_other_sees_the_count_change_without_reload(asg
             expect(watching.locator("#jl-joiners li[data-seq]")).to_have_text([joiner_line])
             assert watching.locator("#jl-bar").evaluate("el => el.style.width") == "33%"
             assert watching.evaluate("window.notReloaded") is True
+
+            # the joiner cancels: the other phone drops the entry, still without reloading
+            joining.once("dialog", lambda dialog: dialog.accept())
+            joining.click("#jl-cancel")
+            expect(watching.locator("#jl-count")).to_have_text("(0)", timeout=10_000)
+            expect(watching.locator("#jl-joiners li[data-seq]")).to_have_count(0)
+            expect(watching.locator("#jl-perk-left")).to_have_text("First 1 only — 1 left")
+            assert watching.evaluate("window.notReloaded") is True
         finally:
             browser.close()
-    assert Order.objects.filter(campaign=campaign).count() == 1
+    assert list(Order.objects.filter(campaign=campaign).values_list("status", flat=True)) == ["cancelled"]
