@@ -22,6 +22,8 @@ import json
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -73,7 +75,8 @@ class JoinGateway:
         self.enabled = enabled()
         self._pool: AsyncConnectionPool | None = None
         self._pool_lock: asyncio.Lock | None = None
-        self._batchers: dict[int, _CampaignBatcher] = {}
+        self._batchers: dict[int, GroupCall] = {}
+        self._sessions = GroupCall(self._users_by_session, MAX_BATCH)
         self._background: set[asyncio.Task] = set()
         self._after: defaultdict[int, list[tuple[int, dict]]] = defaultdict(list)
         self._after_scheduled = False
@@ -153,52 +156,87 @@ class JoinGateway:
         return (201 if outcome["created"] else 200), payload
 
     async def _authenticated_user_id(self, request: ASGIRequest) -> int | None:
-        """Django's session login, read straight from the session table: the user id, or None.
-
-        The same checks as ``django.contrib.auth.get_user``: a live session, a configured backend,
-        an active user, and the session hash that a password change invalidates.
-        """
+        """Django's session login: the user id, or None. Lookups of concurrent requests go to the
+        database together (see ``_users_by_session``)."""
         session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         if not session_key or len(session_key) > 40:
             return None
+        return await self._sessions.submit(session_key)
+
+    async def _users_by_session(self, session_keys: list[str]) -> list[int | None]:
+        """The same checks as ``django.contrib.auth.get_user``, for many sessions in two queries: a live
+        session, a configured backend, an active user, and the session hash a password change voids."""
+        User = get_user_model()
         pool = await self._get_pool()
         async with pool.connection() as conn:
-            row = await (
+            rows = await (
                 await conn.execute(
-                    f"SELECT session_data FROM {Session._meta.db_table} WHERE session_key = %s AND expire_date > %s",
-                    [session_key, timezone.now()],
+                    f"SELECT session_key, session_data FROM {Session._meta.db_table} "
+                    "WHERE session_key = ANY(%s) AND expire_date > %s",
+                    [session_keys, timezone.now()],
                 )
-            ).fetchone()
-            if row is None:
-                return None
-            data = _session_store().decode(row[0])
-            user_id, backend = data.get(SESSION_KEY), data.get(BACKEND_SESSION_KEY)
-            if user_id is None or backend not in settings.AUTHENTICATION_BACKENDS:
-                return None
-            User = get_user_model()
-            user_row = await (
-                await conn.execute(
-                    f"SELECT password, is_active FROM {User._meta.db_table} WHERE {User._meta.pk.column} = %s",
-                    [int(user_id)],
-                )
-            ).fetchone()
-        if user_row is None or not user_row[1]:
-            return None
-        user = User(pk=int(user_id), password=user_row[0])
-        session_hash = data.get(HASH_SESSION_KEY) or ""
-        verified = constant_time_compare(session_hash, user.get_session_auth_hash()) or any(
-            constant_time_compare(session_hash, user._get_session_auth_hash(secret=secret))
-            for secret in settings.SECRET_KEY_FALLBACKS
-        )
-        return user.pk if verified else None
+            ).fetchall()
+            sessions = {}
+            for key, session_data in rows:
+                data = _session_store().decode(session_data)
+                if (
+                    data.get(SESSION_KEY) is not None
+                    and data.get(BACKEND_SESSION_KEY) in settings.AUTHENTICATION_BACKENDS
+                ):
+                    sessions[key] = (int(data[SESSION_KEY]), data.get(HASH_SESSION_KEY) or "")
+            users = {}
+            if sessions:
+                ids = sorted({user_id for user_id, _hash in sessions.values()})
+                users = {
+                    pk: password
+                    for pk, password, is_active in await (
+                        await conn.execute(
+                            f"SELECT {User._meta.pk.column}, password, is_active FROM {User._meta.db_table} "
+                            f"WHERE {User._meta.pk.column} = ANY(%s)",
+                            [ids],
+                        )
+                    ).fetchall()
+                    if is_active
+                }
+        answers: list[int | None] = []
+        for key in session_keys:
+            user_id, session_hash = sessions.get(key, (None, ""))
+            if user_id not in users:
+                answers.append(None)
+                continue
+            user = User(pk=user_id, password=users[user_id])
+            verified = constant_time_compare(session_hash, user.get_session_auth_hash()) or any(
+                constant_time_compare(session_hash, user._get_session_auth_hash(secret=secret))
+                for secret in settings.SECRET_KEY_FALLBACKS
+            )
+            answers.append(user_id if verified else None)
+        return answers
 
     # --- batching and the database -----------------------------------------------------------
 
-    def _batcher(self, campaign_id: int) -> _CampaignBatcher:
+    def _batcher(self, campaign_id: int) -> GroupCall:
         batcher = self._batchers.get(campaign_id)
         if batcher is None:
-            batcher = self._batchers[campaign_id] = _CampaignBatcher(self, campaign_id)
+            batcher = self._batchers[campaign_id] = GroupCall(partial(self._join_group, campaign_id), MAX_BATCH)
         return batcher
+
+    async def _join_group(self, campaign_id: int, requests: list[joining.JoinRequest]) -> list[dict | BaseException]:
+        try:
+            outcomes: list[dict | BaseException] = await self.run_joins(campaign_id, requests)
+        except Exception as exc:
+            if len(requests) == 1:
+                return [exc]
+            # One bad request (or a deadlock with another campaign sharing a SKU) must not fail
+            # the others: the call rolled back as a whole, so go again one by one.
+            logger.warning("a group of %s joins failed; retrying one by one", len(requests), exc_info=True)
+            outcomes = []
+            for request in requests:
+                try:
+                    outcomes += await self.run_joins(campaign_id, [request])
+                except Exception as single:
+                    outcomes.append(single)
+        self.after_joins(campaign_id, requests, [o if isinstance(o, dict) else {} for o in outcomes])
+        return outcomes
 
     async def _get_pool(self) -> AsyncConnectionPool:
         if self._pool is None:
@@ -245,19 +283,19 @@ class JoinGateway:
         task.add_done_callback(self._background.discard)
 
 
-class _CampaignBatcher:
-    """Joins for one campaign in this process: while one call is in the database, the next ones
-    wait here and then go together."""
+class GroupCall:
+    """Coalesce concurrent calls into group calls: while one group is in the database, new
+    arrivals wait, then go together (at most ``limit`` at a time). ``run`` takes a list of items and
+    returns one result per item, in order; a result that is an exception is raised to its caller."""
 
-    def __init__(self, gateway: JoinGateway, campaign_id: int) -> None:
-        self.gateway = gateway
-        self.campaign_id = campaign_id
-        self.waiting: list[tuple[joining.JoinRequest, asyncio.Future]] = []
+    def __init__(self, run: Callable[[list], Awaitable[list]], limit: int) -> None:
+        self.run, self.limit = run, limit
+        self.waiting: list[tuple[Any, asyncio.Future]] = []
         self.running = False
 
-    async def submit(self, request: joining.JoinRequest) -> dict:
+    async def submit(self, item: Any) -> Any:
         future = asyncio.get_running_loop().create_future()
-        self.waiting.append((request, future))
+        self.waiting.append((item, future))
         if not self.running:
             self.running = True
             asyncio.get_running_loop().create_task(self._drain())
@@ -266,36 +304,20 @@ class _CampaignBatcher:
     async def _drain(self) -> None:
         try:
             while self.waiting:
-                batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
-                requests = [request for request, _ in batch]
+                group, self.waiting = self.waiting[: self.limit], self.waiting[self.limit :]
                 try:
-                    outcomes = await self.gateway.run_joins(self.campaign_id, requests)
+                    results = await self.run([item for item, _future in group])
                 except Exception as exc:
-                    if len(batch) == 1:
-                        _fail(batch[0][1], exc)
+                    results = [exc] * len(group)
+                for (_item, future), result in zip(group, results, strict=True):
+                    if future.done():
                         continue
-                    # One bad request (or a deadlock with another campaign sharing a SKU) must not
-                    # fail the others: the call rolled back as a whole, so go again one by one.
-                    logger.warning("a batch of %s joins failed; retrying one by one", len(batch), exc_info=True)
-                    outcomes = []
-                    for request, future in batch:
-                        try:
-                            [outcome] = await self.gateway.run_joins(self.campaign_id, [request])
-                        except Exception as exc:
-                            _fail(future, exc)
-                            outcome = {"ok": False, "code": "busy"}
-                        outcomes.append(outcome)
-                for (_request, future), outcome in zip(batch, outcomes, strict=True):
-                    if not future.done():
-                        future.set_result(outcome)
-                self.gateway.after_joins(self.campaign_id, requests, outcomes)
+                    if isinstance(result, BaseException):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
         finally:
             self.running = False
-
-
-def _fail(future: asyncio.Future, exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
 
 
 def _after_joins(work: dict[int, list[tuple[int, dict]]]) -> None:
