@@ -131,10 +131,13 @@ class JoinGateway:
             data = json.loads(body or b"null")
         except ValueError:
             return 400, {"detail": str(exceptions.ParseError.default_detail)}
-        serializer = api.JoinSerializer(data=data)
-        if not serializer.is_valid():
-            return 400, {"code": "invalid", "detail": serializer.errors}
-        validated = serializer.validated_data
+        validated = _plainly_valid(data)
+        if validated is None:
+            # Anything unusual is judged, and its errors worded, by the API's own serializer.
+            serializer = api.JoinSerializer(data=data)
+            if not serializer.is_valid():
+                return 400, {"code": "invalid", "detail": serializer.errors}
+            validated = serializer.validated_data
         quantities = api.quantities_from(validated)
         try:
             services._check_quantity_types(quantities)
@@ -318,6 +321,31 @@ class GroupCall:
                         future.set_result(result)
         finally:
             self.running = False
+
+
+def _is_int(value) -> bool:
+    return type(value) is int  # not bool, not a float, not a numeric string
+
+
+def _plainly_valid(data) -> dict | None:
+    """The validated join for the everyday body ({"items": [{"item": 1, "quantity": 2}], ...} with
+    plain JSON integers), without the serializer's per-field machinery; None for anything else."""
+    if type(data) is not dict or not set(data) <= {"items", "pickup_point", "note"}:
+        return None
+    lines, pickup, note = data.get("items"), data.get("pickup_point"), data.get("note", "")
+    if type(lines) is not list or not (pickup is None or _is_int(pickup)) or type(note) is not str or len(note) > 200:
+        return None
+    for line in lines:
+        if type(line) is not dict or set(line) != {"item", "quantity"}:
+            return None
+        if not (_is_int(line["item"]) and _is_int(line["quantity"])) or abs(line["item"]) > 2**62:
+            return None
+    validated = {"items": lines}
+    if "note" in data:
+        validated["note"] = note.strip()
+    if "pickup_point" in data:
+        validated["pickup_point"] = pickup
+    return validated
 
 
 def _after_joins(work: dict[int, list[tuple[int, dict]]]) -> None:

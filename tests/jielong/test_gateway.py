@@ -173,3 +173,34 @@ def test_the_gateway_client_matches_the_api_client_on_a_retry():
     retry = client.post(url, {"items": [{"item": item.pk, "quantity": 1}]}, HTTP_IDEMPOTENCY_KEY="k1")
     assert (first.status_code, retry.status_code) == (201, 200)
     assert first.json()["id"] == retry.json()["id"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"items": [{"item": 3, "quantity": 2}]},
+        {"items": [{"item": 3, "quantity": 2}, {"item": 4, "quantity": 1}], "pickup_point": 7, "note": " 放门口 "},
+        {"items": [], "pickup_point": None},
+        {"items": [{"item": 3, "quantity": -1}]},
+        {"items": [{"item": "3", "quantity": 2}]},
+        {"items": [{"item": 3, "quantity": 2.5}]},
+        {"items": [{"item": 3, "quantity": True}]},
+        {"items": [{"item": 3}]},
+        {"items": "3"},
+        {"items": [{"item": 3, "quantity": 1}], "note": None},
+        {"items": [{"item": 3, "quantity": 1}], "note": "长" * 201},
+        {"items": [{"item": 3, "quantity": 1}], "extra": 1},
+        [],
+        None,
+    ],
+)
+def test_the_quick_body_check_never_disagrees_with_the_api_serializer(body):
+    from jielong.api import JoinSerializer
+    from jielong.gateway import _plainly_valid
+
+    quick = _plainly_valid(body)
+    serializer = JoinSerializer(data=body)
+    if quick is not None:
+        assert serializer.is_valid(), serializer.errors
+        expected = json.loads(json.dumps(serializer.validated_data))
+        assert quick == expected
