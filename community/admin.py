@@ -6,11 +6,15 @@ from .models import (
     Application,
     Brand,
     Choice,
+    Column,
     Community,
+    FeedItem,
     Invitation,
     Membership,
     PhoneCode,
     PickupPoint,
+    Post,
+    PostImage,
     Question,
     Questionnaire,
     User,
@@ -132,3 +136,47 @@ class InvitationAdmin(admin.ModelAdmin):
     list_select_related = ("community", "inviter")
     autocomplete_fields = ("inviter",)
     readonly_fields = ("uses",)
+
+
+# --- Daily rhythm: planned on the content calendar pages; the admin is for looking and fixing -------------------
+
+
+@admin.register(Column)
+class ColumnAdmin(admin.ModelAdmin):
+    list_display = ("name", "community", "weekdays", "time_of_day", "is_active")
+    list_filter = ("community", "is_active")
+    list_select_related = ("community",)
+
+
+class PostImageInline(admin.TabularInline):
+    model = PostImage
+    extra = 0
+    fields = ("image", "width", "height", "position")
+    readonly_fields = ("width", "height")
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    # Publishing goes through community.rhythm (the scheduler writes the feed entry with the status).
+    list_display = ("title", "community", "column", "status", "scheduled_at", "published_at")
+    list_filter = ("community", "status", "column")
+    list_select_related = ("community", "column")
+    search_fields = ("title", "text")
+    readonly_fields = ("status", "published_at", "leader_copy")
+    raw_id_fields = ("author",)
+    inlines = [PostImageInline]
+
+
+@admin.register(PostImage)
+class PostImageAdmin(admin.ModelAdmin):
+    list_display = ("image", "post", "width", "height", "position")
+    list_select_related = ("post",)
+    raw_id_fields = ("post",)
+
+
+@admin.register(FeedItem)
+class FeedItemAdmin(admin.ModelAdmin):
+    list_display = ("title", "community", "kind", "source_key", "published_at")
+    list_filter = ("community", "kind")
+    list_select_related = ("community",)
+    search_fields = ("title", "source_key")

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class CommunityConfig(AppConfig):
     name = "community"
     verbose_name = _("Communities")
+
+    def ready(self) -> None:
+        # The community feed is a section of the member home page, like the sections of the apps above.
+        from groupbuy.web.member_home import Section, register
+
+        from . import feed
+
+        register(Section("feed", "member/feed/section.html", 5, feed.member_home_section))

@@ -327,3 +327,133 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+# --- Daily rhythm (社群日常节奏): columns, scheduled posts, the community feed ----------------------------------
+
+
+class Column(models.Model):
+    """A recurring column (固定栏目) of a community, e.g. 周一农场日: on these weekdays, at this time."""
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="columns")
+    name = models.CharField(_("name"), max_length=32)
+    # ISO weekdays, 1 = Monday … 7 = Sunday. A list (not an ArrayField) so the SQLite default works too.
+    weekdays = models.JSONField(_("weekdays"), default=list)
+    time_of_day = models.TimeField(_("time of day"))
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("column")
+        verbose_name_plural = _("columns")
+        ordering = ["time_of_day", "name"]
+        constraints = [models.UniqueConstraint(fields=["community", "name"], name="column_unique_name_per_community")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tag(self) -> str:
+        return f"【{self.name}】"
+
+    @property
+    def hue(self) -> int:
+        """Which of the calendar's six colours marks this column."""
+        return (self.pk or 0) % 6
+
+    @property
+    def weekday_numbers(self) -> list[int]:
+        return [int(d) for d in self.weekdays]
+
+
+class Post(models.Model):
+    """A post for the community feed, written ahead and published at ``scheduled_at`` by the scheduler."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Waiting to publish")
+        PUBLISHED = "published", _("Published")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="posts")
+    column = models.ForeignKey(Column, on_delete=models.SET_NULL, null=True, blank=True, related_name="posts")
+    author = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    title = models.CharField(_("title"), max_length=64)
+    text = models.TextField(_("text"))
+    scheduled_at = models.DateTimeField(_("scheduled for"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    # What the leader pastes into the WeChat group (column tag + text); the share link is added per leader.
+    leader_copy = models.TextField(_("copy for the WeChat group"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+        indexes = [
+            models.Index(fields=["status", "scheduled_at"]),
+            models.Index(fields=["community", "scheduled_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="published") | Q(published_at__isnull=False), name="post_published_has_time"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PostImage(models.Model):
+    """A picture of a post, stored shrunk (≤ 1600 px) and without EXIF, so no phone GPS leaks to the group."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(_("image"), upload_to="posts/")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("post image")
+        verbose_name_plural = _("post images")
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.image.name
+
+
+class FeedItem(models.Model):
+    """One entry of a community's feed (社群动态): a published post, an opened jielong, a live.
+
+    ``source_key`` names what the entry is about ("community.post:7", "jielong.campaign:42"); it is
+    unique per community, so publishing the same thing twice (a retried task, a redelivered event)
+    leaves one entry.
+    """
+
+    class Kind(models.TextChoices):
+        POST = "post", _("Column post")
+        CAMPAIGN = "campaign", _("Jielong")
+        LIVE = "live", _("Live preview")
+
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="feed_items")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    source_key = models.CharField(_("source"), max_length=64)
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("body"), blank=True)
+    url = models.CharField(_("link"), max_length=300)
+    image_url = models.CharField(_("image link"), max_length=300, blank=True)
+    published_at = models.DateTimeField(_("published at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("feed item")
+        verbose_name_plural = _("feed items")
+        constraints = [
+            models.UniqueConstraint(fields=["community", "source_key"], name="feed_item_unique_source_per_community")
+        ]
+        indexes = [models.Index(fields=["community", "-published_at"])]
+
+    def __str__(self) -> str:
+        return self.title

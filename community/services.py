@@ -682,7 +682,8 @@ def community_settings_update(
         raise CommunitySettingsInvalid(_("Choose a join gate."), code="gate")
     if join_gate == Community.JoinGate.QUESTIONNAIRE and not Questionnaire.objects.filter(community=community).exists():
         raise CommunitySettingsInvalid(
-            _("This community has no questionnaire yet. Add one in the admin first."), code="no_questionnaire"
+            _("This community has no questionnaire yet. Create one on its questionnaire page first."),
+            code="no_questionnaire",
         )
     with transaction.atomic():
         locked = _lock_community(community)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import manage_views, rhythm_views, views
 
 app_name = "community"
 
@@ -19,4 +19,40 @@ urlpatterns = [
     path("ops/communities/<slug:slug>/", views.ops_community_detail, name="ops-community"),
     path("ops/communities/<slug:slug>/members/<int:pk>/", views.ops_member_detail, name="ops-member"),
     path("ops/communities/<slug:slug>/applications/", views.ops_community_applications, name="ops-applications"),
+    path("ops/communities/<slug:slug>/import/", manage_views.ops_roster_import, name="ops-roster-import"),
+    path(
+        "ops/communities/<slug:slug>/import/template.<str:fmt>",
+        manage_views.ops_roster_template,
+        name="ops-roster-template",
+    ),
+    path("ops/communities/<slug:slug>/questionnaire/", manage_views.ops_questionnaire, name="ops-questionnaire"),
+    path("m/lead/<slug:slug>/import/", manage_views.leader_roster_import, name="leader-roster-import"),
+    path(
+        "m/lead/<slug:slug>/import/template.<str:fmt>",
+        manage_views.leader_roster_template,
+        name="leader-roster-template",
+    ),
+    path("m/lead/<slug:slug>/questionnaire/", manage_views.leader_questionnaire, name="leader-questionnaire"),
+    # Daily rhythm: the same planning pages for operators (ops shell) and leaders (lead shell).
+    path("m/feed/", rhythm_views.member_feed, name="member-feed"),
+    path("m/posts/<int:pk>/", rhythm_views.member_post, name="member-post"),
 ]
+for _shell, _prefix in (("ops", "ops/communities/<slug:slug>/rhythm/"), ("lead", "m/lead/<slug:slug>/rhythm/")):
+    urlpatterns += [
+        path(_prefix, rhythm_views.calendar, {"shell": _shell}, name=f"{_shell}-rhythm"),
+        path(f"{_prefix}columns/", rhythm_views.columns, {"shell": _shell}, name=f"{_shell}-rhythm-columns"),
+        path(f"{_prefix}posts/new/", rhythm_views.post_new, {"shell": _shell}, name=f"{_shell}-rhythm-post-new"),
+        path(f"{_prefix}posts/<int:pk>/", rhythm_views.post_detail, {"shell": _shell}, name=f"{_shell}-rhythm-post"),
+        path(
+            f"{_prefix}posts/<int:pk>/cancel/",
+            rhythm_views.post_cancel,
+            {"shell": _shell},
+            name=f"{_shell}-rhythm-post-cancel",
+        ),
+        path(
+            f"{_prefix}posts/<int:pk>/images/<int:image_pk>/remove/",
+            rhythm_views.image_remove,
+            {"shell": _shell},
+            name=f"{_shell}-rhythm-image-remove",
+        ),
+    ]

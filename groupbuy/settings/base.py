@@ -159,6 +159,7 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "jielong-close-due-campaigns": {"task": "jielong.tasks.close_due_campaigns", "schedule": 30.0},
     "livestream-run-warmup": {"task": "livestream.tasks.run_warmup", "schedule": 15.0},
+    "community-publish-due-posts": {"task": "community.tasks.publish_due_posts", "schedule": 30.0},
 }
 
 # --- i18n -----------------------------------------------------------------------------------
