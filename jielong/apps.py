@@ -7,6 +7,11 @@ class JielongConfig(AppConfig):
     verbose_name = _("Jielong campaigns")
 
     def ready(self) -> None:
-        from . import subscribers
+        from livestream import hooks
+
+        from . import live_hooks, subscribers
 
         subscribers.register()
+        # The live room pins this app's campaign items and shows its joins and GMV (livestream never imports jielong).
+        hooks.register_pin_candidates(live_hooks.session_pin_candidates)
+        hooks.register_sales(live_hooks.session_sales)

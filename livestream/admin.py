@@ -1,6 +1,18 @@
 from django.contrib import admin
 
-from .models import Delivery, LiveSeries, LiveSession, Notification, Reservation, ViewerSample, WarmupRound, WatchRecord
+from .models import (
+    BannedWord,
+    Comment,
+    Delivery,
+    LiveSeries,
+    LiveSession,
+    Mute,
+    Notification,
+    Reservation,
+    ViewerSample,
+    WarmupRound,
+    WatchRecord,
+)
 
 
 @admin.register(LiveSeries)
@@ -61,3 +73,26 @@ class NotificationAdmin(admin.ModelAdmin):
 class ViewerSampleAdmin(admin.ModelAdmin):
     list_display = ("session", "minute", "online")
     list_select_related = ("session",)
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ("session", "user", "kind", "status", "text", "created_at", "answered_at")
+    list_filter = ("kind", "status")
+    list_select_related = ("session", "user")
+    search_fields = ("text",)
+    raw_id_fields = ("user", "merged_into", "hidden_by")
+
+
+@admin.register(Mute)
+class MuteAdmin(admin.ModelAdmin):
+    list_display = ("user", "session", "community", "muted_by", "reason", "created_at")
+    list_select_related = ("user", "session", "community", "muted_by")
+    raw_id_fields = ("user", "muted_by")
+
+
+@admin.register(BannedWord)
+class BannedWordAdmin(admin.ModelAdmin):
+    list_display = ("word", "brand", "created_by", "created_at")
+    list_filter = ("brand",)
+    search_fields = ("word",)

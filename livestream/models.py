@@ -2,9 +2,11 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalogue.models import SKU
 from community.models import Brand, Community
 
 
@@ -50,6 +52,19 @@ class LiveSession(models.Model):
     replay_url = models.URLField(_("replay link"), blank=True)
     # Highest concurrent online count seen from heartbeats (kept live in Redis, saved here as it grows).
     peak_online = models.PositiveIntegerField(_("peak concurrency"), default=0)
+    # The product being explained (讲解中): the SKU plus a display snapshot taken when it was pinned, so
+    # the room shows what the host picked even if the campaign's price changes later.
+    pinned_sku = models.ForeignKey(
+        SKU, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("pinned product")
+    )
+    pinned_name = models.CharField(_("pinned product name"), max_length=100, blank=True)
+    pinned_price_fen = models.PositiveIntegerField(_("pinned product price (fen)"), null=True, blank=True)
+    pinned_image_url = models.CharField(_("pinned product image"), max_length=300, blank=True)
+    pinned_at = models.DateTimeField(_("pinned at"), null=True, blank=True)
+    # 发布接龙: the host asked for the jielong during the live; the jielong app opens it and reports back.
+    jielong_requested_at = models.DateTimeField(_("jielong requested at"), null=True, blank=True)
+    jielong_campaign_id = models.BigIntegerField(_("opened jielong"), null=True, blank=True)
+    jielong_opened_at = models.DateTimeField(_("jielong opened at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("live session")
@@ -221,3 +236,99 @@ class ViewerSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session} {self.minute:%H:%M}: {self.online}"
+
+
+class Comment(models.Model):
+    """A member's comment or question (提问) in the live room."""
+
+    MAX_LENGTH = 200
+
+    class Kind(models.TextChoices):
+        COMMENT = "comment", _("Comment")
+        QUESTION = "question", _("Question")
+
+    class Status(models.TextChoices):
+        VISIBLE = "visible", _("Visible")
+        HIDDEN = "hidden", _("Hidden")
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, related_name="comments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_comments")
+    text = models.CharField(_("text"), max_length=MAX_LENGTH)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.COMMENT)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.VISIBLE)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Question triage by the assistant: picked for the host, answered, or merged into a duplicate.
+    picked_at = models.DateTimeField(_("picked at"), null=True, blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        verbose_name=_("merged into"),
+    )
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("live comment")
+        verbose_name_plural = _("live comments")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["session", "kind", "status", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~Q(merged_into=models.F("id")), name="comment_not_merged_into_itself")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.session}: {self.text[:20]}"
+
+
+class Mute(models.Model):
+    """A member muted (禁言) in one session, or by an operator in a whole community."""
+
+    session = models.ForeignKey(LiveSession, on_delete=models.CASCADE, null=True, blank=True, related_name="mutes")
+    community = models.ForeignKey(Community, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="live_mutes")
+    muted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("mute")
+        verbose_name_plural = _("mutes")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(session__isnull=False, community__isnull=True)
+                | Q(session__isnull=True, community__isnull=False),
+                name="mute_session_xor_community",
+            ),
+            models.UniqueConstraint(
+                fields=["session", "user"], condition=Q(session__isnull=False), name="mute_once_per_session"
+            ),
+            models.UniqueConstraint(
+                fields=["community", "user"], condition=Q(community__isnull=False), name="mute_once_per_community"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} muted in {self.session or self.community}"
+
+
+class BannedWord(models.Model):
+    """A word the operator blocks from a brand's live rooms (违禁词)."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="banned_words")
+    word = models.CharField(_("word"), max_length=32)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("blocked word")
+        verbose_name_plural = _("blocked words")
+        ordering = ["word"]
+        constraints = [models.UniqueConstraint(fields=["brand", "word"], name="banned_word_unique_per_brand")]
+
+    def __str__(self) -> str:
+        return self.word

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from community.models import User
 
-from .models import Delivery, LiveSession, Notification, Reservation, WarmupRound, WatchRecord
+from . import hooks
+from .models import Comment, Delivery, LiveSession, Mute, Notification, Reservation, WarmupRound, WatchRecord
 
 UPCOMING = (LiveSession.Status.SCHEDULED, LiveSession.Status.LIVE)
 
@@ -159,17 +160,32 @@ def member_unread_count(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
-def session_summary(*, session: LiveSession) -> dict[str, int]:
-    """After the session: viewers, average watch time, peak concurrency, reservations → viewers."""
+def session_summary(*, session: LiveSession) -> dict[str, int | None]:
+    """After the session: viewers, average watch time, peak concurrency, comments, questions answered,
+    reservations → viewers, and (when the jielong app provides them) joins and GMV."""
     records = WatchRecord.objects.filter(session=session)
     viewers = records.count()
     total = sum(records.values_list("seconds_watched", flat=True))
     reserved_ids = set(Reservation.objects.filter(session=session).values_list("user_id", flat=True))
     reserved_viewers = records.filter(user_id__in=reserved_ids).count() if reserved_ids else 0
+    comments = Comment.objects.filter(session=session)
+    questions = comments.filter(kind=Comment.Kind.QUESTION, merged_into__isnull=True)
+    sales = hooks.sales(session.pk)
     return {
         "viewers": viewers,
         "average_seconds": round(total / viewers) if viewers else 0,
         "peak": session.peak_online,
         "reservations": len(reserved_ids),
         "reserved_viewers": reserved_viewers,
+        "comments": comments.filter(kind=Comment.Kind.COMMENT).count(),
+        "questions": questions.count(),
+        "questions_answered": questions.filter(answered_at__isnull=False).count(),
+        "joins": sales.joins if sales else None,
+        "gmv_fen": sales.gmv_fen if sales else None,
     }
+
+
+def recent_mutes(*, limit: int = 100) -> list[Mute]:
+    return list(
+        Mute.objects.select_related("user", "session", "community", "muted_by").order_by("-created_at", "-pk")[:limit]
+    )

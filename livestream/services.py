@@ -1,8 +1,11 @@
 """Writes for live sessions. Other apps react through domain events, never by being imported."""
 
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -11,7 +14,7 @@ from community.models import User
 from groupbuy import events
 from groupbuy.errors import DomainError
 
-from . import warmup
+from . import broadcast, panel, warmup
 from .models import LiveSession, Reservation, WarmupRound
 
 
@@ -28,6 +31,7 @@ def session_go_live(*, session: LiveSession, by: User) -> LiveSession:
         session.started_at = timezone.now()
         session.save(update_fields=["status", "started_at"])
         events.publish("livestream.session_started", live_session_id=session.pk, user_id=by.pk)
+        transaction.on_commit(partial(broadcast.room_changed, session.pk))
     return session
 
 
@@ -41,6 +45,8 @@ def session_end(*, session: LiveSession, by: User) -> LiveSession:
         session.ended_at = timezone.now()
         session.save(update_fields=["status", "ended_at"])
         events.publish("livestream.session_ended", live_session_id=session.pk, user_id=by.pk)
+        transaction.on_commit(partial(broadcast.room_changed, session.pk))
+        transaction.on_commit(partial(broadcast.metrics_changed, session.pk))
     return session
 
 
@@ -121,6 +127,7 @@ def reservation_create(*, session: LiveSession, user: User) -> Reservation:
         reservation, created = Reservation.objects.get_or_create(session=session, user=user)
         if created:
             events.publish("livestream.reserved", live_session_id=session.pk, user_id=user.pk)
+            transaction.on_commit(partial(broadcast.metrics_changed, session.pk))
     return reservation
 
 
@@ -134,3 +141,109 @@ def reservation_cancel(*, session: LiveSession, user: User) -> bool:
         if deleted:
             events.publish("livestream.reservation_cancelled", live_session_id=session.pk, user_id=user.pk)
     return bool(deleted)
+
+
+# --- the live room: the product being explained, the jielong, the replay --------------------------
+
+
+class PinError(DomainError):
+    pass
+
+
+class JielongRequestError(DomainError):
+    pass
+
+
+class ReplayLinkError(DomainError):
+    pass
+
+
+def session_pin_item(*, session: LiveSession, by: User, sku_id: int) -> LiveSession:
+    """Pin the product being explained (讲解中), chosen from the session's campaign items.
+
+    The room shows a snapshot (name, price, image) taken now, so it matches what the host picked.
+    """
+    _require_control(session=session, by=by)
+    session = LiveSession.objects.select_related("series").get(pk=session.pk)
+    choice = next((c for c in panel.pin_choices(session=session) if c.sku_id == sku_id), None)
+    if choice is None:
+        raise PinError(_("Pick a product from this session's items."))
+    with transaction.atomic():
+        session = LiveSession.objects.select_for_update().get(pk=session.pk)
+        if session.status != LiveSession.Status.LIVE:
+            raise SessionStateError(_("Products can be pinned only while the session is live."))
+        session.pinned_sku_id = choice.sku_id
+        session.pinned_name = choice.name[:100]
+        session.pinned_price_fen = choice.price_fen
+        session.pinned_image_url = choice.image_url[:300]
+        session.pinned_at = timezone.now()
+        session.save(update_fields=["pinned_sku", "pinned_name", "pinned_price_fen", "pinned_image_url", "pinned_at"])
+        events.publish("livestream.item_pinned", live_session_id=session.pk, user_id=by.pk, sku_id=choice.sku_id)
+        transaction.on_commit(partial(broadcast.room_changed, session.pk))
+    return session
+
+
+def session_unpin_item(*, session: LiveSession, by: User) -> LiveSession:
+    _require_control(session=session, by=by)
+    with transaction.atomic():
+        session = LiveSession.objects.select_for_update().get(pk=session.pk)
+        if session.pinned_at is None:
+            raise PinError(_("Nothing is pinned."))
+        session.pinned_sku = None
+        session.pinned_name, session.pinned_price_fen, session.pinned_image_url = "", None, ""
+        session.pinned_at = None
+        session.save(update_fields=["pinned_sku", "pinned_name", "pinned_price_fen", "pinned_image_url", "pinned_at"])
+        transaction.on_commit(partial(broadcast.room_changed, session.pk))
+    return session
+
+
+def session_publish_jielong(*, session: LiveSession, by: User) -> LiveSession:
+    """发布接龙: ask the jielong app to open the campaign prepared for this session, now, during the live.
+
+    The jielong app subscribes to ``livestream.jielong_requested`` (as it does to the session's end)
+    and reports back with ``jielong.campaign_opened``, which puts the jielong button in the room.
+    """
+    _require_control(session=session, by=by)
+    with transaction.atomic():
+        session = LiveSession.objects.select_for_update().get(pk=session.pk)
+        if session.status != LiveSession.Status.LIVE:
+            raise SessionStateError(_("The jielong can be published only while the session is live."))
+        if session.jielong_requested_at or session.jielong_opened_at:
+            raise JielongRequestError(_("The jielong has already been published."))
+        session.jielong_requested_at = timezone.now()
+        session.save(update_fields=["jielong_requested_at"])
+        events.publish("livestream.jielong_requested", live_session_id=session.pk, user_id=by.pk)
+        transaction.on_commit(partial(broadcast.metrics_changed, session.pk))
+    return session
+
+
+def session_jielong_opened(*, live_session_id: int, campaign_id: int) -> None:
+    """The jielong app opened a campaign for this session: the room shows its button (first one wins)."""
+    with transaction.atomic():
+        updated = LiveSession.objects.filter(pk=live_session_id, jielong_campaign_id__isnull=True).update(
+            jielong_campaign_id=campaign_id, jielong_opened_at=timezone.now()
+        )
+        if updated:
+            transaction.on_commit(partial(broadcast.room_changed, live_session_id))
+            transaction.on_commit(partial(broadcast.metrics_changed, live_session_id))
+
+
+def session_set_replay(*, session: LiveSession, by: User, replay_url: str) -> LiveSession:
+    """The replay link (回放), set by the host once the session has ended; empty clears it."""
+    _require_control(session=session, by=by)
+    replay_url = (replay_url or "").strip()
+    if replay_url:
+        try:
+            URLValidator(schemes=["http", "https"])(replay_url)
+        except ValidationError:
+            raise ReplayLinkError(_("Enter a full link starting with https://.")) from None
+        if len(replay_url) > 200:
+            raise ReplayLinkError(_("The link is too long."))
+    with transaction.atomic():
+        session = LiveSession.objects.select_for_update().get(pk=session.pk)
+        if session.status != LiveSession.Status.ENDED:
+            raise SessionStateError(_("The replay link can be set once the session has ended."))
+        session.replay_url = replay_url
+        session.save(update_fields=["replay_url"])
+        transaction.on_commit(partial(broadcast.room_changed, session.pk))
+    return session

@@ -6,6 +6,7 @@ app_name = "livestream"
 
 urlpatterns = [
     path("ops/live/", views.ops_session_list, name="ops-sessions"),
+    path("ops/live/moderation/", views.ops_moderation, name="ops-moderation"),
     path("host/", views.host_sessions, name="host-sessions"),
     path("host/sessions/<int:pk>/", views.host_panel, name="host-panel"),
     path("host/sessions/<int:pk>/go-live/", views.host_go_live, name="host-go-live"),
@@ -13,10 +14,13 @@ urlpatterns = [
     path("host/sessions/<int:pk>/warmup/standard/", views.host_warmup_standard, name="host-warmup-standard"),
     path("host/sessions/<int:pk>/reschedule/", views.host_reschedule, name="host-reschedule"),
     path("host/sessions/<int:pk>/cancel/", views.host_cancel, name="host-cancel"),
+    path("host/sessions/<int:pk>/action/", views.host_action, name="host-action"),
+    path("host/sessions/<int:pk>/replay/", views.host_replay, name="host-replay"),
     path("m/live/<int:pk>/", views.member_live, name="member-live"),
     path("m/live/<int:pk>/reserve/", views.member_reserve, name="member-reserve"),
     path("m/live/<int:pk>/unreserve/", views.member_unreserve, name="member-unreserve"),
     path("m/live/<int:pk>/heartbeat/", views.member_heartbeat, name="member-heartbeat"),
+    path("m/live/<int:pk>/comment/", views.member_comment, name="member-comment"),
     path("m/live/poster/<int:pk>/", views.member_poster, name="member-poster"),
     path("m/inbox/", views.member_inbox, name="member-inbox"),
 ]

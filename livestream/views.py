@@ -10,17 +10,46 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from community import selectors as community_selectors
+from community.models import Brand
 from groupbuy import posters
 from groupbuy.errors import DomainError
 from groupbuy.web.access import host_required, member_required, operator_required
 
-from . import selectors, services, warmup, watch
-from .models import LiveSession, Notification, WarmupRound
+from . import actions, chat, panel, selectors, services, warmup, watch
+from .models import BannedWord, Comment, LiveSession, Notification, WarmupRound
 
 
 @operator_required
 def ops_session_list(request: HttpRequest) -> HttpResponse:
     return render(request, "ops/sessions.html", {"sessions": selectors.ops_session_list()})
+
+
+@operator_required
+def ops_moderation(request: HttpRequest) -> HttpResponse:
+    """The operator's blocked-word list (违禁词) per brand, and who is muted where."""
+    brands = list(Brand.objects.order_by("name"))
+    brand = next((b for b in brands if str(b.pk) == request.GET.get("brand", "")), brands[0] if brands else None)
+    if request.method == "POST" and brand is not None:
+        try:
+            if request.POST.get("remove"):
+                chat.banned_word_remove(brand=brand, word_id=int(request.POST["remove"]), by=request.user)
+                messages.success(request, _("The word is no longer blocked."))
+            else:
+                word = chat.banned_word_add(brand=brand, word=request.POST.get("word", ""), by=request.user)
+                messages.success(request, _("“%(word)s” is blocked in live comments.") % {"word": word.word})
+        except (DomainError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", _("That request is incomplete.")))
+        return redirect(f"{reverse('livestream:ops-moderation')}?brand={brand.pk}")
+    return render(
+        request,
+        "ops/live_moderation.html",
+        {
+            "brands": brands,
+            "brand": brand,
+            "words": list(BannedWord.objects.filter(brand=brand)) if brand else [],
+            "mutes": selectors.recent_mutes(),
+        },
+    )
 
 
 @host_required
@@ -50,8 +79,46 @@ def host_panel(request: HttpRequest, pk: int) -> HttpResponse:
             "rounds": selectors.warmup_rounds(session_id=session.pk),
             "leader_copies": selectors.leader_copies(session_id=session.pk),
             "summary": selectors.session_summary(session=session) if session.status == "ended" else None,
+            "room": panel.room_snapshot(session_id=session.pk),
+            "pin_choices": panel.pin_choices(session=session) if session.status == "live" else [],
+            "reminder_due": panel.is_reminder_due(session=session),
+            "remind_at_ms": panel.reminder_at_ms(session=session),
+            "ws_path": f"/ws/live/{session.pk}/",
         },
     )
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@require_POST
+@host_required
+def host_action(request: HttpRequest, pk: int) -> HttpResponse:
+    """One panel action (pin, publish the jielong, triage, hide, mute) from a form or the panel's script."""
+    session = _panel_session(request, pk)
+    try:
+        result = actions.perform(
+            session=session, user=request.user, action=request.POST.get("action", ""), payload=request.POST.dict()
+        )
+    except DomainError as exc:
+        if _wants_json(request):
+            return JsonResponse({"error": exc.message, "code": exc.code}, status=400)
+        messages.error(request, exc.message)
+    else:
+        if _wants_json(request):
+            return JsonResponse({"ok": True, **result})
+        messages.success(request, result.get("message") or _("Done."))
+    return redirect("livestream:host-panel", pk=session.pk)
+
+
+@require_POST
+@host_required
+def host_replay(request: HttpRequest, pk: int) -> HttpResponse:
+    def save(*, session, by):
+        services.session_set_replay(session=session, by=by, replay_url=request.POST.get("replay_url", ""))
+
+    return _control(request, pk, save, _("The replay link is saved."))
 
 
 def _control(request: HttpRequest, pk: int, action, done_message: str) -> HttpResponse:
@@ -162,8 +229,33 @@ def member_live(request: HttpRequest, pk: int) -> HttpResponse:
             "reservation_count": selectors.session_reservation_count(session_id=session.pk),
             "heartbeat_seconds": watch.HEARTBEAT_SECONDS,
             "share_link": request.build_absolute_uri(warmup.session_link(session, sharer=request.user)),
+            "room": panel.room_snapshot(session_id=session.pk),
+            "comments": panel.recent_comments(session_id=session.pk),
+            "is_muted": session.status == "live" and chat.is_muted(session=session, user=request.user),
+            "comment_max": Comment.MAX_LENGTH,
+            "ws_path": f"/ws/live/{session.pk}/",
         },
     )
+
+
+@require_POST
+@member_required
+def member_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    """Comment or ask without the socket (the room's script uses the socket when it is connected)."""
+    session = _member_session(request, pk)
+    kind = Comment.Kind.QUESTION if request.POST.get("kind") == Comment.Kind.QUESTION else Comment.Kind.COMMENT
+    try:
+        comment = chat.comment_post(session=session, user=request.user, text=request.POST.get("text", ""), kind=kind)
+    except DomainError as exc:
+        if _wants_json(request):
+            return JsonResponse({"error": exc.message, "code": exc.code}, status=400)
+        messages.error(request, exc.message)
+    else:
+        if _wants_json(request):
+            return JsonResponse({"ok": True, "comment": chat.comment_data(comment)})
+        if kind == Comment.Kind.QUESTION:
+            messages.success(request, _("Your question is with the host."))
+    return redirect("livestream:member-live", pk=session.pk)
 
 
 @require_POST

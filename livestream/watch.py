@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,6 +28,7 @@ from community.models import User
 from groupbuy import events
 from groupbuy.errors import DomainError
 
+from . import broadcast
 from .models import LiveSession, ViewerSample, WatchRecord
 
 HEARTBEAT_SECONDS = 10
@@ -112,7 +114,11 @@ def online_counts(*, session_id: int) -> tuple[int, int]:
 
 
 def heartbeat_record(*, session: LiveSession, user: User, now: datetime | None = None) -> dict[str, int]:
-    """Credit one heartbeat; returns the seconds credited, the member's total, online now and the peak."""
+    """Credit one heartbeat; returns the seconds credited, the member's total, online now and the peak.
+
+    Analytics hear ``livestream.entered`` on the first heartbeat and ``livestream.heartbeat`` (with the
+    running total) on the first credited heartbeat of each later minute.
+    """
     now = now or timezone.now()
     if session.status != LiveSession.Status.LIVE:
         raise NotLiveError(_("This session is not live."))
@@ -121,20 +127,30 @@ def heartbeat_record(*, session: LiveSession, user: User, now: datetime | None =
             session=session, user=user, defaults={"first_seen_at": now, "last_seen_at": now}
         )
         credited = 0
+        new_minute = False
         if not created:
             record = WatchRecord.objects.select_for_update().get(pk=record.pk)
             gap = (now - record.last_seen_at).total_seconds()
             credited = credit_for_gap(gap)
             if gap > 0:
+                new_minute = _minute(now) != _minute(record.last_seen_at)
                 WatchRecord.objects.filter(pk=record.pk).update(
                     seconds_watched=F("seconds_watched") + credited, last_seen_at=now
                 )
         else:
             events.publish("livestream.entered", live_session_id=session.pk, user_id=user.pk)
         total = WatchRecord.objects.values_list("seconds_watched", flat=True).get(pk=record.pk)
+        if new_minute:
+            # At most one analytics event per member and minute, not one per 10-second beat.
+            events.publish("livestream.heartbeat", live_session_id=session.pk, user_id=user.pk, seconds_watched=total)
     online, peak = online_touch(session_id=session.pk, user_id=user.pk, at=now.timestamp())
     _save_sample(session_id=session.pk, now=now, online=online, peak=peak)
+    transaction.on_commit(partial(broadcast.metrics_changed, session.pk))
     return {"credited": credited, "seconds_watched": total, "online": online, "peak": peak}
+
+
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
 
 
 def _save_sample(*, session_id: int, now: datetime, online: int, peak: int) -> None:
@@ -144,3 +160,11 @@ def _save_sample(*, session_id: int, now: datetime, online: int, peak: int) -> N
     )
     ViewerSample.objects.filter(session_id=session_id, minute=minute, online__lt=online).update(online=online)
     LiveSession.objects.filter(pk=session_id, peak_online__lt=peak).update(peak_online=peak)
+
+
+def left_record(*, session_id: int, user_id: int, seconds_connected: int) -> None:
+    """The member closed the live room (their socket went away): ``livestream.left`` for analytics."""
+    if not WatchRecord.objects.filter(session_id=session_id, user_id=user_id).exists():
+        return  # never watched (the session was not live): nothing to leave
+    events.publish("livestream.left", live_session_id=session_id, user_id=user_id, seconds_connected=seconds_connected)
+    transaction.on_commit(partial(broadcast.metrics_changed, session_id))

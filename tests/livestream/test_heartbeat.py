@@ -74,3 +74,24 @@ def test_a_heartbeat_for_a_session_that_is_not_live_is_refused_and_credits_nothi
         watch.heartbeat_record(session=session, user=member)
     assert WatchRecord.objects.count() == 0
     assert ViewerSample.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_analytics_hear_entered_once_and_at_most_one_heartbeat_per_minute(
+    live_session, django_capture_on_commit_callbacks
+):
+    from analytics.models import Event
+
+    member = factories.member()
+    t0 = timezone.now().replace(second=0, microsecond=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        for s in (0, 10, 20, 30, 40, 50, 60, 70, 125, 124):
+            watch.heartbeat_record(session=live_session, user=member, now=t0 + timedelta(seconds=s))
+
+    rows = list(Event.objects.filter(user=member).order_by("pk").values_list("name", "properties"))
+    # entered at 0:00; the first beat of minute 1 (60 s credited) and of minute 2 (after a 55 s gap: 20 more)
+    assert rows == [
+        ("livestream.entered", {}),
+        ("livestream.heartbeat", {"seconds_watched": 60}),
+        ("livestream.heartbeat", {"seconds_watched": 90}),
+    ]

@@ -1,0 +1,37 @@
+"""What the live room needs from jielong, registered into livestream.hooks (livestream never imports jielong)."""
+
+from livestream.hooks import PinCandidate, Sales
+
+from . import selectors
+from .models import Campaign, CampaignItem
+
+
+def session_pin_candidates(live_session_id: int) -> list[PinCandidate]:
+    """The items of the campaigns prepared for a session, each SKU once, at the community price."""
+    items = (
+        CampaignItem.objects.filter(campaign__live_session_id=live_session_id)
+        .exclude(campaign__status=Campaign.Status.CANCELLED)
+        .select_related("sku__product")
+        .order_by("campaign_id", "position", "pk")
+    )
+    candidates, seen = [], set()
+    for item in items:
+        if item.sku_id in seen:
+            continue
+        seen.add(item.sku_id)
+        product = item.sku.product
+        candidates.append(
+            PinCandidate(
+                sku_id=item.sku_id,
+                name=str(item.sku),
+                price_fen=item.price_fen,
+                image_url=product.image.url if product.image else "",
+            )
+        )
+    return candidates
+
+
+def session_sales(live_session_id: int) -> Sales:
+    """Joins and GMV of the session's campaigns (cancelled orders left out)."""
+    totals = selectors.session_sales(live_session_id=live_session_id)
+    return Sales(joins=totals["joins"], gmv_fen=totals["gmv_fen"])

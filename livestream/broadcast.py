@@ -1,0 +1,189 @@
+"""Real-time pushes to a live room, sent after commit from one broadcaster thread per process.
+
+Every connection to a session's room is in ``room_group``; the hosts', assistants' and operators'
+connections are also in ``staff_group``. New comments go out in small batches: each process collects
+the comments committed in it for ``COMMENT_BATCH_SECONDS`` and sends them as one message per room, so
+a burst of comments costs a bounded number of messages and none is lost in between. Everything
+else is a full snapshot — the room (pinned product, jielong link, status), the question
+queue, the live metrics — so a client that missed a message simply takes the next, and re-syncs on
+reconnect. Snapshots are coalesced like the jielong progress: the first change in a window claims a
+cache key and schedules one flush ``COALESCE_SECONDS`` later, so a burst of heartbeats or questions
+becomes a bounded number of messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+
+from channels.layers import get_channel_layer
+from django.core.cache import cache
+from django.db import close_old_connections
+
+logger = logging.getLogger(__name__)
+
+COALESCE_SECONDS = 0.2
+COMMENT_BATCH_SECONDS = 0.25
+METRICS_COALESCE_SECONDS = 1.0
+
+ROOM, QUEUE, METRICS = "room", "queue", "metrics"
+
+
+def room_group(session_id: int) -> str:
+    return f"live.session.{session_id}"
+
+
+def staff_group(session_id: int) -> str:
+    return f"live.session.{session_id}.staff"
+
+
+def _pending_key(what: str, session_id: int) -> str:
+    return f"live:broadcast-pending:{what}:{session_id}"
+
+
+# --- what the rest of the app calls (after commit) -------------------------------------------------
+
+
+def comment_posted(comment_id: int) -> None:
+    """A visible comment goes to the whole room (batched); a question only to the staff's queue."""
+    _broadcaster().add_comment(comment_id)
+
+
+def comment_removed(session_id: int, comment_id: int) -> None:
+    message = {"type": "live.comment_removed", "comment_id": comment_id}
+    _broadcaster().call_soon(partial(_messages, [(room_group(session_id), message)]))
+    queue_changed(session_id)
+
+
+def room_changed(session_id: int) -> None:
+    _schedule(ROOM, session_id, COALESCE_SECONDS)
+
+
+def queue_changed(session_id: int) -> None:
+    _schedule(QUEUE, session_id, COALESCE_SECONDS)
+
+
+def metrics_changed(session_id: int) -> None:
+    _schedule(METRICS, session_id, METRICS_COALESCE_SECONDS)
+
+
+def staff_notice(session_id: int, notice: dict) -> None:
+    message = {"type": "live.notice", "notice": notice}
+    _broadcaster().call_soon(partial(_messages, [(staff_group(session_id), message)]))
+
+
+def _schedule(what: str, session_id: int, delay: float) -> None:
+    if cache.add(_pending_key(what, session_id), 1, timeout=10):
+        _broadcaster().call_at(time.monotonic() + delay, partial(_flush, what, session_id))
+
+
+# --- runs on the broadcaster thread ----------------------------------------------------------------
+
+
+def _messages(sends: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    return sends
+
+
+def _send_comments(comment_ids: list[int]) -> list[tuple[str, dict]]:
+    from . import chat
+    from .models import Comment
+
+    comments = Comment.objects.select_related("user").filter(pk__in=comment_ids, status=Comment.Status.VISIBLE)
+    by_room: dict[int, list[dict]] = {}
+    for comment in comments.order_by("created_at", "pk"):
+        if comment.kind == Comment.Kind.COMMENT:
+            by_room.setdefault(comment.session_id, []).append(chat.comment_data(comment))
+        else:
+            _schedule(QUEUE, comment.session_id, COALESCE_SECONDS)
+        _schedule(METRICS, comment.session_id, METRICS_COALESCE_SECONDS)
+    return [
+        (room_group(session_id), {"type": "live.comments", "comments": batch}) for session_id, batch in by_room.items()
+    ]
+
+
+def _flush(what: str, session_id: int) -> list[tuple[str, dict]]:
+    from . import panel
+
+    # Delete the key before reading, so a change committed after the read opens a new window.
+    cache.delete(_pending_key(what, session_id))
+    if what == ROOM:
+        snapshot = panel.room_snapshot(session_id=session_id)
+        return [(room_group(session_id), {"type": "live.room", "room": snapshot})] if snapshot else []
+    if what == QUEUE:
+        return [(staff_group(session_id), {"type": "live.queue", "queue": panel.question_queue(session_id=session_id)})]
+    snapshot = panel.live_metrics(session_id=session_id)
+    return [(staff_group(session_id), {"type": "live.metrics", "metrics": snapshot})] if snapshot else []
+
+
+Job = Callable[[], list[tuple[str, dict]]]
+
+
+class _Broadcaster:
+    """One thread per process with its own event loop, so the channel layer's Redis pools are reused.
+
+    Jobs run in due order (ties in the order they were queued), each returning the messages to send.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Job]] = []
+        self._comment_ids: list[int] = []
+        self._seq = itertools.count()
+        self._cond = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._layer = get_channel_layer()
+        self._thread = threading.Thread(target=self._run, name="live-broadcaster", daemon=True)
+        self._thread.start()
+
+    def call_at(self, due: float, job: Job) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (due, next(self._seq), job))
+            self._cond.notify()
+
+    def call_soon(self, job: Job) -> None:
+        self.call_at(time.monotonic(), job)
+
+    def add_comment(self, comment_id: int) -> None:
+        with self._cond:
+            first = not self._comment_ids
+            self._comment_ids.append(comment_id)
+        if first:
+            self.call_at(time.monotonic() + COMMENT_BATCH_SECONDS, self._take_comments)
+
+    def _take_comments(self) -> list[tuple[str, dict]]:
+        with self._cond:
+            comment_ids, self._comment_ids = self._comment_ids, []
+        return _send_comments(comment_ids)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
+                    self._cond.wait(timeout)
+                _, _, job = heapq.heappop(self._heap)
+            try:
+                close_old_connections()
+                for group, message in job():
+                    self._loop.run_until_complete(self._layer.group_send(group, message))
+            except Exception:
+                logger.exception("live broadcast failed")
+            finally:
+                close_old_connections()
+
+
+_instance: _Broadcaster | None = None
+_instance_lock = threading.Lock()
+
+
+def _broadcaster() -> _Broadcaster:
+    global _instance
+    with _instance_lock:
+        if _instance is None:
+            _instance = _Broadcaster()
+        return _instance

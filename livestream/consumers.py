@@ -1,0 +1,132 @@
+"""The live room over WebSockets: one room per session (``/ws/live/<id>/``).
+
+Everyone allowed in the room (members of a target community, the session's staff, operators) joins the
+room group: new comments, removals of hidden comments, and room snapshots (status, the product being
+explained, the jielong link). Staff connections also join the staff group: the question queue and
+the live metrics. On connect the consumer sends the current snapshots, so a reconnecting client is in
+sync again. Members comment and ask through the socket; staff send their triage actions the same way.
+"""
+
+from __future__ import annotations
+
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import translation
+
+from community import selectors as community_selectors
+from groupbuy.errors import DomainError
+
+from . import actions, panel, selectors, watch
+from .broadcast import room_group, staff_group
+from .models import LiveSession
+
+STAFF, MEMBER = "staff", "member"
+
+
+def _access(*, session_id: int, user) -> str | None:
+    if user is None or not user.is_authenticated:
+        return None
+    session = LiveSession.objects.filter(pk=session_id).first()
+    if session is None:
+        return None
+    if selectors.user_may_open_panel(user=user, session=session):
+        return STAFF
+    if user.role != user.Role.MEMBER:
+        return None
+    community_ids = community_selectors.member_active_community_ids(user=user)
+    if selectors.member_session(user=user, session_id=session_id, community_ids=community_ids) is None:
+        return None
+    return MEMBER
+
+
+def _initial(*, session_id: int, is_staff: bool) -> list[dict]:
+    messages = [
+        {"type": "room", "room": panel.room_snapshot(session_id=session_id)},
+        {"type": "comments", "comments": panel.recent_comments(session_id=session_id)},
+    ]
+    if is_staff:
+        messages.append({"type": "queue", "queue": panel.question_queue(session_id=session_id)})
+        messages.append({"type": "metrics", "metrics": panel.live_metrics(session_id=session_id)})
+    return messages
+
+
+def _perform(*, session_id: int, user, action: str, payload: dict, language: str) -> dict:
+    with translation.override(language):
+        session = LiveSession.objects.get(pk=session_id)
+        try:
+            return {"type": "ack", **actions.perform(session=session, user=user, action=action, payload=payload)}
+        except DomainError as exc:
+            return {"type": "error", "message": exc.message, "code": exc.code}
+
+
+class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
+        self.user = self.scope.get("user")
+        access = await database_sync_to_async(_access)(session_id=self.session_id, user=self.user)
+        if access is None:
+            await self.close(code=4403)
+            return
+        self.access = access
+        self.joined = [room_group(self.session_id)]
+        if access == STAFF:
+            self.joined.append(staff_group(self.session_id))
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.connected_at = time.monotonic()
+        await self.accept()
+        for message in await database_sync_to_async(_initial)(session_id=self.session_id, is_staff=access == STAFF):
+            await self.send_json(message)
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "access", None) == MEMBER:
+            await database_sync_to_async(watch.left_record)(
+                session_id=self.session_id,
+                user_id=self.user.pk,
+                seconds_connected=int(time.monotonic() - self.connected_at),
+            )
+
+    def _language(self) -> str:
+        requested = (self.scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME, "")
+        try:
+            return translation.get_supported_language_variant(requested)
+        except LookupError:
+            return settings.LANGUAGE_CODE
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if not isinstance(content, dict):
+            return
+        action = str(content.get("action") or "")
+        payload = content.get("data") if isinstance(content.get("data"), dict) else {}
+        reply = await database_sync_to_async(_perform)(
+            session_id=self.session_id, user=self.user, action=action, payload=payload, language=self._language()
+        )
+        reply["action"] = action
+        if "ref" in content:
+            reply["ref"] = content["ref"]
+        await self.send_json(reply)
+
+    # --- group messages ---------------------------------------------------------------------------
+
+    async def live_comments(self, message: dict) -> None:
+        await self.send_json({"type": "new_comments", "comments": message["comments"]})
+
+    async def live_comment_removed(self, message: dict) -> None:
+        await self.send_json({"type": "comment_removed", "comment_id": message["comment_id"]})
+
+    async def live_room(self, message: dict) -> None:
+        await self.send_json({"type": "room", "room": message["room"]})
+
+    async def live_queue(self, message: dict) -> None:
+        await self.send_json({"type": "queue", "queue": message["queue"]})
+
+    async def live_metrics(self, message: dict) -> None:
+        await self.send_json({"type": "metrics", "metrics": message["metrics"]})
+
+    async def live_notice(self, message: dict) -> None:
+        await self.send_json({"type": "notice", "notice": message["notice"]})

@@ -1,0 +1,143 @@
+// Member live room over the socket: comments, questions, the product being explained (讲解中) and the
+// jielong button. The server sends whole snapshots on connect, so a reconnect re-syncs the page.
+(function () {
+  "use strict";
+  var room = document.getElementById("live-room");
+  if (!room || !room.getAttribute("data-ws") || !window.WebSocket) return;
+
+  var list = document.getElementById("live-comments");
+  var empty = document.getElementById("live-comments-empty");
+  var form = document.getElementById("live-composer");
+  var input = document.getElementById("live-text");
+  var ask = document.getElementById("live-ask");
+  var note = document.getElementById("live-composer-note");
+  var socket = null;
+  var retry = 1000;
+
+  function fen(value) {
+    return "¥" + (value / 100).toFixed(2).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
+
+  function atBottom() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  }
+
+  function commentItem(c) {
+    var li = document.createElement("li");
+    li.setAttribute("data-id", c.id);
+    var who = document.createElement("span");
+    who.className = "who" + (c.is_staff ? " is-staff" : "");
+    who.textContent = c.user;
+    li.appendChild(who);
+    li.appendChild(document.createTextNode(c.text));
+    return li;
+  }
+
+  function addComment(c) {
+    if (list.querySelector('li[data-id="' + c.id + '"]')) return;
+    var stick = atBottom();
+    list.appendChild(commentItem(c));
+    while (list.children.length > 200) list.removeChild(list.firstChild);
+    empty.hidden = true;
+    if (stick) list.scrollTop = list.scrollHeight;
+  }
+
+  function setComments(comments) {
+    list.textContent = "";
+    comments.forEach(function (c) { list.appendChild(commentItem(c)); });
+    empty.hidden = comments.length > 0;
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function setRoom(r) {
+    if (!r) return;
+    if (r.status && r.status !== room.getAttribute("data-status")) {
+      // The session started or ended: the page shows a different state, reload it once.
+      window.location.reload();
+      return;
+    }
+    var card = document.getElementById("live-pinned");
+    if (!card) return;
+    if (r.pinned) {
+      document.getElementById("live-pinned-name").textContent = r.pinned.name;
+      document.getElementById("live-pinned-price").textContent = r.pinned.price_fen === null ? "" : fen(r.pinned.price_fen);
+      var img = document.getElementById("live-pinned-img");
+      var placeholder = document.getElementById("live-pinned-ph");
+      img.hidden = !r.pinned.image_url;
+      placeholder.hidden = !!r.pinned.image_url;
+      placeholder.textContent = (r.pinned.name || "").charAt(0);
+      if (r.pinned.image_url) img.src = r.pinned.image_url;
+      card.hidden = false;
+      card.classList.remove("is-new");
+      void card.offsetWidth;
+      card.classList.add("is-new");
+    } else {
+      card.hidden = true;
+    }
+    var jielong = document.getElementById("live-jielong");
+    if (r.jielong && r.jielong.url) {
+      jielong.href = r.jielong.url;
+      jielong.hidden = false;
+    }
+  }
+
+  function showNote(text, isError) {
+    if (!note) return;
+    note.textContent = text;
+    note.classList.toggle("is-error", !!isError);
+    note.hidden = false;
+    window.clearTimeout(showNote.timer);
+    showNote.timer = window.setTimeout(function () { note.hidden = true; }, 4000);
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + window.location.host + room.getAttribute("data-ws"));
+    socket.onopen = function () {
+      retry = 1000;
+      room.setAttribute("data-live", "connected");
+    };
+    socket.onmessage = function (event) {
+      var m = JSON.parse(event.data);
+      if (m.type === "room") setRoom(m.room);
+      else if (!list) return; // not live yet: only the room's status matters
+      else if (m.type === "comments") setComments(m.comments);
+      else if (m.type === "new_comments") m.comments.forEach(addComment);
+      else if (m.type === "comment_removed") {
+        var li = list.querySelector('li[data-id="' + m.comment_id + '"]');
+        if (li) li.remove();
+      } else if (m.type === "ack" && (m.action === "comment" || m.action === "ask")) {
+        input.value = "";
+        if (m.action === "ask") showNote(note.getAttribute("data-asked"), false);
+        else if (m.comment) addComment(m.comment);
+      } else if (m.type === "error") {
+        showNote(m.message, true);
+      }
+    };
+    socket.onclose = function () {
+      room.setAttribute("data-live", "reconnecting");
+      socket = null;
+      window.setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 15000);
+    };
+  }
+
+  if (ask && input) {
+    ask.addEventListener("change", function () {
+      var placeholder = input.getAttribute("placeholder");
+      input.setAttribute("placeholder", input.getAttribute("data-placeholder-ask"));
+      input.setAttribute("data-placeholder-ask", placeholder);
+      form.classList.toggle("is-asking", ask.checked);
+    });
+  }
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      if (!socket || socket.readyState !== WebSocket.OPEN) return; // the form posts the classic way
+      event.preventDefault();
+      var text = input.value.trim();
+      if (!text) return;
+      socket.send(JSON.stringify({ action: ask && ask.checked ? "ask" : "comment", data: { text: text } }));
+    });
+  }
+  connect();
+})();

@@ -1,0 +1,120 @@
+"""The host's panel and a member's phone side by side, over a real ASGI server and the Redis layer:
+the host pins a product and the phone shows it without reload; the member's comment and question reach
+the panel, and the assistant's triage empties the queue."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect, sync_playwright
+
+from livestream.models import Comment, LiveSession
+from tests import factories
+from tests.jielong.test_member_browser import CHROMIUM_ARGS, asgi_server  # noqa: F401  (the uvicorn fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _cookies(user, base_url):
+    client = Client()
+    client.force_login(user)
+    return [
+        {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url},
+        {"name": "django_language", "value": "en", "url": base_url},
+    ]
+
+
+def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_server):  # noqa: F811
+    community = factories.community()
+    host = factories.host()
+    member = factories.member(nickname="小王")
+    factories.membership(user=member, community=community)
+    session = factories.live_session(hosts=[host], status=LiveSession.Status.LIVE, starts_in=timedelta(minutes=-5))
+    session.communities.set([community])
+    sku = factories.sku(name="有机上海青", price_fen=1590)
+    host_cookies, member_cookies = _cookies(host, asgi_server), _cookies(member, asgi_server)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            phone_context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2)
+            phone_context.add_cookies(member_cookies)
+            phone = phone_context.new_page()
+            phone.goto(f"{asgi_server}/m/live/{session.pk}/")
+            expect(phone.locator("#live-room")).to_have_attribute("data-live", "connected", timeout=10_000)
+            expect(phone.locator("#live-pinned")).to_be_hidden()
+            phone.evaluate("window.notReloaded = true")
+
+            desk_context = browser.new_context(viewport={"width": 1280, "height": 900})
+            desk_context.add_cookies(host_cookies)
+            desk = desk_context.new_page()
+            desk.goto(f"{asgi_server}/host/sessions/{session.pk}/")
+            expect(desk.locator("#live-panel")).to_have_attribute("data-live", "connected", timeout=10_000)
+
+            desk.locator(f'#live-pin-list li[data-sku="{sku.pk}"] button').click()
+
+            expect(phone.locator("#live-pinned")).to_be_visible(timeout=10_000)
+            expect(phone.locator("#live-pinned-name")).to_have_text("有机上海青 500g")
+            expect(phone.locator("#live-pinned-price")).to_have_text("¥15.90")
+            expect(desk.locator(f'#live-pin-list li[data-sku="{sku.pk}"]')).to_have_class("is-pinned")
+
+            # the member comments and asks from the phone; the panel shows both, the queue only the question
+            phone.fill("#live-text", "看着好新鲜")
+            phone.click("#live-send")
+            expect(phone.locator("#live-comments li")).to_have_text(["小王看着好新鲜"], timeout=10_000)
+            expect(desk.locator("#live-stream li .c-text")).to_have_text(["看着好新鲜"], timeout=10_000)
+            phone.check("#live-ask")
+            phone.fill("#live-text", "几天能到？")
+            phone.click("#live-send")
+            expect(phone.locator("#live-composer-note")).to_have_text("Your question is with the host.")
+            expect(desk.locator("#live-queue li .q-text")).to_have_text(["几天能到？"], timeout=10_000)
+            expect(desk.locator("#live-queue-open")).to_have_text("1")
+            expect(phone.locator("#live-comments li")).to_have_count(1)  # questions stay off the public stream
+
+            desk.locator("#live-queue li").get_by_role("button", name="Answered").click()
+            expect(desk.locator("#live-queue li")).to_have_count(0, timeout=10_000)
+            expect(desk.locator("#live-queue-answered")).to_have_text("1")
+
+            assert phone.evaluate("window.notReloaded") is True
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+        finally:
+            browser.close()
+
+    assert LiveSession.objects.get(pk=session.pk).pinned_sku_id == sku.pk
+    assert [(c.kind, c.answered_at is not None) for c in Comment.objects.order_by("pk")] == [
+        ("comment", False),
+        ("question", True),
+    ]
+
+
+def test_a_member_waiting_in_the_room_is_taken_live_when_the_host_goes_live(asgi_server):  # noqa: F811
+    community = factories.community()
+    host = factories.host()
+    member = factories.member(nickname="小王")
+    factories.membership(user=member, community=community)
+    session = factories.live_session(hosts=[host], starts_in=timedelta(minutes=2))
+    session.communities.set([community])
+    host_cookies, member_cookies = _cookies(host, asgi_server), _cookies(member, asgi_server)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            phone_context = browser.new_context(viewport={"width": 375, "height": 740})
+            phone_context.add_cookies(member_cookies)
+            phone = phone_context.new_page()
+            phone.goto(f"{asgi_server}/m/live/{session.pk}/")
+            expect(phone.locator("#live-room")).to_have_attribute("data-live", "connected", timeout=10_000)
+            expect(phone.get_by_text("This live has not started yet.")).to_be_visible()
+            expect(phone.locator("#live-composer")).to_have_count(0)
+
+            desk_context = browser.new_context(viewport={"width": 1280, "height": 900})
+            desk_context.add_cookies(host_cookies)
+            desk = desk_context.new_page()
+            desk.goto(f"{asgi_server}/host/sessions/{session.pk}/")
+            desk.get_by_role("button", name="Go live").click()
+            expect(desk.locator("#session-status")).to_have_text("Live")
+
+            expect(phone.locator("#live-room")).to_have_attribute("data-status", "live", timeout=10_000)
+            expect(phone.locator("#live-composer")).to_be_visible()
+        finally:
+            browser.close()
