@@ -164,14 +164,21 @@ class RawHTTPConnection:
         self.reader = self.writer = None
 
 
-def warm_up(base_url: str, *, requests: int = 50) -> None:
-    """Touch /healthz over several connections so every worker has imported its code and filled its pool."""
+def warm_up(base_url: str, *, requests: int = 50, join_path: str | None = None) -> None:
+    """Touch /healthz over several connections so every worker has imported its code and filled its
+    pool; with ``join_path``, also post joins with an unknown session (refused with 403, nothing
+    written) so the join path's own pool and code are warm too."""
     parts = urlsplit(base_url)
+    bogus = {"Content-Type": "application/json", "Cookie": "sessionid=warmupwarmupwarmupwarmupwarmup00"}
 
     async def go() -> None:
         connections = [RawHTTPConnection(parts.hostname, parts.port) for _ in range(10)]
         for _ in range(requests // len(connections)):
             await asyncio.gather(*(c.request("GET", "/healthz") for c in connections))
+            if join_path:
+                await asyncio.gather(
+                    *(c.request("POST", join_path, body=b'{"items": []}', headers=bogus) for c in connections)
+                )
         for c in connections:
             await c.close()
 

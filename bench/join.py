@@ -210,7 +210,7 @@ def main() -> None:
 
     with uvicorn_server(env, workers=args.workers) as base_url:
         # Warm each worker's pool and code paths before measuring.
-        warm_up(base_url)
+        warm_up(base_url, join_path=f"/api/jielong/campaigns/{campaign_id}/join/")
         result = asyncio.run(run_clients(base_url, campaign_id, item_id, sessions, args.clients))
 
     checks = verify(database_url, campaign_id, sku_id, args.stock)

@@ -249,8 +249,8 @@ class JoinGateway:
                 if self._pool is None:
                     pool = AsyncConnectionPool(
                         _conninfo(),
-                        min_size=1,
-                        max_size=_pool_max(),
+                        min_size=_pool_size("min_size", 1),
+                        max_size=_pool_size("max_size", 4),
                         kwargs={"autocommit": True},
                         open=False,
                         timeout=10,
@@ -413,5 +413,6 @@ def _conninfo() -> str:
     )
 
 
-def _pool_max() -> int:
-    return int(settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 4))
+def _pool_size(name: str, default: int) -> int:
+    """The gateway's pool is sized like Django's (DB_POOL_MIN / DB_POOL_MAX)."""
+    return int(settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get(name, default))
