@@ -74,3 +74,41 @@ async def test_watchers_end_on_the_final_count_after_a_burst_of_joins():
         final = received[-1]
         assert (final["joined"], final["still_needed"], final["perk_left"], final["status"]) == (8, 0, 0, "formed")
         await ws.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_process_joins_the_campaign_group_once_however_many_watch():
+    import asyncio
+
+    from jielong import consumers
+
+    community = await sync_to_async(f.community)()
+    campaign = await sync_to_async(f.campaign)(communities=[community], status=Campaign.Status.OPEN)
+    user = await sync_to_async(f.member)()
+    await sync_to_async(f.membership)(user=user, community=community)
+
+    watchers = []
+    for _ in range(5):
+        ws = WebsocketCommunicator(
+            application, f"/ws/jielong/{campaign.pk}/", headers=[(b"origin", b"http://127.0.0.1")]
+        )
+        ws.scope["user"] = user
+        assert (await ws.connect())[0]
+        await ws.receive_json_from(timeout=5)
+        watchers.append(ws)
+    relays = consumers._relays(asyncio.get_running_loop())
+    assert len(relays[campaign.pk].watchers) == 5
+
+    # One group member (the relay) brings a broadcast to all five.
+    layer = consumers.get_channel_layer()
+    await layer.group_send(
+        broadcast.campaign_group(campaign.pk),
+        {"type": "campaign.snapshot", "text": '{"type": "snapshot", "snapshot": {"version": 99}}'},
+    )
+    for ws in watchers:
+        assert (await ws.receive_json_from(timeout=5))["snapshot"]["version"] == 99
+
+    for ws in watchers:
+        await ws.disconnect()
+    assert campaign.pk not in relays  # the last one out leaves the group
