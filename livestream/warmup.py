@@ -42,6 +42,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from community import services as community_services
+from community.feed import publish_feed_item
 from community.models import Membership, User
 from community.providers.sms import SMSDeliveryError, get_sms_provider
 
@@ -232,10 +233,26 @@ def _expand(round_: WarmupRound, now: datetime) -> int:
     for row in rows:
         row.text = _message(round_, row.channel, row.user_id)
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    if round_.audience == WarmupRound.Audience.COMMUNITIES and round_.kind != WarmupRound.Kind.CANCELLED:
+        _announce_in_feeds(round_.session)
     round_.status = WarmupRound.Status.EXPANDED
     round_.expanded_at = now
     round_.save(update_fields=["status", "expanded_at"])
     return len(rows)
+
+
+def _announce_in_feeds(session: LiveSession) -> None:
+    """The first round that reaches whole communities also puts the live in their feeds (once per
+    community: the entry's source key is the session)."""
+    for community in session.communities.all():
+        publish_feed_item(
+            community=community,
+            kind="live",
+            source_key=f"livestream.session:{session.pk}",
+            title=session.title,
+            body=session.perk_summary,
+            url=reverse("livestream:member-live", args=[session.pk]),
+        )
 
 
 def rounds_expand_due(*, now: datetime | None = None, round_ids: list[int] | None = None) -> int:

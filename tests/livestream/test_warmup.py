@@ -310,3 +310,18 @@ def test_deliveries_expanded_just_before_a_cancellation_are_skipped_but_the_noti
     assert Delivery.objects.exclude(round__kind="cancelled").exclude(status="skipped").count() == 0
     assert sorted(Notification.objects.values_list("user_id", flat=True)) == sorted([m1.pk, m2.pk])
     assert recording_sms == []
+
+
+@pytest.mark.django_db
+def test_the_teaser_to_whole_communities_puts_the_live_in_their_feeds_once():
+    from community.models import FeedItem
+
+    session, *_ = _setup()
+    warmup.run_once(now=session.scheduled_start - timedelta(days=2) + timedelta(minutes=1))
+    assert FeedItem.objects.filter(kind="live").count() == 1
+    warmup.run_once(now=_after_start(session))  # story (KOCs) and reminders (reserved) add nothing
+
+    [entry] = FeedItem.objects.filter(kind="live")
+    assert entry.source_key == f"livestream.session:{session.pk}"
+    assert (entry.title, entry.body, entry.url) == (session.title, "前50单八折", f"/m/live/{session.pk}/")
+    assert entry.community_id == session.communities.get().pk
