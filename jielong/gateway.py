@@ -20,14 +20,15 @@ import asyncio
 import io
 import json
 import logging
+import queue
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 import psycopg
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.models import Session
@@ -77,7 +78,7 @@ class JoinGateway:
         self._pool_lock: asyncio.Lock | None = None
         self._batchers: dict[int, GroupCall] = {}
         self._sessions = GroupCall(self._users_by_session, MAX_BATCH)
-        self._background: set[asyncio.Task] = set()
+        self._after_thread: _AfterJoinThread | None = None
         self._after: defaultdict[int, list[tuple[int, dict]]] = defaultdict(list)
         self._after_scheduled = False
 
@@ -93,8 +94,9 @@ class JoinGateway:
         """Finish queued after-join work and close the database pool (shutdown, and tests)."""
         if self._after:
             self._flush_after()
-        while self._background:
-            await asyncio.gather(*list(self._background))
+        if self._after_thread is not None:
+            await asyncio.to_thread(self._after_thread.stop)
+            self._after_thread = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -277,13 +279,14 @@ class JoinGateway:
             asyncio.get_running_loop().call_later(AFTER_JOIN_DELAY, self._flush_after)
 
     def _flush_after(self) -> None:
-        """Run the queued after-join work on a worker thread (it uses the ORM), off the requests' path —
-        the members already have their answers — and in bulk: one call per campaign per interval."""
+        """Hand the queued after-join work to this process's after-join thread (it uses the ORM), off
+        the requests' path — the members already have their answers — and in bulk: one call per
+        campaign per interval."""
         self._after_scheduled = False
         work, self._after = dict(self._after), defaultdict(list)
-        task = asyncio.get_running_loop().create_task(sync_to_async(_after_joins, thread_sensitive=False)(work))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        if self._after_thread is None:
+            self._after_thread = _AfterJoinThread()
+        self._after_thread.queue.put(work)
 
 
 class GroupCall:
@@ -346,6 +349,35 @@ def _plainly_valid(data) -> dict | None:
     if "pickup_point" in data:
         validated["pickup_point"] = pickup
     return validated
+
+
+class _AfterJoinThread:
+    """One long-lived thread per process runs the after-join work, one batch at a time and in
+    commit order: a burst of joins does not become a pile of executor threads competing with the
+    event loop for the GIL, and events reach the stream in the order the joins committed.
+    """
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="jielong-after-join", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            work = self.queue.get()
+            try:
+                if work is None:
+                    return
+                _after_joins(work)
+            except Exception:
+                logger.exception("after-join work failed")
+            finally:
+                self.queue.task_done()
+
+    def stop(self) -> None:
+        """Finish what is queued, then end the thread."""
+        self.queue.put(None)
+        self.thread.join()
 
 
 def _after_joins(work: dict[int, list[tuple[int, dict]]]) -> None:
