@@ -13,6 +13,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from groupbuy.routing import websocket_urlpatterns  # noqa: E402
+from jielong import broadcast  # noqa: E402
 from jielong.gateway import JoinGateway  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -22,3 +23,6 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Real-time progress goes out from a thread of each server process; start it before traffic arrives.
+broadcast.start()

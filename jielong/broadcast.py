@@ -94,6 +94,13 @@ _instance: _Broadcaster | None = None
 _instance_lock = threading.Lock()
 
 
+def start() -> None:
+    """Start this process's broadcaster now rather than at the first change: its first start imports
+    the channel layer's Redis client and connects, which would otherwise stall the server's event
+    loop for a few hundred milliseconds in the middle of the first join storm."""
+    _broadcaster()
+
+
 def _broadcaster() -> _Broadcaster:
     global _instance
     with _instance_lock:
