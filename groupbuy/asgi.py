@@ -15,6 +15,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from groupbuy.routing import websocket_urlpatterns  # noqa: E402
 from jielong import broadcast  # noqa: E402
 from jielong.gateway import JoinGateway  # noqa: E402
+from livestream import broadcast as live_broadcast  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -24,5 +25,6 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Real-time progress goes out from a thread of each server process; start it before traffic arrives.
+# Real-time progress goes out from threads of each server process; start them before traffic arrives.
 broadcast.start()
+live_broadcast.start()

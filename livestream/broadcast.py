@@ -187,3 +187,9 @@ def _broadcaster() -> _Broadcaster:
         if _instance is None:
             _instance = _Broadcaster()
         return _instance
+
+
+def start() -> None:
+    """Start this process's live-room broadcaster with the server, not at the first change (its
+    first start imports and connects, which would stall the event loop mid-session)."""
+    _broadcaster()
