@@ -12,10 +12,9 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from groupbuy import broadcaster  # noqa: E402
 from groupbuy.routing import websocket_urlpatterns  # noqa: E402
-from jielong import broadcast  # noqa: E402
 from jielong.gateway import JoinGateway  # noqa: E402
-from livestream import broadcast as live_broadcast  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -25,6 +24,5 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Real-time progress goes out from threads of each server process; start them before traffic arrives.
-broadcast.start()
-live_broadcast.start()
+# Real-time messages go out from a thread of each server process; start it before traffic arrives.
+broadcaster.start()

@@ -1,4 +1,4 @@
-"""Real-time pushes to a live room, sent after commit from one broadcaster thread per process.
+"""Real-time pushes to a live room, sent after commit from the process's broadcaster thread (groupbuy/broadcaster.py).
 
 Every connection to a session's room is in ``room_group``; the hosts', assistants' and operators'
 connections are also in ``staff_group``. New comments go out in small batches: each process collects
@@ -13,20 +13,13 @@ becomes a bounded number of messages.
 
 from __future__ import annotations
 
-import asyncio
-import heapq
-import itertools
-import logging
 import threading
 import time
-from collections.abc import Callable
 from functools import partial
 
-from channels.layers import get_channel_layer
 from django.core.cache import cache
-from django.db import close_old_connections
 
-logger = logging.getLogger(__name__)
+from groupbuy.broadcaster import broadcaster
 
 COALESCE_SECONDS = 0.2
 COMMENT_BATCH_SECONDS = 0.25
@@ -52,12 +45,12 @@ def _pending_key(what: str, session_id: int) -> str:
 
 def comment_posted(comment_id: int) -> None:
     """A visible comment goes to the whole room (batched); a question only to the staff's queue."""
-    _broadcaster().add_comment(comment_id)
+    _add_comment(comment_id)
 
 
 def comment_removed(session_id: int, comment_id: int) -> None:
     message = {"type": "live.comment_removed", "comment_id": comment_id}
-    _broadcaster().call_soon(partial(_messages, [(room_group(session_id), message)]))
+    broadcaster().call_soon(partial(_messages, [(room_group(session_id), message)]))
     queue_changed(session_id)
 
 
@@ -75,12 +68,12 @@ def metrics_changed(session_id: int) -> None:
 
 def staff_notice(session_id: int, notice: dict) -> None:
     message = {"type": "live.notice", "notice": notice}
-    _broadcaster().call_soon(partial(_messages, [(staff_group(session_id), message)]))
+    broadcaster().call_soon(partial(_messages, [(staff_group(session_id), message)]))
 
 
 def _schedule(what: str, session_id: int, delay: float) -> None:
     if cache.add(_pending_key(what, session_id), 1, timeout=10):
-        _broadcaster().call_at(time.monotonic() + delay, partial(_flush, what, session_id))
+        broadcaster().call_at(time.monotonic() + delay, partial(_flush, what, session_id))
 
 
 # --- runs on the broadcaster thread ----------------------------------------------------------------
@@ -121,75 +114,21 @@ def _flush(what: str, session_id: int) -> list[tuple[str, dict]]:
     return [(staff_group(session_id), {"type": "live.metrics", "metrics": snapshot})] if snapshot else []
 
 
-Job = Callable[[], list[tuple[str, dict]]]
+_comment_ids: list[int] = []
+_comment_lock = threading.Lock()
 
 
-class _Broadcaster:
-    """One thread per process with its own event loop, so the channel layer's Redis pools are reused.
-
-    Jobs run in due order (ties in the order they were queued), each returning the messages to send.
-    """
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Job]] = []
-        self._comment_ids: list[int] = []
-        self._seq = itertools.count()
-        self._cond = threading.Condition()
-        self._loop = asyncio.new_event_loop()
-        self._layer = get_channel_layer()
-        self._thread = threading.Thread(target=self._run, name="live-broadcaster", daemon=True)
-        self._thread.start()
-
-    def call_at(self, due: float, job: Job) -> None:
-        with self._cond:
-            heapq.heappush(self._heap, (due, next(self._seq), job))
-            self._cond.notify()
-
-    def call_soon(self, job: Job) -> None:
-        self.call_at(time.monotonic(), job)
-
-    def add_comment(self, comment_id: int) -> None:
-        with self._cond:
-            first = not self._comment_ids
-            self._comment_ids.append(comment_id)
-        if first:
-            self.call_at(time.monotonic() + COMMENT_BATCH_SECONDS, self._take_comments)
-
-    def _take_comments(self) -> list[tuple[str, dict]]:
-        with self._cond:
-            comment_ids, self._comment_ids = self._comment_ids, []
-        return _send_comments(comment_ids)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._heap or self._heap[0][0] > time.monotonic():
-                    timeout = self._heap[0][0] - time.monotonic() if self._heap else None
-                    self._cond.wait(timeout)
-                _, _, job = heapq.heappop(self._heap)
-            try:
-                close_old_connections()
-                for group, message in job():
-                    self._loop.run_until_complete(self._layer.group_send(group, message))
-            except Exception:
-                logger.exception("live broadcast failed")
-            finally:
-                close_old_connections()
+def _add_comment(comment_id: int) -> None:
+    """Collect comments committed in this process; the first of a batch schedules the send."""
+    with _comment_lock:
+        first = not _comment_ids
+        _comment_ids.append(comment_id)
+    if first:
+        broadcaster().call_at(time.monotonic() + COMMENT_BATCH_SECONDS, _take_comments)
 
 
-_instance: _Broadcaster | None = None
-_instance_lock = threading.Lock()
-
-
-def _broadcaster() -> _Broadcaster:
-    global _instance
-    with _instance_lock:
-        if _instance is None:
-            _instance = _Broadcaster()
-        return _instance
-
-
-def start() -> None:
-    """Start this process's live-room broadcaster with the server, not at the first change (its
-    first start imports and connects, which would stall the event loop mid-session)."""
-    _broadcaster()
+def _take_comments() -> list[tuple[str, dict]]:
+    global _comment_ids
+    with _comment_lock:
+        comment_ids, _comment_ids = _comment_ids, []
+    return _send_comments(comment_ids)

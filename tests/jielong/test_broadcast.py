@@ -15,13 +15,13 @@ class FakeBroadcaster:
     def __init__(self):
         self.scheduled = []
 
-    def schedule(self, campaign_id, due):
-        self.scheduled.append(campaign_id)
+    def call_at(self, due, job):
+        self.scheduled.append(job.args[0])
 
 
 def test_a_burst_of_changes_schedules_one_broadcast_per_window(monkeypatch):
     fake = FakeBroadcaster()
-    monkeypatch.setattr(broadcast, "_broadcaster", lambda: fake)
+    monkeypatch.setattr(broadcast, "broadcaster", lambda: fake)
     cache.delete(broadcast._pending_key(7))
 
     for _ in range(100):
