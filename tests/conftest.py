@@ -1,6 +1,11 @@
 import os
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
+from django.conf import settings
 
 # Playwright's sync API runs an event loop in the test thread; Django must still allow ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -26,3 +31,40 @@ def _isolated_redis_state_and_language():
     yield
     throttle.clear_all()
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture
+def asgi_server():
+    """uvicorn (HTTP and WebSockets) in its own process against the test database, on a free port.
+
+    A process rather than a thread: its database connections end with it, so the test database
+    can be flushed and dropped afterwards.
+    """
+    db = settings.DATABASES["default"]
+    database_url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "groupbuy.settings.test"}
+    command = [sys.executable, "-m", "uvicorn", "--factory", "tests.jielong.browser_asgi:make_app"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio", "--lifespan", "off"]
+    server = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, "uvicorn exited"
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

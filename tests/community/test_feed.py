@@ -9,6 +9,7 @@ from django.utils import timezone
 from community import feed
 from community.models import FeedItem, Membership, Post, PostImage
 from tests import factories
+from tests.browser import launch
 
 pytestmark = pytest.mark.django_db
 
@@ -201,17 +202,6 @@ def test_the_feed_needs_a_signed_in_member(client):
     assert response["Location"].startswith("/m/login/")
 
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_on_a_phone_the_member_home_shows_the_feed_and_opens_a_post(live_server, settings, tmp_path):
@@ -243,7 +233,7 @@ def test_on_a_phone_the_member_home_shows_the_feed_and_opens_a_post(live_server,
     _item(community, "jielong.campaign:1", kind=FeedItem.Kind.CAMPAIGN, title="有机草莓接龙", minutes_ago=60)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
             context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])

@@ -7,19 +7,10 @@ from playwright.sync_api import expect, sync_playwright
 
 from community.models import Application, Community, Membership
 from tests import factories
+from tests.browser import launch
 from tests.community.test_joining import questionnaire
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def test_sign_in_answer_questionnaire_and_land_on_community_home(live_server, settings):
@@ -32,7 +23,7 @@ def test_sign_in_answer_questionnaire_and_land_on_community_home(live_server, se
     factories.membership(user=inviter, community=community)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
             context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])

@@ -7,18 +7,9 @@ from playwright.sync_api import expect, sync_playwright
 from community.models import Membership, Questionnaire
 from community.questionnaire_editor import NEVER_AUTO_APPROVE
 from tests import factories
+from tests.browser import launch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def test_leader_builds_a_questionnaire_on_a_phone(live_server):
@@ -33,7 +24,7 @@ def test_leader_builds_a_questionnaire_on_a_phone(live_server):
     ]
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
             context.add_cookies(cookies)

@@ -7,12 +7,12 @@ from playwright.sync_api import expect, sync_playwright
 
 from jielong.models import Campaign
 from tests import factories as f
-from tests.jielong.test_member_browser import CHROMIUM_ARGS, asgi_server  # noqa: F401  (fixture)
+from tests.browser import launch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_add_an_item_row_and_save_a_campaign_with_four_items(asgi_server):  # noqa: F811
+def test_add_an_item_row_and_save_a_campaign_with_four_items(asgi_server):
     community = f.community(name="阳光花园邻里群")
     skus = [f.sku(name=name, stock=50) for name in ("上海青", "土鸡蛋", "小番茄", "红薯")]
     client = Client()
@@ -23,7 +23,7 @@ def test_add_an_item_row_and_save_a_campaign_with_four_items(asgi_server):  # no
     ]
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.add_cookies(cookies)

@@ -4,69 +4,16 @@ A real ASGI server (uvicorn, HTTP and WebSockets) runs in a subprocess against t
 broadcasts go through the real Redis channel layer.
 """
 
-import os
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
-from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
 from catalogue.models import SKU
 from jielong.models import Campaign, Order
 from tests import factories as f
+from tests.browser import launch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-@pytest.fixture
-def asgi_server():
-    """uvicorn (HTTP and WebSockets) in its own process against the test database, on a free port.
-
-    A process rather than a thread: its database connections end with it, so the test database
-    can be flushed and dropped afterwards.
-    """
-    db = settings.DATABASES["default"]
-    database_url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "groupbuy.settings.test"}
-    command = [sys.executable, "-m", "uvicorn", "--factory", "tests.jielong.browser_asgi:make_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio", "--lifespan", "off"]
-    server = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None, "uvicorn exited"
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def _session_cookie(user, base_url):
@@ -94,7 +41,7 @@ def test_one_member_joins_and_the_other_sees_the_count_change_without_reload(asg
     qty_field, joiner_line = f'input[name="qty_{item.pk}"]', f"1. 小王 {item.sku.product.name}×2"
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             pages = []
             for user_cookies in cookies:

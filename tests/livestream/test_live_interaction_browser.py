@@ -10,7 +10,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from livestream.models import Comment, LiveSession
 from tests import factories
-from tests.jielong.test_member_browser import CHROMIUM_ARGS, asgi_server  # noqa: F401  (the uvicorn fixture)
+from tests.browser import launch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,7 +24,7 @@ def _cookies(user, base_url):
     ]
 
 
-def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_server):  # noqa: F811
+def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_server):
     community = factories.community()
     host = factories.host()
     member = factories.member(nickname="小王")
@@ -35,7 +35,7 @@ def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_serv
     host_cookies, member_cookies = _cookies(host, asgi_server), _cookies(member, asgi_server)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             phone_context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2)
             phone_context.add_cookies(member_cookies)
@@ -87,7 +87,7 @@ def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_serv
     ]
 
 
-def test_a_member_waiting_in_the_room_is_taken_live_when_the_host_goes_live(asgi_server):  # noqa: F811
+def test_a_member_waiting_in_the_room_is_taken_live_when_the_host_goes_live(asgi_server):
     community = factories.community()
     host = factories.host()
     member = factories.member(nickname="小王")
@@ -97,7 +97,7 @@ def test_a_member_waiting_in_the_room_is_taken_live_when_the_host_goes_live(asgi
     host_cookies, member_cookies = _cookies(host, asgi_server), _cookies(member, asgi_server)
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             phone_context = browser.new_context(viewport={"width": 375, "height": 740})
             phone_context.add_cookies(member_cookies)

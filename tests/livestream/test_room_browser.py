@@ -8,18 +8,9 @@ from playwright.sync_api import expect, sync_playwright
 
 from livestream.models import LiveSession, WatchRecord
 from tests import factories
+from tests.browser import launch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 def test_the_live_room_sends_heartbeats_and_shows_who_is_online(live_server):
@@ -40,7 +31,7 @@ def test_the_live_room_sends_heartbeats_and_shows_who_is_online(live_server):
     ]
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(p)
         try:
             context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
             context.add_cookies(cookies)
