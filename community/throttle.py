@@ -1,4 +1,5 @@
-"""Rate limits and lock-outs for phone sign-in, kept in the cache (Redis in production).
+"""Rate limits (phone sign-in here; live comments use them too) and sign-in lock-outs, kept in the
+cache (Redis in production).
 
 Windows are fixed: the first hit opens a window of ``seconds`` and the counter lives as long as it.
 Checks read first and count only what was let through, so a refused request leaves the counters as
@@ -20,6 +21,7 @@ class Limit:
     name: str
     count: int
     seconds: int
+    prefix: str = PREFIX  # the key space of the limit's owner (``clear_all`` clears one space)
 
 
 def _limit(name: str, default_count: int, default_seconds: int) -> Limit:
@@ -45,7 +47,7 @@ def lockout_seconds() -> int:
 
 
 def _key(limit: Limit, subject: str) -> str:
-    return f"{PREFIX}{limit.name}:{subject}"
+    return f"{limit.prefix}{limit.name}:{subject}"
 
 
 def is_exhausted(limit: Limit, subject: str) -> bool:
@@ -80,13 +82,13 @@ def is_locked(phone: str) -> bool:
     return bool(cache.get(_lock_key(phone)))
 
 
-def clear_all() -> None:
-    """Forget every counter and lock (tests; an operator unlocking everyone)."""
+def clear_all(prefix: str = PREFIX) -> None:
+    """Forget every counter and lock of a key space (tests; an operator unlocking everyone)."""
     backend = getattr(cache, "_cache", None)
     if hasattr(backend, "get_client"):
         # Django's Redis backend: delete only our keys, not the rest of the database.
         client = backend.get_client(write=True)
-        keys = list(client.scan_iter(match=cache.make_key(f"{PREFIX}*")))
+        keys = list(client.scan_iter(match=cache.make_key(f"{prefix}*")))
         if keys:
             client.delete(*keys)
     else:

@@ -20,12 +20,12 @@ from __future__ import annotations
 from functools import partial
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community import selectors as community_selectors
+from community import throttle
 from community.models import Brand, Community, User
 from groupbuy import events
 from groupbuy.errors import DomainError
@@ -92,39 +92,22 @@ def may_speak(*, session: LiveSession, user: User) -> bool:
 # --- rate limit -------------------------------------------------------------------------------------
 
 
-def _rate() -> tuple[int, int]:
-    return getattr(settings, "LIVE_COMMENT_RATE", (5, 10))
-
-
-def _rate_key(session_id: int, user_id: int) -> str:
-    return f"{RATE_PREFIX}{session_id}:{user_id}"
+def _comment_limit() -> throttle.Limit:
+    count, seconds = getattr(settings, "LIVE_COMMENT_RATE", (5, 10))
+    return throttle.Limit(name="comment", count=count, seconds=seconds, prefix=RATE_PREFIX)
 
 
 def _rate_exhausted(session_id: int, user_id: int) -> bool:
-    count, _seconds = _rate()
-    return (cache.get(_rate_key(session_id, user_id)) or 0) >= count
+    return throttle.is_exhausted(_comment_limit(), f"{session_id}:{user_id}")
 
 
 def _rate_hit(session_id: int, user_id: int) -> None:
-    _count, seconds = _rate()
-    key = _rate_key(session_id, user_id)
-    cache.add(key, 0, timeout=seconds)
-    try:
-        cache.incr(key)
-    except ValueError:  # the window closed between add and incr
-        cache.set(key, 1, timeout=seconds)
+    throttle.hit(_comment_limit(), f"{session_id}:{user_id}")
 
 
 def rate_clear_all() -> None:
     """Forget every comment-rate counter (tests)."""
-    backend = getattr(cache, "_cache", None)
-    if hasattr(backend, "get_client"):
-        client = backend.get_client(write=True)
-        keys = list(client.scan_iter(match=cache.make_key(f"{RATE_PREFIX}*")))
-        if keys:
-            client.delete(*keys)
-    else:
-        cache.clear()
+    throttle.clear_all(prefix=RATE_PREFIX)
 
 
 # --- posting ----------------------------------------------------------------------------------------
