@@ -34,10 +34,7 @@ def add_opened_campaign_to_feeds(event: events.DomainEvent) -> None:
     with override(settings.LANGUAGE_CODE):
         body = _("Jielong is open: %(threshold)s to form the group.") % {"threshold": campaign.group_threshold}
         if campaign.perk_limit and campaign.perk_description:
-            body += " " + _("First %(limit)s: %(perk)s") % {
-                "limit": campaign.perk_limit,
-                "perk": campaign.perk_description,
-            }
+            body += " " + campaign.perk_description
     for community in campaign.communities.all():
         publish_feed_item(
             community=community,

@@ -110,3 +110,19 @@ def test_compiletranslations_builds_mo_files(tmp_path, settings):
     assert mo.find("Sign out").msgstr == "退出登录"
     assert (locale / "en" / "LC_MESSAGES" / "django.mo").exists()
     assert "Compiled 2 translation file(s)." in out.getvalue()
+
+
+def test_compiling_drops_catalogues_loaded_before_it():
+    # bin/dev compiles and then seeds the demo in one process: the seed must see the new .mo files.
+    from django.utils import translation
+    from django.utils.translation import trans_real
+
+    with translation.override("zh-hans"):
+        translation.gettext("Orders")
+    assert trans_real._translations
+
+    call_command("compiletranslations", stdout=io.StringIO())
+
+    assert trans_real._translations == {}
+    with translation.override("zh-hans"):
+        assert translation.gettext("This jielong is closed.") == "这个接龙已经结束。"

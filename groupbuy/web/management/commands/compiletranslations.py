@@ -9,6 +9,7 @@ import polib
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation.reloader import translation_file_changed
 
 
 def project_locale_dirs() -> list[Path]:
@@ -41,4 +42,7 @@ class Command(BaseCommand):
                 catalog.save_as_mofile(str(mo_path))
                 compiled += 1
                 self.stdout.write(f"{mo_path} ({catalog.percent_translated()}% translated)")
+        # Catalogues this process already loaded predate the new .mo files (bin/dev compiles, then
+        # seeds the demo in one process): drop them, as Django's autoreloader does on a change.
+        translation_file_changed(sender=None, file_path=Path("django.mo"))
         self.stdout.write(self.style.SUCCESS(f"Compiled {compiled} translation file(s)."))
