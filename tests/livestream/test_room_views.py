@@ -190,3 +190,20 @@ def test_hosts_cannot_open_the_moderation_page(client, room):
     client.force_login(room["host"])
     assert client.post(reverse("livestream:ops-moderation"), {"word": "微信"}).status_code == 403
     assert BannedWord.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_member_arriving_after_the_end_finds_the_jielong_it_opened(client, room):
+    from jielong.models import Campaign
+
+    session = room["session"]
+    campaign = factories.campaign(communities=list(session.communities.all()), status=Campaign.Status.OPEN)
+    LiveSession.objects.filter(pk=session.pk).update(
+        status=LiveSession.Status.ENDED, jielong_campaign_id=campaign.pk, jielong_opened_at=timezone.now()
+    )
+    client.force_login(room["member"])
+
+    page = client.get(reverse("livestream:member-live", args=[session.pk])).content.decode()
+
+    assert "This live is over." in page
+    assert f'href="/m/jielong/{campaign.pk}/"' in page
