@@ -13,19 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from io import BytesIO
 
 import nh3
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from catalogue.models import SKU
 from community.models import Brand, Community, User
 from groupbuy import events
 from groupbuy.errors import DomainError
+from groupbuy.images import ImageRejected, clean_image
 from livestream.models import LiveSession
 
 from . import broadcast
@@ -347,9 +346,11 @@ def campaign_copy(*, campaign_id: int, by: User) -> Campaign:
 
 def campaign_image_add(*, campaign_id: int, upload, by: User) -> CampaignImage:
     """Add a picture: rotated upright, shrunk to at most 1280 px and saved without EXIF (GPS, camera)."""
-    if getattr(upload, "size", 0) > MAX_UPLOAD_BYTES:
-        raise CampaignInvalid({"image": [_("The picture is too large (at most 15 MB).")]})
-    content, extension, (width, height) = _clean_image(upload)
+    try:
+        cleaned = clean_image(upload, max_side=MAX_IMAGE_SIDE, max_bytes=MAX_UPLOAD_BYTES)
+    except ImageRejected as exc:
+        raise CampaignInvalid({"image": [exc.message]}) from None
+    content, extension, width, height = cleaned.content, cleaned.extension, cleaned.width, cleaned.height
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.status not in EDITABLE:
@@ -381,26 +382,6 @@ def campaign_image_remove(*, image_id: int, by: User) -> None:
                 campaign=campaign, changed_by=by, field="images", old_value=image.image.name, new_value=""
             )
         image.delete()
-
-
-def _clean_image(upload) -> tuple[bytes, str, tuple[int, int]]:
-    try:
-        with Image.open(upload) as original:
-            original.load()
-            picture = ImageOps.exif_transpose(original)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError):
-        raise CampaignInvalid({"image": [_("That file is not a picture that can be read.")]}) from None
-    picture.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE), Image.Resampling.LANCZOS)
-    has_alpha = picture.mode in ("RGBA", "LA") or (picture.mode == "P" and "transparency" in picture.info)
-    # A fresh image carries pixels only: no EXIF, no comments, no embedded thumbnails.
-    clean = Image.new("RGBA" if has_alpha else "RGB", picture.size)
-    clean.paste(picture.convert(clean.mode))
-    buffer = BytesIO()
-    if has_alpha:
-        clean.save(buffer, format="PNG", optimize=True)
-        return buffer.getvalue(), "png", clean.size
-    clean.save(buffer, format="JPEG", quality=85, optimize=True)
-    return buffer.getvalue(), "jpg", clean.size
 
 
 # --- Helpers ------------------------------------------------------------------------------

@@ -423,3 +423,17 @@ def test_transparent_picture_stays_png(world, settings, tmp_path):
     assert image.image.name.endswith(".png")
     with Image.open(image.image.path) as stored:
         assert (stored.format, stored.mode, stored.size) == ("PNG", "RGBA", (200, 100))
+
+
+@pytest.mark.django_db
+def test_an_oversized_picture_is_refused_before_it_is_read(world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    campaign = builder.campaign_create(data=valid_input(world), by=world["operator"])
+    upload = SimpleUploadedFile("huge.jpg", b"x" * 16, content_type="image/jpeg")
+    upload.size = builder.MAX_UPLOAD_BYTES + 1
+
+    with pytest.raises(builder.CampaignInvalid) as refused:
+        builder.campaign_image_add(campaign_id=campaign.pk, upload=upload, by=world["operator"])
+
+    assert "15" in str(refused.value.errors["image"][0])
+    assert not campaign.images.exists()
