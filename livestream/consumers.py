@@ -1,7 +1,7 @@
 """The live room over WebSockets: one room per session (``/ws/live/<id>/``).
 
-Everyone allowed in the room (members of a target community, the session's staff, operators) joins the
-room group: new comments, removals of hidden comments, and room snapshots (status, the product being
+Everyone allowed in the room (members of a target community, the session's staff, operators) is in
+the room group (through the process's relay, ``groupbuy.realtime``): new comments, removals of hidden comments, and room snapshots (status, the product being
 explained, the jielong link). Staff connections also join the staff group: the question queue and
 the live metrics. On connect the consumer sends the current snapshots, so a reconnecting client is in
 sync again. Members comment and ask through the socket; staff send their triage actions the same way.
@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import translation
 
 from community import selectors as community_selectors
+from groupbuy import realtime
 from groupbuy.errors import DomainError
 
 from . import actions, panel, selectors, watch
@@ -75,15 +76,17 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
         if access == STAFF:
             self.joined.append(staff_group(self.session_id))
         for group in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+            await realtime.relay(group).add(self)
         self.connected_at = time.monotonic()
         await self.accept()
+        self.accepted = True
         for message in await database_sync_to_async(_initial)(session_id=self.session_id, is_staff=access == STAFF):
             await self.send_json(message)
 
     async def disconnect(self, code: int) -> None:
+        self.accepted = False
         for group in getattr(self, "joined", []):
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await realtime.relay(group).discard(self)
         if getattr(self, "access", None) == MEMBER:
             await database_sync_to_async(watch.left_record)(
                 session_id=self.session_id,
@@ -111,7 +114,11 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
             reply["ref"] = content["ref"]
         await self.send_json(reply)
 
-    # --- group messages ---------------------------------------------------------------------------
+    # --- group messages (relayed by this process's member of the group, see groupbuy.realtime) ----
+
+    async def relay_message(self, message: dict) -> None:
+        if getattr(self, "accepted", False):
+            await self.dispatch(message)
 
     async def live_comments(self, message: dict) -> None:
         await self.send_json({"type": "new_comments", "comments": message["comments"]})

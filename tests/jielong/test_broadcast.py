@@ -79,9 +79,9 @@ async def test_watchers_end_on_the_final_count_after_a_burst_of_joins():
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_a_process_joins_the_campaign_group_once_however_many_watch():
-    import asyncio
+    from channels.layers import get_channel_layer
 
-    from jielong import consumers
+    from groupbuy import realtime
 
     community = await sync_to_async(f.community)()
     campaign = await sync_to_async(f.campaign)(communities=[community], status=Campaign.Status.OPEN)
@@ -97,11 +97,12 @@ async def test_a_process_joins_the_campaign_group_once_however_many_watch():
         assert (await ws.connect())[0]
         await ws.receive_json_from(timeout=5)
         watchers.append(ws)
-    relays = consumers._relays(asyncio.get_running_loop())
-    assert len(relays[campaign.pk].watchers) == 5
+    relays = realtime.relays_now()
+    group = broadcast.campaign_group(campaign.pk)
+    assert len(relays[group].listeners) == 5
 
     # One group member (the relay) brings a broadcast to all five.
-    layer = consumers.get_channel_layer()
+    layer = get_channel_layer()
     await layer.group_send(
         broadcast.campaign_group(campaign.pk),
         {"type": "campaign.snapshot", "text": '{"type": "snapshot", "snapshot": {"version": 99}}'},
@@ -111,4 +112,4 @@ async def test_a_process_joins_the_campaign_group_once_however_many_watch():
 
     for ws in watchers:
         await ws.disconnect()
-    assert campaign.pk not in relays  # the last one out leaves the group
+    assert group not in relays  # the last one out leaves the group

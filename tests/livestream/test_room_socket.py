@@ -264,3 +264,22 @@ async def test_publishing_the_jielong_puts_its_button_in_every_room_once_jielong
     await database_sync_to_async(campaign.refresh_from_db)()
     assert campaign.status == "open"
     await b.disconnect()
+
+
+async def test_the_process_is_in_the_room_groups_once_however_many_phones_watch():
+    from groupbuy import realtime
+    from livestream.broadcast import room_group, staff_group
+
+    room = await make_room()
+    session_id = room["session"].pk
+    a, _ = await _connect(session_id, room["a"])
+    b, _ = await _connect(session_id, room["b"])
+    panel, _ = await _connect(session_id, room["host"], staff=True)
+
+    relays = realtime.relays_now()
+    assert len(relays[room_group(session_id)].listeners) == 3
+    assert len(relays[staff_group(session_id)].listeners) == 1
+
+    for ws in (a, b, panel):
+        await ws.disconnect()
+    assert room_group(session_id) not in relays and staff_group(session_id) not in relays
