@@ -149,43 +149,13 @@
     };
   }
 
-  function copyText(text, done) {
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, function () {
-        fallbackCopy(text);
-        done();
-      });
-      return;
-    }
-    fallbackCopy(text);
-    done();
-  }
-
-  function fallbackCopy(text) {
-    // WeChat's in-app browser often lacks the async clipboard API; a selected textarea still copies.
-    var area = document.createElement("textarea");
-    area.value = text;
-    area.setAttribute("readonly", "");
-    area.style.position = "fixed";
-    area.style.top = "-1000px";
-    document.body.appendChild(area);
-    area.select();
-    area.setSelectionRange(0, text.length);
-    try {
-      document.execCommand("copy");
-    } catch (e) {
-      /* the text stays selectable on the page */
-    }
-    document.body.removeChild(area);
-  }
-
   root.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("[data-copy]") : null;
     if (!button) return;
     var source = document.querySelector(button.getAttribute("data-copy"));
     if (!source) return;
     var text = source.value !== undefined ? source.value : source.textContent;
-    copyText(text.trim(), function () {
+    window.groupbuyCopy(text.trim(), function () {
       var note = document.getElementById("jl-copied");
       if (note) note.hidden = false;
     });

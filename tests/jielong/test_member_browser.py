@@ -72,6 +72,10 @@ def test_one_member_joins_and_the_other_sees_the_count_change_without_reload(asg
             assert watching.locator("#jl-bar").evaluate("el => el.style.width") == "33%"
             assert watching.evaluate("window.notReloaded") is True
 
+            # "copy for WeChat group" copies the share text (the page says so)
+            watching.click('[data-copy="#jl-share-text"]')
+            expect(watching.locator("#jl-copied")).to_be_visible()
+
             # the joiner cancels: the other phone drops the entry, still without reloading
             joining.once("dialog", lambda dialog: dialog.accept())
             joining.click("#jl-cancel")
