@@ -142,7 +142,7 @@ class JoinGateway:
             validated = serializer.validated_data
         quantities = api.quantities_from(validated)
         try:
-            services._check_quantity_types(quantities)
+            services.check_quantity_types(quantities)
         except DomainError as exc:
             return api.error_status(exc), {"code": exc.code, "detail": exc.message}
         join = joining.JoinRequest(

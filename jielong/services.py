@@ -146,7 +146,7 @@ def order_join(
     (the embedded SQLite demo) the same rules run here through the ORM. The test suite runs the
     join tests against both.
     """
-    _check_quantity_types(quantities)
+    check_quantity_types(quantities)
     if joining.in_database():
         request = joining.JoinRequest(
             user_id=user.pk,
@@ -188,7 +188,7 @@ def _do_join(*, campaign_id: int, requests: list[joining.JoinRequest]) -> list[d
         return joining.parse_outcomes(cursor.fetchone()[0])
 
 
-def _check_quantity_types(quantities: Mapping[int, int]) -> None:
+def check_quantity_types(quantities: Mapping[int, int]) -> None:
     for quantity in quantities.values():
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
             raise JoinRefused(_("Quantities must be whole numbers of at least 1."), code="bad_quantity")
