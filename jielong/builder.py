@@ -25,6 +25,7 @@ from community.models import Brand, Community, User
 from groupbuy import events
 from groupbuy.errors import DomainError
 from groupbuy.images import ImageRejected, clean_image
+from groupbuy.money import format_fen
 from livestream.models import LiveSession
 
 from . import broadcast
@@ -428,7 +429,7 @@ def _show(value) -> str:
 
 
 def _yuan(fen: int | None) -> str:
-    return "—" if fen is None else f"¥{fen // 100}.{fen % 100:02d}"
+    return format_fen(fen, empty="—")
 
 
 def _scalar_changes(*, campaign: Campaign, data: CampaignInput) -> list[tuple[str, str, str]]:

@@ -3,7 +3,6 @@ one sheet per pickup point, the columns of the common jielong tools (跟团号, 
 
 from __future__ import annotations
 
-from decimal import Decimal
 from io import BytesIO
 
 from django.db.models import Prefetch
@@ -14,6 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from community.phones import mask_phone
+from groupbuy.money import fen_to_yuan
 
 from .models import Campaign, Order, OrderLine
 
@@ -38,10 +38,6 @@ def _columns() -> list[str]:
         pgettext("jielong export column", "Phone"),
         pgettext("jielong export column", "Address"),
     ]
-
-
-def _yuan(fen: int) -> Decimal:
-    return Decimal(fen).scaleb(-2)
 
 
 def campaign_orders_xlsx(*, campaign: Campaign, full_phones: bool = False) -> bytes:
@@ -75,8 +71,8 @@ def campaign_orders_xlsx(*, campaign: Campaign, full_phones: bool = False) -> by
                 timezone.localtime(order.paid_at).strftime("%Y-%m-%d %H:%M") if order.paid_at else "",
                 order.leader_note,
                 items,
-                _yuan(order.total_fen),
-                _yuan(order.refunded_fen),
+                fen_to_yuan(order.total_fen),
+                fen_to_yuan(order.refunded_fen),
                 str(status_labels[order.status]),
                 point_name,
                 order.user.display_name,

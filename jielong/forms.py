@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalogue.models import SKU
 from community.models import Community, PickupPoint
+from groupbuy.money import fen_to_yuan
 from livestream.models import LiveSession
 
 from .builder import CampaignInput, ItemInput, TierInput
@@ -27,10 +28,6 @@ PRICE_ERRORS = {
 def yuan_to_fen(value: Decimal) -> int:
     """Exact: the form allows at most two decimal places, so shifting by two digits leaves an integer."""
     return int(value.scaleb(2))
-
-
-def fen_to_yuan(fen: int | None) -> Decimal | None:
-    return None if fen is None else Decimal(fen).scaleb(-2)
 
 
 def _datetime_field(label, *, required: bool) -> forms.DateTimeField:

@@ -21,6 +21,7 @@ from catalogue.models import SKU
 from community.models import Membership, PickupPoint, User
 from groupbuy import events
 from groupbuy.errors import DomainError
+from groupbuy.money import fen_to_yuan
 
 from . import broadcast, joining
 from .models import Campaign, CampaignItem, Order, OrderLine
@@ -91,7 +92,7 @@ def _check_join(
 ) -> tuple[Membership, dict[int, CampaignItem], set[int], PickupPoint | None]:
     """Validate a join without locking anything; the locked part re-checks what can change."""
     if campaign.status not in JOINABLE or campaign.closes_at <= timezone.now():
-        raise JoinRefused(_("This jielong is closed."), code="closed")
+        raise join_error({"code": "closed"})
     membership = (
         Membership.objects.filter(user=user, community__in=campaign.communities.all(), status=Membership.Status.ACTIVE)
         .select_related("default_pickup_point")
@@ -99,31 +100,28 @@ def _check_join(
         .first()
     )
     if membership is None:
-        raise JoinRefused(_("This jielong is only open to members of its communities."), code="not_member")
+        raise join_error({"code": "not_member"})
     if not campaign.is_joinable(at=timezone.now(), is_koc=membership.role == Membership.Role.KOC):
-        raise JoinRefused(_("This jielong has not opened yet."), code="not_open_yet")
+        raise join_error({"code": "not_open_yet"})
     if not quantities:
-        raise JoinRefused(_("Choose at least one item."), code="empty")
+        raise join_error({"code": "empty"})
     all_items = CampaignItem.objects.filter(campaign=campaign).prefetch_related("price_tiers")
     items = {item.pk: item for item in all_items if item.pk in quantities}
     for item_id, quantity in quantities.items():
         item = items.get(item_id)
         if item is None:
-            raise JoinRefused(_("That item is not part of this jielong."), code="unknown_item")
+            raise join_error({"code": "unknown_item"})
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-            raise JoinRefused(_("Quantities must be whole numbers of at least 1."), code="bad_quantity")
+            raise join_error({"code": "bad_quantity"})
         if quantity > item.per_member_limit:
-            raise JoinRefused(
-                _("You can take at most %(limit)s of %(item)s.") % {"limit": item.per_member_limit, "item": item},
-                code="over_limit",
-            )
+            raise join_error({"code": "over_limit", "params": {"limit": item.per_member_limit, "item": item}})
     pickup_point = membership.default_pickup_point
     if pickup_point_id is not None:
         pickup_point = PickupPoint.objects.filter(
             pk=pickup_point_id, community_id=membership.community_id, is_active=True
         ).first()
         if pickup_point is None:
-            raise JoinRefused(_("Choose a pickup point of your community."), code="bad_pickup_point")
+            raise join_error({"code": "bad_pickup_point"})
     tier_thresholds = {tier.min_joins for item in all_items for tier in item.price_tiers.all()}
     return membership, items, tier_thresholds, pickup_point
 
@@ -161,9 +159,7 @@ def order_join(
                 if outcome.get("ok"):
                     after_join(campaign_id, user_ids=[user.pk], outcomes=[outcome])
         except IntegrityError:
-            raise JoinRefused(
-                _("This jielong just changed; please look at it again and retry."), code="changed"
-            ) from None
+            raise join_error({"code": "changed"}) from None
         if not outcome["ok"]:
             raise join_error(outcome)
         return JoinResult(
@@ -191,7 +187,7 @@ def _do_join(*, campaign_id: int, requests: list[joining.JoinRequest]) -> list[d
 def check_quantity_types(quantities: Mapping[int, int]) -> None:
     for quantity in quantities.values():
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
-            raise JoinRefused(_("Quantities must be whole numbers of at least 1."), code="bad_quantity")
+            raise join_error({"code": "bad_quantity"})
 
 
 def join_error(outcome: Mapping) -> DomainError:
@@ -216,15 +212,10 @@ def join_error(outcome: Mapping) -> DomainError:
     if code == "over_limit":
         message = _("You can take at most %(limit)s of %(item)s.") % params
     elif code == "below_min_spend":
-        message = _("The minimum order is %(amount)s yuan.") % {"amount": yuan(params["amount_fen"])}
+        message = _("The minimum order is %(amount)s yuan.") % {"amount": fen_to_yuan(params["amount_fen"])}
     else:
         message = messages.get(code, messages["changed"])
     return JoinRefused(message, code=code)
-
-
-def yuan(fen: int) -> str:
-    """12345 fen → "123.45" (exact: integer arithmetic, no float)."""
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def after_join(campaign_id: int, *, user_ids: list[int], outcomes: list[Mapping]) -> None:
@@ -274,7 +265,7 @@ def _order_join_orm(
             return JoinResult(order=existing, created=False)
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
-        raise JoinRefused(_("This jielong does not exist."), code="not_found")
+        raise join_error({"code": "not_found"})
     membership, items, tier_thresholds, pickup_point = _check_join(
         campaign=campaign, user=user, quantities=quantities, pickup_point_id=pickup_point_id
     )
@@ -297,9 +288,9 @@ def _order_join_orm(
             if existing is not None:
                 return JoinResult(order=existing, created=False)
         if Order.objects.filter(campaign_id=campaign_id, user=user).exclude(status=Order.Status.CANCELLED).exists():
-            raise AlreadyJoined(_("You have already joined this jielong; change your order instead.")) from None
+            raise join_error({"code": "already_joined"}) from None
         # Any other constraint (e.g. an item removed by an edit in the same instant): nothing was written.
-        raise JoinRefused(_("This jielong just changed; please look at it again and retry."), code="changed") from None
+        raise join_error({"code": "changed"}) from None
     return JoinResult(order=order, created=True, campaign_version=version)
 
 
@@ -320,11 +311,11 @@ def _do_join_orm(
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if not campaign.is_joinable(at=now, is_koc=membership.role == Membership.Role.KOC):
-            raise JoinRefused(_("This jielong is closed."), code="closed")
+            raise join_error({"code": "closed"})
         # A second live order by the same member (or a retry of this one) is stopped by the order
         # constraints at INSERT; order_join maps that IntegrityError. No extra query under the lock.
         if campaign.max_orders is not None and campaign.joined_count >= campaign.max_orders:
-            raise JoinRefused(_("This jielong is full."), code="full")
+            raise join_error({"code": "full"})
         is_perk = campaign.perk_taken < campaign.perk_limit
         joined_after = campaign.joined_count + 1
         lines = [
@@ -337,17 +328,14 @@ def _do_join_orm(
         ]
         total_fen = sum(line.quantity * line.unit_price_fen for line in lines)
         if total_fen < campaign.min_spend_fen:
-            raise JoinRefused(
-                _("The minimum order is %(amount)s yuan.") % {"amount": yuan(campaign.min_spend_fen)},
-                code="below_min_spend",
-            )
+            raise join_error({"code": "below_min_spend", "params": {"amount_fen": campaign.min_spend_fen}})
         for item_id in sorted(quantities, key=lambda pk: items[pk].sku_id):
             item = items[item_id]
             taken = SKU.objects.filter(pk=item.sku_id, stock__gte=quantities[item_id]).update(
                 stock=F("stock") - quantities[item_id]
             )
             if not taken:
-                raise InsufficientStock(_("Sorry, %(item)s is sold out.") % {"item": item}, code="sold_out")
+                raise join_error({"code": "sold_out", "params": {"item": item}})
         order = Order.objects.create(
             campaign_id=campaign_id,
             user=user,
@@ -599,7 +587,7 @@ def order_update(
         total_fen = sum(line.quantity * line.unit_price_fen for line in kept + new_lines)
         if total_fen < campaign.min_spend_fen:
             raise JoinRefused(
-                _("The minimum order is %(amount)s yuan.") % {"amount": yuan(campaign.min_spend_fen)},
+                _("The minimum order is %(amount)s yuan.") % {"amount": fen_to_yuan(campaign.min_spend_fen)},
                 code="below_min_spend",
             )
 

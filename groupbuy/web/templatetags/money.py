@@ -1,12 +1,10 @@
 """Money is stored as integer fen (分); templates show it as yuan: ``{{ order.total_fen|fen }}`` → ¥12.80."""
 
-from decimal import Decimal
-
 from django import template
 
-register = template.Library()
+from groupbuy.money import format_fen
 
-_CENT = Decimal("0.01")
+register = template.Library()
 
 
 @register.filter
@@ -15,8 +13,6 @@ def fen(value) -> str:
     if value is None or value == "":
         return ""
     try:
-        amount = (Decimal(int(value)) / 100).quantize(_CENT)
+        return format_fen(int(value))
     except (TypeError, ValueError, ArithmeticError):
         return ""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}¥{abs(amount):,}"

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from groupbuy import demo
+from groupbuy.money import format_fen
 
 
 class Command(BaseCommand):
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         )
         out(
             f"  its jielong: {summary.orders} orders ({summary.perk_orders} first-N perk), "
-            f"GMV ¥{summary.gmv_fen / 100:,.2f}"
+            f"GMV {format_fen(summary.gmv_fen)}"
         )
         start = timezone.localtime(summary.upcoming_start).strftime("%Y-%m-%d %H:%M") if summary.upcoming_start else ""
         out(f"  next session {summary.upcoming_session} at {start}: {summary.upcoming_reservations} reservations")
