@@ -6,8 +6,8 @@ from .services import events_record
 
 
 def record_domain_events(batch: list[events.DomainEvent]) -> None:
-    events_record([(event.name, dict(event.payload)) for event in batch])
+    events_record([(event.name, event.payload) for event in batch])
 
 
 def register() -> None:
-    events.subscribe_many("*", record_domain_events)
+    events.subscribe_many(events.ALL, record_domain_events)

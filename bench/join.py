@@ -51,10 +51,10 @@ def prepare(env: dict[str, str], *, members: int, stock: int) -> tuple[int, int,
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from django.utils import timezone
 
     from catalogue.models import SKU, Product, Supplier
     from community.models import Brand, Community, Membership, PickupPoint, User
+    from groupbuy import clock
     from jielong.models import Campaign, CampaignItem
 
     brand = Brand.objects.create(name="源味集")
@@ -69,7 +69,7 @@ def prepare(env: dict[str, str], *, members: int, stock: int) -> tuple[int, int,
         status=Campaign.Status.OPEN,
         group_threshold=50,
         perk_limit=50,
-        closes_at=timezone.now() + timedelta(hours=2),
+        closes_at=clock.now() + timedelta(hours=2),
     )
     campaign.communities.add(community)
     item = CampaignItem.objects.create(campaign=campaign, sku=sku, price_fen=1590, perk_price_fen=1272)

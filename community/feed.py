@@ -12,7 +12,8 @@ from datetime import datetime
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
+
+from groupbuy import clock
 
 from .models import Community, FeedItem, Membership, Post, User
 from .selectors import member_active_community_ids
@@ -44,7 +45,7 @@ def publish_feed_item(
             "body": body,
             "url": url[:300],
             "image_url": (image_url or "")[:300],
-            "published_at": published_at or timezone.now(),
+            "published_at": published_at or clock.now(),
         },
     )
     return item

@@ -20,10 +20,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from groupbuy import events
+from groupbuy import clock, events
 from groupbuy.errors import DomainError
 from groupbuy.images import ImageRejected, clean_image
 
+from . import events as community_events
 from . import feed
 from .models import Column, Community, FeedItem, Membership, Post, PostImage, User
 from .services import referral_code
@@ -107,7 +108,7 @@ def column_save(
 
 def column_next_slot(column: Column, *, after: datetime | None = None) -> datetime | None:
     """The first slot of ``column`` strictly after ``after`` (now by default), in local time."""
-    after = after or timezone.now()
+    after = after or clock.now()
     tz = timezone.get_current_timezone()
     start = timezone.localtime(after, tz).date()
     for offset in range(8):
@@ -153,7 +154,7 @@ def post_save(
     the long edge and without EXIF. A post the scheduler has already published can no longer change.
     """
     _check_may_manage(user=by, community=community)
-    now = now or timezone.now()
+    now = now or clock.now()
     text = (text or "").strip().replace("\r\n", "\n")
     title = (title or "").strip() or _title_from(text)
     if not text:
@@ -244,7 +245,7 @@ def _publish_locked(post: Post, *, now: datetime) -> None:
         image_url=first.image.url if first else None,
         published_at=now,
     )
-    events.publish("community.post_published", post_id=post.pk, community_id=post.community_id)
+    events.publish(community_events.PostPublished(post_id=post.pk, community_id=post.community_id))
 
 
 def posts_publish_due(*, now: datetime | None = None, limit: int = PUBLISH_BATCH) -> list[int]:
@@ -259,14 +260,14 @@ def posts_publish_due(*, now: datetime | None = None, limit: int = PUBLISH_BATCH
         with transaction.atomic():
             post = (
                 Post.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=Post.Status.SCHEDULED, scheduled_at__lte=now or timezone.now())
+                .filter(status=Post.Status.SCHEDULED, scheduled_at__lte=now or clock.now())
                 .select_related("community", "column")
                 .order_by("scheduled_at", "pk")
                 .first()
             )
             if post is None:
                 break
-            _publish_locked(post, now=timezone.now())
+            _publish_locked(post, now=clock.now())
             published.append(post.pk)
     return published
 
@@ -298,7 +299,7 @@ class Slot:
 
     @property
     def is_past(self) -> bool:
-        return self.at <= timezone.now()
+        return self.at <= clock.now()
 
 
 @dataclass
@@ -310,7 +311,7 @@ class Day:
 
     @property
     def is_today(self) -> bool:
-        return self.date == timezone.localdate()
+        return self.date == clock.localdate()
 
 
 def calendar_days(*, community: Community, start: date, end: date, month: int | None = None) -> list[Day]:

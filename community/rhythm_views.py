@@ -23,6 +23,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from groupbuy import clock
 from groupbuy.errors import DomainError
 from groupbuy.web.access import member_required, operator_required
 
@@ -113,7 +114,7 @@ def _parse_date(raw: str | None) -> date | None:
 def calendar(request: HttpRequest, shell: Shell) -> HttpResponse:
     """A week (default) or month grid: each column's slots, with the post that fills them or a link to write one."""
     view = "month" if request.GET.get("view") == "month" else "week"
-    anchor = _parse_date(request.GET.get("date")) or timezone.localdate()
+    anchor = _parse_date(request.GET.get("date")) or clock.localdate()
     if view == "month":
         first = anchor.replace(day=1)
         start = first - timedelta(days=first.isoweekday() - 1)
@@ -237,7 +238,7 @@ def _post_form_initial(request: HttpRequest, shell: Shell) -> dict:
     day = _parse_date(request.GET.get("date"))
     if column is not None:
         initial["column"] = column
-        after = timezone.now()
+        after = clock.now()
         if day is not None:
             # The slot of that day if it is still ahead, else the column's next slot after it.
             tz = timezone.get_current_timezone()
@@ -245,7 +246,7 @@ def _post_form_initial(request: HttpRequest, shell: Shell) -> dict:
         slot = rhythm.column_next_slot(column, after=after)
         if slot is not None:
             initial["scheduled_at"] = timezone.localtime(slot)
-    elif day is not None and day >= timezone.localdate():
+    elif day is not None and day >= clock.localdate():
         initial["scheduled_at"] = datetime.combine(day, datetime.min.time().replace(hour=20)).replace(
             tzinfo=timezone.get_current_timezone()
         )

@@ -43,13 +43,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from groupbuy import events
+from groupbuy import clock, events
 from groupbuy.errors import DomainError
 
+from . import events as community_events
 from .models import Community, Membership, PickupPoint, User
 from .phones import mask_phone, normalize_phone
 
@@ -719,11 +719,12 @@ def roster_import_confirm(*, by: User, community: Community, token: str) -> Rost
             membership_ids = _apply(plan=plan, community=locked)
             summary = plan.summary
             events.publish(
-                "community.roster_imported",
-                community_id=locked.pk,
-                imported_by_id=by.pk,
-                filename=staged.filename,
-                **summary,
+                community_events.RosterImported(
+                    community_id=locked.pk,
+                    imported_by_id=by.pk,
+                    filename=staged.filename,
+                    **summary,
+                )
             )
     except IntegrityError:
         os.rename(claimed, _stage_path(token))
@@ -740,7 +741,7 @@ def roster_import_confirm(*, by: User, community: Community, token: str) -> Rost
 
 
 def _apply(*, plan: RosterPlan, community: Community) -> list[int]:
-    now = timezone.now()
+    now = clock.now()
     rows = plan.importable
     new_users = []
     for row in rows:
@@ -800,11 +801,12 @@ def _apply(*, plan: RosterPlan, community: Community) -> list[int]:
         Membership.objects.bulk_create(created)
     for membership in [*touched, *created]:
         events.publish(
-            "community.member_joined",
-            membership_id=membership.pk,
-            user_id=membership.user_id,
-            community_id=community.pk,
-            invited_by_id=membership.invited_by_id,
-            source="import",
+            community_events.MemberJoined(
+                membership_id=membership.pk,
+                user_id=membership.user_id,
+                community_id=community.pk,
+                invited_by_id=membership.invited_by_id,
+                source="import",
+            )
         )
     return [membership.pk for membership in [*touched, *created]]

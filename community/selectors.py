@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.utils import timezone
+
+from groupbuy import clock
 
 from .models import Application, Community, Invitation, Membership, PickupPoint, Question, Questionnaire, User
 
@@ -191,7 +192,7 @@ def community_members(*, community: Community, filters: MemberFilters) -> QueryS
     if filters.joined_to:
         members = members.filter(joined_at__date__lte=filters.joined_to)
     if filters.inactive_days:
-        cutoff = timezone.now() - timedelta(days=filters.inactive_days)
+        cutoff = clock.now() - timedelta(days=filters.inactive_days)
         members = members.filter(Q(last_active_at__lt=cutoff) | Q(last_active_at__isnull=True))
     referred = Membership.objects.filter(
         community=community, invited_by=OuterRef("user_id"), status=Membership.Status.ACTIVE

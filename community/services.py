@@ -14,12 +14,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from groupbuy import events
+from groupbuy import clock, events
 from groupbuy.errors import DomainError
 
+from . import events as community_events
 from . import throttle
 from .models import (
     Application,
@@ -145,7 +145,7 @@ def phone_code_send(*, phone: str, ip: str | None = None) -> SentCode:
     phone = _normalize(phone)
     _check_send_allowed(phone=phone, ip=ip)
     code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
-    now = timezone.now()
+    now = clock.now()
     minutes = int(CODE_TTL.total_seconds() // 60)
     message = _("Your Groupbuy sign-in code is %(code)s. It expires in %(minutes)s minutes.") % {
         "code": code,
@@ -170,7 +170,7 @@ def phone_code_verify(*, phone: str, code: str, consent: bool = False) -> User:
     phone = _normalize(phone)
     _check_not_locked(phone)
     code = (code or "").strip()
-    now = timezone.now()
+    now = clock.now()
     error: DomainError | None = None
     user: User | None = None
     with transaction.atomic():
@@ -414,11 +414,12 @@ def _add_member(
             user=user, community=community, invited_by=invited_by, joined_at=now, last_active_at=now
         )
     events.publish(
-        "community.member_joined",
-        membership_id=membership.pk,
-        user_id=user.pk,
-        community_id=community.pk,
-        invited_by_id=membership.invited_by_id,
+        community_events.MemberJoined(
+            membership_id=membership.pk,
+            user_id=user.pk,
+            community_id=community.pk,
+            invited_by_id=membership.invited_by_id,
+        )
     )
     return membership
 
@@ -472,7 +473,7 @@ def community_join(
     once, otherwise an application waits for a leader or operator. Every refusal changes nothing.
     Locks the community row (capacity), then counts the invitation use with a conditional UPDATE.
     """
-    now = timezone.now()
+    now = clock.now()
     code = (invitation_code or "").strip()
     if community.join_gate == Community.JoinGate.INVITATION and not code:
         raise InvitationInvalid(_("This community is invitation-only. Enter your invitation code."), code="no_code")
@@ -496,7 +497,9 @@ def community_join(
                 )
                 if invitation is not None:
                     _use_invitation(invitation)
-                events.publish("community.application_submitted", application_id=application.pk, community_id=locked.pk)
+                events.publish(
+                    community_events.ApplicationSubmitted(application_id=application.pk, community_id=locked.pk)
+                )
                 return JoinResult(membership=None, application=application)
             application = None
             if questionnaire is not None:
@@ -540,7 +543,7 @@ def application_review(*, application: Application, reviewer: User, approve: boo
         raise ReviewRefused(_("Only the community's leaders and operators can review applications."), code="forbidden")
     if not approve and not reason:
         raise ReviewRefused(_("Give a reason for the rejection; the applicant will see it."), code="no_reason")
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         community = _lock_community(application.community)
         locked = Application.objects.select_for_update().get(pk=application.pk)
@@ -578,7 +581,9 @@ def membership_leave(*, user: User, community: Community) -> Membership:
             raise MembershipChangeRefused(_("You are not a member of this community."), code="not_member")
         membership.status = Membership.Status.LEFT
         membership.save(update_fields=["status"])
-        events.publish("community.member_left", membership_id=membership.pk, user_id=user.pk, community_id=community.pk)
+        events.publish(
+            community_events.MemberLeft(membership_id=membership.pk, user_id=user.pk, community_id=community.pk)
+        )
     return membership
 
 
@@ -595,11 +600,12 @@ def membership_remove(*, membership: Membership, by: User) -> Membership:
         locked.status = Membership.Status.REMOVED
         locked.save(update_fields=["status"])
         events.publish(
-            "community.member_removed",
-            membership_id=locked.pk,
-            user_id=locked.user_id,
-            community_id=locked.community_id,
-            removed_by_id=by.pk,
+            community_events.MemberRemoved(
+                membership_id=locked.pk,
+                user_id=locked.user_id,
+                community_id=locked.community_id,
+                removed_by_id=by.pk,
+            )
         )
     return locked
 
@@ -712,5 +718,7 @@ def membership_role_set(*, by: User, membership: Membership, role: str) -> Membe
             raise MembershipChangeRefused(_("This person is not an active member."), code="not_active")
         locked.role = role
         locked.save(update_fields=["role"])
-        events.publish("community.role_changed", membership_id=locked.pk, community_id=locked.community_id, role=role)
+        events.publish(
+            community_events.RoleChanged(membership_id=locked.pk, community_id=locked.community_id, role=role)
+        )
     return locked

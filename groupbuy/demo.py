@@ -28,6 +28,7 @@ from analytics.models import Event
 from catalogue.models import SKU, Product, Supplier
 from community.models import Brand, Community, Membership, PickupPoint, User
 from community.phones import normalize_phone
+from groupbuy import clock
 from jielong.models import Campaign, CampaignItem, Order, OrderLine
 from livestream.models import LiveSeries, LiveSession, Reservation, WatchRecord
 
@@ -105,7 +106,7 @@ class Clock:
     @classmethod
     def around(cls, now: datetime | None = None) -> Clock:
         tz = timezone.get_default_timezone()
-        return cls(today=timezone.localtime(now or timezone.now(), tz).date(), tz=tz)
+        return cls(today=timezone.localtime(now or clock.now(), tz).date(), tz=tz)
 
 
 def _spread(rng: random.Random, start: datetime, end: datetime, count: int) -> list[datetime]:

@@ -13,9 +13,9 @@ from datetime import datetime, time, timedelta
 from io import BytesIO
 
 from django.db.models import Count
-from django.utils import timezone
 
 from community.models import Application, Choice, Community, Invitation, Membership, Question, Questionnaire
+from groupbuy import clock
 
 # (community slug, threshold, intro, [(question, kind, [(choice, points)] or (min length, points))])
 QUESTIONNAIRES = [
@@ -158,7 +158,7 @@ def seed_applications(questionnaires: dict[str, Questionnaire], *, now: datetime
 
 
 def seed_join_gates(*, now: datetime | None = None) -> None:
-    now = now or timezone.now()
+    now = now or clock.now()
     questionnaires = seed_questionnaires()
     seed_invitations()
     seed_applications(questionnaires, now=now)
@@ -269,7 +269,7 @@ def seed_rhythm(*, now: datetime) -> int:
 
     from community import rhythm
     from community.models import Column, FeedItem, Post, PostImage
-    from groupbuy.events import DomainEvent
+    from jielong.events import CampaignOpened
     from jielong.models import Campaign
     from jielong.subscribers import add_opened_campaign_to_feeds
     from livestream.models import LiveSession
@@ -352,6 +352,6 @@ def seed_rhythm(*, now: datetime) -> int:
             )
     # Opened jielongs reach the feed the way they do in the running app: through jielong's subscriber.
     for campaign in Campaign.objects.filter(communities__slug__in=RHYTHM_SLUGS, opens_at__isnull=False).distinct():
-        add_opened_campaign_to_feeds(DomainEvent("jielong.campaign_opened", {"campaign_id": campaign.pk}))
+        add_opened_campaign_to_feeds(CampaignOpened(campaign_id=campaign.pk, live_session_id=campaign.live_session_id))
         FeedItem.objects.filter(source_key=f"jielong.campaign:{campaign.pk}").update(published_at=campaign.opens_at)
     return made

@@ -12,16 +12,16 @@ import random
 from datetime import datetime, timedelta
 
 from django.db.models import F
-from django.utils import timezone
 
 from community.models import User
+from groupbuy import clock
 from livestream import warmup
 from livestream.models import BannedWord, Comment, LiveSession, WarmupRound, WatchRecord
 
 
 def seed_warmup_plan(upcoming: LiveSession, *, now: datetime | None = None) -> None:
     """Give the upcoming session the standard plan; a teaser already due goes out a minute from now."""
-    now = now or timezone.now()
+    now = now or clock.now()
     if upcoming.status != LiveSession.Status.SCHEDULED:
         return
     rounds = WarmupRound.objects.filter(session=upcoming)

@@ -1,80 +1,131 @@
-"""A small in-process domain-event bus.
+"""A small in-process bus for typed domain events.
+
+Each app declares the events it publishes as frozen dataclasses in its own ``events.py``::
+
+    @events.event("jielong.campaign_opened")
+    class CampaignOpened(events.DomainEvent):
+        campaign_id: int
+        live_session_id: int | None
 
 Upstream apps publish (``livestream`` says "the session ended"); downstream apps subscribe in their
-``AppConfig.ready`` (``jielong`` opens the prepared campaign). That keeps imports pointing one way:
-the publisher never imports the subscriber. Handlers run after the publishing transaction commits,
-so nothing reacts to a change that was rolled back.
+``AppConfig.ready`` (``jielong`` opens the prepared campaign). That keeps imports pointing one way: a
+subscriber imports the publisher's ``events`` module, never the reverse. Handlers run after the
+publishing transaction commits, so nothing reacts to a change that was rolled back; one failing
+handler is logged and does not keep the others from hearing the event.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[["DomainEvent"], None]
-BatchHandler = Callable[[list["DomainEvent"]], None]
+ALL = "*"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DomainEvent:
+    """Base of every event. ``name`` is the stable wire name (the analytics stream stores it)."""
+
+    name: ClassVar[str] = ""
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The fields as a plain dict (what the event stream stores)."""
+        return dataclasses.asdict(self)
+
+
+E = TypeVar("E", bound=type[DomainEvent])
+
+# name -> event class, filled by @event as each app's events module is imported.
+registry: dict[str, type[DomainEvent]] = {}
+
+
+def event(name: str) -> Callable[[E], E]:
+    """Declare an event class: a frozen, keyword-only dataclass registered under ``name``."""
+
+    def declare(cls: E) -> E:
+        if name in registry and registry[name].__qualname__ != cls.__qualname__:
+            raise ValueError(f"event {name!r} is declared twice ({registry[name]!r} and {cls!r})")
+        cls.name = name
+        declared = dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+        registry[name] = declared
+        return declared
+
+    return declare
+
+
+Handler = Callable[[DomainEvent], None]
+BatchHandler = Callable[[list[DomainEvent]], None]
+Topic = type[DomainEvent] | str  # an event class, or ALL
+
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 # Handlers that take a list: a burst of events (a batch of joins) costs them one call, not one per event.
 _batch_handlers: dict[str, list[BatchHandler]] = defaultdict(list)
 
 
-@dataclass(frozen=True)
-class DomainEvent:
-    name: str
-    payload: dict[str, Any] = field(default_factory=dict)
+def _topic_name(topic: Topic) -> str:
+    if topic == ALL:
+        return ALL
+    if isinstance(topic, type) and issubclass(topic, DomainEvent) and topic.name:
+        return topic.name
+    raise TypeError(f"subscribe to a declared event class or events.ALL, not {topic!r}")
 
 
-def subscribe(name: str, handler: Handler) -> None:
-    """Register ``handler`` for events called ``name`` ("*" receives every event)."""
-    if handler not in _handlers[name]:
-        _handlers[name].append(handler)
+def subscribe(topic: Topic, handler: Handler) -> None:
+    """Register ``handler`` for events of class ``topic`` (``ALL`` receives every event)."""
+    handlers = _handlers[_topic_name(topic)]
+    if handler not in handlers:
+        handlers.append(handler)
 
 
-def subscribe_many(name: str, handler: BatchHandler) -> None:
-    """Register ``handler`` to receive events called ``name`` ("*": all) as lists, in publishing order."""
-    if handler not in _batch_handlers[name]:
-        _batch_handlers[name].append(handler)
+def subscribe_many(topic: Topic, handler: BatchHandler) -> None:
+    """Register ``handler`` to receive events of ``topic`` (``ALL``: every event) as lists, in publishing order."""
+    handlers = _batch_handlers[_topic_name(topic)]
+    if handler not in handlers:
+        handlers.append(handler)
 
 
-def unsubscribe(name: str, handler: Handler | BatchHandler) -> None:
-    for registry in (_handlers, _batch_handlers):
-        if handler in registry[name]:
-            registry[name].remove(handler)
+def unsubscribe(topic: Topic, handler: Handler | BatchHandler) -> None:
+    name = _topic_name(topic)
+    for handlers in (_handlers, _batch_handlers):
+        if handler in handlers[name]:
+            handlers[name].remove(handler)
 
 
-def publish(name: str, **payload: Any) -> None:
+def _check(event: DomainEvent) -> DomainEvent:
+    if not isinstance(event, DomainEvent) or registry.get(event.name) is not type(event):
+        raise TypeError(f"publish an instance of a declared event class, not {event!r}")
+    return event
+
+
+def publish(event: DomainEvent) -> None:
     """Publish an event; subscribers run once the current transaction commits."""
-    event = DomainEvent(name=name, payload=payload)
-    transaction.on_commit(partial(_dispatch, event))
+    transaction.on_commit(partial(_dispatch_many, [_check(event)]))
 
 
-def publish_many(published: list[tuple[str, dict[str, Any]]]) -> None:
-    """Publish several events at once (after commit, like ``publish``)."""
-    if published:
-        batch = [DomainEvent(name=name, payload=payload) for name, payload in published]
-        transaction.on_commit(partial(_dispatch_many, batch))
-
-
-def _dispatch(event: DomainEvent) -> None:
-    _dispatch_many([event])
+def publish_many(batch: Iterable[DomainEvent]) -> None:
+    """Publish several events at once (after commit, like ``publish``); batch handlers get them in one call."""
+    checked = [_check(event) for event in batch]
+    if checked:
+        transaction.on_commit(partial(_dispatch_many, checked))
 
 
 def _dispatch_many(batch: list[DomainEvent]) -> None:
     for event in batch:
-        for handler in [*_handlers.get(event.name, []), *_handlers.get("*", [])]:
+        for handler in [*_handlers.get(event.name, []), *_handlers.get(ALL, [])]:
             _call(handler, event, event.name)
-    names = {event.name for event in batch}
-    for name in [*names, "*"]:
+    names = list(dict.fromkeys(event.name for event in batch))
+    for name in [*names, ALL]:
         for handler in _batch_handlers.get(name, []):
-            selected = batch if name == "*" else [event for event in batch if event.name == name]
+            selected = batch if name == ALL else [event for event in batch if event.name == name]
             _call(handler, selected, name)
 
 

@@ -22,13 +22,14 @@ from django.utils.translation import gettext as _
 
 from catalogue.models import SKU
 from community.models import Brand, Community, User
-from groupbuy import events
+from groupbuy import clock, events
 from groupbuy.errors import DomainError
 from groupbuy.images import ImageRejected, clean_image
 from groupbuy.money import format_fen
 from livestream.models import LiveSession
 
 from . import broadcast
+from . import events as jielong_events
 from .models import Campaign, CampaignChange, CampaignImage, CampaignItem, OrderLine, PriceTier
 from .payments import PROVIDERS
 
@@ -246,7 +247,7 @@ def campaign_create(*, data: CampaignInput, by: User, brand: Brand | None = None
 
     Without ``brand`` the campaign belongs to the brand of its first target community."""
     data = _cleaned(data)
-    errors = _validate(data=data, campaign=None, now=timezone.now())
+    errors = _validate(data=data, campaign=None, now=clock.now())
     if errors:
         raise CampaignInvalid(errors)
     if brand is None:
@@ -264,7 +265,7 @@ def campaign_update(*, campaign_id: int, data: CampaignInput, by: User) -> Campa
     """Change a draft, open or formed campaign. On an open or formed one every change is logged;
     lowering the threshold to the joins already in forms the group at once (成团)."""
     data = _cleaned(data)
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.status not in EDITABLE:
@@ -297,10 +298,10 @@ def campaign_update(*, campaign_id: int, data: CampaignInput, by: User) -> Campa
                 )
                 for key, old, new in changes
             )
-            events.publish("jielong.campaign_changed", campaign_id=campaign.pk, user_id=by.pk, fields=len(changes))
+            events.publish(jielong_events.CampaignChanged(campaign_id=campaign.pk, user_id=by.pk, fields=len(changes)))
             transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
         if forms_now:
-            events.publish("jielong.group_formed", campaign_id=campaign.pk, joined=campaign.joined_count)
+            events.publish(jielong_events.GroupFormed(campaign_id=campaign.pk, joined=campaign.joined_count))
     return campaign
 
 
@@ -308,7 +309,7 @@ def campaign_copy(*, campaign_id: int, by: User) -> Campaign:
     """Copy a campaign (复制团) into a new draft: same offer, items, tiers, pictures and communities;
     no orders, no live session, counters at zero. A deadline already past moves to the same length from now."""
     source = Campaign.objects.get(pk=campaign_id)
-    now = timezone.now()
+    now = clock.now()
     closes_at = source.closes_at
     if closes_at <= now:
         length = closes_at - source.opens_at if source.opens_at and source.opens_at < closes_at else timedelta(days=1)
@@ -341,7 +342,7 @@ def campaign_copy(*, campaign_id: int, by: User) -> Campaign:
             CampaignImage(campaign=copy, image=image.image.name, width=image.width, height=image.height, position=i)
             for i, image in enumerate(source.images.all())
         )
-        events.publish("jielong.campaign_copied", campaign_id=copy.pk, user_id=by.pk, source_id=source.pk)
+        events.publish(jielong_events.CampaignCopied(campaign_id=copy.pk, user_id=by.pk, source_id=source.pk))
     return copy
 
 

@@ -35,7 +35,7 @@ from django.contrib.sessions.models import Session
 from django.core.handlers.asgi import ASGIRequest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -43,6 +43,7 @@ from psycopg_pool import AsyncConnectionPool
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 
+from groupbuy import clock
 from groupbuy.errors import DomainError
 from groupbuy.web.middleware import ChineseFirstLocaleMiddleware
 
@@ -178,7 +179,7 @@ class JoinGateway:
                 await conn.execute(
                     f"SELECT session_key, session_data FROM {Session._meta.db_table} "
                     "WHERE session_key = ANY(%s) AND expire_date > %s",
-                    [session_keys, timezone.now()],
+                    [session_keys, clock.now()],
                 )
             ).fetchall()
             sessions = {}
@@ -265,7 +266,7 @@ class JoinGateway:
         """One call of ``jielong_join``: its own transaction, committed when it returns."""
         pool = await self._get_pool()
         async with pool.connection() as conn:
-            cursor = await conn.execute(*joining.join_sql(campaign_id, requests, timezone.now()))
+            cursor = await conn.execute(*joining.join_sql(campaign_id, requests, clock.now()))
             return joining.parse_outcomes((await cursor.fetchone())[0])
 
     def after_joins(self, campaign_id: int, requests: list[joining.JoinRequest], outcomes: list[dict]) -> None:

@@ -13,13 +13,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from community import services as community_services
 from community.models import Membership, PickupPoint, User
-from groupbuy import posters
+from groupbuy import clock, posters
 from groupbuy.errors import DomainError
 from groupbuy.web.access import member_required
 from groupbuy.web.templatetags.money import fen
@@ -132,7 +131,7 @@ def _render_page(
     for item in items:
         item.form_value = values[item.pk]
     share_url = _share_url(request, campaign, membership)
-    is_joinable = campaign.is_joinable(at=timezone.now(), is_koc=membership.role == Membership.Role.KOC)
+    is_joinable = campaign.is_joinable(at=clock.now(), is_koc=membership.role == Membership.Role.KOC)
     try:
         provider = payments.get_provider(campaign.payment_method)
     except LookupError:

@@ -20,6 +20,7 @@ from groupbuy.errors import DomainError
 from groupbuy.web.access import operator_required
 
 from . import builder, member_views, selectors, services
+from . import events as jielong_events
 from .exports import campaign_orders_xlsx
 from .forms import CampaignForm, ImageForm, ItemForm, ItemFormSet, OpenForm, OrderFilterForm, campaign_input
 from .models import Campaign, CampaignImage, Order
@@ -279,7 +280,7 @@ def ops_campaign_export(request: HttpRequest, campaign_id: int) -> HttpResponse:
     content = campaign_orders_xlsx(campaign=campaign, full_phones=full_phones)
     if full_phones:
         # Full numbers leave the platform: keep a trace of who took them, and when.
-        events.publish("jielong.export_full_phones", campaign_id=campaign.pk, user_id=request.user.pk)
+        events.publish(jielong_events.FullPhonesExported(campaign_id=campaign.pk, user_id=request.user.pk))
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="jielong-{campaign.pk}.xlsx"'
     return response

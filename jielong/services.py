@@ -14,16 +14,16 @@ from functools import partial
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalogue.models import SKU
 from community.models import Membership, PickupPoint, User
-from groupbuy import events
+from groupbuy import clock, events
 from groupbuy.errors import DomainError
 from groupbuy.money import fen_to_yuan
 
 from . import broadcast, joining
+from . import events as jielong_events
 from .models import Campaign, CampaignItem, Order, OrderLine
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def campaign_open(*, campaign: Campaign, opens_at=None) -> Campaign:
 
     Until ``opens_at`` only KOCs inside their early window can join.
     """
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status != Campaign.Status.DRAFT:
@@ -71,7 +71,7 @@ def campaign_open(*, campaign: Campaign, opens_at=None) -> Campaign:
         campaign.opens_at = max(now, opens_at or now)
         campaign.version += 1
         campaign.save(update_fields=["status", "opens_at", "version"])
-        events.publish("jielong.campaign_opened", campaign_id=campaign.pk, live_session_id=campaign.live_session_id)
+        events.publish(jielong_events.CampaignOpened(campaign_id=campaign.pk, live_session_id=campaign.live_session_id))
         transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
     return campaign
 
@@ -91,7 +91,7 @@ def _check_join(
     *, campaign: Campaign, user: User, quantities: Mapping[int, int], pickup_point_id: int | None
 ) -> tuple[Membership, dict[int, CampaignItem], set[int], PickupPoint | None]:
     """Validate a join without locking anything; the locked part re-checks what can change."""
-    if campaign.status not in JOINABLE or campaign.closes_at <= timezone.now():
+    if campaign.status not in JOINABLE or campaign.closes_at <= clock.now():
         raise join_error({"code": "closed"})
     membership = (
         Membership.objects.filter(user=user, community__in=campaign.communities.all(), status=Membership.Status.ACTIVE)
@@ -101,7 +101,7 @@ def _check_join(
     )
     if membership is None:
         raise join_error({"code": "not_member"})
-    if not campaign.is_joinable(at=timezone.now(), is_koc=membership.role == Membership.Role.KOC):
+    if not campaign.is_joinable(at=clock.now(), is_koc=membership.role == Membership.Role.KOC):
         raise join_error({"code": "not_open_yet"})
     if not quantities:
         raise join_error({"code": "empty"})
@@ -180,7 +180,7 @@ def order_join(
 def _do_join(*, campaign_id: int, requests: list[joining.JoinRequest]) -> list[dict]:
     """Run ``jielong_join`` on Django's connection (inside the caller's transaction)."""
     with connection.cursor() as cursor:
-        cursor.execute(*joining.join_sql(campaign_id, requests, timezone.now()))
+        cursor.execute(*joining.join_sql(campaign_id, requests, clock.now()))
         return joining.parse_outcomes(cursor.fetchone()[0])
 
 
@@ -227,20 +227,17 @@ def after_join(campaign_id: int, *, user_ids: list[int], outcomes: list[Mapping]
         if not (outcome.get("ok") and outcome.get("created")):
             continue
         published.append(
-            (
-                "jielong.order_joined",
-                {
-                    "campaign_id": campaign_id,
-                    "user_id": user_id,
-                    "community_id": outcome["community"],
-                    "order_id": outcome["id"],
-                    "total_fen": outcome["total_fen"],
-                    "is_perk": outcome["is_perk"],
-                },
+            jielong_events.OrderJoined(
+                campaign_id=campaign_id,
+                user_id=user_id,
+                community_id=outcome["community"],
+                order_id=outcome["id"],
+                total_fen=outcome["total_fen"],
+                is_perk=outcome["is_perk"],
             )
         )
         if outcome.get("formed"):
-            published.append(("jielong.group_formed", {"campaign_id": campaign_id, "joined": outcome["joined"]}))
+            published.append(jielong_events.GroupFormed(campaign_id=campaign_id, joined=outcome["joined"]))
         settle = settle or bool(outcome.get("settle"))
     events.publish_many(published)
     transaction.on_commit(partial(broadcast.snapshot_changed, campaign_id))
@@ -307,7 +304,7 @@ def _do_join_orm(
     idempotency_key: str,
 ) -> tuple[Order, int]:
     """The locked part of a join; returns the order and the campaign's version after it. Caller has validated input; this holds the campaign row lock."""
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if not campaign.is_joinable(at=now, is_koc=membership.role == Membership.Role.KOC):
@@ -363,16 +360,17 @@ def _do_join_orm(
         campaign.save(update_fields=["next_seq", "joined_count", "perk_taken", "version", "status", "formed_at"])
 
         events.publish(
-            "jielong.order_joined",
-            campaign_id=campaign_id,
-            user_id=user.pk,
-            community_id=membership.community_id,
-            order_id=order.pk,
-            total_fen=order.total_fen,
-            is_perk=is_perk,
+            jielong_events.OrderJoined(
+                campaign_id=campaign_id,
+                user_id=user.pk,
+                community_id=membership.community_id,
+                order_id=order.pk,
+                total_fen=order.total_fen,
+                is_perk=is_perk,
+            )
         )
         if forms_now:
-            events.publish("jielong.group_formed", campaign_id=campaign_id, joined=campaign.joined_count)
+            events.publish(jielong_events.GroupFormed(campaign_id=campaign_id, joined=campaign.joined_count))
         transaction.on_commit(partial(broadcast.snapshot_changed, campaign_id))
         if joined_after in tier_thresholds:
             transaction.on_commit(partial(_settle_prices_later, campaign_id))
@@ -400,7 +398,7 @@ def order_cancel(*, order_id: int, user: User) -> Order:
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status != Order.Status.JOINED:
             raise JoinRefused(_("This order can no longer be cancelled."), code="not_cancellable")
-        if campaign.status not in JOINABLE or campaign.closes_at <= timezone.now():
+        if campaign.status not in JOINABLE or campaign.closes_at <= clock.now():
             raise JoinRefused(_("This jielong is closed; contact your leader."), code="closed")
         lines = list(order.lines.select_related("item").order_by("item__sku_id"))
         for line in lines:
@@ -411,7 +409,7 @@ def order_cancel(*, order_id: int, user: User) -> Order:
         campaign.perk_taken -= int(order.is_perk)
         campaign.version += 1
         campaign.save(update_fields=["joined_count", "perk_taken", "version"])
-        events.publish("jielong.order_cancelled", campaign_id=campaign.pk, user_id=user.pk, order_id=order.pk)
+        events.publish(jielong_events.OrderCancelled(campaign_id=campaign.pk, user_id=user.pk, order_id=order.pk))
         transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
     return order
 
@@ -427,10 +425,10 @@ def campaign_close(*, campaign_id: int) -> Campaign:
             campaign_settle_prices(campaign_id=campaign.pk)
             campaign.refresh_from_db(fields=["version"])
             campaign.status = Campaign.Status.COMPLETED
-            name = "jielong.campaign_completed"
+            closed_event = jielong_events.CampaignCompleted
         else:
             campaign.status = Campaign.Status.FAILED
-            name = "jielong.campaign_failed"
+            closed_event = jielong_events.CampaignFailed
             orders = list(Order.objects.select_for_update().filter(campaign=campaign, status=Order.Status.JOINED))
             returned: dict[int, int] = {}
             for line in OrderLine.objects.filter(order__in=orders).select_related("item"):
@@ -444,14 +442,14 @@ def campaign_close(*, campaign_id: int) -> Campaign:
             )
         campaign.version += 1
         campaign.save(update_fields=["status", "version"])
-        events.publish(name, campaign_id=campaign.pk, joined=campaign.joined_count)
+        events.publish(closed_event(campaign_id=campaign.pk, joined=campaign.joined_count))
         transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
     return campaign
 
 
 def campaigns_close_due() -> list[int]:
     """Close every joinable campaign whose deadline has passed. Safe to run concurrently and twice."""
-    due = Campaign.objects.filter(status__in=JOINABLE, closes_at__lte=timezone.now()).values_list("pk", flat=True)
+    due = Campaign.objects.filter(status__in=JOINABLE, closes_at__lte=clock.now()).values_list("pk", flat=True)
     closed = []
     for campaign_id in due:
         campaign_close(campaign_id=campaign_id)
@@ -476,10 +474,10 @@ def order_mark_paid(*, order_id: int, by: User) -> Order:
         if order.payment_status == Order.PaymentStatus.PAID:
             return order
         order.payment_status = Order.PaymentStatus.PAID
-        order.paid_at = timezone.now()
+        order.paid_at = clock.now()
         order.save(update_fields=["payment_status", "paid_at"])
         events.publish(
-            "jielong.order_paid", campaign_id=order.campaign_id, user_id=order.user_id, order_id=order.pk, by=by.pk
+            jielong_events.OrderPaid(campaign_id=order.campaign_id, user_id=order.user_id, order_id=order.pk, by=by.pk)
         )
     return order
 
@@ -512,7 +510,7 @@ def campaign_settle_prices(*, campaign_id: int) -> int:
         if changed_orders:
             campaign.version += 1
             campaign.save(update_fields=["version"])
-            events.publish("jielong.prices_settled", campaign_id=campaign_id, orders=len(changed_orders))
+            events.publish(jielong_events.PricesSettled(campaign_id=campaign_id, orders=len(changed_orders)))
     return len(changed_orders)
 
 
@@ -543,7 +541,7 @@ def order_update(
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status != Order.Status.JOINED:
             raise JoinRefused(_("This order can no longer be changed."), code="not_changeable")
-        if campaign.status not in JOINABLE or campaign.closes_at <= timezone.now():
+        if campaign.status not in JOINABLE or campaign.closes_at <= clock.now():
             raise JoinRefused(_("This jielong is closed; contact your leader."), code="closed")
         if order.payment_status != Order.PaymentStatus.UNPAID:
             raise JoinRefused(_("This order is paid already; ask your leader to change it."), code="paid")
@@ -616,11 +614,12 @@ def order_update(
         campaign.version += 1
         campaign.save(update_fields=["version"])
         events.publish(
-            "jielong.order_updated",
-            campaign_id=campaign.pk,
-            user_id=user.pk,
-            order_id=order.pk,
-            total_fen=total_fen,
+            jielong_events.OrderUpdated(
+                campaign_id=campaign.pk,
+                user_id=user.pk,
+                order_id=order.pk,
+                total_fen=total_fen,
+            )
         )
         transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
     return order

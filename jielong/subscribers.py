@@ -8,25 +8,37 @@ from django.utils.translation import override
 
 from community.feed import publish_feed_item
 from groupbuy import events
+from livestream import events as livestream_events
+from livestream import services as livestream_services
 
+from . import events as jielong_events
 from . import services
 from .models import Campaign
 
 
-def open_campaigns_when_session_ends(event: events.DomainEvent) -> None:
-    services.campaigns_open_for_session(live_session_id=event.payload["live_session_id"])
+def open_campaigns_when_session_ends(event: livestream_events.SessionEnded) -> None:
+    services.campaigns_open_for_session(live_session_id=event.live_session_id)
 
 
-def open_campaigns_when_jielong_requested(event: events.DomainEvent) -> None:
+def open_campaigns_when_jielong_requested(event: livestream_events.JielongRequested) -> None:
     """The host pressed 发布接龙 in the control panel."""
-    services.campaigns_open_for_session(live_session_id=event.payload["live_session_id"])
+    services.campaigns_open_for_session(live_session_id=event.live_session_id)
 
 
-def add_opened_campaign_to_feeds(event: events.DomainEvent) -> None:
+def show_opened_campaign_in_the_live_room(event: jielong_events.CampaignOpened) -> None:
+    """The live room's 去接龙 button (livestream sits below jielong, so jielong tells it)."""
+    if event.live_session_id:
+        livestream_services.session_jielong_opened(live_session_id=event.live_session_id, campaign_id=event.campaign_id)
+
+
+def refresh_live_sales_metrics(batch: list[jielong_events.OrderJoined | jielong_events.OrderCancelled]) -> None:
+    """The host panel's joins and GMV follow the orders of the campaign its session launched."""
+    livestream_services.sessions_sales_changed(campaign_ids={event.campaign_id for event in batch})
+
+
+def add_opened_campaign_to_feeds(event: jielong_events.CampaignOpened) -> None:
     """One feed entry per target community; idempotent by source key (a redelivered event adds none)."""
-    campaign = (
-        Campaign.objects.prefetch_related("communities", "images").filter(pk=event.payload["campaign_id"]).first()
-    )
+    campaign = Campaign.objects.prefetch_related("communities", "images").filter(pk=event.campaign_id).first()
     if campaign is None:
         return
     image = next(iter(campaign.images.all()), None)
@@ -48,6 +60,9 @@ def add_opened_campaign_to_feeds(event: events.DomainEvent) -> None:
 
 
 def register() -> None:
-    events.subscribe("livestream.session_ended", open_campaigns_when_session_ends)
-    events.subscribe("livestream.jielong_requested", open_campaigns_when_jielong_requested)
-    events.subscribe("jielong.campaign_opened", add_opened_campaign_to_feeds)
+    events.subscribe(livestream_events.SessionEnded, open_campaigns_when_session_ends)
+    events.subscribe(livestream_events.JielongRequested, open_campaigns_when_jielong_requested)
+    events.subscribe(jielong_events.CampaignOpened, show_opened_campaign_in_the_live_room)
+    events.subscribe(jielong_events.CampaignOpened, add_opened_campaign_to_feeds)
+    events.subscribe_many(jielong_events.OrderJoined, refresh_live_sales_metrics)
+    events.subscribe_many(jielong_events.OrderCancelled, refresh_live_sales_metrics)

@@ -27,10 +27,11 @@ from django.utils.translation import gettext as _
 from community import selectors as community_selectors
 from community import throttle
 from community.models import Brand, Community, User
-from groupbuy import events
+from groupbuy import clock, events
 from groupbuy.errors import DomainError
 
 from . import broadcast, selectors
+from . import events as livestream_events
 from .models import BannedWord, Comment, LiveSession, Mute
 
 RATE_PREFIX = "liverate:"
@@ -138,8 +139,8 @@ def comment_post(*, session: LiveSession, user: User, text: str, kind: str = Com
         raise CommentRefused(_("You are commenting too fast; wait a few seconds."))
     with transaction.atomic():
         comment = Comment.objects.create(session=session, user=user, text=text, kind=kind)
-        name = "livestream.asked" if kind == Comment.Kind.QUESTION else "livestream.commented"
-        events.publish(name, live_session_id=session.pk, user_id=user.pk, comment_id=comment.pk)
+        said = livestream_events.Asked if kind == Comment.Kind.QUESTION else livestream_events.Commented
+        events.publish(said(live_session_id=session.pk, user_id=user.pk, comment_id=comment.pk))
         transaction.on_commit(partial(broadcast.comment_posted, comment.pk))
     _rate_hit(session.pk, user.pk)
     return comment
@@ -170,7 +171,9 @@ def comment_hide(*, session: LiveSession, comment_id: int, by: User) -> Comment:
         comment.status = Comment.Status.HIDDEN
         comment.hidden_by = by
         comment.save(update_fields=["status", "hidden_by"])
-        events.publish("livestream.comment_hidden", live_session_id=session.pk, user_id=by.pk, comment_id=comment.pk)
+        events.publish(
+            livestream_events.CommentHidden(live_session_id=session.pk, user_id=by.pk, comment_id=comment.pk)
+        )
         transaction.on_commit(partial(broadcast.comment_removed, session.pk, comment.pk))
     return comment
 
@@ -192,11 +195,12 @@ def member_mute(
         with transaction.atomic():
             mute = Mute.objects.create(session=session, community=community, user=user, muted_by=by, reason=reason)
             events.publish(
-                "livestream.member_muted",
-                live_session_id=session.pk if session else None,
-                community_id=community.pk if community else None,
-                user_id=user.pk,
-                muted_by=by.pk,
+                livestream_events.MemberMuted(
+                    live_session_id=session.pk if session else None,
+                    community_id=community.pk if community else None,
+                    user_id=user.pk,
+                    muted_by=by.pk,
+                )
             )
     except IntegrityError:
         raise ModerationError(_("%(name)s is already muted.") % {"name": user.display_name}) from None
@@ -216,7 +220,7 @@ def question_pick(*, session: LiveSession, comment_id: int, by: User) -> Comment
         question = _locked_comment(session=session, comment_id=comment_id, kind=Comment.Kind.QUESTION)
         if question.answered_at or question.merged_into_id or question.status == Comment.Status.HIDDEN:
             raise ModerationError(_("That question is no longer in the queue."))
-        question.picked_at = None if question.picked_at else timezone.now()
+        question.picked_at = None if question.picked_at else clock.now()
         question.save(update_fields=["picked_at"])
         transaction.on_commit(partial(broadcast.queue_changed, session.pk))
     return question
@@ -259,12 +263,14 @@ def question_answer(*, session: LiveSession, comment_id: int, by: User) -> Comme
             raise ModerationError(_("That question is already answered."))
         if question.merged_into_id or question.status == Comment.Status.HIDDEN:
             raise ModerationError(_("That question is no longer in the queue."))
-        now = timezone.now()
+        now = clock.now()
         question.answered_at = now
         question.save(update_fields=["answered_at"])
         Comment.objects.filter(merged_into=question, answered_at__isnull=True).update(answered_at=now)
         events.publish(
-            "livestream.question_answered", live_session_id=session.pk, user_id=question.user_id, comment_id=question.pk
+            livestream_events.QuestionAnswered(
+                live_session_id=session.pk, user_id=question.user_id, comment_id=question.pk
+            )
         )
         transaction.on_commit(partial(broadcast.queue_changed, session.pk))
         transaction.on_commit(partial(broadcast.metrics_changed, session.pk))

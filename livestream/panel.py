@@ -11,9 +11,9 @@ from datetime import timedelta
 
 from django.db.models import Count, F
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 
 from catalogue.models import SKU
+from groupbuy import clock
 
 from . import chat, hooks, watch
 from .models import Comment, LiveSession, Reservation, WatchRecord
@@ -89,7 +89,7 @@ def question_queue(*, session_id: int, limit: int = QUEUE_LIMIT) -> dict:
 
 def live_metrics(*, session_id: int, now=None) -> dict | None:
     """Online now, peak, comments per minute, reserved vs watching, joins and GMV (when jielong tells)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     session = LiveSession.objects.filter(pk=session_id).first()
     if session is None:
         return None
@@ -118,7 +118,7 @@ def live_metrics(*, session_id: int, now=None) -> dict | None:
 
 def is_reminder_due(*, session: LiveSession, now=None) -> bool:
     """The last ten minutes of a live session whose jielong is not out yet: time to get it ready."""
-    now = now or timezone.now()
+    now = now or clock.now()
     return (
         session.status == LiveSession.Status.LIVE
         and session.jielong_requested_at is None

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import Avg, Count, Exists, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.utils import timezone
 
 from community.models import User
+from groupbuy import clock
 
 from . import hooks
 from .models import Comment, Delivery, LiveSession, Mute, Notification, Reservation, WarmupRound, WatchRecord
@@ -19,8 +19,7 @@ def upcoming_session_count() -> int:
     """Sessions that are live now or scheduled and not yet past their end."""
     return (
         LiveSession.objects.filter(
-            Q(status=LiveSession.Status.LIVE)
-            | Q(status=LiveSession.Status.SCHEDULED, scheduled_end__gte=timezone.now())
+            Q(status=LiveSession.Status.LIVE) | Q(status=LiveSession.Status.SCHEDULED, scheduled_end__gte=clock.now())
         )
         .distinct()
         .count()
@@ -105,8 +104,7 @@ def member_upcoming_sessions(*, user: User, community_ids: Iterable[int], limit:
     reserved = Reservation.objects.filter(session_id=OuterRef("pk"), user_id=user.pk)
     sessions = (
         LiveSession.objects.filter(
-            Q(status=LiveSession.Status.LIVE)
-            | Q(status=LiveSession.Status.SCHEDULED, scheduled_end__gte=timezone.now()),
+            Q(status=LiveSession.Status.LIVE) | Q(status=LiveSession.Status.SCHEDULED, scheduled_end__gte=clock.now()),
             communities__in=list(community_ids),
         )
         .distinct()

@@ -7,14 +7,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from community.models import User
-from groupbuy import events
+from groupbuy import clock, events
 from groupbuy.errors import DomainError
 
 from . import broadcast, panel, warmup
+from . import events as livestream_events
 from .models import LiveSession, Reservation, WarmupRound
 
 
@@ -28,9 +29,9 @@ def session_go_live(*, session: LiveSession, by: User) -> LiveSession:
         if session.status != LiveSession.Status.SCHEDULED:
             raise SessionStateError(_("Only a scheduled session can go live."))
         session.status = LiveSession.Status.LIVE
-        session.started_at = timezone.now()
+        session.started_at = clock.now()
         session.save(update_fields=["status", "started_at"])
-        events.publish("livestream.session_started", live_session_id=session.pk, user_id=by.pk)
+        events.publish(livestream_events.SessionStarted(live_session_id=session.pk, user_id=by.pk))
         transaction.on_commit(partial(broadcast.room_changed, session.pk))
     return session
 
@@ -42,9 +43,9 @@ def session_end(*, session: LiveSession, by: User) -> LiveSession:
         if session.status != LiveSession.Status.LIVE:
             raise SessionStateError(_("Only a live session can be ended."))
         session.status = LiveSession.Status.ENDED
-        session.ended_at = timezone.now()
+        session.ended_at = clock.now()
         session.save(update_fields=["status", "ended_at"])
-        events.publish("livestream.session_ended", live_session_id=session.pk, user_id=by.pk)
+        events.publish(livestream_events.SessionEnded(live_session_id=session.pk, user_id=by.pk))
         transaction.on_commit(partial(broadcast.room_changed, session.pk))
         transaction.on_commit(partial(broadcast.metrics_changed, session.pk))
     return session
@@ -69,7 +70,7 @@ def _require_control(*, session: LiveSession, by: User) -> None:
 def session_reschedule(*, session: LiveSession, by: User, starts_at: datetime, ends_at: datetime | None = None):
     """Move a scheduled session; its pending warm-up rounds move with it, rounds already sent stay sent."""
     _require_control(session=session, by=by)
-    if starts_at <= timezone.now():
+    if starts_at <= clock.now():
         raise ScheduleError(_("The new start must be in the future."))
     with transaction.atomic():
         session = LiveSession.objects.select_for_update().get(pk=session.pk)
@@ -82,7 +83,7 @@ def session_reschedule(*, session: LiveSession, by: User, starts_at: datetime, e
         session.scheduled_start, session.scheduled_end = starts_at, ends_at
         session.save(update_fields=["scheduled_start", "scheduled_end"])
         warmup.rounds_shift_pending(session=session, delta=delta)
-        events.publish("livestream.session_rescheduled", live_session_id=session.pk, user_id=by.pk)
+        events.publish(livestream_events.SessionRescheduled(live_session_id=session.pk, user_id=by.pk))
     return session
 
 
@@ -100,12 +101,12 @@ def session_cancel(*, session: LiveSession, by: User) -> LiveSession:
             notice = WarmupRound.objects.create(
                 session=session,
                 kind=WarmupRound.Kind.CANCELLED,
-                send_at=timezone.now(),
+                send_at=clock.now(),
                 title=_("Cancelled: %(title)s") % {"title": session.title},
                 body=_("Sorry, this live will not take place. Your reservation has been released."),
                 audience=WarmupRound.Audience.RESERVED,
             )
-        events.publish("livestream.session_cancelled", live_session_id=session.pk, user_id=by.pk)
+        events.publish(livestream_events.SessionCancelled(live_session_id=session.pk, user_id=by.pk))
         # The notice is a warm-up round, so it is delivered once per member; send it now rather than in 15 s.
         warmup.round_deliver_on_commit(notice.pk)
     return session
@@ -126,7 +127,7 @@ def reservation_create(*, session: LiveSession, user: User) -> Reservation:
             raise SessionStateError(_("This session can no longer be reserved."))
         reservation, created = Reservation.objects.get_or_create(session=session, user=user)
         if created:
-            events.publish("livestream.reserved", live_session_id=session.pk, user_id=user.pk)
+            events.publish(livestream_events.Reserved(live_session_id=session.pk, user_id=user.pk))
             transaction.on_commit(partial(broadcast.metrics_changed, session.pk))
     return reservation
 
@@ -139,7 +140,7 @@ def reservation_cancel(*, session: LiveSession, user: User) -> bool:
             raise SessionStateError(_("This session is over; there is nothing to cancel."))
         deleted, _rows = Reservation.objects.filter(session=session, user=user).delete()
         if deleted:
-            events.publish("livestream.reservation_cancelled", live_session_id=session.pk, user_id=user.pk)
+            events.publish(livestream_events.ReservationCancelled(live_session_id=session.pk, user_id=user.pk))
     return bool(deleted)
 
 
@@ -176,9 +177,9 @@ def session_pin_item(*, session: LiveSession, by: User, sku_id: int) -> LiveSess
         session.pinned_name = choice.name[:100]
         session.pinned_price_fen = choice.price_fen
         session.pinned_image_url = choice.image_url[:300]
-        session.pinned_at = timezone.now()
+        session.pinned_at = clock.now()
         session.save(update_fields=["pinned_sku", "pinned_name", "pinned_price_fen", "pinned_image_url", "pinned_at"])
-        events.publish("livestream.item_pinned", live_session_id=session.pk, user_id=by.pk, sku_id=choice.sku_id)
+        events.publish(livestream_events.ItemPinned(live_session_id=session.pk, user_id=by.pk, sku_id=choice.sku_id))
         transaction.on_commit(partial(broadcast.room_changed, session.pk))
     return session
 
@@ -210,9 +211,9 @@ def session_publish_jielong(*, session: LiveSession, by: User) -> LiveSession:
             raise SessionStateError(_("The jielong can be published only while the session is live."))
         if session.jielong_requested_at or session.jielong_opened_at:
             raise JielongRequestError(_("The jielong has already been published."))
-        session.jielong_requested_at = timezone.now()
+        session.jielong_requested_at = clock.now()
         session.save(update_fields=["jielong_requested_at"])
-        events.publish("livestream.jielong_requested", live_session_id=session.pk, user_id=by.pk)
+        events.publish(livestream_events.JielongRequested(live_session_id=session.pk, user_id=by.pk))
         transaction.on_commit(partial(broadcast.metrics_changed, session.pk))
     return session
 
@@ -221,7 +222,7 @@ def session_jielong_opened(*, live_session_id: int, campaign_id: int) -> None:
     """The jielong app opened a campaign for this session: the room shows its button (first one wins)."""
     with transaction.atomic():
         updated = LiveSession.objects.filter(pk=live_session_id, jielong_campaign_id__isnull=True).update(
-            jielong_campaign_id=campaign_id, jielong_opened_at=timezone.now()
+            jielong_campaign_id=campaign_id, jielong_opened_at=clock.now()
         )
         if updated:
             transaction.on_commit(partial(broadcast.room_changed, live_session_id))
@@ -247,3 +248,12 @@ def session_set_replay(*, session: LiveSession, by: User, replay_url: str) -> Li
         session.save(update_fields=["replay_url"])
         transaction.on_commit(partial(broadcast.room_changed, session.pk))
     return session
+
+
+def sessions_sales_changed(*, campaign_ids: set[int]) -> None:
+    """Orders of these campaigns changed: refresh the sales metrics of the sessions that launched them.
+    Joins arrive in bursts at the end of a live, so this is one query per burst, not per join."""
+    if not campaign_ids:
+        return
+    for session_id in LiveSession.objects.filter(jielong_campaign_id__in=campaign_ids).values_list("pk", flat=True):
+        transaction.on_commit(partial(broadcast.metrics_changed, session_id))

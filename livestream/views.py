@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from community import selectors as community_selectors
 from community.models import Brand
-from groupbuy import posters
+from groupbuy import clock, posters
 from groupbuy.errors import DomainError
 from groupbuy.web.access import host_required, member_required, operator_required
 
@@ -291,5 +291,5 @@ def member_poster(request: HttpRequest, pk: int) -> HttpResponse:
 def member_inbox(request: HttpRequest) -> HttpResponse:
     notifications = selectors.member_notifications(user=request.user)
     response = render(request, "member/live/inbox.html", {"notifications": notifications})
-    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=clock.now())
     return response

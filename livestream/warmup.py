@@ -45,6 +45,7 @@ from community import services as community_services
 from community.feed import publish_feed_item
 from community.models import Membership, User
 from community.providers.sms import SMSDeliveryError, get_sms_provider
+from groupbuy import clock
 
 from .models import Delivery, LiveSession, Notification, Reservation, WarmupRound
 
@@ -103,7 +104,7 @@ def warmup_plan_apply_standard(*, session: LiveSession) -> list[WarmupRound]:
         session = LiveSession.objects.select_for_update().get(pk=session.pk)
         if session.warmup_rounds.exclude(kind=WarmupRound.Kind.CANCELLED).exists():
             return list(session.warmup_rounds.all())
-        now = timezone.now()
+        now = clock.now()
         rounds = []
         with translation.override(settings.LANGUAGE_CODE):
             for template in STANDARD_PLAN:
@@ -257,7 +258,7 @@ def _announce_in_feeds(session: LiveSession) -> None:
 
 def rounds_expand_due(*, now: datetime | None = None, round_ids: list[int] | None = None) -> int:
     """Expand due pending rounds into deliveries; returns how many rounds this worker expanded."""
-    now = now or timezone.now()
+    now = now or clock.now()
     done = 0
     while True:
         with transaction.atomic():
@@ -339,7 +340,7 @@ def deliveries_claim(
 
 def _clock(now: datetime) -> datetime:
     """The later of the run's clock and the wall clock: a long run keeps its leases fresh."""
-    return max(now, timezone.now())
+    return max(now, clock.now())
 
 
 def _renew_lease(row: Delivery, now: datetime) -> bool:
@@ -354,7 +355,7 @@ def _renew_lease(row: Delivery, now: datetime) -> bool:
 
 def _mark_sent(row: Delivery) -> None:
     Delivery.objects.filter(pk=row.pk, status=Delivery.Status.SENDING, attempts=row.attempts).update(
-        status=Delivery.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
+        status=Delivery.Status.SENT, sent_at=clock.now(), lease_until=None, last_error=""
     )
 
 
@@ -387,7 +388,7 @@ def _send_sms(row: Delivery, now: datetime) -> None:
 
 def deliveries_send(*, now: datetime | None = None, round_ids: list[int] | None = None, max_batches: int = 20) -> int:
     """Claim and send pending deliveries in small batches; returns how many rows this worker claimed."""
-    now = now or timezone.now()
+    now = now or clock.now()
     total = 0
     for _batch in range(max_batches):
         count, leased = deliveries_claim(now=now, round_ids=round_ids)
@@ -401,7 +402,7 @@ def deliveries_send(*, now: datetime | None = None, round_ids: list[int] | None 
 
 def run_once(*, now: datetime | None = None) -> None:
     """The periodic task's body: expand what is due, then send what is pending."""
-    now = now or timezone.now()
+    now = now or clock.now()
     rounds_expand_due(now=now)
     deliveries_send(now=now)
 

@@ -21,14 +21,14 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community.models import User
-from groupbuy import events
+from groupbuy import clock, events
 from groupbuy.errors import DomainError
 
 from . import broadcast
+from . import events as livestream_events
 from .models import LiveSession, ViewerSample, WatchRecord
 
 HEARTBEAT_SECONDS = 10
@@ -119,7 +119,7 @@ def heartbeat_record(*, session: LiveSession, user: User, now: datetime | None =
     Analytics hear ``livestream.entered`` on the first heartbeat and ``livestream.heartbeat`` (with the
     running total) on the first credited heartbeat of each later minute.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     if session.status != LiveSession.Status.LIVE:
         raise NotLiveError(_("This session is not live."))
     with transaction.atomic():
@@ -138,11 +138,13 @@ def heartbeat_record(*, session: LiveSession, user: User, now: datetime | None =
                     seconds_watched=F("seconds_watched") + credited, last_seen_at=now
                 )
         else:
-            events.publish("livestream.entered", live_session_id=session.pk, user_id=user.pk)
+            events.publish(livestream_events.Entered(live_session_id=session.pk, user_id=user.pk))
         total = WatchRecord.objects.values_list("seconds_watched", flat=True).get(pk=record.pk)
         if new_minute:
             # At most one analytics event per member and minute, not one per 10-second beat.
-            events.publish("livestream.heartbeat", live_session_id=session.pk, user_id=user.pk, seconds_watched=total)
+            events.publish(
+                livestream_events.Heartbeat(live_session_id=session.pk, user_id=user.pk, seconds_watched=total)
+            )
     online, peak = online_touch(session_id=session.pk, user_id=user.pk, at=now.timestamp())
     _save_sample(session_id=session.pk, now=now, online=online, peak=peak)
     transaction.on_commit(partial(broadcast.metrics_changed, session.pk))
@@ -166,5 +168,7 @@ def left_record(*, session_id: int, user_id: int, seconds_connected: int) -> Non
     """The member closed the live room (their socket went away): ``livestream.left`` for analytics."""
     if not WatchRecord.objects.filter(session_id=session_id, user_id=user_id).exists():
         return  # never watched (the session was not live): nothing to leave
-    events.publish("livestream.left", live_session_id=session_id, user_id=user_id, seconds_connected=seconds_connected)
+    events.publish(
+        livestream_events.Left(live_session_id=session_id, user_id=user_id, seconds_connected=seconds_connected)
+    )
     transaction.on_commit(partial(broadcast.metrics_changed, session_id))

@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from community import events as community_events
 from community import selectors, services
 from community.models import Application, Choice, Community, Invitation, Membership, Question, Questionnaire
 from groupbuy import events
@@ -50,12 +51,12 @@ def test_open_community_joins_at_once_and_publishes_after_commit(django_capture_
     community = factories.community()
     user = factories.member()
     heard = []
-    events.subscribe("community.member_joined", heard.append)
+    events.subscribe(community_events.MemberJoined, heard.append)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             result = services.community_join(user=user, community=community)
     finally:
-        events.unsubscribe("community.member_joined", heard.append)
+        events.unsubscribe(community_events.MemberJoined, heard.append)
 
     assert result.joined
     membership = Membership.objects.get(user=user, community=community)

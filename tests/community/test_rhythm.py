@@ -266,18 +266,19 @@ def test_scheduler_publishes_due_posts_once_and_leaves_the_rest(django_capture_o
     cancelled = _post(community, status=Post.Status.CANCELLED)
     draft = _post(community, status=Post.Status.DRAFT)
     heard = []
+    from community.events import PostPublished
     from groupbuy import events
 
     def listener(event):
         heard.append(event.payload)
 
-    events.subscribe("community.post_published", listener)
+    events.subscribe(PostPublished, listener)
     try:
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
             first = rhythm.posts_publish_due()
         second = rhythm.posts_publish_due()
     finally:
-        events.unsubscribe("community.post_published", listener)
+        events.unsubscribe(PostPublished, listener)
 
     assert (first, second) == ([due.pk], [])
     assert heard == [{"post_id": due.pk, "community_id": community.pk}]

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from openpyxl import Workbook, load_workbook
 
+from community import events as community_events
 from community import roster
 from community.models import Membership, User
 from groupbuy import events
@@ -311,14 +312,14 @@ def test_confirm_imports_only_valid_rows_merging_existing_users_by_phone(
     token = upload(ops, community, csv_bytes(GOOD_AND_BAD_ROWS), "roster.csv").context["token"]
     users_before = User.objects.count()
     heard = []
-    events.subscribe("community.roster_imported", heard.append)
-    events.subscribe("community.member_joined", heard.append)
+    events.subscribe(community_events.RosterImported, heard.append)
+    events.subscribe(community_events.MemberJoined, heard.append)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             response = confirm(ops, community, token)
     finally:
-        events.unsubscribe("community.roster_imported", heard.append)
-        events.unsubscribe("community.member_joined", heard.append)
+        events.unsubscribe(community_events.RosterImported, heard.append)
+        events.unsubscribe(community_events.MemberJoined, heard.append)
 
     assert [str(m) for m in response.context["messages"]] == ["Imported 4 members. Rows with problems were skipped."]
     assert response.context["result"]["imported"] == 4

@@ -11,7 +11,9 @@ from analytics.models import Event
 from community.models import Membership
 from groupbuy import events
 from groupbuy.errors import DomainError
+from jielong.events import CampaignOpened, OrderJoined
 from livestream import chat, hooks, selectors, services
+from livestream.events import JielongRequested
 from livestream.models import BannedWord, Comment, LiveSession, Mute
 from tests import factories
 
@@ -317,13 +319,13 @@ def test_only_the_sessions_hosts_and_operators_pin_and_publish(room, who, monkey
 
 def test_publish_jielong_publishes_the_request_once(room, django_capture_on_commit_callbacks):
     heard = []
-    events.subscribe("livestream.jielong_requested", heard.append)
+    events.subscribe(JielongRequested, heard.append)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             services.session_publish_jielong(session=room.session, by=room.operator)
         _refused("already been published", services.session_publish_jielong, session=room.session, by=room.host)
     finally:
-        events.unsubscribe("livestream.jielong_requested", heard.append)
+        events.unsubscribe(JielongRequested, heard.append)
     assert [e.payload for e in heard] == [{"live_session_id": room.session.pk, "user_id": room.operator.pk}]
     assert LiveSession.objects.get(pk=room.session.pk).jielong_requested_at is not None
 
@@ -332,11 +334,11 @@ def test_the_opened_campaign_reaches_the_room_through_the_jielong_event(room, dj
     from livestream import panel
 
     with django_capture_on_commit_callbacks(execute=True):
-        events.publish("jielong.campaign_opened", campaign_id=77, live_session_id=room.session.pk)
+        events.publish(CampaignOpened(campaign_id=77, live_session_id=room.session.pk))
     assert panel.room_snapshot(session_id=room.session.pk)["jielong"] == {"url": "/m/jielong/77/"}
     # a second campaign does not replace the first
     with django_capture_on_commit_callbacks(execute=True):
-        events.publish("jielong.campaign_opened", campaign_id=78, live_session_id=room.session.pk)
+        events.publish(CampaignOpened(campaign_id=78, live_session_id=room.session.pk))
     assert LiveSession.objects.get(pk=room.session.pk).jielong_campaign_id == 77
 
 
@@ -427,8 +429,16 @@ def test_a_join_in_the_sessions_jielong_refreshes_its_metrics(room, monkeypatch,
     monkeypatch.setattr(broadcast, "metrics_changed", refreshed.append)
     LiveSession.objects.filter(pk=room.session.pk).update(jielong_campaign_id=41)
     with django_capture_on_commit_callbacks(execute=True):
-        events.publish("jielong.order_joined", campaign_id=41, user_id=room.member.pk, total_fen=1590)
-        events.publish("jielong.order_joined", campaign_id=99, user_id=room.member.pk, total_fen=1590)
+        events.publish(
+            OrderJoined(
+                campaign_id=41, user_id=room.member.pk, community_id=1, order_id=1, total_fen=1590, is_perk=False
+            )
+        )
+        events.publish(
+            OrderJoined(
+                campaign_id=99, user_id=room.member.pk, community_id=1, order_id=2, total_fen=1590, is_perk=False
+            )
+        )
     assert refreshed == [room.session.pk]
 
 

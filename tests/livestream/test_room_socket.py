@@ -244,21 +244,22 @@ async def test_publishing_the_jielong_puts_its_button_in_every_room_once_jielong
     """The whole contract with the jielong app, with the subscriber the jielong app registers for it."""
     from groupbuy import events
     from jielong import services as jielong_services
+    from livestream.events import JielongRequested
 
     def open_campaigns_when_jielong_requested(event):
-        jielong_services.campaigns_open_for_session(live_session_id=event.payload["live_session_id"])
+        jielong_services.campaigns_open_for_session(live_session_id=event.live_session_id)
 
     room = await make_room()
     session = room["session"]
     campaign = await database_sync_to_async(factories.campaign)(live_session=session)
     b, initial = await _connect(session.pk, room["b"])
     assert initial["room"]["room"]["jielong"] is None
-    events.subscribe("livestream.jielong_requested", open_campaigns_when_jielong_requested)
+    events.subscribe(JielongRequested, open_campaigns_when_jielong_requested)
     try:
         await database_sync_to_async(services.session_publish_jielong)(session=session, by=room["host"])
         snapshot = (await _until(b, "room"))["room"]
     finally:
-        events.unsubscribe("livestream.jielong_requested", open_campaigns_when_jielong_requested)
+        events.unsubscribe(JielongRequested, open_campaigns_when_jielong_requested)
 
     assert snapshot["jielong"] == {"url": f"/m/jielong/{campaign.pk}/"}
     await database_sync_to_async(campaign.refresh_from_db)()

@@ -1,0 +1,60 @@
+"""Events the community app publishes (people joining, leaving and posting in communities)."""
+
+from __future__ import annotations
+
+from groupbuy import events
+
+
+@events.event("community.member_joined")
+class MemberJoined(events.DomainEvent):
+    membership_id: int
+    user_id: int
+    community_id: int
+    invited_by_id: int | None = None
+    source: str = "join"  # "join" (the member's own request or an approval) or "import" (roster import)
+
+
+@events.event("community.application_submitted")
+class ApplicationSubmitted(events.DomainEvent):
+    application_id: int
+    community_id: int
+
+
+@events.event("community.member_left")
+class MemberLeft(events.DomainEvent):
+    membership_id: int
+    user_id: int
+    community_id: int
+
+
+@events.event("community.member_removed")
+class MemberRemoved(events.DomainEvent):
+    membership_id: int
+    user_id: int
+    community_id: int
+    removed_by_id: int
+
+
+@events.event("community.role_changed")
+class RoleChanged(events.DomainEvent):
+    membership_id: int
+    community_id: int
+    role: str
+
+
+@events.event("community.post_published")
+class PostPublished(events.DomainEvent):
+    post_id: int
+    community_id: int
+
+
+@events.event("community.roster_imported")
+class RosterImported(events.DomainEvent):
+    community_id: int
+    imported_by_id: int
+    filename: str
+    new_members: int
+    merged_users: int
+    already_members: int
+    duplicates: int
+    bad_rows: int
