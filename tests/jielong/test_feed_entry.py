@@ -4,6 +4,7 @@ import pytest
 
 from community.models import FeedItem
 from jielong import services, subscribers
+from jielong.events import CampaignOpened
 from jielong.models import Campaign
 from tests import factories as f
 
@@ -24,7 +25,7 @@ def test_an_opened_campaign_appears_once_in_each_target_community_feed(django_ca
         services.campaign_open(campaign=campaign)
     # a redelivered event adds nothing
     subscribers.add_opened_campaign_to_feeds(
-        subscribers.events.DomainEvent("jielong.campaign_opened", {"campaign_id": campaign.pk})
+        CampaignOpened(campaign_id=campaign.pk, live_session_id=None)
     )
 
     entries = FeedItem.objects.filter(source_key=f"jielong.campaign:{campaign.pk}")
