@@ -1,7 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from groupbuy.web.access import operator_required
+from groupbuy.access import operator_required
 
 from . import selectors
 

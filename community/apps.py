@@ -8,7 +8,7 @@ class CommunityConfig(AppConfig):
 
     def ready(self) -> None:
         # The community feed is a section of the member home page, like the sections of the apps above.
-        from groupbuy.web.member_home import Section, register
+        from groupbuy.member_home import Section, register
 
         from . import feed
 

@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
-from groupbuy.web.access import member_required, operator_required
 
 from . import roster, selectors
 from .models import Community, Question

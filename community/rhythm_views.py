@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from groupbuy import clock
+from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
-from groupbuy.web.access import member_required, operator_required
 
 from . import feed, rhythm, selectors
 from .models import Column, Community, Post, PostImage

@@ -11,9 +11,9 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from groupbuy import member_home as home_sections
+from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
-from groupbuy.web import member_home as home_sections
-from groupbuy.web.access import member_required, operator_required
 
 from . import selectors, services
 from .forms import MemberFilterForm

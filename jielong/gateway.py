@@ -45,7 +45,7 @@ from rest_framework.authentication import SessionAuthentication
 
 from groupbuy import clock
 from groupbuy.errors import DomainError
-from groupbuy.web.middleware import ChineseFirstLocaleMiddleware
+from groupbuy.middleware import ChineseFirstLocaleMiddleware
 
 from . import api, joining, services
 

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_GET, require_POST
 from community import services as community_services
 from community.models import Membership, PickupPoint, User
 from groupbuy import clock, posters
+from groupbuy.access import member_required
 from groupbuy.errors import DomainError
-from groupbuy.web.access import member_required
-from groupbuy.web.templatetags.money import fen
+from groupbuy.money import format_fen
 
 from . import payments, selectors, services
 from .models import Campaign, CampaignItem
@@ -168,7 +168,10 @@ def _share_text(campaign: Campaign, items: list[CampaignItem], line: str, url: s
     """The text a member pastes into the WeChat group: title, prices, perk, progress, link."""
     parts = [f"【{campaign.title}】"]
     for item in items:
-        price = _("%(item)s community price %(price)s") % {"item": item.sku, "price": fen(item.current_price_fen)}
+        price = _("%(item)s community price %(price)s") % {
+            "item": item.sku,
+            "price": format_fen(item.current_price_fen),
+        }
         parts.append(price)
     if campaign.perk_left and campaign.perk_description:
         parts.append(
@@ -253,7 +256,7 @@ def campaign_poster(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, membership = _campaign_for_member(request, pk)
     items = _items(campaign)
     lines = [
-        _("%(item)s community price %(price)s") % {"item": item.sku, "price": fen(item.current_price_fen)}
+        _("%(item)s community price %(price)s") % {"item": item.sku, "price": format_fen(item.current_price_fen)}
         for item in items[:3]
     ]
     if campaign.delivery_note:

@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 
 from community.models import Membership
 from groupbuy import events
+from groupbuy.access import operator_required
 from groupbuy.errors import DomainError
-from groupbuy.web.access import operator_required
 
 from . import builder, member_views, selectors, services
 from . import events as jielong_events

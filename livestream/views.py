@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 from community import selectors as community_selectors
 from community.models import Brand
 from groupbuy import clock, posters
+from groupbuy.access import host_required, member_required, operator_required
 from groupbuy.errors import DomainError
-from groupbuy.web.access import host_required, member_required, operator_required
 
 from . import actions, chat, panel, selectors, services, warmup, watch
 from .models import BannedWord, Comment, LiveSession, Notification, WarmupRound

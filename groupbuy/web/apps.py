@@ -9,10 +9,9 @@ class WebConfig(AppConfig):
 
     def ready(self) -> None:
         # The shell layer sits above every app, so it is where their member-home sections are wired in.
+        from groupbuy.member_home import Section, register
         from jielong import member_home as jielong_home
         from livestream import member_home as livestream_home
-
-        from .member_home import Section, register
 
         register(Section("live", "member/sections/live.html", 10, livestream_home.upcoming_lives))
         register(Section("jielong", "member/sections/jielong.html", 20, jielong_home.open_campaigns))
