@@ -14,7 +14,7 @@ from analytics.models import Event
 from catalogue.models import SKU, Product, Supplier
 from community.models import Community, Membership, PickupPoint, User
 from community.phones import normalize_phone
-from groupbuy import demo
+from demo import story as demo
 from jielong.models import Campaign, CampaignItem, Order, OrderLine
 from livestream.models import LiveSeries, LiveSession, Reservation, WatchRecord
 from tests import factories as f

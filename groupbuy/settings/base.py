@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "analytics",
     "groupbuy.web",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -4,7 +4,7 @@ import pytest
 
 from community import selectors
 from community.models import Application, Choice, Community, Invitation, Membership, Question, User
-from groupbuy import demo
+from demo import story as demo
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """The demo's join gates: questionnaires, personal invitation codes, and a few applications to review.
 
-Called from :func:`groupbuy.demo.seed_demo` after the people exist. Every row is found again by a natural
+Called from :func:`demo.story.seed_demo` after the people exist. Every row is found again by a natural
 key (questionnaire by community, question by position, choice by position, personal invitation by
 community and inviter, application by applicant and community), so a second run changes no count.
 It adds no users: the applicants are members of the other communities asking to join the main one.

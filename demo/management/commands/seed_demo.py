@@ -1,11 +1,11 @@
-"""Plant the 源味集 demo story (see ``groupbuy.demo``) and print how to sign in."""
+"""Plant the 源味集 demo story (see ``demo.story``) and print how to sign in."""
 
 import time
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from groupbuy import demo
+from demo import story as demo
 from groupbuy.money import format_fen
 
 

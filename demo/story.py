@@ -1131,10 +1131,10 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
         jielong = seed_jielong(rng, clock, people, catalogue, live)
         activity = seed_events(people, live, jielong)
         members_touch(people, activity)
-        from groupbuy.demo_live import seed_live_extras
+        from demo.live import seed_live_extras
 
         seed_live_extras(past=live.past, upcoming=live.upcoming, now=now)
-        from groupbuy.demo_community import seed_join_gates
+        from demo.community import seed_join_gates
 
         seed_join_gates(now=now)
     return _summary(people, live, jielong)

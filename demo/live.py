@@ -2,7 +2,7 @@
 its room (comments, answered questions, the product last explained, the jielong it opened) and the
 brand's blocked words.
 
-Called from :func:`groupbuy.demo.seed_demo`; safe to run again (a plan is created once, then only its
+Called from :func:`demo.story.seed_demo`; safe to run again (a plan is created once, then only its
 pending rounds are realigned to the session's start, which moves with the demo's clock).
 """
 
