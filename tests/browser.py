@@ -15,3 +15,21 @@ CHROMIUM_ARGS = [
 
 def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def session_cookies(base_url: str, user=None, *, language: str | None = "en") -> list[dict]:
+    """Cookies for a Playwright context: signed in as ``user`` (None: anonymous), pages in ``language``.
+
+    Signs in with Django's test client, which writes a session row: call it before entering
+    ``sync_playwright()`` (a connection opened inside Playwright's greenlets would outlive the test).
+    """
+    from django.test import Client
+
+    cookies = []
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        cookies.append({"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url})
+    if language is not None:
+        cookies.append({"name": "django_language", "value": language, "url": base_url})
+    return cookies

@@ -3,12 +3,44 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
 
 # Playwright's sync API runs an event loop in the test thread; Django must still allow ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# GROUPBUY_CLOCK_SHIFT_DAYS=365 runs the session that many days ahead (tests/test_year_ahead.py does): a test
+# that hides a literal date near today fails there, and so does a query that lets PostgreSQL's now() judge
+# (the database's clock is not shifted; Python's is, for groupbuy.clock and everything else in this process).
+CLOCK_SHIFT_ENV = "GROUPBUY_CLOCK_SHIFT_DAYS"
+_clock_shift = pytest.StashKey()
+
+
+def pytest_configure(config):
+    """Start the shifted clock before any test database is created, so every row is written in the
+    shifted present. Tests that pin the time themselves (``time_machine``) travel on top of it."""
+    shift = os.environ.get(CLOCK_SHIFT_ENV)
+    if shift:
+        import time_machine
+
+        destination = datetime.now(UTC) + timedelta(days=float(shift))
+        traveller = time_machine.travel(destination, tick=True)
+        traveller.start()
+        config.stash[_clock_shift] = traveller
+
+
+def pytest_unconfigure(config):
+    traveller = config.stash.get(_clock_shift, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    if config.stash.get(_clock_shift, None) is not None:
+        return f"clock shifted {os.environ[CLOCK_SHIFT_ENV]} days ahead: now is {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    return None
 
 
 @pytest.fixture
@@ -47,6 +79,7 @@ def asgi_server():
     port = sock.getsockname()[1]
     sock.close()
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "groupbuy.settings.test"}
+    env.pop(CLOCK_SHIFT_ENV, None)  # the server process is not shifted (the year-ahead run skips browser tests)
     command = [sys.executable, "-m", "uvicorn", "--factory", "tests.jielong.browser_asgi:make_app"]
     command += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio", "--lifespan", "off"]
     server = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)

@@ -3,13 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from community import feed
 from community.models import FeedItem, Membership, Post, PostImage
 from tests import factories
-from tests.browser import launch
+from tests.browser import launch, session_cookies
 
 pytestmark = pytest.mark.django_db
 
@@ -231,17 +230,13 @@ def test_on_a_phone_the_member_home_shows_the_feed_and_opens_a_post(live_server,
     image.image.save("tomato.jpg", ContentFile(buffer.getvalue()))
     assert rhythm.posts_publish_due() == [post.pk]  # the scheduler puts it in the feed
     _item(community, "jielong.campaign:1", kind=FeedItem.Kind.CAMPAIGN, title="有机草莓接龙", minutes_ago=60)
+    cookies = session_cookies(live_server.url, member)
 
     with sync_playwright() as p:
         browser = launch(p)
         try:
             context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
-            context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
-            client = Client()
-            client.force_login(member)
-            context.add_cookies(
-                [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-            )
+            context.add_cookies(cookies)
             page = context.new_page()
 
             page.goto(f"{live_server.url}/m/")

@@ -1,13 +1,12 @@
 """A leader builds the entry questionnaire on a phone (375 px): kinds switch fields, the top score follows."""
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
 from community.models import Membership, Questionnaire
 from community.questionnaire_editor import NEVER_AUTO_APPROVE
 from tests import factories
-from tests.browser import launch
+from tests.browser import launch, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,12 +15,7 @@ def test_leader_builds_a_questionnaire_on_a_phone(live_server):
     community = factories.community(name="阳光花园吃货群")
     leader = factories.member(nickname="团长阿芳")
     factories.membership(user=leader, community=community, role=Membership.Role.LEADER)
-    client = Client()
-    client.force_login(leader)
-    cookies = [
-        {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url},
-        {"name": "django_language", "value": "en", "url": live_server.url},
-    ]
+    cookies = session_cookies(live_server.url, leader)
 
     with sync_playwright() as p:
         browser = launch(p)

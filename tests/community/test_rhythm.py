@@ -1,7 +1,7 @@
 """Daily rhythm (社群日常节奏): columns, posts with clean pictures, the scheduler, leader copy, access."""
 
 import threading
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from io import BytesIO
 
 import pytest
@@ -13,7 +13,7 @@ from PIL import Image
 
 from community import rhythm
 from community.models import Column, FeedItem, Invitation, Membership, Post, PostImage
-from groupbuy import images
+from groupbuy import clock, images
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -433,34 +433,54 @@ def test_operator_adds_a_column_on_the_columns_page(client):
     )
 
 
-def test_calendar_week_shows_slots_posts_and_a_link_to_write_for_an_empty_slot(client):
+def _next_month_start(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def test_calendar_week_shows_slots_posts_and_a_link_to_write_for_an_empty_slot(client, time_machine):
+    # Pinned to 08:00 on a Monday a week or more ahead: Monday's 09:00 slot and Wednesday's are still to come.
+    today = clock.localdate()
+    monday = today + timedelta(days=7 + (1 - today.isoweekday()) % 7)
+    time_machine.move_to(datetime.combine(monday, time(8, 0), tzinfo=TZ), tick=False)
+    wednesday = monday + timedelta(days=2)
     leader, community = _leader_and_community()
     recipes = _column(community, weekdays=(3,), at=time(20))
     farm = _column(community, name="周一农场日", weekdays=(1,), at=time(9))
-    wednesday = datetime(2026, 12, 2, 20, 0, tzinfo=TZ)
-    _post(community, column=recipes, scheduled_at=wednesday, title="冬笋的三种吃法")
+    _post(
+        community, column=recipes, scheduled_at=datetime.combine(wednesday, time(20), tzinfo=TZ), title="冬笋的三种吃法"
+    )
     client.force_login(leader)
 
-    page = client.get(f"/m/lead/{community.slug}/rhythm/?date=2026-12-02").content.decode()
+    page = client.get(f"/m/lead/{community.slug}/rhythm/?date={wednesday.isoformat()}").content.decode()
 
     assert "冬笋的三种吃法" in page
-    assert f"?column={farm.pk}&amp;date=2026-11-30" in page
-    assert f"?column={recipes.pk}&amp;date=2026-12-02" not in page  # that slot is filled
+    assert f"?column={farm.pk}&amp;date={monday.isoformat()}" in page
+    assert f"?column={recipes.pk}&amp;date={wednesday.isoformat()}" not in page  # that slot is filled
 
 
 def test_calendar_month_view_renders_the_whole_month(client):
+    first = _next_month_start(clock.localdate())
+    third_wednesday = first + timedelta(days=(2 - first.weekday()) % 7 + 14)
+    last = _next_month_start(first) - timedelta(days=1)
+    grid_start = first - timedelta(days=first.weekday())  # the Monday on or before the 1st
+    grid_end = last + timedelta(days=6 - last.weekday())  # the Sunday on or after the last day
     _leader, community = _leader_and_community()
     recipes = _column(community)
-    _post(community, column=recipes, scheduled_at=datetime(2026, 12, 16, 20, 0, tzinfo=TZ), title="腊八粥")
+    _post(
+        community, column=recipes, scheduled_at=datetime.combine(third_wednesday, time(20), tzinfo=TZ), title="腊八粥"
+    )
     client.force_login(factories.operator())
 
-    response = client.get(f"/ops/communities/{community.slug}/rhythm/?view=month&date=2026-12-10")
+    response = client.get(
+        f"/ops/communities/{community.slug}/rhythm/?view=month&date={(first + timedelta(days=9)).isoformat()}"
+    )
 
     page = response.content.decode()
     assert response.status_code == 200
     assert "腊八粥" in page
     days = response.context["days"]
-    assert (days[0].date.isoformat(), days[-1].date.isoformat(), len(days)) == ("2026-11-30", "2027-01-03", 35)
+    assert (days[0].date, days[-1].date, len(days)) == (grid_start, grid_end, (grid_end - grid_start).days + 1)
+    assert len(days) in (28, 35, 42)
 
 
 def test_new_post_form_is_prefilled_with_the_columns_next_slot(client):

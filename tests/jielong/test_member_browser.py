@@ -5,24 +5,14 @@ broadcasts go through the real Redis channel layer.
 """
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
 from catalogue.models import SKU
 from jielong.models import Campaign, Order
 from tests import factories as f
-from tests.browser import launch
+from tests.browser import launch, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _session_cookie(user, base_url):
-    client = Client()
-    client.force_login(user)
-    return [
-        {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url},
-        {"name": "django_language", "value": "en", "url": base_url},
-    ]
 
 
 def test_one_member_joins_and_the_other_sees_the_count_change_without_reload(asgi_server):
@@ -37,7 +27,7 @@ def test_one_member_joins_and_the_other_sees_the_count_change_without_reload(asg
     url = f"{asgi_server}/m/jielong/{campaign.pk}/"
     # Database work stays outside Playwright's block: its greenlets carry their own context, and a
     # connection opened there would outlive the test.
-    cookies = [_session_cookie(user, asgi_server) for user in (joiner, watcher)]
+    cookies = [session_cookies(asgi_server, user) for user in (joiner, watcher)]
     qty_field, joiner_line = f'input[name="qty_{item.pk}"]', f"1. 小王 {item.sku.product.name}×2"
 
     with sync_playwright() as p:

@@ -5,23 +5,13 @@ the panel, and the assistant's triage empties the queue."""
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
 from livestream.models import Comment, LiveSession
 from tests import factories
-from tests.browser import launch
+from tests.browser import launch, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def _cookies(user, base_url):
-    client = Client()
-    client.force_login(user)
-    return [
-        {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url},
-        {"name": "django_language", "value": "en", "url": base_url},
-    ]
 
 
 def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_server):
@@ -32,7 +22,7 @@ def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_serv
     session = factories.live_session(hosts=[host], status=LiveSession.Status.LIVE, starts_in=timedelta(minutes=-5))
     session.communities.set([community])
     sku = factories.sku(name="有机上海青", price_fen=1590)
-    host_cookies, member_cookies = _cookies(host, asgi_server), _cookies(member, asgi_server)
+    host_cookies, member_cookies = session_cookies(asgi_server, host), session_cookies(asgi_server, member)
 
     with sync_playwright() as p:
         browser = launch(p)
@@ -94,7 +84,7 @@ def test_a_member_waiting_in_the_room_is_taken_live_when_the_host_goes_live(asgi
     factories.membership(user=member, community=community)
     session = factories.live_session(hosts=[host], starts_in=timedelta(minutes=2))
     session.communities.set([community])
-    host_cookies, member_cookies = _cookies(host, asgi_server), _cookies(member, asgi_server)
+    host_cookies, member_cookies = session_cookies(asgi_server, host), session_cookies(asgi_server, member)
 
     with sync_playwright() as p:
         browser = launch(p)

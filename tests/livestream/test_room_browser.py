@@ -3,12 +3,11 @@
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect, sync_playwright
 
 from livestream.models import LiveSession, WatchRecord
 from tests import factories
-from tests.browser import launch
+from tests.browser import launch, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,12 +22,7 @@ def test_the_live_room_sends_heartbeats_and_shows_who_is_online(live_server):
         channels_live_url="https://channels.weixin.qq.com/live/example",
     )
     session.communities.set([community])
-    client = Client()
-    client.force_login(member)
-    cookies = [
-        {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url},
-        {"name": "django_language", "value": "en", "url": live_server.url},
-    ]
+    cookies = session_cookies(live_server.url, member)
 
     with sync_playwright() as p:
         browser = launch(p)
