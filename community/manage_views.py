@@ -17,6 +17,7 @@ from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
 
 from . import roster, selectors
+from .access import may_manage_community
 from .models import Community, Question
 from .questionnaire_editor import (
     ChoiceDraft,
@@ -35,7 +36,7 @@ EXTRA_CHOICES = 2
 
 def _community(request: HttpRequest, slug: str, shell: str) -> Community:
     community = get_object_or_404(Community.objects.select_related("brand"), slug=slug)
-    if shell == LEADER and not selectors.is_leader(user=request.user, community=community):
+    if shell == LEADER and not may_manage_community(user=request.user, community=community):
         raise PermissionDenied
     return community
 

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 
 from groupbuy.errors import DomainError
 
-from .models import Choice, Community, Membership, Question, Questionnaire, User
+from .access import may_manage_community
+from .models import Choice, Community, Question, Questionnaire, User
 
 NEVER_AUTO_APPROVE = 1_000_000
 MAX_QUESTIONS = 30
@@ -74,15 +75,6 @@ class QuestionnaireDraft:
     threshold: str = "0"
     auto_approve: bool = True
     questions: list[QuestionDraft] = field(default_factory=list)
-
-
-def may_edit(*, user: User, community: Community) -> bool:
-    """Operators, and the community's own active leaders (团长)."""
-    if user.is_operator:
-        return True
-    return Membership.objects.filter(
-        user=user, community=community, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
-    ).exists()
 
 
 def questionnaire_draft(*, community: Community) -> QuestionnaireDraft:
@@ -275,7 +267,7 @@ def questionnaire_save(*, by: User, community: Community, draft: QuestionnaireDr
     Questions and choices keep their rows (and so the answers already given point at them) when edited;
     removed ones are deleted. Locks the questionnaire row so two editors saving at once apply in turn.
     """
-    if not may_edit(user=by, community=community):
+    if not may_manage_community(user=by, community=community):
         raise QuestionnaireInvalid(
             [_("Only the community's leaders and operators can edit its questionnaire.")], code="forbidden"
         )

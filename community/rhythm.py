@@ -26,7 +26,8 @@ from groupbuy.images import ImageRejected, clean_image
 
 from . import events as community_events
 from . import feed
-from .models import Column, Community, FeedItem, Membership, Post, PostImage, User
+from .access import may_manage_community
+from .models import Column, Community, FeedItem, Post, PostImage, User
 from .services import referral_code
 
 MAX_IMAGE_SIDE = 1600
@@ -50,19 +51,8 @@ class PostInvalid(RhythmRefused):
     pass
 
 
-def may_manage(*, user: User, community: Community) -> bool:
-    """Operators, and the active leaders of ``community``, plan its columns and posts."""
-    if not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_operator:
-        return True
-    return Membership.objects.filter(
-        user=user, community=community, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
-    ).exists()
-
-
 def _check_may_manage(*, user: User, community: Community) -> None:
-    if not may_manage(user=user, community=community):
+    if not may_manage_community(user=user, community=community):
         raise RhythmRefused(_("Only operators and this community's leaders can plan its posts."), code="forbidden")
 
 

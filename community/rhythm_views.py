@@ -27,7 +27,8 @@ from groupbuy import clock
 from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
 
-from . import feed, rhythm, selectors
+from . import feed, rhythm
+from .access import may_manage_community
 from .models import Column, Community, Post, PostImage
 
 WEEKDAYS = [
@@ -79,7 +80,7 @@ def planning_view(view):
 
         def inner(request: HttpRequest) -> HttpResponse:
             community = get_object_or_404(Community, slug=slug)
-            if shell == "lead" and not selectors.is_leader(user=request.user, community=community):
+            if shell == "lead" and not may_manage_community(user=request.user, community=community):
                 raise PermissionDenied
             return view(request, Shell(shell, community), **kwargs)
 

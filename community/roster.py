@@ -50,6 +50,7 @@ from groupbuy import clock, events
 from groupbuy.errors import DomainError
 
 from . import events as community_events
+from .access import may_manage_community
 from .models import Community, Membership, PickupPoint, User
 from .phones import mask_phone, normalize_phone
 
@@ -578,16 +579,8 @@ def _stage_path(token: str, *, claimed: bool = False) -> Path:
     return _stage_dir() / (f"{token}.claimed" if claimed else f"{token}.json")
 
 
-def _may_manage(*, user: User, community: Community) -> bool:
-    if user.is_operator:
-        return True
-    return Membership.objects.filter(
-        user=user, community=community, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
-    ).exists()
-
-
 def _check_may_import(*, by: User, community: Community) -> None:
-    if not _may_manage(user=by, community=community):
+    if not may_manage_community(user=by, community=community):
         raise RosterImportRefused(_("Only the community's leaders and operators can import members."), code="forbidden")
 
 

@@ -9,6 +9,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from groupbuy import clock
 
+from .access import may_manage_community
 from .models import Application, Community, Invitation, Membership, PickupPoint, Question, Questionnaire, User
 
 # Warn the operator when a community is this close to its capacity (WeChat groups stop at 500).
@@ -132,13 +133,7 @@ def invitation_by_code(*, code: str) -> Invitation | None:
 
 def pending_applications(*, reviewer: User, community: Community) -> QuerySet[Application]:
     """Applications waiting in ``community``, for an operator or one of its leaders; nothing for others."""
-    allowed = (
-        reviewer.is_operator
-        or Membership.objects.filter(
-            user=reviewer, community=community, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
-        ).exists()
-    )
-    if not allowed:
+    if not may_manage_community(user=reviewer, community=community):
         return Application.objects.none()
     return (
         Application.objects.filter(community=community, status=Application.Status.PENDING)
@@ -149,12 +144,6 @@ def pending_applications(*, reviewer: User, community: Community) -> QuerySet[Ap
 
 def community_member_count(*, community: Community) -> int:
     return Membership.objects.filter(community=community, status=Membership.Status.ACTIVE).count()
-
-
-def is_leader(*, user: User, community: Community) -> bool:
-    return Membership.objects.filter(
-        user=user, community=community, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
-    ).exists()
 
 
 MEMBER_PAGE_SIZE = 50

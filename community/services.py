@@ -21,6 +21,7 @@ from groupbuy.errors import DomainError
 
 from . import events as community_events
 from . import throttle
+from .access import may_manage_community
 from .models import (
     Application,
     Community,
@@ -336,19 +337,11 @@ def invitation_create(
     *, inviter: User, community: Community, max_uses: int | None = None, expires_at: datetime | None = None
 ) -> Invitation:
     """A one-off code with optional limits, made by an operator or a leader of ``community``."""
-    if not _may_manage(user=inviter, community=community):
+    if not may_manage_community(user=inviter, community=community):
         raise InvitationInvalid(_("Only the community's leaders and operators can create invitations."))
     if max_uses is not None and max_uses < 1:
         raise InvitationInvalid(_("The number of uses must be at least 1."))
     return _create_invitation(community=community, inviter=inviter, max_uses=max_uses, expires_at=expires_at)
-
-
-def _may_manage(*, user: User, community: Community) -> bool:
-    if user.is_operator:
-        return True
-    return Membership.objects.filter(
-        user=user, community=community, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
-    ).exists()
 
 
 def _check_invitation(*, code: str, community: Community, user: User, now: datetime) -> Invitation:
@@ -539,7 +532,7 @@ def application_review(*, application: Application, reviewer: User, approve: boo
     application, so a full community refuses the approval and nothing changes.
     """
     reason = (reason or "").strip()
-    if not _may_manage(user=reviewer, community=application.community):
+    if not may_manage_community(user=reviewer, community=application.community):
         raise ReviewRefused(_("Only the community's leaders and operators can review applications."), code="forbidden")
     if not approve and not reason:
         raise ReviewRefused(_("Give a reason for the rejection; the applicant will see it."), code="no_reason")
@@ -589,7 +582,7 @@ def membership_leave(*, user: User, community: Community) -> Membership:
 
 def membership_remove(*, membership: Membership, by: User) -> Membership:
     """An operator or a leader of the community removes a member (移出群). Removed members cannot rejoin alone."""
-    if not _may_manage(user=by, community=membership.community):
+    if not may_manage_community(user=by, community=membership.community):
         raise MembershipChangeRefused(_("Only the community's leaders and operators can remove members."))
     if membership.user_id == by.pk:
         raise MembershipChangeRefused(_("You cannot remove yourself; leave the community instead."), code="self")

@@ -16,6 +16,7 @@ from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
 
 from . import selectors, services
+from .access import may_manage_community
 from .forms import MemberFilterForm
 from .models import Application, Community, Membership, PickupPoint, Question, User
 from .phones import mask_phone
@@ -289,7 +290,7 @@ def ops_community_applications(request: HttpRequest, slug: str) -> HttpResponse:
 @member_required
 def leader_community_applications(request: HttpRequest, slug: str) -> HttpResponse:
     community = get_object_or_404(Community, slug=slug)
-    if not selectors.is_leader(user=request.user, community=community):
+    if not may_manage_community(user=request.user, community=community):
         raise PermissionDenied
     response = _review(request, community)
     if response is not None:
@@ -439,7 +440,7 @@ def member_pickup_point(request: HttpRequest, slug: str) -> HttpResponse:
 def leader_community_members(request: HttpRequest, slug: str) -> HttpResponse:
     """A leader's member list for their own community (phones masked); they may remove members too."""
     community = get_object_or_404(Community, slug=slug)
-    if not selectors.is_leader(user=request.user, community=community):
+    if not may_manage_community(user=request.user, community=community):
         raise PermissionDenied
     if request.method == "POST":
         membership = get_object_or_404(Membership, pk=request.POST.get("membership"), community=community)
