@@ -15,3 +15,4 @@ class JielongConfig(AppConfig):
         # The live room pins this app's campaign items and shows its joins and GMV (livestream never imports jielong).
         hooks.register_pin_candidates(live_hooks.session_pin_candidates)
         hooks.register_sales(live_hooks.session_sales)
+        hooks.register_campaign_url(live_hooks.campaign_url)

@@ -1,5 +1,7 @@
 """What the live room needs from jielong, registered into livestream.hooks (livestream never imports jielong)."""
 
+from django.urls import reverse
+
 from livestream.hooks import PinCandidate, Sales
 
 from . import selectors
@@ -35,3 +37,8 @@ def session_sales(live_session_id: int) -> Sales:
     """Joins and GMV of the session's campaigns (cancelled orders left out)."""
     totals = selectors.session_sales(live_session_id=live_session_id)
     return Sales(joins=totals["joins"], gmv_fen=totals["gmv_fen"])
+
+
+def campaign_url(campaign_id: int) -> str:
+    """The members' page of a campaign: the live room's jielong button."""
+    return reverse("jielong:member-campaign", args=[campaign_id])

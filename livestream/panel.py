@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db.models import Count, F
-from django.urls import NoReverseMatch, reverse
 
 from catalogue.models import SKU
 from groupbuy import clock
@@ -24,12 +23,10 @@ REMINDER_BEFORE_END = timedelta(minutes=10)
 
 
 def jielong_url(campaign_id: int | None) -> str:
+    """The members' page of the session's jielong, through jielong's provider ("" without one)."""
     if not campaign_id:
         return ""
-    try:
-        return reverse("jielong:member-campaign", args=[campaign_id])
-    except NoReverseMatch:
-        return ""
+    return hooks.campaign_url(campaign_id) or ""
 
 
 def room_snapshot(*, session_id: int) -> dict | None:
