@@ -66,11 +66,6 @@ def metrics_changed(session_id: int) -> None:
     _schedule(METRICS, session_id, METRICS_COALESCE_SECONDS)
 
 
-def staff_notice(session_id: int, notice: dict) -> None:
-    message = {"type": "live.notice", "notice": notice}
-    broadcaster().call_soon(partial(_messages, [(staff_group(session_id), message)]))
-
-
 def _schedule(what: str, session_id: int, delay: float) -> None:
     if cache.add(_pending_key(what, session_id), 1, timeout=10):
         broadcaster().call_at(time.monotonic() + delay, partial(_flush, what, session_id))

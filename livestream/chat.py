@@ -207,12 +207,6 @@ def member_mute(
     return mute
 
 
-def member_unmute(*, session: LiveSession, user: User, by: User) -> bool:
-    _require_staff(session=session, by=by)
-    deleted, _rows = Mute.objects.filter(session=session, user=user).delete()
-    return bool(deleted)
-
-
 def question_pick(*, session: LiveSession, comment_id: int, by: User) -> Comment:
     """Put a question in front of the host (the assistant's "pick")."""
     _require_staff(session=session, by=by)

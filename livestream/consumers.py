@@ -134,6 +134,3 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def live_metrics(self, message: dict) -> None:
         await self.send_json({"type": "metrics", "metrics": message["metrics"]})
-
-    async def live_notice(self, message: dict) -> None:
-        await self.send_json({"type": "notice", "notice": message["notice"]})
