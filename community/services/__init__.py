@@ -1,0 +1,107 @@
+"""Writes for people and communities, one sub-module per seam:
+
+* ``signin``: phone codes (验证码) and the member's profile;
+* ``joining``: invitations, joining through the gate, questionnaire scoring, application review;
+* ``membership``: leaving, removal, community roles;
+* ``pickup_points``: pickup points (自提点) and a member's default one;
+* ``settings``: a community's positioning, capacity and join gate.
+
+Other apps, the demo and the tests call them through this package (``from community import services``);
+the names below are its public face.
+"""
+
+from .joining import (
+    INVITATION_ALPHABET,
+    INVITATION_CODE_LENGTH,
+    AlreadyMember,
+    AnswersInvalid,
+    ApplicationExists,
+    CommunityClosed,
+    CommunityFull,
+    InvitationInvalid,
+    JoinRefused,
+    JoinResult,
+    ReviewRefused,
+    application_review,
+    community_join,
+    invitation_create,
+    invitation_personal_get_or_create,
+    referral_code,
+    score_answers,
+)
+from .membership import (
+    MembershipChangeRefused,
+    membership_leave,
+    membership_remove,
+    membership_role_set,
+)
+from .pickup_points import (
+    PickupPointInvalid,
+    membership_pickup_point_set,
+    pickup_point_save,
+)
+from .settings import (
+    CommunitySettingsInvalid,
+    community_settings_update,
+)
+from .signin import (
+    CODE_LENGTH,
+    CODE_TTL,
+    MAX_ATTEMPTS,
+    AccountUnavailable,
+    CodeExpired,
+    CodeInvalid,
+    CodeUsed,
+    InvalidPhone,
+    PhoneLocked,
+    ProfileInvalid,
+    SentCode,
+    TooManyRequests,
+    member_profile_update,
+    phone_code_send,
+    phone_code_verify,
+)
+
+__all__ = [
+    "CODE_LENGTH",
+    "CODE_TTL",
+    "INVITATION_ALPHABET",
+    "INVITATION_CODE_LENGTH",
+    "MAX_ATTEMPTS",
+    "AccountUnavailable",
+    "AlreadyMember",
+    "AnswersInvalid",
+    "ApplicationExists",
+    "CodeExpired",
+    "CodeInvalid",
+    "CodeUsed",
+    "CommunityClosed",
+    "CommunityFull",
+    "CommunitySettingsInvalid",
+    "InvalidPhone",
+    "InvitationInvalid",
+    "JoinRefused",
+    "JoinResult",
+    "MembershipChangeRefused",
+    "PhoneLocked",
+    "PickupPointInvalid",
+    "ProfileInvalid",
+    "ReviewRefused",
+    "SentCode",
+    "TooManyRequests",
+    "application_review",
+    "community_join",
+    "community_settings_update",
+    "invitation_create",
+    "invitation_personal_get_or_create",
+    "member_profile_update",
+    "membership_leave",
+    "membership_pickup_point_set",
+    "membership_remove",
+    "membership_role_set",
+    "phone_code_send",
+    "phone_code_verify",
+    "pickup_point_save",
+    "referral_code",
+    "score_answers",
+]
