@@ -1,8 +1,8 @@
 /* Member jielong page: live progress over a WebSocket, copy buttons, one submit per tap.
  *
  * The server pushes whole, versioned snapshots ({"type": "snapshot", "snapshot": {...}}); a snapshot
- * older than what the page shows is ignored. On a dropped connection the page reconnects with
- * exponential backoff, and the consumer's first message after connecting re-syncs it.
+ * older than what the page shows is ignored. The connection is kept by socket.js (backoff with
+ * jitter, JSON guard); the consumer's first message after a reconnect re-syncs the page.
  * Written in plain ES5 so older in-app browsers (WeChat) run it too.
  */
 (function () {
@@ -12,9 +12,6 @@
   if (!root) return;
 
   var shownVersion = parseInt(root.getAttribute("data-version"), 10) || 0;
-  var retryDelay = 1000;
-  var MAX_DELAY = 30000;
-  var socket = null;
 
   function fill(template, values) {
     return template.replace(/\{(\w+)\}/g, function (match, key) {
@@ -124,29 +121,15 @@
   }
 
   function connect() {
-    if (!("WebSocket" in window)) return;
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + window.location.host + root.getAttribute("data-ws-path"));
-    socket.onopen = function () {
-      retryDelay = 1000;
-      root.setAttribute("data-live", "connected");
-    };
-    socket.onmessage = function (event) {
-      var message;
-      try {
-        message = JSON.parse(event.data);
-      } catch (e) {
-        return;
-      }
-      if (message && message.type === "snapshot" && message.snapshot) apply(message.snapshot);
-    };
-    socket.onclose = function (event) {
-      root.setAttribute("data-live", "disconnected");
-      if (event.code === 4404) return; // the campaign is gone: nothing to watch
-      var delay = retryDelay + Math.floor(Math.random() * 250);
-      retryDelay = Math.min(retryDelay * 2, MAX_DELAY);
-      window.setTimeout(connect, delay);
-    };
+    window.groupbuy.socket(root.getAttribute("data-ws-path"), {
+      onMessage: function (message) {
+        if (message.type === "snapshot" && message.snapshot) apply(message.snapshot);
+      },
+      onState: function (name) {
+        // "closed": the campaign is gone or not for this member (4403/4404): nothing to watch.
+        root.setAttribute("data-live", name === "connected" ? "connected" : "disconnected");
+      },
+    });
   }
 
   root.addEventListener("click", function (event) {

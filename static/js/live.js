@@ -17,11 +17,10 @@
   }
   var url = room.getAttribute("data-heartbeat-url");
   var seconds = parseInt(room.getAttribute("data-heartbeat-seconds"), 10) || 10;
-  var token = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
   var online = document.getElementById("live-online");
   function beat() {
     if (document.visibilityState === "hidden") return;
-    fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": decodeURIComponent(token) } })
+    fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": window.groupbuy.csrfToken() } })
       .then(function (r) { return r.json(); })
       .then(function (data) { if (online && data.online !== undefined) online.textContent = data.online; })
       .catch(function () {});

@@ -5,17 +5,12 @@
   "use strict";
   var panel = document.getElementById("live-panel");
   if (!panel || !window.WebSocket) return;
+  var gb = window.groupbuy;
   var actionUrl = panel.getAttribute("data-action-url");
   var strings = document.getElementById("live-strings").dataset;
   var errorLine = document.getElementById("live-panel-error");
   var queue = document.getElementById("live-queue");
   var stream = document.getElementById("live-stream");
-  var token = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
-  var retry = 1000;
-
-  function fen(value) {
-    return "¥" + (value / 100).toFixed(2).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  }
 
   function showError(message) {
     errorLine.textContent = message;
@@ -27,7 +22,7 @@
     Object.keys(data).forEach(function (k) { body.append(k, data[k]); });
     return fetch(actionUrl, {
       method: "POST", body: body, credentials: "same-origin",
-      headers: { "X-CSRFToken": decodeURIComponent(token), Accept: "application/json" },
+      headers: { "X-CSRFToken": gb.csrfToken(), Accept: "application/json" },
     }).then(function (r) { return r.json(); }).then(function (result) {
       showError(result.error || "");
       return result;
@@ -143,7 +138,7 @@
     setMetric("reserved_vs", m.reserved_viewers + "/" + m.reservations);
     setMetric("viewers", m.viewers);
     setMetric("joins", m.joins === null ? "–" : m.joins);
-    setMetric("gmv", m.gmv_fen === null ? "–" : fen(m.gmv_fen));
+    setMetric("gmv", m.gmv_fen === null ? "–" : gb.fen(m.gmv_fen));
     document.getElementById("live-reminder").hidden = !m.remind_jielong;
   }
 
@@ -160,27 +155,16 @@
     if (r.status !== panel.getAttribute("data-status")) window.location.reload();
   }
 
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    var socket = new WebSocket(scheme + window.location.host + panel.getAttribute("data-ws"));
-    socket.onopen = function () { retry = 1000; panel.setAttribute("data-live", "connected"); };
-    socket.onmessage = function (event) {
-      var m = JSON.parse(event.data);
-      if (m.type === "queue") renderQueue(m.queue);
-      else if (m.type === "metrics") renderMetrics(m.metrics);
-      else if (m.type === "room") renderRoom(m.room);
-      else if (m.type === "comments") { stream.textContent = ""; m.comments.forEach(addComment); }
-      else if (m.type === "new_comments") m.comments.forEach(addComment);
-      else if (m.type === "comment_removed") {
-        var li = stream.querySelector('li[data-id="' + m.comment_id + '"]');
-        if (li) li.remove();
-      }
-    };
-    socket.onclose = function () {
-      panel.setAttribute("data-live", "reconnecting");
-      window.setTimeout(connect, retry);
-      retry = Math.min(retry * 2, 15000);
-    };
+  function onMessage(m) {
+    if (m.type === "queue") renderQueue(m.queue);
+    else if (m.type === "metrics") renderMetrics(m.metrics);
+    else if (m.type === "room") renderRoom(m.room);
+    else if (m.type === "comments") { stream.textContent = ""; m.comments.forEach(addComment); }
+    else if (m.type === "new_comments") m.comments.forEach(addComment);
+    else if (m.type === "comment_removed") {
+      var li = stream.querySelector('li[data-id="' + m.comment_id + '"]');
+      if (li) li.remove();
+    }
   }
 
   // Forms marked js-live-action (pin, unpin, publish the jielong) post without leaving the page.
@@ -208,5 +192,9 @@
     tick();
     window.setInterval(tick, 15000);
   }
-  connect();
+  // On a reconnect the server's snapshots (queue, metrics, room, comments) replace what the panel shows.
+  gb.socket(panel.getAttribute("data-ws"), {
+    onMessage: onMessage,
+    onState: function (name) { panel.setAttribute("data-live", name); },
+  });
 })();

@@ -4,6 +4,7 @@
   "use strict";
   var room = document.getElementById("live-room");
   if (!room || !room.getAttribute("data-ws") || !window.WebSocket) return;
+  var gb = window.groupbuy;
 
   var list = document.getElementById("live-comments");
   var empty = document.getElementById("live-comments-empty");
@@ -12,11 +13,6 @@
   var ask = document.getElementById("live-ask");
   var note = document.getElementById("live-composer-note");
   var socket = null;
-  var retry = 1000;
-
-  function fen(value) {
-    return "¥" + (value / 100).toFixed(2).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  }
 
   function atBottom() {
     return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
@@ -60,7 +56,7 @@
     if (!card) return;
     if (r.pinned) {
       document.getElementById("live-pinned-name").textContent = r.pinned.name;
-      document.getElementById("live-pinned-price").textContent = r.pinned.price_fen === null ? "" : fen(r.pinned.price_fen);
+      document.getElementById("live-pinned-price").textContent = r.pinned.price_fen === null ? "" : gb.fen(r.pinned.price_fen);
       var img = document.getElementById("live-pinned-img");
       var placeholder = document.getElementById("live-pinned-ph");
       img.hidden = !r.pinned.image_url;
@@ -90,36 +86,21 @@
     showNote.timer = window.setTimeout(function () { note.hidden = true; }, 4000);
   }
 
-  function connect() {
-    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    socket = new WebSocket(scheme + window.location.host + room.getAttribute("data-ws"));
-    socket.onopen = function () {
-      retry = 1000;
-      room.setAttribute("data-live", "connected");
-    };
-    socket.onmessage = function (event) {
-      var m = JSON.parse(event.data);
-      if (m.type === "room") setRoom(m.room);
-      else if (!list) return; // not live yet: only the room's status matters
-      else if (m.type === "comments") setComments(m.comments);
-      else if (m.type === "new_comments") m.comments.forEach(addComment);
-      else if (m.type === "comment_removed") {
-        var li = list.querySelector('li[data-id="' + m.comment_id + '"]');
-        if (li) li.remove();
-      } else if (m.type === "ack" && (m.action === "comment" || m.action === "ask")) {
-        input.value = "";
-        if (m.action === "ask") showNote(note.getAttribute("data-asked"), false);
-        else if (m.comment) addComment(m.comment);
-      } else if (m.type === "error") {
-        showNote(m.message, true);
-      }
-    };
-    socket.onclose = function () {
-      room.setAttribute("data-live", "reconnecting");
-      socket = null;
-      window.setTimeout(connect, retry);
-      retry = Math.min(retry * 2, 15000);
-    };
+  function onMessage(m) {
+    if (m.type === "room") setRoom(m.room);
+    else if (!list) return; // not live yet: only the room's status matters
+    else if (m.type === "comments") setComments(m.comments);
+    else if (m.type === "new_comments") m.comments.forEach(addComment);
+    else if (m.type === "comment_removed") {
+      var li = list.querySelector('li[data-id="' + m.comment_id + '"]');
+      if (li) li.remove();
+    } else if (m.type === "ack" && (m.action === "comment" || m.action === "ask")) {
+      input.value = "";
+      if (m.action === "ask") showNote(note.getAttribute("data-asked"), false);
+      else if (m.comment) addComment(m.comment);
+    } else if (m.type === "error") {
+      showNote(m.message, true);
+    }
   }
 
   if (ask && input) {
@@ -132,12 +113,16 @@
   }
   if (form) {
     form.addEventListener("submit", function (event) {
-      if (!socket || socket.readyState !== WebSocket.OPEN) return; // the form posts the classic way
+      if (!socket.isOpen()) return; // the form posts the classic way
       event.preventDefault();
       var text = input.value.trim();
       if (!text) return;
-      socket.send(JSON.stringify({ action: ask && ask.checked ? "ask" : "comment", data: { text: text } }));
+      socket.send({ action: ask && ask.checked ? "ask" : "comment", data: { text: text } });
     });
   }
-  connect();
+  // On a reconnect the server's snapshots (room, comments) replace what the page shows.
+  socket = gb.socket(room.getAttribute("data-ws"), {
+    onMessage: onMessage,
+    onState: function (name) { room.setAttribute("data-live", name); },
+  });
 })();
