@@ -37,12 +37,13 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY . .
 COPY --from=static /src/static/vendor/ static/vendor/
 # Build-time only: production settings refuse to load without a key, and these steps need no secret.
-RUN SECRET_KEY=build-only-not-secret GROUPBUY_DATA_DIR=/tmp/build python manage.py compiletranslations \
-    && SECRET_KEY=build-only-not-secret GROUPBUY_DATA_DIR=/tmp/build python manage.py collectstatic --noinput \
+RUN SECRET_KEY=build-only-not-secret SMS_CONSOLE_ALLOWED=true GROUPBUY_DATA_DIR=/tmp/build python manage.py compiletranslations \
+    && SECRET_KEY=build-only-not-secret SMS_CONSOLE_ALLOWED=true GROUPBUY_DATA_DIR=/tmp/build python manage.py collectstatic --noinput \
     && rm -rf /tmp/build
 
 USER groupbuy
 VOLUME ["/data"]
 EXPOSE 8000
-# WEB_CONCURRENCY sets uvicorn's worker count; X-Forwarded-* is trusted from the reverse proxy.
-CMD ["uvicorn", "groupbuy.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--forwarded-allow-ips", "*"]
+# WEB_CONCURRENCY sets uvicorn's worker count. X-Forwarded-For is judged by Django (TRUSTED_PROXIES), not
+# trusted from anyone who sends it.
+CMD ["uvicorn", "groupbuy.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from groupbuy import member_home as home_sections
 from groupbuy.access import member_required, operator_required
+from groupbuy.clientip import client_ip
 from groupbuy.errors import DomainError
 
 from . import selectors, services
@@ -79,7 +80,7 @@ def member_login(request: HttpRequest) -> HttpResponse:
             context["form"] = form
             if form.is_valid():
                 try:
-                    sent = services.phone_code_send(phone=form.cleaned_data["phone"], ip=_client_ip(request))
+                    sent = services.phone_code_send(phone=form.cleaned_data["phone"], ip=client_ip(request))
                 except DomainError as exc:
                     form.add_error("phone", exc.message)
                 else:
@@ -90,15 +91,6 @@ def member_login(request: HttpRequest) -> HttpResponse:
         phone = context["form"]["phone"].value() or ""
         context["masked_phone"] = _masked(phone)
     return render(request, "member/login.html", context)
-
-
-def _client_ip(request: HttpRequest) -> str:
-    # Behind the proxy, REMOTE_ADDR is the proxy; production sets SECURE_PROXY_SSL_HEADER and the proxy
-    # appends the client to X-Forwarded-For, so its last entry is the one the proxy saw.
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
-        return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def _masked(phone: str) -> str:

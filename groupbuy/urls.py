@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("analytics.urls")),
 ]
 
-if settings.DEBUG:
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+if settings.SERVE_MEDIA:
+    # Media files are pictures the app wrote itself (re-encoded, EXIF stripped); never a listing.
+    urlpatterns += [path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]

@@ -50,9 +50,12 @@ def test_send_code_stores_only_a_hash_and_texts_after_commit(client, django_capt
     assert sent.code not in record.code_hash
     assert record.expires_at - record.created_at == timedelta(minutes=5)
     assert len(callbacks) == 1
+    # The console provider logs that it would send, never the code or the whole number.
     assert [r.getMessage() for r in caplog.records] == [
-        f"SMS to {E164}: 您的源味集登录验证码是 {sent.code}，5 分钟内有效。"
+        "SMS to 138****5678 (not sent: console provider): 您的源味集登录验证码是 ******，5 分钟内有效。"
     ]
+    assert sent.code not in caplog.text
+    assert E164 not in caplog.text
 
 
 def test_send_refuses_invalid_phone(client):

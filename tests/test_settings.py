@@ -22,6 +22,7 @@ print(json.dumps({
     "broker": settings.CELERY_BROKER_URL,
     "broker_options": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
     "debug": settings.DEBUG,
+    "channel_config": {k: v for k, v in settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).items() if k != "hosts"},
 }))
 """
 
@@ -113,6 +114,7 @@ def test_production_with_a_key_loads_with_debug_off(tmp_path):
         "groupbuy.settings.production",
         tmp_path,
         SECRET_KEY="x" * 50,
+        SMS_PROVIDER="community.providers.sms.HttpSMSProvider",
         DATABASE_URL="postgres://u:p@db.example:5432/shop",
         REDIS_URL="redis://cache.example:6379/0",
     )
@@ -120,3 +122,60 @@ def test_production_with_a_key_loads_with_debug_off(tmp_path):
     assert config["debug"] is False
     assert config["engine"] == "django.db.backends.postgresql"
     assert config["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+
+
+def test_production_refuses_the_console_sms_provider(tmp_path):
+    """The console provider sends nothing: members could not sign in, and codes would only be in a log."""
+    result = load("groupbuy.settings.production", tmp_path, SECRET_KEY="x" * 50)
+
+    assert result.returncode != 0
+    assert "SMS_PROVIDER is the console provider" in result.stderr
+
+
+def test_production_allows_the_console_sms_provider_for_a_trial_when_told(tmp_path):
+    config = loaded("groupbuy.settings.production", tmp_path, SECRET_KEY="x" * 50, SMS_CONSOLE_ALLOWED="true")
+
+    assert config["debug"] is False
+
+
+def test_production_passes_the_deployment_checks(tmp_path):
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "groupbuy.settings.production",
+        "GROUPBUY_DATA_DIR": str(tmp_path / "data"),
+        "SECRET_KEY": "k7#Vq9!zR2@pL5$wX8^mN3&bT6*cY1(dF4)gH0_jK-sA=eU+iO~" * 2,
+        "ALLOWED_HOSTS": "groupbuy.example.com",
+        "SMS_PROVIDER": "community.providers.sms.HttpSMSProvider",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "prefix"),
+    [("redis://cache.example:6379/0", "groupbuy.db0."), ("redis://cache.example:6379/7", "groupbuy.db7.")],
+    ids=["db0", "db7"],
+)
+def test_each_redis_db_gets_its_own_channel_prefix(tmp_path, redis_url, prefix):
+    """Redis pub/sub ignores the db number: the prefix keeps installs on other dbs from hearing each other."""
+    config = loaded("groupbuy.settings.local", tmp_path, REDIS_URL=redis_url)
+
+    assert config["channel_config"] == {"prefix": prefix}
+
+
+def test_the_channel_prefix_can_be_set(tmp_path):
+    config = loaded(
+        "groupbuy.settings.local", tmp_path, REDIS_URL="redis://cache.example:6379/0", CHANNEL_PREFIX="shop2."
+    )
+
+    assert config["channel_config"] == {"prefix": "shop2."}

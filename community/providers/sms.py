@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import urllib.error
 import urllib.request
 
@@ -35,11 +36,25 @@ class SMSProvider:
         raise NotImplementedError
 
 
+# Runs of four or more digits in a message: sign-in codes (and anything else a log reader must not reuse).
+_DIGIT_RUNS = re.compile(r"\d{4,}")
+
+
+def redact(message: str) -> str:
+    """The message as a log may show it: digit runs (codes) replaced by asterisks."""
+    return _DIGIT_RUNS.sub(lambda m: "*" * len(m.group()), message)
+
+
 class ConsoleSMSProvider(SMSProvider):
-    """Writes the message to the log instead of sending it (development and demo)."""
+    """Logs that a message would have been sent, instead of sending it (development and demo).
+
+    The log shows the masked number and the message with its codes redacted: a log reader must not be
+    able to sign in as the member. Locally the sign-in page shows the code instead (``SMS_SHOW_CODE``).
+    Production refuses to start with this provider unless ``SMS_CONSOLE_ALLOWED`` says it is a trial.
+    """
 
     def send(self, *, phone: str, message: str) -> None:
-        logger.info("SMS to %s: %s", phone, message)
+        logger.info("SMS to %s (not sent: console provider): %s", mask_phone(phone), redact(message))
 
 
 class HttpSMSProvider(SMSProvider):

@@ -7,6 +7,7 @@ With nothing set, the app runs on an embedded default that needs no server: an S
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.utils.translation import gettext_lazy as _
@@ -118,6 +119,11 @@ SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
 # --- Redis: cache, Channels layer, Celery broker -------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 
+# Redis pub/sub ignores the db number: two installs sharing one Redis would hear each other's
+# messages. Each install's channel and group names carry its own prefix; the default is derived from
+# the Redis db the install uses (installs on one db share everything else there too).
+CHANNEL_PREFIX = env.str("CHANNEL_PREFIX", default="") or f"groupbuy.db{urlsplit(REDIS_URL).path.strip('/') or 0}."
+
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CHANNEL_LAYERS = {
@@ -126,7 +132,7 @@ if REDIS_URL:
             # own watchers (the core layer writes one Redis entry per watcher: 1,000 per snapshot).
             # Delivery is at most once either way; snapshots are whole and versioned.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": CHANNEL_PREFIX},
         }
     }
 else:
@@ -178,6 +184,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(DATA_DIR / "media")))
+# Uploaded and generated pictures (posters, post and item photos) are served by the app itself, also in
+# production; a proxy that serves MEDIA_ROOT directly (see docker-compose.yml) can turn this off.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -189,6 +198,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
+
+# --- Proxies ------------------------------------------------------------------------------------
+# Addresses (or networks) of the reverse proxies in front of the app: only requests from these may say
+# who the client is in X-Forwarded-For (rate limits count per client address). None by default.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Providers (things this machine cannot reach sit behind these) ------------------------
 SMS_PROVIDER = env.str("SMS_PROVIDER", default="community.providers.sms.ConsoleSMSProvider")
