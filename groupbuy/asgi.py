@@ -14,11 +14,11 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from groupbuy import broadcaster  # noqa: E402
 from groupbuy.routing import websocket_urlpatterns  # noqa: E402
-from jielong.gateway import JoinGateway  # noqa: E402
+from jielong.join.asgi import JoinGateway  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Joins at the end of a live take a fast path (see jielong/gateway.py); the rest is Django.
+        # Joins at the end of a live take a fast path (see jielong/join/asgi.py); the rest is Django.
         "http": JoinGateway(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }

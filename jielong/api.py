@@ -6,19 +6,20 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from . import selectors, services
+from .join import rules
 
 
 class JoinLineSerializer(serializers.Serializer):
+    """Parses a line's numbers; ``rules.check_input`` judges them (in ``services.order_join``)."""
+
     item = serializers.IntegerField()
-    quantity = serializers.IntegerField(
-        error_messages={"invalid": _("Quantities must be whole numbers of at least 1.")}
-    )
+    quantity = serializers.IntegerField(error_messages={"invalid": rules.BAD_QUANTITY_MESSAGE})
 
 
 class JoinSerializer(serializers.Serializer):
     items = JoinLineSerializer(many=True, allow_empty=True)
     pickup_point = serializers.IntegerField(required=False, allow_null=True)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=rules.MAX_NOTE_LENGTH)
 
 
 def order_payload(order) -> dict:
@@ -38,14 +39,6 @@ def error_status(exc: services.DomainError) -> int:
     if isinstance(exc, (services.AlreadyJoined, services.InsufficientStock)):
         return status.HTTP_409_CONFLICT
     return status.HTTP_404_NOT_FOUND if exc.code == "not_found" else status.HTTP_400_BAD_REQUEST
-
-
-def quantities_from(validated: dict) -> dict[int, int]:
-    """Merge the request's lines into {campaign item id: quantity}."""
-    quantities: dict[int, int] = {}
-    for line in validated["items"]:
-        quantities[line["item"]] = quantities.get(line["item"], 0) + line["quantity"]
-    return quantities
 
 
 @api_view(["GET"])
@@ -70,7 +63,7 @@ def campaign_join(request, campaign_id: int) -> Response:
         result = services.order_join(
             campaign_id=campaign_id,
             user=request.user,
-            quantities=quantities_from(data),
+            quantities=rules.quantities_from(data["items"]),
             pickup_point_id=data.get("pickup_point"),
             note=data.get("note", ""),
             idempotency_key=request.headers.get("Idempotency-Key", ""),

@@ -24,6 +24,7 @@ from groupbuy.errors import DomainError
 from groupbuy.money import format_fen
 
 from . import payments, selectors, services
+from .join import rules
 from .models import Campaign, CampaignItem
 
 
@@ -76,19 +77,18 @@ def _items(campaign: Campaign) -> list[CampaignItem]:
 
 
 def _parse_quantities(post) -> dict[int, int]:
-    """``qty_<item pk>`` fields: blank or 0 means "not this item"; anything else goes to the service,
-    which refuses negatives; text that is not a whole number is refused here with the same message."""
+    """``qty_<item pk>`` fields: blank or 0 means "not this item"; the rest is judged by the join's
+    rules (``rules.quantity_from_form`` here, ``rules.check_input`` in the service), so the page
+    refuses what the API refuses, with the same message."""
     quantities: dict[int, int] = {}
     for name, value in post.items():
         if not name.startswith("qty_"):
             continue
+        quantity = rules.quantity_from_form(value)
         try:
             item_id = int(name.removeprefix("qty_"))
-            quantity = int(value.strip() or 0)
         except ValueError:
-            raise services.JoinRefused(
-                _("Quantities must be whole numbers of at least 1."), code="bad_quantity"
-            ) from None
+            raise rules.join_error({"code": "bad_quantity"}) from None
         if quantity != 0:
             quantities[item_id] = quantity
     return quantities

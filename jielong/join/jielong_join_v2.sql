@@ -4,7 +4,11 @@
 --
 -- Every join of a campaign queues on the campaign row (FOR UPDATE), which is what keeps the
 -- sequence numbers gapless and the first-N perk exact; SKU rows are then locked in id order, so
--- campaigns that share a SKU (库存同步) cannot deadlock. Running the whole join in the database
+-- campaigns that share a SKU (库存同步) cannot deadlock. Outside this function stock moves only
+-- through catalogue.stock (catalogue/stock.py: stock_take / stock_give_back), whose rules this
+-- function repeats inside the database (SKU rows in id order, guarded UPDATE ... WHERE stock >= qty):
+-- it is the documented twin, so change both together. The ORM twin of the whole join is
+-- jielong/join/orm.py. Running the whole join in the database
 -- keeps that lock for microseconds instead of several client round trips, and lets a server
 -- process many joins that arrive together under one lock and one commit (group commit).
 --

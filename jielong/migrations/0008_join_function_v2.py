@@ -1,16 +1,22 @@
+import importlib
 from pathlib import Path
 
 from django.db import migrations
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+# Version 2 is read from the join package, where it lives beside its ORM twin (jielong/join/orm.py).
+V2_FILE = Path(__file__).resolve().parent.parent / "join" / "jielong_join_v2.sql"
 
 
-def _run(name):
+def _v1_sql() -> str:
+    return importlib.import_module("jielong.migrations.0007_join_function").SQL
+
+
+def _run(read_sql):
     def operation(apps, schema_editor):
-        # PostgreSQL only: on the embedded SQLite demo joins use the ORM (services._order_join_orm).
+        # PostgreSQL only: on the embedded SQLite demo joins use the ORM (jielong/join/orm.py).
         if schema_editor.connection.vendor == "postgresql":
             with schema_editor.connection.cursor() as cursor:
-                cursor.execute((SQL_DIR / name).read_text())  # no parameters: "%ROWTYPE" is not a placeholder
+                cursor.execute(read_sql())  # no parameters: "%ROWTYPE" is not a placeholder
 
     return operation
 
@@ -20,4 +26,4 @@ class Migration(migrations.Migration):
 
     dependencies = [("jielong", "0007_join_function")]
 
-    operations = [migrations.RunPython(_run("jielong_join_v2.sql"), _run("jielong_join_v1.sql"))]
+    operations = [migrations.RunPython(_run(V2_FILE.read_text), _run(_v1_sql))]

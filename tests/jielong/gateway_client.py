@@ -1,4 +1,4 @@
-"""Drive the ASGI join fast path (jielong.gateway) like a browser or app would, for tests."""
+"""Drive the ASGI join fast path (jielong.join.asgi) like a browser or app would, for tests."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import secrets
 from django.conf import settings
 from django.test import Client
 
-from jielong.gateway import JoinGateway
+from jielong.join.asgi import JoinGateway
 
 
 class GatewayResponse:

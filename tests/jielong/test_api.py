@@ -1,6 +1,6 @@
 """The JSON API joins through the same rules as the pages.
 
-Every test runs against the DRF view and against the ASGI fast path (``jielong.gateway``) that
+Every test runs against the DRF view and against the ASGI fast path (``jielong.join.asgi``) that
 answers the same URL in production, so the two cannot drift apart.
 """
 

@@ -1,4 +1,4 @@
-"""The ASGI fast path for joins (jielong.gateway): Django's session and CSRF rules, group commit
+"""The ASGI fast path for joins (jielong.join.asgi): Django's session and CSRF rules, group commit
 under real concurrency, and the same answers as the DRF view (see also test_api.py)."""
 
 import asyncio
@@ -8,8 +8,8 @@ import pytest
 
 from analytics.models import Event
 from catalogue.models import SKU
-from jielong import gateway as gateway_module
-from jielong.gateway import JoinGateway
+from jielong.join import asgi as gateway_module
+from jielong.join.asgi import JoinGateway
 from jielong.models import Campaign, Order
 from tests import factories as f
 from tests.jielong.gateway_client import GatewayClient, call, cookie_headers, post_many, session_cookie
@@ -196,9 +196,9 @@ def test_the_gateway_client_matches_the_api_client_on_a_retry():
 )
 def test_the_quick_body_check_never_disagrees_with_the_api_serializer(body):
     from jielong.api import JoinSerializer
-    from jielong.gateway import _plainly_valid
+    from jielong.join.asgi import plainly_valid
 
-    quick = _plainly_valid(body)
+    quick = plainly_valid(body)
     serializer = JoinSerializer(data=body)
     if quick is not None:
         assert serializer.is_valid(), serializer.errors

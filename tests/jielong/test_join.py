@@ -12,7 +12,8 @@ from django.db import connections
 from django.utils import timezone
 
 from catalogue.models import SKU
-from jielong import joining, services
+from jielong import services
+from jielong.join import orm, sql
 from jielong.models import Campaign, Order, OrderLine
 from tests import factories as f
 
@@ -20,7 +21,7 @@ from tests import factories as f
 @pytest.fixture(params=["in_database", "orm"], autouse=True)
 def join_engine(request, monkeypatch):
     if request.param == "orm":
-        monkeypatch.setattr(joining, "in_database", lambda: False)
+        monkeypatch.setattr(sql, "in_database", lambda: False)
     return request.param
 
 
@@ -376,8 +377,8 @@ def test_a_conflict_that_is_not_a_second_order_is_not_reported_as_one(monkeypatc
     def conflict(**kwargs):
         raise IntegrityError("item removed meanwhile")
 
-    monkeypatch.setattr(services, "_do_join", conflict)
-    monkeypatch.setattr(services, "_do_join_orm", conflict)
+    monkeypatch.setattr(sql, "run_joins", conflict)
+    monkeypatch.setattr(orm, "do_join_orm", conflict)
     with pytest.raises(services.JoinRefused) as error:
         services.order_join(campaign_id=campaign.pk, user=users[0], quantities={item.pk: 1})
 

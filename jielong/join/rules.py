@@ -1,0 +1,133 @@
+"""The join's rules that need no database: what a valid join request is, and how a refusal reads.
+
+``check_input`` is the one check of join input. Every route reaches it: the page form and the DRF
+view through ``services.order_join``, the ASGI fast path directly (it calls ``jielong_join``
+itself). Routes only *parse* their own format — JSON integers (``is_whole_number``, the gateway's
+quick check; the API serializer), form text (``quantity_from_form``) — and leave the judging here,
+so a quantity refused on one route is refused with the same message on every other.
+
+The rules that need the campaign (open, member, per-member limit, stock, minimum spend…) live in the
+database function ``jielong_join`` and in its ORM twin (``jielong.join.orm``); ``join_error``
+words their refusals for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from catalogue.stock import InsufficientStock
+from groupbuy.errors import DomainError
+from groupbuy.money import fen_to_yuan
+
+from ..models import Campaign, Order
+
+__all__ = [
+    "JOINABLE",
+    "AlreadyJoined",
+    "InsufficientStock",
+    "JoinRefused",
+    "JoinResult",
+    "check_input",
+    "is_whole_number",
+    "join_error",
+    "quantities_from",
+    "quantity_from_form",
+]
+
+JOINABLE = (Campaign.Status.OPEN, Campaign.Status.FORMED)
+
+# Bounds of the columns and of the database function's parameters: a quantity is an ``integer``
+# there, ids are ``bigint``; anything larger cannot be a quantity or an id.
+MAX_QUANTITY = 2**31 - 1
+MAX_ID = 2**63 - 1
+MAX_NOTE_LENGTH = 200
+MAX_KEY_LENGTH = 64
+
+BAD_QUANTITY_MESSAGE = gettext_lazy("Quantities must be whole numbers of at least 1.")
+
+
+@dataclass(frozen=True)
+class JoinResult:
+    order: Order
+    created: bool
+    # The campaign's version right after this join committed (None when an earlier order is returned).
+    campaign_version: int | None = None
+
+
+class JoinRefused(DomainError):
+    pass
+
+
+class AlreadyJoined(DomainError):
+    pass
+
+
+def is_whole_number(value) -> bool:
+    """A plain integer: not a bool, not a float, not a numeric string."""
+    return type(value) is int
+
+
+def check_input(*, quantities: Mapping[int, int], pickup_point_id: int | None = None) -> None:
+    """Judge the join input every route sends: whole quantities of at least 1 within bounds, ids that
+    can be ids. Raises ``JoinRefused`` (codes ``bad_quantity``, ``unknown_item``, ``bad_pickup_point``).
+
+    An empty order is judged by the join itself (after "closed" and "not a member").
+    """
+    for item_id, quantity in quantities.items():
+        if not is_whole_number(quantity) or not 1 <= quantity <= MAX_QUANTITY:
+            raise join_error({"code": "bad_quantity"})
+        if not is_whole_number(item_id) or not 1 <= item_id <= MAX_ID:
+            raise join_error({"code": "unknown_item"})
+    if pickup_point_id is not None and (not is_whole_number(pickup_point_id) or not 1 <= pickup_point_id <= MAX_ID):
+        raise join_error({"code": "bad_pickup_point"})
+
+
+def quantities_from(lines: Iterable[Mapping]) -> dict[int, int]:
+    """Merge request lines ``[{"item": id, "quantity": n}, ...]`` into {campaign item id: quantity}."""
+    quantities: dict[int, int] = {}
+    for line in lines:
+        quantities[line["item"]] = quantities.get(line["item"], 0) + line["quantity"]
+    return quantities
+
+
+def quantity_from_form(text: str) -> int:
+    """A quantity typed in the page form: blank means 0 ("not this item"); text that is not a whole
+    number is refused with the same message as a bad quantity anywhere else. Negatives pass on to
+    ``check_input``."""
+    try:
+        return int(text.strip() or 0)
+    except ValueError:
+        raise join_error({"code": "bad_quantity"}) from None
+
+
+def join_error(outcome: Mapping) -> DomainError:
+    """The refusal, in the reader's language, for a join outcome that is not ok (from ``jielong_join``
+    or its ORM twin)."""
+    code, params = outcome["code"], outcome.get("params") or {}
+    if code == "already_joined":
+        return AlreadyJoined(_("You have already joined this jielong; change your order instead."))
+    if code == "sold_out":
+        return InsufficientStock(_("Sorry, %(item)s is sold out.") % {"item": params.get("item", "")}, code="sold_out")
+    messages = {
+        "not_found": _("This jielong does not exist."),
+        "closed": _("This jielong is closed."),
+        "not_member": _("This jielong is only open to members of its communities."),
+        "not_open_yet": _("This jielong has not opened yet."),
+        "empty": _("Choose at least one item."),
+        "unknown_item": _("That item is not part of this jielong."),
+        "bad_quantity": str(BAD_QUANTITY_MESSAGE),
+        "bad_pickup_point": _("Choose a pickup point of your community."),
+        "full": _("This jielong is full."),
+        "changed": _("This jielong just changed; please look at it again and retry."),
+    }
+    if code == "over_limit":
+        message = _("You can take at most %(limit)s of %(item)s.") % params
+    elif code == "below_min_spend":
+        message = _("The minimum order is %(amount)s yuan.") % {"amount": fen_to_yuan(params["amount_fen"])}
+    else:
+        message = messages.get(code, messages["changed"])
+    return JoinRefused(message, code=code)
