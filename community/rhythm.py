@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from groupbuy import clock, events
 from groupbuy.errors import DomainError
-from groupbuy.images import ImageRejected, clean_image
+from groupbuy.images import ImageRejected, check_count, clean_image
 
 from . import events as community_events
 from . import feed
@@ -162,7 +162,10 @@ def post_save(
     if post is not None and post.community_id != community.pk:
         raise PostInvalid(_("This post belongs to another community."), code="community")
     uploads = [u for u in uploads if u]
+    too_many = _("A post can have at most %(count)s pictures.") % {"count": MAX_IMAGES}
     try:
+        # Count before decoding: each picture costs memory and time, and the post's own count is checked again below.
+        check_count(uploads, already=post.images.count() if post is not None else 0, most=MAX_IMAGES, message=too_many)
         pictures = [clean_image(u, max_side=MAX_IMAGE_SIDE, max_bytes=MAX_UPLOAD_BYTES) for u in uploads]
     except ImageRejected as exc:
         raise PostInvalid(exc.message, code=exc.code) from None
@@ -179,7 +182,7 @@ def post_save(
                 )
             existing_images = target.images.count()
         if existing_images + len(pictures) > MAX_IMAGES:
-            raise PostInvalid(_("A post can have at most %(count)s pictures.") % {"count": MAX_IMAGES}, code="images")
+            raise PostInvalid(too_many, code="images")
         target.column, target.title, target.text, target.scheduled_at = column, title, text, scheduled_at
         target.status = Post.Status.SCHEDULED if schedule else Post.Status.DRAFT
         target.leader_copy = _leader_copy(column=column, title=title, text=text)
@@ -341,13 +344,6 @@ def calendar_days(*, community: Community, start: date, end: date, month: int | 
     for day in days.values():
         day.slots.sort(key=lambda s: s.at)
     return list(days.values())
-
-
-def community_posts(*, community: Community, status: str | None = None) -> list[Post]:
-    posts = Post.objects.filter(community=community).select_related("column").order_by("-scheduled_at", "-pk")
-    if status:
-        posts = posts.filter(status=status)
-    return list(posts)
 
 
 def upcoming_posts(*, community: Community, limit: int = 20) -> list[Post]:

@@ -15,6 +15,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from groupbuy.errors import DomainError
 
 JPEG_QUALITY = 85
+# A picture's declared size is read from its header before any pixel is decoded. 50 megapixels covers
+# every phone camera; a 12000×12000 PNG of a few hundred KB (a decompression bomb) would take >1 GB.
+MAX_PIXELS = 50_000_000
 
 
 class ImageRejected(DomainError):
@@ -29,16 +32,35 @@ class CleanImage:
     height: int
 
 
-def clean_image(upload, *, max_side: int, max_bytes: int) -> CleanImage:
-    """Read ``upload`` (a file-like object), refuse what is not a readable picture or is over
-    ``max_bytes``, and return it upright, with its long edge at most ``max_side`` and no EXIF."""
+def _too_large(max_bytes: int) -> ImageRejected:
+    return ImageRejected(
+        _("The picture is too large (at most %(mb)s MB).") % {"mb": max_bytes // (1024 * 1024)}, code="too_large"
+    )
+
+
+def check_count(uploads: list, *, already: int = 0, most: int, message: str) -> None:
+    """Refuse more than ``most`` pictures before decoding any of them (each decode costs memory and time)."""
+    if already + len(uploads) > most:
+        raise ImageRejected(message, code="images")
+
+
+def clean_image(upload, *, max_side: int, max_bytes: int, max_pixels: int = MAX_PIXELS) -> CleanImage:
+    """Read ``upload`` (a file-like object), refuse what is not a readable picture, is over ``max_bytes``
+    or declares more than ``max_pixels``, and return it upright, with its long edge at most ``max_side``
+    and no EXIF. Sizes are checked before decoding, so a bomb costs a header read, not a gigabyte."""
     size = getattr(upload, "size", None)
     if size is not None and size > max_bytes:
-        raise ImageRejected(
-            _("The picture is too large (at most %(mb)s MB).") % {"mb": max_bytes // (1024 * 1024)}, code="too_large"
-        )
+        raise _too_large(max_bytes)
     try:
         with Image.open(upload) as original:
+            width, height = original.size
+            if width * height > max_pixels:
+                raise ImageRejected(
+                    _("The picture has too many pixels (at most %(mp)s megapixels).") % {"mp": max_pixels // 1_000_000},
+                    code="too_many_pixels",
+                )
+            # JPEG decodes straight at a reduced scale when that is all we keep.
+            original.draft("RGB", (max_side, max_side))
             original.load()
             picture = ImageOps.exif_transpose(original)
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError):
