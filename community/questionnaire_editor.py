@@ -112,15 +112,6 @@ def question_max_score(*, kind: str, scores: list[int], text_points: int) -> int
     return text_points
 
 
-def questionnaire_max_score(questionnaire: Questionnaire) -> int:
-    return sum(
-        question_max_score(
-            kind=question.kind, scores=[c.score for c in question.choices.all()], text_points=question.text_points
-        )
-        for question in questionnaire.questions.prefetch_related("choices")
-    )
-
-
 @dataclass(frozen=True)
 class _CleanChoice:
     pk: int | None
