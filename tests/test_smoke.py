@@ -72,7 +72,7 @@ def test_bin_dev_serves_the_seeded_demo(dev_server, tmp_path):
     base_url, log, process = dev_server
 
     # the embedded default: an SQLite file in the data folder, no servers
-    assert httpx.get(f"{base_url}/healthz").json() == {"ok": True}
+    assert httpx.get(f"{base_url}/healthz").json() == {"ok": True, "database": "ok", "redis": "not configured"}
     assert (tmp_path / "data" / "groupbuy.sqlite3").is_file()
     landing = httpx.get(f"{base_url}/")
     assert landing.status_code == 200

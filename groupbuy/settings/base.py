@@ -125,7 +125,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CHANNEL_PREFIX = env.str("CHANNEL_PREFIX", default="") or f"groupbuy.db{urlsplit(REDIS_URL).path.strip('/') or 0}."
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Redis down must cost a request a second at most, not a hang: fail fast and degrade.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
     CHANNEL_LAYERS = {
         "default": {
             # Pub/sub: a group message is published once and each app process fans it out to its

@@ -8,6 +8,7 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
     path("accounts/login/", staff_login.StaffLoginView.as_view(), name="staff-login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
 ]

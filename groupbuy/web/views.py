@@ -1,6 +1,7 @@
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+
+from groupbuy import health
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -16,6 +17,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"ok": True})
+    """Liveness, with each dependency's state: 200 while the process answers (restarting the app does not
+    bring Redis back), ``ok`` false when a required dependency is down. Probes and people read the details."""
+    checks = health.check_all()
+    return JsonResponse({"ok": health.all_up(checks), **checks})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: 503 while a required dependency is down, so a load balancer sends traffic elsewhere."""
+    checks = health.check_all()
+    ready = health.all_up(checks)
+    return JsonResponse({"ok": ready, **checks}, status=200 if ready else 503)
