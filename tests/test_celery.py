@@ -119,3 +119,15 @@ def test_embedded_beat_runs_the_scheduled_close_over_the_filesystem_broker(tmp_p
     assert (tmp_path / "data" / "celery" / "control" / "celery.exchange").is_file()
     assert not (BASE_DIR / "control").exists()
     assert Event.objects.filter(name="jielong.campaign_failed", campaign_id=campaign.pk).count() == 1
+
+
+def test_every_periodic_task_expires_within_its_interval():
+    """Refutes 'periodic tasks have no expires': a sweep that waited a whole interval is dropped, so a
+    worker that was down for an hour does not come back to 120 queued copies of the same sweep."""
+    from groupbuy.celery import app
+
+    schedule = app.conf.beat_schedule
+
+    assert schedule
+    for name, entry in schedule.items():
+        assert 0 < entry["options"]["expires"] <= entry["schedule"], name

@@ -170,10 +170,17 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# Each periodic task sweeps everything due, so a copy that waited longer than one interval is redundant:
+# it expires instead of piling up while the worker is down (a backlog of 120 sweeps after an hour).
+def _every(seconds: float, task: str) -> dict:
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds}}
+
+
 CELERY_BEAT_SCHEDULE = {
-    "jielong-close-due-campaigns": {"task": "jielong.tasks.close_due_campaigns", "schedule": 30.0},
-    "livestream-run-warmup": {"task": "livestream.tasks.run_warmup", "schedule": 15.0},
-    "community-publish-due-posts": {"task": "community.tasks.publish_due_posts", "schedule": 30.0},
+    "jielong-close-due-campaigns": _every(30.0, "jielong.tasks.close_due_campaigns"),
+    "livestream-run-warmup": _every(15.0, "livestream.tasks.run_warmup"),
+    "community-publish-due-posts": _every(30.0, "community.tasks.publish_due_posts"),
 }
 
 # --- i18n -----------------------------------------------------------------------------------
