@@ -20,15 +20,13 @@ from tests.jielong.gateway_client import GatewayClient
     ]
 )
 def setup(request):
-    community = f.community()
-    campaign = f.campaign(communities=[community], status=Campaign.Status.OPEN, perk_limit=1, group_threshold=2)
-    user = f.member()
-    f.membership(user=user, community=community)
+    given = f.open_campaign(members=1, perk_limit=1, threshold=2)
+    [user] = given.members
     client = APIClient()
     client.force_authenticate(user)
     if request.param == "gateway":
         client = GatewayClient(user, client)
-    return client, campaign, campaign.items.get(), user
+    return client, given.campaign, given.item, user
 
 
 def test_join_then_retry_with_same_key_returns_same_order(setup):

@@ -7,7 +7,6 @@ from django.core.cache import cache
 
 from groupbuy.asgi import application
 from jielong import broadcast, services
-from jielong.models import Campaign
 from tests import factories as f
 
 
@@ -37,16 +36,8 @@ def test_a_burst_of_changes_schedules_one_broadcast_per_window(monkeypatch):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_watchers_end_on_the_final_count_after_a_burst_of_joins():
-    community = await sync_to_async(f.community)()
-    campaign = await sync_to_async(f.campaign)(
-        communities=[community], status=Campaign.Status.OPEN, group_threshold=5, perk_limit=2
-    )
-    item = await sync_to_async(campaign.items.get)()
-    users = []
-    for _ in range(8):
-        user = await sync_to_async(f.member)()
-        await sync_to_async(f.membership)(user=user, community=community)
-        users.append(user)
+    given = await sync_to_async(f.open_campaign)(members=8, threshold=5, perk_limit=2)
+    campaign, item, users = given.campaign, given.item, given.members
 
     watchers = []
     for _ in range(3):
@@ -83,10 +74,8 @@ async def test_a_process_joins_the_campaign_group_once_however_many_watch():
 
     from groupbuy import realtime
 
-    community = await sync_to_async(f.community)()
-    campaign = await sync_to_async(f.campaign)(communities=[community], status=Campaign.Status.OPEN)
-    user = await sync_to_async(f.member)()
-    await sync_to_async(f.membership)(user=user, community=community)
+    given = await sync_to_async(f.open_campaign)(members=1, threshold=1, perk_limit=0)
+    campaign, [user] = given.campaign, given.members
 
     watchers = []
     for _ in range(5):

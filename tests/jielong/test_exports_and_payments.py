@@ -6,6 +6,7 @@ from django.utils import translation
 from openpyxl import load_workbook
 
 from community.models import Membership
+from groupbuy import clock
 from jielong import services
 from jielong.exports import campaign_orders_xlsx
 from jielong.models import Campaign, Order
@@ -16,10 +17,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def joined():
-    community = f.community()
-    east, west = f.pickup_point(community=community, name="东门"), f.pickup_point(community=community, name="西门")
-    campaign = f.campaign(communities=[community], status=Campaign.Status.OPEN, group_threshold=5)
-    item = campaign.items.get()
+    given = f.open_campaign(members=0, threshold=5, perk_limit=0, point_name="东门")
+    community, campaign, item = given.community, given.campaign, given.item
+    east, west = given.point, f.pickup_point(community=community, name="西门")
     orders = []
     for point in (east, west, east):
         user = f.member(phone=None)
@@ -81,11 +81,9 @@ def test_other_members_cannot_mark_paid(joined):
 def test_failed_group_refunds_paid_orders(joined):
     from datetime import timedelta
 
-    from django.utils import timezone
-
     campaign, _, orders = joined
     services.order_mark_paid(order_id=orders[0].pk, by=f.operator())
-    Campaign.objects.filter(pk=campaign.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
+    Campaign.objects.filter(pk=campaign.pk).update(closes_at=clock.now() - timedelta(seconds=1))
 
     services.campaign_close(campaign_id=campaign.pk)
 

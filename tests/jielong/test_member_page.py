@@ -5,12 +5,13 @@ from io import BytesIO
 
 import pytest
 from django.test import Client
-from django.utils import timezone, translation
+from django.utils import translation
 from PIL import Image
 
 from catalogue.models import SKU
 from community import selectors as community_selectors
 from community.models import Membership
+from groupbuy import clock
 from jielong import member_views, services
 from jielong.models import Campaign, Order, OrderLine
 from tests import factories as f
@@ -21,33 +22,28 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def setup(client, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    community = f.community()
-    point = f.pickup_point(community=community, name="阳光花园自提点")
-    other_point = f.pickup_point(community=community, name="南门自提点")
-    campaign = f.campaign(
-        communities=[community],
-        status=Campaign.Status.OPEN,
-        group_threshold=3,
+    given = f.open_campaign(
+        members=0,
+        stock=10,
+        threshold=3,
         perk_limit=2,
+        per_member_limit=3,
+        point_name="阳光花园自提点",
         perk_description="签名绘本",
         delivery_note="次日达",
         story="第一行 <b>加粗</b>\n第二行",
     )
-    item = campaign.items.select_related("sku__product").get()
-    item.per_member_limit = 3
-    item.save()
-    SKU.objects.filter(pk=item.sku_id).update(stock=10)
-    me = f.member(nickname="小王")
-    f.membership(user=me, community=community, default_pickup_point=point)
+    other_point = f.pickup_point(community=given.community, name="南门自提点")
+    me = f.add_member(given, nickname="小王")
     client.force_login(me)
     client.cookies["django_language"] = "en"
     return {
         "client": client,
-        "community": community,
-        "point": point,
+        "community": given.community,
+        "point": given.point,
         "other_point": other_point,
-        "campaign": campaign,
-        "item": item,
+        "campaign": given.campaign,
+        "item": given.item,
         "me": me,
     }
 
@@ -190,7 +186,7 @@ def test_join_by_form_posted_twice_with_the_same_key_makes_one_order(setup):
 def test_refused_joins_show_the_message_and_change_nothing(setup, form, message):
     client, campaign, item = setup["client"], setup["campaign"], setup["item"]
     if form.get("closed"):
-        Campaign.objects.filter(pk=campaign.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
+        Campaign.objects.filter(pk=campaign.pk).update(closes_at=clock.now() - timedelta(minutes=1))
     before = _state(campaign, item)
     data = {f"qty_{item.pk}": form["qty"], "idempotency_key": "k1", "pickup_point": form.get("pickup_point", "")}
 
@@ -281,7 +277,7 @@ def test_edit_below_the_minimum_spend_is_refused(setup):
 def test_edit_after_close_is_refused(setup):
     client, campaign, item = setup["client"], setup["campaign"], setup["item"]
     client.post(_url(campaign, "join/"), {f"qty_{item.pk}": "1", "idempotency_key": "k6"})
-    Campaign.objects.filter(pk=campaign.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
+    Campaign.objects.filter(pk=campaign.pk).update(closes_at=clock.now() - timedelta(seconds=1))
     before = _state(campaign, item)
 
     edit = client.post(_url(campaign, "order/"), {f"qty_{item.pk}": "2"})

@@ -17,28 +17,14 @@ from tests.jielong.gateway_client import GatewayClient, call, cookie_headers, po
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _campaign(*, members=1, stock=100, perk_limit=1, threshold=2):
-    community = f.community()
-    campaign = f.campaign(
-        communities=[community], status=Campaign.Status.OPEN, perk_limit=perk_limit, group_threshold=threshold
-    )
-    item = campaign.items.get()
-    SKU.objects.filter(pk=item.sku_id).update(stock=stock)
-    users = []
-    for _ in range(members):
-        user = f.member()
-        f.membership(user=user, community=community)
-        users.append(user)
-    return campaign, item, users
-
-
 def _join(campaign, item, headers, quantity=1):
     body = json.dumps({"items": [{"item": item.pk, "quantity": quantity}]}).encode()
     return post_many([(f"/api/jielong/campaigns/{campaign.pk}/join/", body, headers)])[0]
 
 
 def test_a_signed_in_member_joins_and_the_answer_is_chinese_by_default():
-    campaign, item, [user] = _campaign()
+    given = f.open_campaign(members=1, perk_limit=1, threshold=2)
+    campaign, item, [user] = given.campaign, given.item, given.members
     joined = _join(campaign, item, cookie_headers(session_cookie(user)))
     again = _join(campaign, item, cookie_headers(session_cookie(user)))
 
@@ -51,7 +37,8 @@ def test_a_signed_in_member_joins_and_the_answer_is_chinese_by_default():
 
 
 def test_the_language_switch_cookie_gives_english():
-    campaign, item, [user] = _campaign()
+    given = f.open_campaign(members=1, perk_limit=1, threshold=2)
+    campaign, item, [user] = given.campaign, given.item, given.members
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.COMPLETED)
     response = _join(campaign, item, cookie_headers(session_cookie(user), language="en"))
     assert response.status_code == 400
@@ -60,7 +47,8 @@ def test_the_language_switch_cookie_gives_english():
 
 @pytest.mark.parametrize("who", ["no cookie", "unknown session", "password changed", "deactivated"])
 def test_no_valid_login_is_refused_and_nothing_changes(who):
-    campaign, item, [user] = _campaign()
+    given = f.open_campaign(members=1, perk_limit=1, threshold=2)
+    campaign, item, [user] = given.campaign, given.item, given.members
     key = session_cookie(user)
     if who == "no cookie":
         key = None
@@ -81,7 +69,8 @@ def test_no_valid_login_is_refused_and_nothing_changes(who):
 
 
 def test_a_post_without_the_csrf_token_is_refused():
-    campaign, item, [user] = _campaign()
+    given = f.open_campaign(members=1, perk_limit=1, threshold=2)
+    campaign, item, [user] = given.campaign, given.item, given.members
     response = _join(campaign, item, cookie_headers(session_cookie(user), csrf=False))
     assert response.status_code == 403
     assert response.json()["detail"].startswith("CSRF Failed")
@@ -89,7 +78,8 @@ def test_a_post_without_the_csrf_token_is_refused():
 
 
 def test_malformed_json_and_oversized_bodies_are_refused():
-    campaign, _item, [user] = _campaign()
+    given = f.open_campaign(members=1, perk_limit=1, threshold=2)
+    campaign, _item, [user] = given.campaign, given.item, given.members
     headers = cookie_headers(session_cookie(user))
     path = f"/api/jielong/campaigns/{campaign.pk}/join/"
     bad_json, too_big = post_many([(path, b"{not json", headers), (path, b"x" * (70 * 1024), headers)])
@@ -99,7 +89,8 @@ def test_malformed_json_and_oversized_bodies_are_refused():
 
 
 def test_sixty_members_racing_through_one_process_are_grouped_but_never_oversold():
-    campaign, item, users = _campaign(members=60, stock=40, perk_limit=10, threshold=30)
+    given = f.open_campaign(members=60, perk_limit=10, threshold=30, stock=40)
+    campaign, item, users = given.campaign, given.item, given.members
     path = f"/api/jielong/campaigns/{campaign.pk}/join/"
     body = json.dumps({"items": [{"item": item.pk, "quantity": 1}]}).encode()
 
@@ -119,7 +110,8 @@ def test_sixty_members_racing_through_one_process_are_grouped_but_never_oversold
 
 
 def test_a_failing_group_call_is_retried_one_by_one(monkeypatch):
-    campaign, item, users = _campaign(members=5, stock=100, perk_limit=2)
+    given = f.open_campaign(members=5, perk_limit=2, threshold=2, stock=100)
+    campaign, item, users = given.campaign, given.item, given.members
     real = JoinGateway.run_joins
     calls = []
 
@@ -164,7 +156,8 @@ def test_it_stands_aside_when_sessions_are_not_in_the_database(settings):
 
 
 def test_the_gateway_client_matches_the_api_client_on_a_retry():
-    campaign, item, [user] = _campaign()
+    given = f.open_campaign(members=1, perk_limit=1, threshold=2)
+    campaign, item, [user] = given.campaign, given.item, given.members
     from rest_framework.test import APIClient
 
     client = GatewayClient(user, APIClient())
