@@ -24,4 +24,9 @@ urlpatterns = [
         name="ops-order-mark-paid",
     ),
     path("<int:campaign_id>/export.xlsx", ops_views.ops_campaign_export, name="ops-campaign-export"),
+    path(
+        "<int:campaign_id>/export-full-phones.xlsx",
+        ops_views.ops_campaign_export_full_phones,
+        name="ops-campaign-export-full-phones",
+    ),
 ]

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.html import linebreaks
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from community.models import Membership
 from groupbuy import events
@@ -274,13 +274,25 @@ def ops_order_mark_paid(request: HttpRequest, campaign_id: int, order_id: int) -
 
 
 @operator_required
+@require_safe
 def ops_campaign_export(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The orders as xlsx, phone numbers masked. A plain download: it writes nothing."""
+    return _xlsx_response(_campaign_or_404(campaign_id), full_phones=False)
+
+
+@operator_required
+@require_POST
+def ops_campaign_export_full_phones(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The orders as xlsx with full phone numbers. A POST (a button with a CSRF token), because it
+    writes: full numbers leave the platform, so who took them, and when, is recorded."""
     campaign = _campaign_or_404(campaign_id)
-    full_phones = request.GET.get("full_phones") == "1"
+    response = _xlsx_response(campaign, full_phones=True)
+    events.publish(jielong_events.FullPhonesExported(campaign_id=campaign.pk, user_id=request.user.pk))
+    return response
+
+
+def _xlsx_response(campaign: Campaign, *, full_phones: bool) -> HttpResponse:
     content = campaign_orders_xlsx(campaign=campaign, full_phones=full_phones)
-    if full_phones:
-        # Full numbers leave the platform: keep a trace of who took them, and when.
-        events.publish(jielong_events.FullPhonesExported(campaign_id=campaign.pk, user_id=request.user.pk))
     response = HttpResponse(content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="jielong-{campaign.pk}.xlsx"'
     return response
