@@ -446,7 +446,7 @@ def test_export_is_masked_by_default_and_records_nothing(ops, world, orders, dja
 
 def test_export_with_full_phones_is_recorded(ops, world, orders, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = ops.get(reverse("jielong:ops-campaign-export", args=[world["campaign"].pk]), {"full_phones": "1"})
+        response = ops.post(reverse("jielong:ops-campaign-export-full-phones", args=[world["campaign"].pk]))
 
     assert "+8613800138000" in _phones(response.content)
     event = Event.objects.get(name="jielong.export_full_phones")
