@@ -12,6 +12,7 @@ from groupbuy import clock, events
 
 from .. import events as community_events
 from ..models import Community, Membership, User
+from ..services.joining import invitations_personal_ensure
 from ..services.locks import lock_community
 from .plan import PlannedRow, RosterPlan, roster_plan
 from .staging import RosterImportRefused, claim, roster_staged, unclaim
@@ -129,6 +130,7 @@ def _apply(*, plan: RosterPlan, community: Community) -> list[int]:
             )
     with transaction.atomic():
         Membership.objects.bulk_create(created)
+    invitations_personal_ensure(community=community, user_ids=[m.user_id for m in [*touched, *created]])
     for membership in [*touched, *created]:
         events.publish(
             community_events.MemberJoined(

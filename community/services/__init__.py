@@ -26,6 +26,7 @@ from .joining import (
     community_join,
     invitation_create,
     invitation_personal_get_or_create,
+    invitations_personal_ensure,
     referral_code,
     score_answers,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "community_settings_update",
     "invitation_create",
     "invitation_personal_get_or_create",
+    "invitations_personal_ensure",
     "member_profile_update",
     "membership_leave",
     "membership_pickup_point_set",

@@ -5,6 +5,7 @@ review of the applications a questionnaire leaves waiting.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,8 +90,46 @@ def _create_invitation(**fields) -> Invitation:
     raise RuntimeError("could not find a free invitation code")
 
 
+def invitations_personal_ensure(*, community: Community, user_ids: Iterable[int]) -> None:
+    """Give each of ``user_ids`` their personal code for ``community`` (no expiry, no limit) unless they have one.
+
+    Called where a membership becomes active — a join, an approval, a roster import — so the pages that
+    show the code (profile, share links) find it there and only read. Random codes that clash with an
+    existing one are drawn again.
+    """
+    wanted = set(user_ids)
+    for _attempt in range(5):
+        missing = wanted - set(
+            Invitation.objects.filter(community=community, inviter_id__in=wanted, is_personal=True).values_list(
+                "inviter_id", flat=True
+            )
+        )
+        if not missing:
+            return
+        now = clock.now()
+        with transaction.atomic():
+            Invitation.objects.bulk_create(
+                [
+                    Invitation(
+                        code=_new_invitation_code(),
+                        community=community,
+                        inviter_id=pk,
+                        is_personal=True,
+                        created_at=now,
+                    )
+                    for pk in sorted(missing)
+                ],
+                ignore_conflicts=True,
+            )
+    raise RuntimeError("could not find free invitation codes")
+
+
 def invitation_personal_get_or_create(*, user: User, community: Community) -> Invitation:
-    """The member's own code and link for ``community`` (no expiry, no limit). Active members only."""
+    """The member's own code and link for ``community`` (no expiry, no limit). Active members only.
+
+    Memberships made through the services have it from the start (:func:`invitations_personal_ensure`);
+    this creates it only for one inserted some other way (the admin, seeded data).
+    """
     existing = Invitation.objects.filter(community=community, inviter=user, is_personal=True).first()
     if existing is not None:
         return existing
@@ -181,6 +220,7 @@ def _add_member(
         membership = Membership.objects.create(
             user=user, community=community, invited_by=invited_by, joined_at=now, last_active_at=now
         )
+    invitations_personal_ensure(community=community, user_ids=[user.pk])
     events.publish(
         community_events.MemberJoined(
             membership_id=membership.pk,

@@ -1,9 +1,11 @@
 """The member join pages (/m/join/<slug>/) and the review pages for leaders and operators."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from community import services
-from community.models import Application, Community, Membership
+from community.models import Application, Community, Invitation, Membership
 from tests import factories
 from tests.community.test_joining import good_answers, questionnaire
 
@@ -210,3 +212,23 @@ def test_profile_shows_personal_invitation_link_and_leader_review_link(en):
     assert f"/m/lead/{community.slug}/applications/" in first
     assert first.count(invitation.code) == second.count(invitation.code)
     assert user.invitations.count() == 1
+
+
+def test_profile_of_a_member_who_joined_only_reads(en):
+    community = factories.community()
+    user = factories.member()
+    services.community_join(user=user, community=community)
+    code = Invitation.objects.get(inviter=user).code
+    en.force_login(user)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = en.get("/m/me/").content.decode()
+
+    assert f"http://testserver/m/join/{community.slug}/?ref={code}" in page
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    assert writes == []
+    assert Invitation.objects.count() == 1

@@ -116,6 +116,36 @@ def test_removed_member_cannot_rejoin():
     assert Membership.objects.get(user=user).status == "removed"
 
 
+def test_joining_gives_the_new_member_their_personal_code_once():
+    community = factories.community()
+    user = factories.member()
+
+    services.community_join(user=user, community=community)
+    first = Invitation.objects.get(inviter=user, community=community, is_personal=True)
+    services.membership_leave(user=user, community=community)
+    services.community_join(user=user, community=community)
+
+    assert list(Invitation.objects.filter(inviter=user)) == [first]
+    assert (len(first.code), first.uses, first.max_uses, first.expires_at) == (8, 0, None, None)
+    assert services.invitation_personal_get_or_create(user=user, community=community) == first
+
+
+def test_personal_codes_are_made_for_many_members_at_once_and_kept():
+    community = factories.community()
+    users = [factories.member() for _ in range(3)]
+    for user in users:
+        factories.membership(user=user, community=community)
+    kept = services.invitation_personal_get_or_create(user=users[0], community=community)
+
+    services.invitations_personal_ensure(community=community, user_ids=[u.pk for u in users])
+    services.invitations_personal_ensure(community=community, user_ids=[u.pk for u in users])
+
+    codes = dict(Invitation.objects.filter(community=community, is_personal=True).values_list("inviter_id", "code"))
+    assert sorted(codes) == sorted(u.pk for u in users)
+    assert codes[users[0].pk] == kept.code
+    assert len(set(codes.values())) == 3
+
+
 # --- invitations ---------------------------------------------------------------------------------------------
 
 
@@ -350,6 +380,16 @@ def test_leader_approves_and_membership_records_the_inviter():
     assert application.reviewed_by == leader
     assert application.reviewed_at is not None
     assert Membership.objects.get(user=application.user).invited_by == inviter
+
+
+def test_approval_gives_the_new_member_their_personal_code():
+    community, application, _inviter = pending_application()
+    waiting = Invitation.objects.filter(inviter=application.user).exists()
+
+    services.application_review(application=application, reviewer=factories.operator(), approve=True)
+
+    assert not waiting
+    assert Invitation.objects.filter(inviter=application.user, community=community, is_personal=True).count() == 1
 
 
 def test_operator_rejects_with_reason():

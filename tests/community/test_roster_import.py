@@ -10,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 
 from community import events as community_events
 from community import roster
-from community.models import Membership, User
+from community.models import Invitation, Membership, User
 from groupbuy import events
 from tests import factories
 
@@ -366,6 +366,18 @@ def test_confirm_imports_only_valid_rows_merging_existing_users_by_phone(
     joined = [e.payload for e in heard if e.name == "community.member_joined"]
     assert len(joined) == 4 and {p["source"] for p in joined} == {"import"}
     assert not list(_stage_dir.iterdir())  # the staged rows are gone
+
+
+def test_imported_members_get_their_personal_codes(ops, group):
+    community = group["community"]
+    token = upload(ops, community, csv_bytes(GOOD_AND_BAD_ROWS), "roster.csv").context["token"]
+
+    confirm(ops, community, token)
+
+    personal = set(
+        Invitation.objects.filter(community=community, is_personal=True).values_list("inviter__phone", flat=True)
+    )
+    assert personal == {"+8613812345678", "+8613812345679", "+8613900000002", "+8613900000003"}
 
 
 def test_confirming_twice_imports_once(ops, group):
