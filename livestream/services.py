@@ -16,7 +16,7 @@ from groupbuy.errors import DomainError
 
 from . import broadcast, panel, warmup
 from . import events as livestream_events
-from .models import LiveSession, Reservation, WarmupRound
+from .models import LiveSession, Notification, Reservation, WarmupRound
 
 
 class SessionStateError(DomainError):
@@ -257,3 +257,9 @@ def sessions_sales_changed(*, campaign_ids: set[int]) -> None:
         return
     for session_id in LiveSession.objects.filter(jielong_campaign_id__in=campaign_ids).values_list("pk", flat=True):
         transaction.on_commit(partial(broadcast.metrics_changed, session_id))
+
+
+def notifications_mark_read(*, user: User, up_to_pk: int) -> int:
+    """Mark the member's inbox read up to the newest message the page showed (``up_to_pk``), so a
+    message that arrived after the page was rendered stays unread. Returns how many were marked."""
+    return Notification.objects.filter(user=user, pk__lte=up_to_pk, read_at__isnull=True).update(read_at=clock.now())

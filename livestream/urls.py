@@ -23,4 +23,5 @@ urlpatterns = [
     path("m/live/<int:pk>/comment/", views.member_comment, name="member-comment"),
     path("m/live/poster/<int:pk>/", views.member_poster, name="member-poster"),
     path("m/inbox/", views.member_inbox, name="member-inbox"),
+    path("m/inbox/read/", views.member_inbox_read, name="member-inbox-read"),
 ]

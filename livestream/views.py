@@ -11,12 +11,12 @@ from django.views.decorators.http import require_POST
 
 from community import selectors as community_selectors
 from community.models import Brand
-from groupbuy import clock, posters
+from groupbuy import posters
 from groupbuy.access import host_required, member_required, operator_required
 from groupbuy.errors import DomainError
 
 from . import actions, chat, panel, selectors, services, warmup, watch
-from .models import BannedWord, Comment, LiveSession, Notification, WarmupRound
+from .models import BannedWord, Comment, LiveSession, WarmupRound
 
 
 @operator_required
@@ -289,7 +289,24 @@ def member_poster(request: HttpRequest, pk: int) -> HttpResponse:
 
 @member_required
 def member_inbox(request: HttpRequest) -> HttpResponse:
+    """The inbox shows unread messages marked; the page's script then posts ``member_inbox_read``."""
     notifications = selectors.member_notifications(user=request.user)
-    response = render(request, "member/live/inbox.html", {"notifications": notifications})
-    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=clock.now())
-    return response
+    return render(
+        request,
+        "member/live/inbox.html",
+        {"notifications": notifications, "newest_pk": max((n.pk for n in notifications), default=0)},
+    )
+
+
+@require_POST
+@member_required
+def member_inbox_read(request: HttpRequest) -> HttpResponse:
+    """Mark the messages the inbox page showed as read (up to ``up_to``, the newest one shown)."""
+    try:
+        up_to_pk = int(request.POST.get("up_to", ""))
+    except ValueError:
+        return JsonResponse({"error": _("That request is incomplete.")}, status=400)
+    marked = services.notifications_mark_read(user=request.user, up_to_pk=up_to_pk)
+    if _wants_json(request):
+        return JsonResponse({"ok": True, "marked": marked})
+    return redirect("livestream:member-inbox")

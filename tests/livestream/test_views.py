@@ -122,11 +122,45 @@ def test_member_inbox_lists_messages_and_the_poster_renders(client, setup, setti
     inbox = client.get(reverse("livestream:member-inbox")).content.decode()
     teaser = WarmupRound.objects.get(session=session, kind="teaser")
     assert teaser.title in inbox
+    assert Notification.objects.filter(user=member, read_at__isnull=False).count() == 0  # a GET writes nothing
+    shown = Notification.objects.get(user=member)
+    assert f'data-up-to="{shown.pk}"' in inbox
+    client.post(reverse("livestream:member-inbox-read"), {"up_to": shown.pk})  # the page's script
     assert Notification.objects.filter(user=member, read_at__isnull=False).count() == 1
 
     poster = client.get(reverse("livestream:member-poster", args=[teaser.pk]))
     assert poster.status_code == 200
     assert poster["Content-Type"] == "image/png"
+
+
+@pytest.mark.django_db
+def test_marking_the_inbox_read_leaves_messages_newer_than_the_page_unread(client, setup):
+    _host, member, _session = setup
+    shown = Notification.objects.create(user=member, title="shown")
+    newer = Notification.objects.create(user=member, title="arrived after the page")
+    client.force_login(member)
+
+    response = client.post(
+        reverse("livestream:member-inbox-read"), {"up_to": shown.pk}, HTTP_ACCEPT="application/json"
+    )
+
+    assert response.json() == {"ok": True, "marked": 1}
+    shown.refresh_from_db()
+    newer.refresh_from_db()
+    assert shown.read_at is not None
+    assert newer.read_at is None
+
+
+@pytest.mark.django_db
+def test_the_inbox_is_not_marked_read_by_a_get(client, setup):
+    _host, member, _session = setup
+    Notification.objects.create(user=member, title="hello")
+    client.force_login(member)
+
+    assert client.get(reverse("livestream:member-inbox-read")).status_code == 405
+    client.get(reverse("livestream:member-inbox"))
+
+    assert Notification.objects.filter(user=member, read_at__isnull=True).count() == 1
 
 
 @pytest.mark.django_db
