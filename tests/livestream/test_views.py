@@ -140,9 +140,7 @@ def test_marking_the_inbox_read_leaves_messages_newer_than_the_page_unread(clien
     newer = Notification.objects.create(user=member, title="arrived after the page")
     client.force_login(member)
 
-    response = client.post(
-        reverse("livestream:member-inbox-read"), {"up_to": shown.pk}, HTTP_ACCEPT="application/json"
-    )
+    response = client.post(reverse("livestream:member-inbox-read"), {"up_to": shown.pk}, HTTP_ACCEPT="application/json")
 
     assert response.json() == {"ok": True, "marked": 1}
     shown.refresh_from_db()
