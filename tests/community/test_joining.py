@@ -1,4 +1,5 @@
-"""Join gates: open, invitation-only and questionnaire; applications, reviews and referral trees."""
+"""Joining a community (community.services.joining): the open, invitation and questionnaire gates, personal
+codes, and the review of applications."""
 
 import threading
 from datetime import timedelta
@@ -9,42 +10,19 @@ from django.utils import timezone
 
 from community import events as community_events
 from community import selectors, services
-from community.models import Application, Choice, Community, Invitation, Membership, Question, Questionnaire
+from community.models import Application, Community, Invitation, Membership
 from groupbuy import events
 from tests import factories
+from tests.community.scenarios import good_answers, invited_community, questionnaire
 
 pytestmark = pytest.mark.django_db
+
 
 Gate = Community.JoinGate
 
 
-def questionnaire(community, threshold=10):
-    q = Questionnaire.objects.create(community=community, threshold=threshold)
-    why = Question.objects.create(questionnaire=q, text="为什么想加入？", kind=Question.Kind.SINGLE, position=1)
-    good = Choice.objects.create(question=why, text="关心食材来源", score=6)
-    cheap = Choice.objects.create(question=why, text="图便宜", score=0)
-    cook = Question.objects.create(questionnaire=q, text="你平时做饭吗？", kind=Question.Kind.MULTIPLE, position=2)
-    daily = Choice.objects.create(question=cook, text="每天做", score=3)
-    kids = Choice.objects.create(question=cook, text="给孩子做", score=2)
-    about = Question.objects.create(
-        questionnaire=q, text="介绍一下你自己", kind=Question.Kind.TEXT, position=3, text_min_length=10, text_points=2
-    )
-    return q, {"why": why, "good": good, "cheap": cheap, "cook": cook, "daily": daily, "kids": kids, "about": about}
-
-
-def good_answers(parts, text="我住在阳光花园，喜欢给家人做饭。"):
-    return {
-        str(parts["why"].pk): str(parts["good"].pk),
-        str(parts["cook"].pk): [str(parts["daily"].pk), str(parts["kids"].pk)],
-        str(parts["about"].pk): text,
-    }
-
-
 def counts():
     return (Membership.objects.count(), Application.objects.count(), list(Invitation.objects.values_list("uses")))
-
-
-# --- open gate -----------------------------------------------------------------------------------------------
 
 
 def test_open_community_joins_at_once_and_publishes_after_commit(django_capture_on_commit_callbacks):
@@ -144,16 +122,6 @@ def test_personal_codes_are_made_for_many_members_at_once_and_kept():
     assert sorted(codes) == sorted(u.pk for u in users)
     assert codes[users[0].pk] == kept.code
     assert len(set(codes.values())) == 3
-
-
-# --- invitations ---------------------------------------------------------------------------------------------
-
-
-def invited_community(gate=Gate.INVITATION):
-    community = factories.community(join_gate=gate)
-    inviter = factories.member()
-    factories.membership(user=inviter, community=community)
-    return community, inviter
 
 
 def test_invitation_only_requires_a_code():
@@ -276,9 +244,6 @@ def test_parallel_joins_never_exceed_max_uses():
     assert sorted(outcomes) == ["joined"] * 3 + ["used_up"] * 5
     assert Invitation.objects.get(code="RACE0001").uses == 3
     assert Membership.objects.filter(community=community, invited_by=inviter).count() == 3
-
-
-# --- questionnaire -------------------------------------------------------------------------------------------
 
 
 def test_score_at_threshold_approves_at_once():
@@ -456,42 +421,3 @@ def test_rejected_applicant_may_apply_again():
     services.community_join(user=application.user, community=community, answers=application.answers)
 
     assert Application.objects.filter(user=application.user).count() == 2
-
-
-# --- referral tree -------------------------------------------------------------------------------------------
-
-
-def test_referral_subtree_from_chained_invitations(django_assert_max_num_queries):
-    community, root = invited_community()
-    chain = {}
-
-    def invite(parent, name):
-        code = services.invitation_personal_get_or_create(user=parent, community=community).code
-        child = factories.member(nickname=name)
-        services.community_join(user=child, community=community, invitation_code=code)
-        chain[name] = child
-        return child
-
-    a = invite(root, "A")
-    b = invite(root, "B")
-    a1 = invite(a, "A1")
-    invite(a1, "A1x")
-    invite(b, "B1")
-    factories.membership(user=factories.member(), community=community)  # not referred
-
-    with django_assert_max_num_queries(3):
-        full = selectors.referral_subtree(user=root, community=community, max_depth=3)
-    shallow = selectors.referral_subtree(user=root, community=community, max_depth=2)
-    below_a = selectors.referral_subtree(user=a, community=community)
-
-    assert [(n.membership.user.nickname, n.depth) for n in full] == [
-        ("A", 1),
-        ("B", 1),
-        ("A1", 2),
-        ("B1", 2),
-        ("A1x", 3),
-    ]
-    assert [n.membership.user.nickname for n in shallow] == ["A", "B", "A1", "B1"]
-    assert [(n.membership.user.nickname, n.depth) for n in below_a] == [("A1", 1), ("A1x", 2)]
-    assert full[2].inviter_id == a.pk
-    assert selectors.referral_counts(community=community) == {root.pk: 2, a.pk: 1, a1.pk: 1, b.pk: 1}

@@ -1,4 +1,4 @@
-"""The member join pages (/m/join/<slug>/) and the review pages for leaders and operators."""
+"""The member join pages (community.views: /m/join/<slug>/), the profile, and the review pages for leaders and operators."""
 
 import pytest
 from django.db import connection
@@ -7,15 +7,9 @@ from django.test.utils import CaptureQueriesContext
 from community import services
 from community.models import Application, Community, Invitation, Membership
 from tests import factories
-from tests.community.test_joining import good_answers, questionnaire
+from tests.community.scenarios import good_answers, questionnaire
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def en(client):
-    client.cookies["django_language"] = "en"
-    return client
 
 
 def form_data(parts, **extra):

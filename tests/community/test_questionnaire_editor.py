@@ -1,4 +1,5 @@
-"""Editing the entry questionnaire (入群问卷) outside the admin: create, edit, reorder, validate, who may."""
+"""Editing the entry questionnaire (community.questionnaire_editor) outside the admin: create, edit, reorder,
+validate, who may."""
 
 import pytest
 
@@ -6,16 +7,9 @@ from community import services
 from community.models import Application, Choice, Community, Membership, Question, Questionnaire
 from community.questionnaire_editor import NEVER_AUTO_APPROVE, QuestionnaireInvalid, questionnaire_save
 from tests import factories
-from tests.community.test_joining import questionnaire as make_questionnaire
+from tests.community.scenarios import questionnaire as make_questionnaire
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def ops(client):
-    client.cookies["django_language"] = "en"
-    client.force_login(factories.operator())
-    return client
 
 
 def form(*questions, intro="欢迎加入阳光花园吃货群", threshold="5", auto=True) -> dict:
@@ -73,7 +67,11 @@ def snapshot():
 
 
 WHY = {"text": "为什么想加入？", "kind": "single", "choices": [("关心食材来源", 6), ("图便宜", 0)]}
+
+
 COOK = {"text": "你平时做饭吗？", "kind": "multiple", "choices": [("每天做", 3), ("给孩子做", 2), ("不做", -1)]}
+
+
 ABOUT = {"text": "介绍一下你自己", "kind": "text", "min_length": 10, "points": 2, "required": False}
 
 
@@ -254,9 +252,6 @@ def test_editor_lets_the_join_gate_switch_to_questionnaire(ops):
     ]
     community.refresh_from_db()
     assert community.join_gate == Community.JoinGate.QUESTIONNAIRE
-
-
-# --- Who may edit ----------------------------------------------------------------------------------------------
 
 
 def test_leader_edits_their_own_communitys_questionnaire_on_the_phone_shell(client):
