@@ -10,15 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from django.db import connection
 
 from groupbuy import clock
 
 from .rules import MAX_KEY_LENGTH, MAX_NOTE_LENGTH
-
-SQL_FILE = Path(__file__).resolve().parent / "jielong_join_v2.sql"
 
 
 @dataclass(frozen=True)
