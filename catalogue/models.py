@@ -56,7 +56,8 @@ class SKU(models.Model):
     code = models.CharField(_("SKU code"), max_length=32, unique=True)
     spec = models.JSONField(_("spec options"), default=dict, blank=True)
     list_price_fen = models.PositiveIntegerField(_("list price (fen)"))
-    # Changed only by guarded UPDATEs (stock >= qty) inside a transaction, never read-modify-write.
+    # Changed only through catalogue.stock (rows locked in pk order, guarded F() updates) and, inside the
+    # database, its documented twin jielong_join; never read-modify-write.
     stock = models.PositiveIntegerField(_("stock"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 
