@@ -313,7 +313,7 @@ def test_the_celery_task_runs_the_scheduler():
 
 def test_the_beat_schedule_runs_the_scheduler_every_30_seconds(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["community-publish-due-posts"]
-    assert entry == {"task": "community.tasks.publish_due_posts", "schedule": 30.0}
+    assert entry == {"task": "community.tasks.publish_due_posts", "schedule": 30.0, "options": {"expires": 30.0}}
 
 
 @pytest.mark.django_db(transaction=True)
