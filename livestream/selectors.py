@@ -154,10 +154,6 @@ def member_notifications(*, user: User, limit: int = 50) -> list[Notification]:
     return list(Notification.objects.filter(user=user).order_by("-created_at", "-pk")[:limit])
 
 
-def member_unread_count(*, user: User) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
-
-
 def session_summary(*, session: LiveSession) -> dict[str, int | None]:
     """After the session: viewers, average watch time, peak concurrency, comments, questions answered,
     reservations → viewers, and (when the jielong app provides them) joins and GMV."""
