@@ -114,7 +114,7 @@ class WarmupRound(models.Model):
     """One announcement round of a session's warm-up plan (预热), e.g. the D-2 teaser poster (悬念海报).
 
     A due round is expanded once into :class:`Delivery` rows (one per recipient and channel), which a
-    periodic task sends; see ``livestream/warmup.py``.
+    periodic task sends; see ``livestream/warmup/delivery.py``.
     """
 
     class Kind(models.TextChoices):

@@ -9,3 +9,14 @@ def _fresh_comment_rate_counters():
     chat.rate_clear_all()
     yield
     chat.rate_clear_all()
+
+
+@pytest.fixture
+def recording_sms(settings):
+    """Texts go to tests.livestream.fakes.RecordingSMSProvider; yields the list of what was sent."""
+    from tests.livestream import fakes
+
+    settings.SMS_PROVIDER = "tests.livestream.fakes.RecordingSMSProvider"
+    fakes.sent.clear()
+    yield fakes.sent
+    fakes.sent.clear()

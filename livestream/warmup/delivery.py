@@ -1,4 +1,4 @@
-"""Warm-up plans (预热) and their delivery: each due round reaches each recipient once per channel.
+"""Delivery of warm-up rounds: each due round reaches each recipient once per channel.
 
 How "exactly once" is kept, step by step (a periodic Celery task runs :func:`run_once` every ~15 s; any
 number of workers may run it at the same time):
@@ -29,25 +29,23 @@ number of workers may run it at the same time):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.formats import date_format
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from community import services as community_services
 from community.feed import publish_feed_item
-from community.models import Membership, User
+from community.models import Membership
 from community.providers.sms import SMSDeliveryError, get_sms_provider
 from groupbuy import clock
 
-from .models import Delivery, LiveSession, Notification, Reservation, WarmupRound
+from ..models import Delivery, LiveSession, Notification, Reservation, WarmupRound
+from . import texts
 
 logger = logging.getLogger(__name__)
 
@@ -57,137 +55,6 @@ MAX_ATTEMPTS = 5
 ROUND_BATCH = 5
 DELIVERY_BATCH = 50
 SESSION_OVER = (LiveSession.Status.ENDED, LiveSession.Status.CANCELLED)
-
-
-# --- plans -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RoundTemplate:
-    kind: str
-    offset: timedelta
-    audience: str
-    has_poster: bool = False
-    send_sms: bool = False
-    leader_copy: bool = False
-
-
-STANDARD_PLAN = (
-    RoundTemplate(WarmupRound.Kind.TEASER, timedelta(days=2), WarmupRound.Audience.COMMUNITIES, True, False, True),
-    RoundTemplate(WarmupRound.Kind.STORY, timedelta(days=1), WarmupRound.Audience.KOCS, False, False, True),
-    RoundTemplate(WarmupRound.Kind.REMINDER, timedelta(hours=1), WarmupRound.Audience.RESERVED, False, True, False),
-    RoundTemplate(WarmupRound.Kind.LIVE_NOW, timedelta(minutes=5), WarmupRound.Audience.RESERVED, False, True, True),
-)
-
-
-def _default_text(session: LiveSession, kind: str) -> tuple[str, str]:
-    perk = session.perk_summary
-    if kind == WarmupRound.Kind.TEASER:
-        return _("Coming soon: %(title)s") % {"title": session.title}, perk or _("Something good is on its way.")
-    if kind == WarmupRound.Kind.STORY:
-        return (
-            _("The story behind %(title)s") % {"title": session.title},
-            _("Share why you are looking forward to it with your neighbours. %(perk)s") % {"perk": perk},
-        )
-    if kind == WarmupRound.Kind.REMINDER:
-        return _("Starting in one hour: %(title)s") % {"title": session.title}, perk
-    return _("We are live: %(title)s") % {"title": session.title}, _("Tap to watch now.")
-
-
-def warmup_plan_apply_standard(*, session: LiveSession) -> list[WarmupRound]:
-    """The standard plan: D-2 teaser poster, D-1 story post, T-1h reminder, T-5min 开播了.
-
-    Does nothing if the session already has a plan, so applying it twice is harmless. Rounds whose time
-    has already passed are left out rather than sent at once.
-    """
-    with transaction.atomic():
-        session = LiveSession.objects.select_for_update().get(pk=session.pk)
-        if session.warmup_rounds.exclude(kind=WarmupRound.Kind.CANCELLED).exists():
-            return list(session.warmup_rounds.all())
-        now = clock.now()
-        rounds = []
-        with translation.override(settings.LANGUAGE_CODE):
-            for template in STANDARD_PLAN:
-                send_at = session.scheduled_start - template.offset
-                if send_at <= now:
-                    continue
-                title, body = _default_text(session, template.kind)
-                rounds.append(
-                    WarmupRound(
-                        session=session,
-                        kind=template.kind,
-                        offset=template.offset,
-                        send_at=send_at,
-                        title=title,
-                        body=body,
-                        has_poster=template.has_poster,
-                        audience=template.audience,
-                        send_sms=template.send_sms,
-                        leader_copy=template.leader_copy,
-                    )
-                )
-        return WarmupRound.objects.bulk_create(rounds)
-
-
-def rounds_shift_pending(*, session: LiveSession, delta: timedelta) -> int:
-    """Move the session's pending rounds by ``delta`` (call inside the rescheduling transaction)."""
-    return WarmupRound.objects.filter(session=session, status=WarmupRound.Status.PENDING).update(
-        send_at=F("send_at") + delta
-    )
-
-
-def rounds_cancel_pending(*, session: LiveSession) -> int:
-    return WarmupRound.objects.filter(session=session, status=WarmupRound.Status.PENDING).update(
-        status=WarmupRound.Status.CANCELLED
-    )
-
-
-# --- texts -----------------------------------------------------------------------------------------
-
-
-def session_link(session: LiveSession, *, sharer: User | None = None) -> str:
-    """The link members open for a session; ``ref`` carries the sharer's referral code (their personal
-    invitation code in the first of the session's communities they belong to)."""
-    path = reverse("livestream:member-live", args=[session.pk])
-    if sharer is not None:
-        membership = (
-            Membership.objects.filter(
-                user=sharer, community__in=session.communities.all(), status=Membership.Status.ACTIVE
-            )
-            .select_related("community")
-            .order_by("pk")
-            .first()
-        )
-        code = community_services.referral_code(user=sharer, community=membership.community) if membership else ""
-        if code:
-            path += f"?ref={code}"
-    return getattr(settings, "SITE_URL", "") + path
-
-
-def _when(session: LiveSession) -> str:
-    return date_format(timezone.localtime(session.scheduled_start), "DATETIME_FORMAT")
-
-
-def _message(round_: WarmupRound, channel: str, user_id: int) -> str:
-    session = round_.session
-    with translation.override(settings.LANGUAGE_CODE):
-        if channel == Delivery.Channel.LEADER_COPY:
-            parts = [
-                f"【{session.series.title}】{round_.title}",
-                round_.body,
-                _("Time: %(when)s") % {"when": _when(session)},
-            ]
-            if session.perk_summary:
-                parts.append(_("Perk: %(perk)s") % {"perk": session.perk_summary})
-            if round_.teaser_video_url:
-                parts.append(_("Teaser: %(url)s") % {"url": round_.teaser_video_url})
-            parts.append(
-                _("Reserve here: %(link)s") % {"link": session_link(session, sharer=User.objects.get(pk=user_id))}
-            )
-            return "\n".join(p for p in parts if p)
-        if channel == Delivery.Channel.SMS:
-            return f"【{session.series.title}】{round_.title} {_when(session)} {round_.body}".strip()
-        return "\n".join(p for p in [round_.body, _("Time: %(when)s") % {"when": _when(session)}] if p)
 
 
 # --- expansion -------------------------------------------------------------------------------------
@@ -232,7 +99,7 @@ def _expand(round_: WarmupRound, now: datetime) -> int:
                 )
             )
     for row in rows:
-        row.text = _message(round_, row.channel, row.user_id)
+        row.text = texts.message(round_, row.channel, row.user_id)
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     if round_.audience == WarmupRound.Audience.COMMUNITIES and round_.kind != WarmupRound.Kind.CANCELLED:
         _announce_in_feeds(round_.session)

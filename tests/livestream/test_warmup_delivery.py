@@ -1,75 +1,30 @@
-"""Warm-up plans: expansion and delivery exactly once per recipient and channel, kills, rescheduling."""
+"""Warm-up delivery (livestream/warmup/delivery.py): expansion and delivery exactly once per recipient and
+channel, workers killed at each step, rounds of sessions that are over."""
 
 import threading
 from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
-from community.models import Invitation, Membership
+from community.models import Invitation
 from livestream import services, warmup
-from livestream.models import Delivery, LiveSession, Notification, Reservation, WarmupRound
-from tests import factories
-from tests.livestream import fakes
+from livestream.models import Delivery, LiveSession, Notification, WarmupRound
+from livestream.warmup import delivery as warmup_delivery
+from tests.livestream.warmup_scenarios import (
+    EXPECTED_INBOX,
+    EXPECTED_LEADER_COPIES,
+    EXPECTED_SMS,
+    after_start,
+    setup_plan,
+)
 
-SMS = "tests.livestream.fakes.RecordingSMSProvider"
-
-
-@pytest.fixture(autouse=True)
-def recording_sms(settings):
-    settings.SMS_PROVIDER = SMS
-    fakes.sent.clear()
-    yield fakes.sent
-    fakes.sent.clear()
-
-
-def _setup():
-    """One community: a leader, a KOC and three members, two of whom reserved; the standard plan."""
-    host = factories.host()
-    community = factories.community()
-    leader, koc, m1, m2, m3 = (factories.member() for _ in range(5))
-    factories.membership(user=leader, community=community, role=Membership.Role.LEADER)
-    factories.membership(user=koc, community=community, role=Membership.Role.KOC)
-    for m in (m1, m2, m3):
-        factories.membership(user=m, community=community)
-    session = factories.live_session(hosts=[host], starts_in=timedelta(days=3), perk_summary="前50单八折")
-    session.communities.set([community])
-    Reservation.objects.create(session=session, user=m1)
-    Reservation.objects.create(session=session, user=m2)
-    services.warmup_plan_apply_standard(session=session, by=host)
-    return session, host, leader, koc, (m1, m2, m3)
-
-
-# 5 members × teaser, 1 KOC × story, 2 reserved × reminder and live-now, plus leader copies on 3 rounds.
-EXPECTED_INBOX = 5 + 1 + 2 + 2
-EXPECTED_LEADER_COPIES = 3
-EXPECTED_SMS = 2 + 2
-
-
-def _after_start(session):
-    return session.scheduled_start + timedelta(minutes=1)
-
-
-@pytest.mark.django_db
-def test_standard_plan_has_four_rounds_before_the_start_and_applying_twice_adds_none():
-    session, host, *_ = _setup()
-    services.warmup_plan_apply_standard(session=session, by=host)
-
-    rounds = list(WarmupRound.objects.filter(session=session).order_by("send_at"))
-    assert [(r.kind, session.scheduled_start - r.send_at) for r in rounds] == [
-        ("teaser", timedelta(days=2)),
-        ("story", timedelta(days=1)),
-        ("reminder", timedelta(hours=1)),
-        ("live_now", timedelta(minutes=5)),
-    ]
-    assert [r.audience for r in rounds] == ["communities", "kocs", "reserved", "reserved"]
-    assert all(r.status == "pending" for r in rounds)
+pytestmark = pytest.mark.usefixtures("recording_sms")
 
 
 @pytest.mark.django_db
 def test_rounds_not_yet_due_are_not_sent():
-    session, *_ = _setup()
+    session, *_ = setup_plan()
     warmup.run_once(now=session.scheduled_start - timedelta(days=2, minutes=1))
     assert Delivery.objects.count() == 0
     assert Notification.objects.count() == 0
@@ -77,9 +32,9 @@ def test_rounds_not_yet_due_are_not_sent():
 
 @pytest.mark.django_db
 def test_due_rounds_reach_each_audience_once_per_channel(recording_sms):
-    session, _host, leader, koc, (m1, m2, m3) = _setup()
-    warmup.run_once(now=_after_start(session))
-    warmup.run_once(now=_after_start(session) + timedelta(hours=1))
+    session, _host, leader, koc, (m1, m2, m3) = setup_plan()
+    warmup.run_once(now=after_start(session))
+    warmup.run_once(now=after_start(session) + timedelta(hours=1))
 
     assert Delivery.objects.filter(channel="inbox").count() == EXPECTED_INBOX
     assert Delivery.objects.filter(channel="leader_copy", user=leader).count() == EXPECTED_LEADER_COPIES
@@ -97,10 +52,10 @@ def test_due_rounds_reach_each_audience_once_per_channel(recording_sms):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_deliver_each_round_once_per_recipient(monkeypatch, recording_sms):
-    session, *_ = _setup()
-    monkeypatch.setattr(warmup, "ROUND_BATCH", 1)
-    monkeypatch.setattr(warmup, "DELIVERY_BATCH", 2)
-    now = _after_start(session)
+    session, *_ = setup_plan()
+    monkeypatch.setattr(warmup_delivery, "ROUND_BATCH", 1)
+    monkeypatch.setattr(warmup_delivery, "DELIVERY_BATCH", 2)
+    now = after_start(session)
     barrier = threading.Barrier(2)
     errors = []
 
@@ -131,17 +86,17 @@ def test_two_workers_racing_deliver_each_round_once_per_recipient(monkeypatch, r
 
 @pytest.mark.django_db
 def test_killed_after_claiming_sms_before_sending_loses_nothing_and_repeats_nothing(monkeypatch, recording_sms):
-    session, *_ = _setup()
-    now = _after_start(session)
+    session, *_ = setup_plan()
+    now = after_start(session)
 
     def killed(row, *args):
         raise SystemExit("worker killed")
 
-    original = warmup._send_sms
-    monkeypatch.setattr(warmup, "_send_sms", killed)
+    original = warmup_delivery._send_sms
+    monkeypatch.setattr(warmup_delivery, "_send_sms", killed)
     with pytest.raises(SystemExit):
         warmup.run_once(now=now)
-    monkeypatch.setattr(warmup, "_send_sms", original)
+    monkeypatch.setattr(warmup_delivery, "_send_sms", original)
 
     assert Delivery.objects.filter(channel="sms", status="sending").exists()
     warmup.run_once(now=now)  # the lease has not run out: nobody takes the claimed rows
@@ -156,10 +111,10 @@ def test_killed_after_claiming_sms_before_sending_loses_nothing_and_repeats_noth
 
 @pytest.mark.django_db
 def test_killed_inside_the_inbox_claim_loses_nothing_and_repeats_nothing(monkeypatch):
-    session, *_ = _setup()
-    now = _after_start(session)
+    session, *_ = setup_plan()
+    now = after_start(session)
     warmup.rounds_expand_due(now=now)
-    original, calls = warmup._inbox_link, []
+    original, calls = warmup_delivery._inbox_link, []
 
     def dies_on_third(delivery):
         calls.append(delivery.pk)
@@ -167,10 +122,10 @@ def test_killed_inside_the_inbox_claim_loses_nothing_and_repeats_nothing(monkeyp
             raise SystemExit("worker killed")
         return original(delivery)
 
-    monkeypatch.setattr(warmup, "_inbox_link", dies_on_third)
+    monkeypatch.setattr(warmup_delivery, "_inbox_link", dies_on_third)
     with pytest.raises(SystemExit):
         warmup.deliveries_send(now=now)
-    monkeypatch.setattr(warmup, "_inbox_link", original)
+    monkeypatch.setattr(warmup_delivery, "_inbox_link", original)
     assert Notification.objects.count() == 0  # the claiming transaction rolled back whole
     assert Delivery.objects.filter(status="sent").count() == 0
 
@@ -186,17 +141,17 @@ def test_killed_inside_the_inbox_claim_loses_nothing_and_repeats_nothing(monkeyp
 @pytest.mark.django_db
 def test_killed_after_the_provider_accepted_an_sms_before_marking_it_sent(monkeypatch, recording_sms):
     """The documented limit: SMS is at-least-once in the one-UPDATE window after the provider accepted."""
-    session, *_ = _setup()
-    now = _after_start(session)
+    session, *_ = setup_plan()
+    now = after_start(session)
 
     def killed(row, *args):
         raise SystemExit("worker killed")
 
-    original = warmup._mark_sent
-    monkeypatch.setattr(warmup, "_mark_sent", killed)
+    original = warmup_delivery._mark_sent
+    monkeypatch.setattr(warmup_delivery, "_mark_sent", killed)
     with pytest.raises(SystemExit):
         warmup.run_once(now=now)
-    monkeypatch.setattr(warmup, "_mark_sent", original)
+    monkeypatch.setattr(warmup_delivery, "_mark_sent", original)
     assert len(recording_sms) == 1
 
     warmup.run_once(now=now + warmup.LEASE + timedelta(seconds=1))
@@ -213,9 +168,9 @@ def test_killed_after_the_provider_accepted_an_sms_before_marking_it_sent(monkey
 
 @pytest.mark.django_db
 def test_a_failing_provider_is_retried_later_then_given_up(monkeypatch, settings):
-    session, *_ = _setup()
+    session, *_ = setup_plan()
     settings.SMS_PROVIDER = "tests.livestream.fakes.FailingSMSProvider"
-    now = _after_start(session)
+    now = after_start(session)
     for i in range(warmup.MAX_ATTEMPTS + 1):
         warmup.run_once(now=now + timedelta(hours=i))
     assert Delivery.objects.filter(channel="sms", status="failed", attempts=warmup.MAX_ATTEMPTS).count() == EXPECTED_SMS
@@ -223,74 +178,10 @@ def test_a_failing_provider_is_retried_later_then_given_up(monkeypatch, settings
 
 
 @pytest.mark.django_db
-def test_rescheduling_moves_pending_rounds_and_leaves_sent_ones(recording_sms):
-    session, host, *_ = _setup()
-    teaser_at = session.scheduled_start - timedelta(days=2)
-    warmup.run_once(now=teaser_at + timedelta(seconds=1))
-    before = {r.kind: r.send_at for r in WarmupRound.objects.filter(session=session)}
-    sent_before = Notification.objects.count()
-
-    new_start = session.scheduled_start + timedelta(days=1, hours=2)
-    services.session_reschedule(session=session, by=host, starts_at=new_start)
-
-    after = {r.kind: r.send_at for r in WarmupRound.objects.filter(session=session)}
-    shift = timedelta(days=1, hours=2)
-    assert after == {
-        "teaser": before["teaser"],
-        "story": before["story"] + shift,
-        "reminder": before["reminder"] + shift,
-        "live_now": before["live_now"] + shift,
-    }
-    session.refresh_from_db()
-    assert session.scheduled_start == new_start
-    warmup.run_once(now=teaser_at + timedelta(days=1, seconds=1))  # the old D-1 time: nothing due now
-    assert Notification.objects.count() == sent_before == 5 + 1
-
-
-@pytest.mark.django_db
-def test_reschedule_into_the_past_or_by_another_host_is_refused_and_changes_nothing():
-    session, host, *_ = _setup()
-    other = factories.host()
-    before = list(WarmupRound.objects.filter(session=session).values_list("send_at", flat=True))
-    start = session.scheduled_start
-
-    with pytest.raises(services.ScheduleError):
-        services.session_reschedule(session=session, by=host, starts_at=timezone.now() - timedelta(minutes=1))
-    with pytest.raises(services.SessionPermissionError):
-        services.session_reschedule(session=session, by=other, starts_at=start + timedelta(days=1))
-
-    session.refresh_from_db()
-    assert session.scheduled_start == start
-    assert list(WarmupRound.objects.filter(session=session).values_list("send_at", flat=True)) == before
-
-
-@pytest.mark.django_db
-def test_cancelling_tells_members_who_reserved_once_and_stops_the_plan(django_capture_on_commit_callbacks):
-    session, host, _leader, _koc, (m1, m2, _m3) = _setup()
-    with django_capture_on_commit_callbacks(execute=True):
-        services.session_cancel(session=session, by=host)
-    warmup.run_once(now=_after_start(session))
-
-    assert sorted(Notification.objects.values_list("user_id", flat=True)) == sorted([m1.pk, m2.pk])
-    assert Notification.objects.filter(title__contains=session.title).count() == 2
-    assert WarmupRound.objects.filter(session=session, status="cancelled").count() == 4
-    assert LiveSession.objects.get(pk=session.pk).status == "cancelled"
-
-
-@pytest.mark.django_db
-def test_a_host_of_another_session_cannot_cancel_it():
-    session, _host, *_ = _setup()
-    with pytest.raises(services.SessionPermissionError):
-        services.session_cancel(session=session, by=factories.host())
-    assert LiveSession.objects.get(pk=session.pk).status == "scheduled"
-    assert WarmupRound.objects.filter(session=session, status="pending").count() == 4
-
-
-@pytest.mark.django_db
 def test_rounds_of_a_session_that_already_ended_are_dropped_not_sent(recording_sms):
-    session, *_ = _setup()
+    session, *_ = setup_plan()
     LiveSession.objects.filter(pk=session.pk).update(status=LiveSession.Status.ENDED)
-    warmup.run_once(now=_after_start(session))
+    warmup.run_once(now=after_start(session))
     assert WarmupRound.objects.filter(session=session, status="cancelled").count() == 4
     assert Delivery.objects.count() == 0
     assert recording_sms == []
@@ -300,11 +191,11 @@ def test_rounds_of_a_session_that_already_ended_are_dropped_not_sent(recording_s
 def test_deliveries_expanded_just_before_a_cancellation_are_skipped_but_the_notice_goes_out(
     recording_sms, django_capture_on_commit_callbacks
 ):
-    session, host, _leader, _koc, (m1, m2, _m3) = _setup()
-    warmup.rounds_expand_due(now=_after_start(session))  # expanded, not yet sent
+    session, host, _leader, _koc, (m1, m2, _m3) = setup_plan()
+    warmup.rounds_expand_due(now=after_start(session))  # expanded, not yet sent
     with django_capture_on_commit_callbacks(execute=True):
         services.session_cancel(session=session, by=host)
-    warmup.run_once(now=_after_start(session))
+    warmup.run_once(now=after_start(session))
 
     assert Delivery.objects.filter(round__kind="cancelled", status="sent").count() == 2
     assert Delivery.objects.exclude(round__kind="cancelled").exclude(status="skipped").count() == 0
@@ -316,10 +207,10 @@ def test_deliveries_expanded_just_before_a_cancellation_are_skipped_but_the_noti
 def test_the_teaser_to_whole_communities_puts_the_live_in_their_feeds_once():
     from community.models import FeedItem
 
-    session, *_ = _setup()
+    session, *_ = setup_plan()
     warmup.run_once(now=session.scheduled_start - timedelta(days=2) + timedelta(minutes=1))
     assert FeedItem.objects.filter(kind="live").count() == 1
-    warmup.run_once(now=_after_start(session))  # story (KOCs) and reminders (reserved) add nothing
+    warmup.run_once(now=after_start(session))  # story (KOCs) and reminders (reserved) add nothing
 
     [entry] = FeedItem.objects.filter(kind="live")
     assert entry.source_key == f"livestream.session:{session.pk}"
