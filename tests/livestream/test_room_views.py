@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from livestream import chat, hooks, services
+from livestream import chat, hooks, panel, services
 from livestream.models import BannedWord, Comment, LiveSession
 from tests import factories
 
@@ -207,3 +207,19 @@ def test_a_member_arriving_after_the_end_finds_the_jielong_it_opened(client, roo
 
     assert "This live is over." in page
     assert f'href="/m/jielong/{campaign.pk}/"' in page
+
+
+@pytest.mark.django_db
+def test_without_a_campaign_url_provider_the_ended_room_shows_no_jielong_button(client, room, monkeypatch):
+    monkeypatch.setattr(hooks, "_campaign_url", None)
+    session = room["session"]
+    LiveSession.objects.filter(pk=session.pk).update(
+        status=LiveSession.Status.ENDED, jielong_campaign_id=41, jielong_opened_at=timezone.now()
+    )
+    client.force_login(room["member"])
+
+    page = client.get(reverse("livestream:member-live", args=[session.pk])).content.decode()
+
+    assert "This live is over." in page
+    assert "/m/jielong/41/" not in page
+    assert panel.room_snapshot(session_id=session.pk)["jielong"] is None
