@@ -24,9 +24,7 @@ def test_an_opened_campaign_appears_once_in_each_target_community_feed(django_ca
     with django_capture_on_commit_callbacks(execute=True):
         services.campaign_open(campaign=campaign)
     # a redelivered event adds nothing
-    subscribers.add_opened_campaign_to_feeds(
-        CampaignOpened(campaign_id=campaign.pk, live_session_id=None)
-    )
+    subscribers.add_opened_campaign_to_feeds(CampaignOpened(campaign_id=campaign.pk, live_session_id=None))
 
     entries = FeedItem.objects.filter(source_key=f"jielong.campaign:{campaign.pk}")
     assert sorted(entries.values_list("community_id", flat=True)) == sorted([east.pk, west.pk])

@@ -195,7 +195,7 @@ def test_host_reschedules_and_a_past_time_is_refused(client, setup):
 def test_ops_sessions_page_shows_the_demo_past_session_summary(client):
     from django.db.models import Avg
 
-    from groupbuy import demo
+    from demo import story as demo
     from livestream.models import WatchRecord
     from livestream.templatetags.live import watch_time
 
@@ -217,7 +217,7 @@ def test_ops_sessions_page_shows_the_demo_past_session_summary(client):
 
 @pytest.mark.django_db
 def test_the_demo_upcoming_session_has_a_warm_up_plan_and_reseeding_keeps_it():
-    from groupbuy import demo
+    from demo import story as demo
 
     demo.seed_demo()
     upcoming = LiveSession.objects.get(status="scheduled")
