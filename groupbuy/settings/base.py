@@ -171,6 +171,7 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+
 # Each periodic task sweeps everything due, so a copy that waited longer than one interval is redundant:
 # it expires instead of piling up while the worker is down (a backlog of 120 sweeps after an hour).
 def _every(seconds: float, task: str) -> dict:
