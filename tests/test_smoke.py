@@ -17,6 +17,7 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 180
+ACCESS_LOG_LINE = re.compile(r'^INFO: +127\.0\.0\.1:\d+ - "')
 
 
 def free_port() -> int:
@@ -91,14 +92,33 @@ def test_bin_dev_serves_the_seeded_demo(dev_server, tmp_path):
         assert dashboard.url.path == "/ops/"
         assert "源味集" in dashboard.text
 
-    # the Celery worker with embedded beat came up next to the web server
+    # the Celery worker with embedded beat came up next to the web server (its log is a file in the data folder)
+    worker_log = tmp_path / "data" / "celery.log"
     deadline = time.monotonic() + 30
-    while "ready." not in log.read_text() and time.monotonic() < deadline:
+    while "ready." not in worker_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    worker_text = worker_log.read_text()
+    assert "celery@" in worker_text and "ready." in worker_text, worker_text[-4000:]
+    assert "beat: Starting..." in worker_text
+
+    # then the address and the demo logins are the last thing printed (the web server's access log aside),
+    # with no known-harmless warning or translation statistics around them
+    deadline = time.monotonic() + 30
+    while "Demo logins:" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.5)
     text = log.read_text()
-    assert "celery@" in text and "ready." in text, text[-4000:]
-    assert "beat: Starting..." in text
-    assert f"http://127.0.0.1:{base_url.rsplit(':', 1)[1]}/" in text
+    url = f"http://127.0.0.1:{base_url.rsplit(':', 1)[1]}/"
+    assert f"Groupbuy: {url}" in text, text[-4000:]
+    after = [
+        line
+        for line in text[text.index(f"Groupbuy: {url}") :].splitlines()[1:]
+        if line.strip() and not ACCESS_LOG_LINE.match(line)
+    ]
+    assert after[0] == "Demo logins:", text[-4000:]
+    assert [line.split()[0] for line in after[1:]] == ["operator", "host", "assistant", "member"], text[-4000:]
+    assert all(url in line for line in after[1:])
+    for noise in ("SecurityWarning", "No hostname was supplied", "% translated)", "StreamingHttpResponse"):
+        assert noise not in text
 
     # Ctrl-C stops the whole thing: the web server, the worker and its beat
     os.killpg(process.pid, signal.SIGINT)
