@@ -14,6 +14,7 @@ from openpyxl.styles import Font
 
 from community.phones import mask_phone
 from groupbuy.money import fen_to_yuan
+from groupbuy.spreadsheets import append_row
 
 from .models import Campaign, Order, OrderLine
 
@@ -57,13 +58,14 @@ def campaign_orders_xlsx(*, campaign: Campaign, full_phones: bool = False) -> by
         sheet = sheets.get(point_name)
         if sheet is None:
             sheet = workbook.create_sheet(title=point_name.translate(_BAD_SHEET_CHARS)[:31] or "-")
-            sheet.append(_columns())
+            append_row(sheet, _columns())
             for cell in sheet[1]:
                 cell.font = Font(bold=True)
             sheets[point_name] = sheet
         items = "，".join(f"{line.item.sku}×{line.quantity}" for line in order.lines.all())
         phone = order.user.phone if full_phones else mask_phone(order.user.phone)
-        sheet.append(
+        append_row(
+            sheet,
             [
                 order.seq,
                 order.user.display_name,
@@ -78,10 +80,10 @@ def campaign_orders_xlsx(*, campaign: Campaign, full_phones: bool = False) -> by
                 order.user.display_name,
                 phone,
                 order.pickup_point.address if order.pickup_point else "",
-            ]
+            ],
         )
     if not sheets:
-        workbook.create_sheet(title=_("Orders")).append(_columns())
+        append_row(workbook.create_sheet(title=_("Orders")), _columns())
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

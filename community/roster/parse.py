@@ -218,14 +218,16 @@ def roster_template_xlsx() -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from groupbuy.spreadsheets import append_row  # text stays text (no formula cells)
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "成员名单"
-    sheet.append(list(TEMPLATE_HEADERS))
+    append_row(sheet, TEMPLATE_HEADERS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    sheet.append(["王阿姨", "13812345678", "阳光花园自提点", ""])
-    sheet.append(["小李", "13987654321", "阳光花园自提点", "13812345678"])
+    append_row(sheet, ["王阿姨", "13812345678", "阳光花园自提点", ""])
+    append_row(sheet, ["小李", "13987654321", "阳光花园自提点", "13812345678"])
     for letter, width in zip("ABCD", (18, 16, 20, 18), strict=True):
         sheet.column_dimensions[letter].width = width
     for row in sheet.iter_rows(min_row=2, min_col=2, max_col=2):

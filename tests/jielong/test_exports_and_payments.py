@@ -91,3 +91,27 @@ def test_failed_group_refunds_paid_orders(joined):
     assert (paid.status, paid.payment_status, paid.refunded_fen) == ("cancelled", "refunded", paid.total_fen)
     unpaid = Order.objects.get(pk=orders[1].pk)
     assert (unpaid.payment_status, unpaid.refunded_fen) == ("unpaid", 0)
+
+
+HOSTILE_TEXT = ['=HYPERLINK("http://evil.example","点我")', "=1+1", "+1", "-2+3", "@SUM(1)", "\t=1", "\r=1"]
+
+
+@pytest.mark.parametrize("full_phones", [False, True], ids=["masked", "full-phones"])
+def test_user_text_is_written_as_text_never_as_a_formula(full_phones):
+    given = f.open_campaign(members=0, threshold=50, per_member_limit=50)
+    joiners = []
+    for text in HOSTILE_TEXT:
+        user = f.member(nickname=text)
+        f.membership(user=user, community=given.community, default_pickup_point=given.point)
+        order = services.order_join(campaign_id=given.campaign.pk, user=user, quantities={given.item.pk: 1}).order
+        Order.objects.filter(pk=order.pk).update(note=text, leader_note=text)
+        joiners.append(text)
+
+    workbook = load_workbook(BytesIO(campaign_orders_xlsx(campaign=given.campaign, full_phones=full_phones)))
+
+    cells = [cell for sheet in workbook for row in sheet.iter_rows() for cell in row]
+    assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
+    rows = list(workbook.worksheets[0].iter_rows(min_row=2))
+    kept = [text.replace("\r", "\n") for text in joiners]  # XML stores a carriage return as a line feed
+    assert [(row[1].value, row[2].value, row[4].value) for row in rows] == [(t, t, t) for t in kept]
+    assert all(row[1].quotePrefix and row[2].quotePrefix for row in rows)
