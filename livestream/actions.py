@@ -38,6 +38,8 @@ def _member(session: LiveSession, user_id: int) -> User:
 
 def perform(*, session: LiveSession, user: User, action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Run ``action``; returns what to acknowledge. Raises :class:`DomainError` when refused."""
+    if any(isinstance(value, str) and chat.unstorable(value) for value in payload.values()):
+        chat.refuse_unstorable_text()
     if action in ("comment", "ask"):
         kind = Comment.Kind.QUESTION if action == "ask" else Comment.Kind.COMMENT
         comment = chat.comment_post(session=session, user=user, text=str(payload.get("text") or ""), kind=kind)

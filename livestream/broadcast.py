@@ -36,6 +36,11 @@ def staff_group(session_id: int) -> str:
     return f"live.session.{session_id}.staff"
 
 
+def user_group(user_id: int) -> str:
+    """Every live-room connection of one user (told when a membership of theirs ends)."""
+    return f"live.user.{user_id}"
+
+
 def _pending_key(what: str, session_id: int) -> str:
     return f"live:broadcast-pending:{what}:{session_id}"
 
@@ -52,6 +57,12 @@ def comment_removed(session_id: int, comment_id: int) -> None:
     message = {"type": "live.comment_removed", "comment_id": comment_id}
     broadcaster().call_soon(partial(_messages, [(room_group(session_id), message)]))
     queue_changed(session_id)
+
+
+def membership_ended(user_id: int) -> None:
+    """One of the user's memberships ended: their open rooms check access again (and close if it is gone)."""
+    message = {"type": "live.membership_ended"}
+    broadcaster().call_soon(partial(_messages, [(user_group(user_id), message)]))
 
 
 def room_changed(session_id: int) -> None:

@@ -4,8 +4,17 @@ Who may do what:
 
 - **post**: an active member of one of the session's target communities (or the session's staff),
   while the session is live, not muted, within the rate limit (``LIVE_COMMENT_RATE``, default 5
-  comments per 10 s per member and session), 1–200 characters, no blocked word. A comment with a
-  blocked word is *refused* (not masked): the member is told and may rephrase; nothing is stored.
+  comments per 10 s per member and session), 1–200 characters, no blocked word, nothing the database
+  cannot store (NUL, lone surrogates). A comment with a blocked word is *refused* (not masked): the
+  member is told and may rephrase; nothing is stored.
+
+The rate limit is count-and-claim: a comment first takes its place in the member's window with one
+atomic Redis ``INCR`` (the window's expiry set by the same script), and is refused when its number is
+over the limit — so any number of parallel comments store at most the limit. When the cache does not
+answer, the limit falls back to a window kept in this process, with the same numbers: a member keeps
+talking in the room while Redis is down (comments are stored in PostgreSQL and shown on reload), and
+one process never lets more than the limit through. With several processes the bound is the limit
+per process, which we accept for the minutes Redis is away rather than silencing every room.
 - **triage** (pick, merge, mark answered) and **moderation** (hide a comment, mute a member): the
   session's hosts and assistants, and operators.
 - **blocked words**: operators, per brand.
@@ -17,9 +26,14 @@ the room go out after commit (``broadcast``); analytics hear ``livestream.commen
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+import time
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +47,8 @@ from groupbuy.errors import DomainError
 from . import broadcast, selectors
 from . import events as livestream_events
 from .models import BannedWord, Comment, LiveSession, Mute
+
+logger = logging.getLogger(__name__)
 
 RATE_PREFIX = "liverate:"
 
@@ -98,17 +114,89 @@ def _comment_limit() -> throttle.Limit:
     return throttle.Limit(name="comment", count=count, seconds=seconds, prefix=RATE_PREFIX)
 
 
-def _rate_exhausted(session_id: int, user_id: int) -> bool:
-    return throttle.is_exhausted(_comment_limit(), f"{session_id}:{user_id}")
+# INCR, and open the window's expiry with the first hit: atomic, so the counter can never outlive it.
+_CLAIM_SCRIPT = """
+local used = redis.call('INCR', KEYS[1])
+if used == 1 or redis.call('TTL', KEYS[1]) < 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return used
+"""
+
+_local_windows: dict[str, tuple[float, int]] = {}
+_local_lock = threading.Lock()
 
 
-def _rate_hit(session_id: int, user_id: int) -> None:
-    throttle.hit(_comment_limit(), f"{session_id}:{user_id}")
+def _rate_key(session_id: int, user_id: int) -> str:
+    # The same key space as community.throttle (``<prefix><name>:<subject>``), so ``clear_all`` finds it.
+    return f"{RATE_PREFIX}{_comment_limit().name}:{session_id}:{user_id}"
+
+
+def _rate_claim(session_id: int, user_id: int) -> bool:
+    """Take this comment's place in the member's window; False when it is over the limit.
+
+    Counting happens before the check, in one atomic step, so parallel comments cannot all read
+    "4 so far" and all be stored.
+    """
+    limit = _comment_limit()
+    key = _rate_key(session_id, user_id)
+    backend = getattr(cache, "_cache", None)
+    try:
+        if hasattr(backend, "get_client"):
+            client = backend.get_client(key, write=True)
+            used = int(client.eval(_CLAIM_SCRIPT, 1, cache.make_key(key), limit.seconds))
+        else:
+            used = throttle.hit(limit, f"{session_id}:{user_id}")  # locmem: incr is atomic under its lock
+    except Exception:
+        logger.warning("live comment rate: the cache does not answer; counting in this process", exc_info=True)
+        return _local_claim(key, limit)
+    return used <= limit.count
+
+
+def _rate_release(session_id: int, user_id: int) -> None:
+    """Give a claimed place back (the comment was not stored after all)."""
+    key = _rate_key(session_id, user_id)
+    with contextlib.suppress(Exception):  # the window closed, or the cache is away: nothing to give back
+        cache.decr(key)
+    with _local_lock:
+        started, used = _local_windows.get(key, (0.0, 0))
+        if used:
+            _local_windows[key] = (started, used - 1)
+
+
+def _local_claim(key: str, limit: throttle.Limit) -> bool:
+    now = time.monotonic()
+    with _local_lock:
+        for stale in [k for k, (started, _used) in _local_windows.items() if now - started >= limit.seconds]:
+            del _local_windows[stale]
+        started, used = _local_windows.get(key, (now, 0))
+        if used >= limit.count:
+            return False
+        _local_windows[key] = (started, used + 1)
+        return True
 
 
 def rate_clear_all() -> None:
     """Forget every comment-rate counter (tests)."""
     throttle.clear_all(prefix=RATE_PREFIX)
+    with _local_lock:
+        _local_windows.clear()
+
+
+def unstorable(text: str) -> bool:
+    """NUL and lone surrogates: PostgreSQL refuses the one, UTF-8 cannot encode the other."""
+    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def refuse_unstorable_text() -> None:
+    raise CommentRefused(
+        _("Your message contains characters that cannot be sent; remove them and try again."), code="bad_text"
+    )
+
+
+def _refuse_unstorable(text: str) -> None:
+    if unstorable(text):
+        refuse_unstorable_text()
 
 
 # --- posting ----------------------------------------------------------------------------------------
@@ -119,6 +207,7 @@ def comment_post(*, session: LiveSession, user: User, text: str, kind: str = Com
     text = (text or "").strip()
     if kind not in Comment.Kind.values:
         raise CommentRefused(_("Unknown kind of message."))
+    _refuse_unstorable(text)
     if not text:
         raise CommentRefused(_("Write something first."))
     if len(text) > Comment.MAX_LENGTH:
@@ -135,14 +224,18 @@ def comment_post(*, session: LiveSession, user: User, text: str, kind: str = Com
         raise CommentRefused(_("You have been muted in this live and cannot comment."))
     if blocked_word_in(brand_id=session.series.brand_id, text=text):
         raise CommentRefused(_("Your message contains a blocked word; please rephrase it."))
-    if _rate_exhausted(session.pk, user.pk):
+    if not _rate_claim(session.pk, user.pk):
+        _rate_release(session.pk, user.pk)  # a refused comment leaves the counter as it was
         raise CommentRefused(_("You are commenting too fast; wait a few seconds."))
-    with transaction.atomic():
-        comment = Comment.objects.create(session=session, user=user, text=text, kind=kind)
-        said = livestream_events.Asked if kind == Comment.Kind.QUESTION else livestream_events.Commented
-        events.publish(said(live_session_id=session.pk, user_id=user.pk, comment_id=comment.pk))
-        transaction.on_commit(partial(broadcast.comment_posted, comment.pk))
-    _rate_hit(session.pk, user.pk)
+    try:
+        with transaction.atomic():
+            comment = Comment.objects.create(session=session, user=user, text=text, kind=kind)
+            said = livestream_events.Asked if kind == Comment.Kind.QUESTION else livestream_events.Commented
+            events.publish(said(live_session_id=session.pk, user_id=user.pk, comment_id=comment.pk))
+            transaction.on_commit(partial(broadcast.comment_posted, comment.pk), robust=True)
+    except BaseException:
+        _rate_release(session.pk, user.pk)
+        raise
     return comment
 
 
@@ -278,6 +371,7 @@ def banned_word_add(*, brand: Brand, word: str, by: User) -> BannedWord:
     if not by.is_operator:
         raise ModerationPermissionError(_("Only operators manage the blocked words."))
     word = (word or "").strip()
+    _refuse_unstorable(word)
     if not word:
         raise ModerationError(_("Enter a word to block."))
     if len(word) > 32:

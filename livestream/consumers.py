@@ -5,26 +5,44 @@ the room group (through the process's relay, ``groupbuy.realtime``): new comment
 explained, the jielong link). Staff connections also join the staff group: the question queue and
 the live metrics. On connect the consumer sends the current snapshots, so a reconnecting client is in
 sync again. Members comment and ask through the socket; staff send their triage actions the same way.
+
+A member's connections are also in their own group (``user_group``): when a membership ends (the
+member left or was removed; ``livestream.subscribers``), the consumer checks access again and closes
+with 4403 if the member may no longer watch. Anything a frame carries that cannot be handled (not
+JSON, text the database cannot store, an unexpected error) is answered with an ``error`` message; the
+socket stays open.
+
+When the channel layer (Redis) does not answer at connect, the socket is accepted, told
+``unavailable`` (the page shows "live interaction is unavailable") and closed with 1013 (try again
+later); the page's socket reconnects with backoff and re-syncs from the snapshots once Redis is back.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from community import selectors as community_selectors
 from groupbuy import realtime
 from groupbuy.errors import DomainError
 
 from . import actions, panel, selectors, watch
-from .broadcast import room_group, staff_group
+from .broadcast import room_group, staff_group, user_group
 from .models import LiveSession
 
+logger = logging.getLogger(__name__)
+
 STAFF, MEMBER = "staff", "member"
+TRY_AGAIN_LATER = 1013  # RFC 6455: the server cannot serve the socket now
+UNAVAILABLE = gettext_lazy("Live interaction is unavailable right now; please refresh later.")
+UNREADABLE = gettext_lazy("That message could not be read; reload the page and try again.")
 
 
 def _access(*, session_id: int, user) -> str | None:
@@ -63,6 +81,11 @@ def _perform(*, session_id: int, user, action: str, payload: dict, language: str
             return {"type": "error", "message": exc.message, "code": exc.code}
 
 
+def _message(text, *, language: str) -> str:
+    with translation.override(language):
+        return str(text)
+
+
 class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
@@ -72,21 +95,39 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         self.access = access
-        self.joined = [room_group(self.session_id)]
-        if access == STAFF:
-            self.joined.append(staff_group(self.session_id))
-        for group in self.joined:
-            await realtime.relay(group).add(self)
         self.connected_at = time.monotonic()
+        groups = [room_group(self.session_id), user_group(self.user.pk)]
+        if access == STAFF:
+            groups.append(staff_group(self.session_id))
+        self.joined = []
+        try:
+            for group in groups:
+                self.joined.append(group)
+                await realtime.relay(group).add(self)
+        except Exception:
+            logger.warning("live room %s: the channel layer does not answer", self.session_id, exc_info=True)
+            await self._leave_groups()
+            await self.accept()
+            message = _message(UNAVAILABLE, language=self._language())
+            await self.send_json({"type": "unavailable", "message": message})
+            await self.close(code=TRY_AGAIN_LATER)
+            return
         await self.accept()
         self.accepted = True
         for message in await database_sync_to_async(_initial)(session_id=self.session_id, is_staff=access == STAFF):
             await self.send_json(message)
 
+    async def _leave_groups(self) -> None:
+        joined, self.joined = getattr(self, "joined", []), []
+        for group in joined:
+            try:
+                await realtime.relay(group).discard(self)
+            except Exception:
+                logger.warning("live room %s: could not leave %s", self.session_id, group, exc_info=True)
+
     async def disconnect(self, code: int) -> None:
         self.accepted = False
-        for group in getattr(self, "joined", []):
-            await realtime.relay(group).discard(self)
+        await self._leave_groups()
         if getattr(self, "access", None) == MEMBER:
             await database_sync_to_async(watch.left_record)(
                 session_id=self.session_id,
@@ -101,14 +142,31 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
         except LookupError:
             return settings.LANGUAGE_CODE
 
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        try:
+            content = json.loads(text_data) if text_data is not None else None
+        except ValueError:
+            content = None
+        if not isinstance(content, dict):
+            message = _message(UNREADABLE, language=self._language())
+            await self.send_json({"type": "error", "message": message, "code": "bad_frame"})
+            return
+        await self.receive_json(content, **kwargs)
+
     async def receive_json(self, content, **kwargs) -> None:
         if not isinstance(content, dict):
             return
         action = str(content.get("action") or "")
         payload = content.get("data") if isinstance(content.get("data"), dict) else {}
-        reply = await database_sync_to_async(_perform)(
-            session_id=self.session_id, user=self.user, action=action, payload=payload, language=self._language()
-        )
+        try:
+            reply = await database_sync_to_async(_perform)(
+                session_id=self.session_id, user=self.user, action=action, payload=payload, language=self._language()
+            )
+        except Exception:
+            # One bad frame must not close the room for this phone.
+            logger.exception("live room %s: action %r failed", self.session_id, action)
+            message = _message(UNREADABLE, language=self._language())
+            reply = {"type": "error", "message": message, "code": "failed"}
         reply["action"] = action
         if "ref" in content:
             reply["ref"] = content["ref"]
@@ -134,3 +192,11 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
 
     async def live_metrics(self, message: dict) -> None:
         await self.send_json({"type": "metrics", "metrics": message["metrics"]})
+
+    async def live_membership_ended(self, message: dict) -> None:
+        """One of this user's memberships ended: may they still watch this room?"""
+        access = await database_sync_to_async(_access)(session_id=self.session_id, user=self.user)
+        if access is None:
+            self.accepted = False
+            await self.send_json({"type": "membership_revoked"})
+            await self.close(code=4403)

@@ -22,7 +22,12 @@ number of workers may run it at the same time):
    claiming transaction and calling the provider after commit) closes that window by opening a worse
    one: a kill before the call loses the text silently. No SMS gateway we use takes an idempotency key,
    so one of the two has to give; a duplicate reminder beats a missed one.
-4. **Too late.** Rows whose session was cancelled or ended after their round expanded are marked
+4. **A cap on attempts.** Each claim counts an attempt. A provider error of any kind (a delivery error,
+   a timeout, a refused connection) marks the row ``pending`` again with a growing delay, or ``failed``
+   with its reason at ``MAX_ATTEMPTS``; it never stops the rest of the batch. A row found ``sending``
+   with its lease run out (its worker died) is taken again — unless it already had ``MAX_ATTEMPTS``,
+   then it is marked ``failed`` ("gave up after N attempts: …") and never claimed again.
+5. **Too late.** Rows whose session was cancelled or ended after their round expanded are marked
    ``skipped`` when claimed (the cancellation notice itself still goes out).
 """
 
@@ -52,6 +57,7 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)  # well above the SMS provider's own timeout (5 s)
 RETRY_AFTER = timedelta(minutes=1)
 MAX_ATTEMPTS = 5
+WORKER_DIED = "the worker did not finish"
 ROUND_BATCH = 5
 DELIVERY_BATCH = 50
 SESSION_OVER = (LiveSession.Status.ENDED, LiveSession.Status.CANCELLED)
@@ -189,6 +195,13 @@ def deliveries_claim(
                 row.status, row.lease_until, row.attempts = Delivery.Status.SKIPPED, None, row.attempts + 1
                 continue
             if row.channel == Delivery.Channel.SMS:
+                if row.status == Delivery.Status.SENDING:
+                    row.last_error = WORKER_DIED  # the previous attempt's lease ran out before it finished
+                if row.status == Delivery.Status.SENDING and row.attempts >= MAX_ATTEMPTS:
+                    row.status, row.lease_until = Delivery.Status.FAILED, None
+                    row.last_error = f"gave up after {row.attempts} attempts: {row.last_error}"[:200]
+                    logger.warning("warm-up SMS %s: %s", row.pk, row.last_error)
+                    continue
                 row.status, row.lease_until, row.attempts = Delivery.Status.SENDING, lease_until, row.attempts + 1
                 leased.append(row)
                 continue
@@ -201,7 +214,7 @@ def deliveries_claim(
             )
             row.status, row.sent_at, row.lease_until, row.attempts = Delivery.Status.SENT, now, None, row.attempts + 1
         Notification.objects.bulk_create(notifications)
-        Delivery.objects.bulk_update(rows, ["status", "sent_at", "lease_until", "attempts"])
+        Delivery.objects.bulk_update(rows, ["status", "sent_at", "lease_until", "attempts", "last_error"])
     return len(rows), leased
 
 
@@ -249,6 +262,11 @@ def _send_sms(row: Delivery, now: datetime) -> None:
     except SMSDeliveryError as exc:
         logger.warning("warm-up SMS %s failed: %s", row.pk, exc)
         _mark_failed(row, str(exc), now)
+        return
+    except Exception as exc:
+        # A timeout or a refused connection is a failed attempt like any other: counted, capped, reasoned.
+        logger.warning("warm-up SMS %s failed", row.pk, exc_info=True)
+        _mark_failed(row, f"{type(exc).__name__}: {exc}", now)
         return
     _mark_sent(row)
 

@@ -19,3 +19,10 @@ class FailingSMSProvider(SMSProvider):
         from community.providers.sms import SMSDeliveryError
 
         raise SMSDeliveryError("gateway down")
+
+
+class TimingOutSMSProvider(SMSProvider):
+    """A gateway that hangs up: not an SMSDeliveryError, an error of the connection itself."""
+
+    def send(self, *, phone: str, message: str) -> None:
+        raise TimeoutError("gateway timed out")

@@ -284,3 +284,92 @@ async def test_the_process_is_in_the_room_groups_once_however_many_phones_watch(
     for ws in (a, b, panel):
         await ws.disconnect()
     assert room_group(session_id) not in relays and staff_group(session_id) not in relays
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        '{"action": "comment", "data": {"text": "\\u0000"}, "ref": 7}',
+        '{"action": "comment", "data": {"text": "a\\ud800b"}, "ref": 7}',
+        '{"action": "mute", "data": {"user_id": 1, "reason": "\\u0000"}, "ref": 7}',
+    ],
+    ids=["nul-comment", "lone-surrogate-comment", "nul-mute-reason"],
+)
+async def test_unstorable_text_over_the_socket_is_answered_with_an_error_and_the_socket_stays_open(frame):
+    room = await make_room()
+    a, _ = await _connect(room["session"].pk, room["a"])
+
+    await a.send_to(text_data=frame)
+    error = await _until(a, "error")
+    assert (error["ref"], error["code"]) == (7, "bad_text")
+    assert error["message"] == "Your message contains characters that cannot be sent; remove them and try again."
+
+    # the same socket still works
+    await a.send_json_to({"action": "comment", "data": {"text": "还在"}, "ref": 8})
+    ack = await _until(a, "ack")
+    assert (ack["ref"], ack["comment"]["text"]) == (8, "还在")
+    assert await _count() == 1
+    await a.disconnect()
+
+
+async def test_a_frame_that_is_not_json_is_answered_with_an_error_and_the_socket_stays_open():
+    room = await make_room()
+    a, _ = await _connect(room["session"].pk, room["a"])
+
+    await a.send_to(text_data="{not json")
+    assert (await _until(a, "error"))["code"] == "bad_frame"
+
+    await a.send_json_to({"action": "comment", "data": {"text": "还在"}})
+    assert (await _until(a, "ack"))["comment"]["text"] == "还在"
+    await a.disconnect()
+
+
+@pytest.mark.parametrize("how", ["removed", "left"])
+async def test_a_member_whose_membership_ends_is_closed_out_of_the_room(how):
+    from community.models import Membership
+    from community.services import membership as membership_services
+
+    room = await make_room()
+    session = room["session"]
+    a, _ = await _connect(session.pk, room["a"])
+    b, _ = await _connect(session.pk, room["b"])
+
+    def end_membership():
+        membership = Membership.objects.get(user=room["a"], community__in=session.communities.all())
+        if how == "removed":
+            membership_services.membership_remove(membership=membership, by=factories.operator())
+        else:
+            membership_services.membership_leave(user=room["a"], community=membership.community)
+
+    await database_sync_to_async(end_membership)()
+
+    assert (await _until(a, "membership_revoked"))["type"] == "membership_revoked"
+    closed = await a.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": 4403}
+
+    # the room goes on without them: a new comment reaches b, not a
+    await database_sync_to_async(chat.comment_post)(session=session, user=room["b"], text="还有人吗")
+    assert [c["text"] for c in (await _until(b, "new_comments"))["comments"]] == ["还有人吗"]
+    await b.disconnect()
+
+
+async def test_a_member_still_in_another_target_community_keeps_watching():
+    from community.models import Membership
+    from community.services import membership as membership_services
+
+    room = await make_room()
+    session = room["session"]
+
+    def second_community():
+        other = factories.community()
+        session.communities.add(other)
+        factories.membership(user=room["a"], community=other)
+        return Membership.objects.get(user=room["a"], community__in=session.communities.exclude(pk=other.pk))
+
+    first = await database_sync_to_async(second_community)()
+    a, _ = await _connect(session.pk, room["a"])
+    await database_sync_to_async(membership_services.membership_leave)(user=room["a"], community=first.community)
+
+    await database_sync_to_async(chat.comment_post)(session=session, user=room["b"], text="你好")
+    assert [c["text"] for c in (await _until(a, "new_comments"))["comments"]] == ["你好"]
+    await a.disconnect()

@@ -1,6 +1,7 @@
 """Warm-up delivery (livestream/warmup/delivery.py): expansion and delivery exactly once per recipient and
 channel, workers killed at each step, rounds of sessions that are over."""
 
+import contextlib
 import threading
 from datetime import timedelta
 
@@ -216,3 +217,54 @@ def test_the_teaser_to_whole_communities_puts_the_live_in_their_feeds_once():
     assert entry.source_key == f"livestream.session:{session.pk}"
     assert (entry.title, entry.body, entry.url) == (session.title, "前50单八折", f"/m/live/{session.pk}/")
     assert entry.community_id == session.communities.get().pk
+
+
+def _lease_runs(now, count):
+    """``count`` task runs, each after the previous run's leases and retry delays have run out."""
+    return [now + i * (warmup.LEASE + warmup_delivery.RETRY_AFTER * warmup.MAX_ATTEMPTS) for i in range(count)]
+
+
+@pytest.mark.django_db
+def test_a_provider_error_that_is_not_a_delivery_error_is_capped_then_failed_with_its_reason(settings):
+    """Before: the exception escaped the run, the row stayed "sending" and was taken again after every
+    lease, past MAX_ATTEMPTS, for ever; the other rows of the batch waited behind it."""
+    session, *_ = setup_plan()
+    settings.SMS_PROVIDER = "tests.livestream.fakes.TimingOutSMSProvider"
+    now = after_start(session)
+
+    for at in _lease_runs(now, warmup.MAX_ATTEMPTS + 3):
+        warmup.run_once(now=at)
+
+    sms = Delivery.objects.filter(channel="sms")
+    assert sms.count() == EXPECTED_SMS
+    assert sms.filter(status="failed", attempts=warmup.MAX_ATTEMPTS).count() == EXPECTED_SMS
+    assert set(sms.values_list("last_error", flat=True)) == {"TimeoutError: gateway timed out"}
+    assert Delivery.objects.filter(channel="inbox", status="sent").count() == EXPECTED_INBOX
+
+
+@pytest.mark.django_db
+def test_a_row_whose_worker_dies_every_time_is_given_up_after_the_cap_and_stays_failed(monkeypatch, recording_sms):
+    """Before: a row stuck in "sending" was claimed again after each lease with no attempt cap."""
+    session, *_ = setup_plan()
+    now = after_start(session)
+
+    def killed(row, *args):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(warmup_delivery, "_send_sms", killed)
+    runs = _lease_runs(now, warmup.MAX_ATTEMPTS + 3)
+    for at in runs:
+        with contextlib.suppress(SystemExit):
+            warmup.run_once(now=at)
+
+    sms = Delivery.objects.filter(channel="sms")
+    assert sms.filter(status="failed", attempts=warmup.MAX_ATTEMPTS).count() == EXPECTED_SMS
+    assert set(sms.values_list("last_error", flat=True)) == {
+        f"gave up after {warmup.MAX_ATTEMPTS} attempts: the worker did not finish"
+    }
+    assert recording_sms == []
+
+    # idempotent: later runs change nothing
+    before = list(sms.order_by("pk").values_list("pk", "status", "attempts", "last_error", "lease_until"))
+    warmup.run_once(now=runs[-1] + timedelta(days=1))
+    assert list(sms.order_by("pk").values_list("pk", "status", "attempts", "last_error", "lease_until")) == before

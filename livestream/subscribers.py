@@ -1,0 +1,21 @@
+"""What livestream hears from the apps below it (registered in ``LivestreamConfig.ready``).
+
+A member who leaves a community or is removed from it (退群 / 移出群) must stop receiving its live rooms at
+once, not at their next reconnect: their open sockets are told to check access again.
+"""
+
+from __future__ import annotations
+
+from community import events as community_events
+from groupbuy import events
+
+from . import broadcast
+
+
+def on_membership_ended(event: community_events.MemberLeft | community_events.MemberRemoved) -> None:
+    broadcast.membership_ended(event.user_id)
+
+
+def register() -> None:
+    for topic in (community_events.MemberLeft, community_events.MemberRemoved):
+        events.subscribe(topic, on_membership_ended)
