@@ -16,10 +16,19 @@ class JoinLineSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(error_messages={"invalid": rules.BAD_QUANTITY_MESSAGE})
 
 
+class NoteField(serializers.CharField):
+    """Parses the note as text; ``rules.check_input`` judges it (length, characters), so the API words
+    a bad note as the page and the ASGI fast path do."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.validators = []  # DRF's own NUL and surrogate checks: judged by the rules instead
+
+
 class JoinSerializer(serializers.Serializer):
     items = JoinLineSerializer(many=True, allow_empty=True)
     pickup_point = serializers.IntegerField(required=False, allow_null=True)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=rules.MAX_NOTE_LENGTH)
+    note = NoteField(required=False, allow_blank=True)
 
 
 def order_payload(order) -> dict:

@@ -143,7 +143,12 @@ class JoinGateway:
             validated = serializer.validated_data
         quantities = rules.quantities_from(validated["items"])
         try:
-            rules.check_input(quantities=quantities, pickup_point_id=validated.get("pickup_point"))
+            rules.check_input(
+                quantities=quantities,
+                pickup_point_id=validated.get("pickup_point"),
+                note=validated.get("note", ""),
+                idempotency_key=request.headers.get("Idempotency-Key", ""),
+            )
         except DomainError as exc:
             return api.error_status(exc), {"code": exc.code, "detail": exc.message}
         join = sql.JoinRequest(
@@ -301,7 +306,7 @@ def plainly_valid(data) -> dict | None:
     lines, pickup, note = data.get("items"), data.get("pickup_point"), data.get("note", "")
     if type(lines) is not list or not (pickup is None or rules.is_whole_number(pickup)):
         return None
-    if type(note) is not str or len(note) > rules.MAX_NOTE_LENGTH:
+    if type(note) is not str:
         return None
     for line in lines:
         if type(line) is not dict or set(line) != {"item", "quantity"}:

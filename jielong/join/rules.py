@@ -13,6 +13,7 @@ words their refusals for both.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ __all__ = [
     "JoinRefused",
     "JoinResult",
     "check_input",
+    "check_note",
     "is_whole_number",
     "join_error",
     "quantities_from",
@@ -48,6 +50,10 @@ MAX_NOTE_LENGTH = 200
 MAX_KEY_LENGTH = 64
 
 BAD_QUANTITY_MESSAGE = gettext_lazy("Quantities must be whole numbers of at least 1.")
+
+# Text the database cannot store (NUL; a lone surrogate is not even UTF-8) or a sheet cannot hold
+# (other control characters), in a note or an idempotency key. Tab and line breaks are fine in a note.
+_UNSTORABLE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -71,11 +77,17 @@ def is_whole_number(value) -> bool:
     return type(value) is int
 
 
-def check_input(*, quantities: Mapping[int, int], pickup_point_id: int | None = None) -> None:
+def check_input(
+    *, quantities: Mapping[int, int], pickup_point_id: int | None = None, note: str = "", idempotency_key: str = ""
+) -> None:
     """Judge the join input every route sends: whole quantities of at least 1 within bounds, ids that
-    can be ids. Raises ``JoinRefused`` (codes ``bad_quantity``, ``unknown_item``, ``bad_pickup_point``).
+    can be ids, a note of at most ``MAX_NOTE_LENGTH`` characters (after trimming) that the database
+    can store, a key it can store. Raises ``JoinRefused`` (codes ``bad_quantity``, ``unknown_item``,
+    ``bad_pickup_point``, ``bad_note``, ``bad_key``).
 
-    An empty order is judged by the join itself (after "closed" and "not a member").
+    Whatever passes here is storable, so one request can never fail the group call it joins
+    (``jielong.join.asgi``). An empty order is judged by the join itself (after "closed" and "not a
+    member").
     """
     for item_id, quantity in quantities.items():
         if not is_whole_number(quantity) or not 1 <= quantity <= MAX_QUANTITY:
@@ -84,6 +96,16 @@ def check_input(*, quantities: Mapping[int, int], pickup_point_id: int | None = 
             raise join_error({"code": "unknown_item"})
     if pickup_point_id is not None and (not is_whole_number(pickup_point_id) or not 1 <= pickup_point_id <= MAX_ID):
         raise join_error({"code": "bad_pickup_point"})
+    check_note(note)
+    if type(idempotency_key) is not str or _UNSTORABLE_TEXT.search(idempotency_key):
+        raise join_error({"code": "bad_key"})
+
+
+def check_note(note: str) -> None:
+    """A member's note: text of at most ``MAX_NOTE_LENGTH`` characters once trimmed, storable (no
+    NUL, control characters or lone surrogates). Used by the join and by changing an order."""
+    if type(note) is not str or len(note.strip()) > MAX_NOTE_LENGTH or _UNSTORABLE_TEXT.search(note):
+        raise join_error({"code": "bad_note"})
 
 
 def quantities_from(lines: Iterable[Mapping]) -> dict[int, int]:
@@ -121,6 +143,9 @@ def join_error(outcome: Mapping) -> DomainError:
         "unknown_item": _("That item is not part of this jielong."),
         "bad_quantity": str(BAD_QUANTITY_MESSAGE),
         "bad_pickup_point": _("Choose a pickup point of your community."),
+        "bad_note": _("The note can have at most %(limit)s characters, without control characters.")
+        % {"limit": MAX_NOTE_LENGTH},
+        "bad_key": _("This request could not be read; please reload the page and try again."),
         "full": _("This jielong is full."),
         "changed": _("This jielong just changed; please look at it again and retry."),
     }

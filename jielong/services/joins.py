@@ -31,7 +31,9 @@ def order_join(
     elsewhere (the embedded SQLite demo) the same rules run through the ORM (``jielong.join.orm``).
     The test suite runs the join tests against both.
     """
-    rules.check_input(quantities=quantities, pickup_point_id=pickup_point_id)
+    rules.check_input(
+        quantities=quantities, pickup_point_id=pickup_point_id, note=note, idempotency_key=idempotency_key
+    )
     if not sql.in_database():
         return orm.order_join_orm(
             campaign_id=campaign_id,

@@ -92,7 +92,7 @@ def order_update(
     """
     if not quantities:
         raise rules.join_error({"code": "empty"})
-    rules.check_input(quantities=quantities, pickup_point_id=pickup_point_id)
+    rules.check_input(quantities=quantities, pickup_point_id=pickup_point_id, note=note)
     with transaction.atomic():
         order = Order.objects.filter(pk=order_id).first()
         if order is None or order.user_id != user.pk:

@@ -197,3 +197,55 @@ def test_the_quick_body_check_never_disagrees_with_the_api_serializer(body):
         assert serializer.is_valid(), serializer.errors
         expected = json.loads(json.dumps(serializer.validated_data))
         assert quick == expected
+
+
+BAD_BODIES = [
+    {"note": "放门卫\x00"},
+    {"note": "\ud800"},
+    {"note": "铃\x07"},
+    {"note": "长" * 201},
+    {"quantity": 2**31},
+    {"quantity": 2**40},
+    {"pickup_point": 2**63},
+    {"pickup_point": 2**70},
+    {"item": 2**63},
+    {"note": "x\udfff"},
+]
+
+
+def _storm_body(item, bad: dict) -> bytes:
+    line = {"item": bad.get("item", item.pk), "quantity": bad.get("quantity", 1)}
+    body = {"items": [line]} | {k: v for k, v in bad.items() if k in ("note", "pickup_point")}
+    return json.dumps(body).encode()
+
+
+def test_a_storm_of_bad_requests_never_enters_a_group_call_nor_splits_the_good_ones(monkeypatch, caplog):
+    given = f.open_campaign(members=30, perk_limit=2, threshold=2, stock=100)
+    campaign, item, users = given.campaign, given.item, given.members
+    good_users, bad_users = users[:20], users[20:]
+    real = JoinGateway.run_joins
+    groups: list[list] = []
+
+    async def spy(self, campaign_id, requests):
+        groups.append(list(requests))
+        return await real(self, campaign_id, requests)
+
+    monkeypatch.setattr(JoinGateway, "run_joins", spy)
+    path = f"/api/jielong/campaigns/{campaign.pk}/join/"
+    good = json.dumps({"items": [{"item": item.pk, "quantity": 1}], "note": "放门卫"}).encode()
+    requests = []
+    for good_user, bad_user, bad in zip(good_users[::2], bad_users, BAD_BODIES, strict=True):
+        requests.append((path, good, cookie_headers(session_cookie(good_user))))
+        requests.append((path, _storm_body(item, bad), cookie_headers(session_cookie(bad_user))))
+    requests += [(path, good, cookie_headers(session_cookie(u))) for u in good_users[1::2]]
+
+    with caplog.at_level("WARNING", logger="jielong.join.asgi"):
+        responses = post_many(requests)
+
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(201) == 20 and statuses.count(400) == 10
+    sent = [request for group in groups for request in group]
+    assert sorted(r.user_id for r in sent) == sorted(u.pk for u in good_users)  # each good join in one group call
+    assert {r.note for r in sent} == {"放门卫"}
+    assert "retrying one by one" not in caplog.text
+    assert Order.objects.filter(campaign=campaign).count() == 20

@@ -1,6 +1,8 @@
 """jielong.join.rules: the one check of join input, and every route (page form, DRF view, ASGI fast
 path) refusing the same bad quantities with the same message."""
 
+import json
+
 import pytest
 from django.test import Client
 from django.utils import translation
@@ -104,3 +106,94 @@ def test_every_route_refuses_a_bad_quantity_alike_and_changes_nothing(route, val
     assert Order.objects.count() == 0
     given.sku.refresh_from_db()
     assert given.sku.stock == 100
+
+
+BAD_NOTE = "The note can have at most 200 characters, without control characters."
+
+
+@pytest.mark.parametrize(
+    "note",
+    ["放门卫\x00", "\ud800", "a\udfffb", "铃\x07", "长" * 201, None, 5],
+    ids=["nul", "lone-high-surrogate", "lone-low-surrogate", "control", "too-long", "none", "number"],
+)
+def test_a_note_the_database_or_a_sheet_cannot_store_is_refused(note):
+    assert _refusal(quantities={7: 1}, note=note) == ("bad_note", BAD_NOTE)
+
+
+@pytest.mark.parametrize(
+    "note", ["", "放门卫\n晚上取\t谢谢", " " * 50 + "长" * 200 + " " * 50], ids=["empty", "lines", "trimmed"]
+)
+def test_a_note_of_plain_text_passes(note):
+    rules.check_input(quantities={7: 1}, note=note)
+
+
+@pytest.mark.parametrize("key", ["k\x00", "\udc80"], ids=["nul", "surrogate"])
+def test_an_idempotency_key_the_database_cannot_store_is_refused(key):
+    code, _message = _refusal(quantities={7: 1}, idempotency_key=key)
+    assert code == "bad_key"
+
+
+def _page_note(user, campaign, item, note):
+    client = Client()
+    client.force_login(user)
+    response = client.post(
+        f"/m/jielong/{campaign.pk}/join/", {f"qty_{item.pk}": "1", "note": note, "idempotency_key": "k"}
+    )
+    return response.status_code, response.context["error"]
+
+
+def _api_body(user, campaign, body, *, through_gateway):
+    client = APIClient()
+    client.force_authenticate(user)
+    url = f"/api/jielong/campaigns/{campaign.pk}/join/"
+    if through_gateway:
+        response = GatewayClient(user, client).post(url, body, format="json")
+    else:  # as sent by a client: a lone surrogate travels as a JSON escape
+        response = client.post(url, json.dumps(body), content_type="application/json")
+    return response.status_code, response.json()["detail"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("route", ["page", "api", "gateway"])
+@pytest.mark.parametrize("note", ["放门卫\x00", "铃\x07", "长" * 201], ids=["nul", "control", "too-long"])
+def test_every_route_refuses_a_bad_note_alike_and_changes_nothing(route, note):
+    given = f.open_campaign(members=1)
+    [user], campaign, item = given.members, given.campaign, given.item
+
+    if route == "page":
+        status, message = _page_note(user, campaign, item, note)
+    else:
+        body = {"items": [{"item": item.pk, "quantity": 1}], "note": note}
+        status, message = _api_body(user, campaign, body, through_gateway=route == "gateway")
+
+    with translation.override("zh-hans"):
+        expected = str(rules.join_error({"code": "bad_note"}).message)
+    assert (status, message) == (400, expected)
+    assert Order.objects.count() == 0
+    given.sku.refresh_from_db()
+    assert given.sku.stock == 100
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("route", ["api", "gateway"])
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("note", "\ud800", "bad_note"),
+        ("quantity", rules.MAX_QUANTITY + 1, "bad_quantity"),
+        ("pickup_point", rules.MAX_ID + 1, "bad_pickup_point"),
+    ],
+    ids=["lone-surrogate-note", "quantity-2**31", "pickup-2**63"],
+)
+def test_the_api_routes_refuse_unstorable_values_alike(route, field, value, code):
+    given = f.open_campaign(members=1)
+    [user], campaign, item = given.members, given.campaign, given.item
+    body = {"items": [{"item": item.pk, "quantity": value if field == "quantity" else 1}]}
+    if field != "quantity":
+        body[field] = value
+
+    status, message = _api_body(user, campaign, body, through_gateway=route == "gateway")
+
+    with translation.override("zh-hans"):
+        assert (status, message) == (400, str(rules.join_error({"code": code}).message))
+    assert Order.objects.count() == 0
