@@ -31,6 +31,7 @@ import psycopg
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.models import Session
+from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import translation
@@ -50,6 +51,7 @@ from . import after_join, rules, sql
 from .group_call import GroupCall
 
 logger = logging.getLogger(__name__)
+security_logger = logging.getLogger("django.security.DisallowedHost")
 
 JOIN_PATH = re.compile(r"^/api/jielong/campaigns/(\d+)/join/$")
 MAX_BODY = 64 * 1024
@@ -110,6 +112,13 @@ class JoinGateway:
             await _send_json(send, 413, {"detail": "Request body too large."}, settings.LANGUAGE_CODE)
             return
         request = ASGIRequest(scope, io.BytesIO(body))
+        try:
+            # ALLOWED_HOSTS, exactly as Django applies it (DEBUG's localhost names included).
+            request.get_host()
+        except DisallowedHost as exc:
+            security_logger.error(str(exc), extra={"status_code": 400, "request": request})
+            await _send_json(send, 400, {"detail": "Bad Request (400)"}, settings.LANGUAGE_CODE)
+            return
         language = ChineseFirstLocaleMiddleware.language_for(request)
         with translation.override(language):
             try:

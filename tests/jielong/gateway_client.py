@@ -35,8 +35,8 @@ async def call(gateway: JoinGateway, path: str, body: bytes, headers: dict[str, 
         "raw_path": path.encode(),
         "query_string": b"",
         "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        + [(b"host", b"testserver"), (b"content-type", b"application/json")],
+        "headers": [(k.lower().encode(), v.encode()) for k, v in ({"Host": "testserver"} | headers).items()]
+        + [(b"content-type", b"application/json")],
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }

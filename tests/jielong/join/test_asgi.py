@@ -249,3 +249,27 @@ def test_a_storm_of_bad_requests_never_enters_a_group_call_nor_splits_the_good_o
     assert {r.note for r in sent} == {"放门卫"}
     assert "retrying one by one" not in caplog.text
     assert Order.objects.filter(campaign=campaign).count() == 20
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:80", "testserver.evil.example", "bad host"])
+def test_a_host_outside_allowed_hosts_is_refused_like_django_does(client, host):
+    given = f.open_campaign(members=1, perk_limit=1, threshold=2)
+    campaign, item, [user] = given.campaign, given.item, given.members
+
+    through_gateway = _join(campaign, item, cookie_headers(session_cookie(user)) | {"Host": host})
+    through_django = client.get(f"/api/jielong/campaigns/{campaign.pk}/", headers={"host": host})
+
+    assert (through_gateway.status_code, through_django.status_code) == (400, 400)
+    assert Order.objects.count() == 0
+
+
+def test_debug_allows_localhost_when_allowed_hosts_is_empty(settings):
+    settings.DEBUG, settings.ALLOWED_HOSTS = True, []
+    given = f.open_campaign(members=1, perk_limit=1, threshold=2)
+    campaign, item, [user] = given.campaign, given.item, given.members
+    headers = cookie_headers(session_cookie(user))
+
+    evil = _join(campaign, item, headers | {"Host": "evil.example"})
+    local = _join(campaign, item, headers | {"Host": "localhost:8000"})
+
+    assert (evil.status_code, local.status_code) == (400, 201)
