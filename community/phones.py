@@ -18,6 +18,14 @@ def normalize_phone(raw: str, *, region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_region(e164: str) -> str:
+    """The ISO region of an E.164 number (``+8613812345678`` → ``CN``; ``""`` if unknown)."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
 def mask_phone(e164: str | None) -> str:
     """``+8613812345678`` → ``138****5678``; other countries keep their code and last four."""
     if not e164:

@@ -1,6 +1,6 @@
 """Writes for people and communities, one sub-module per seam:
 
-* ``signin``: phone codes (验证码) and the member's profile;
+* ``signin``: phone codes (验证码) and the member's profile; ``challenge``: the question asked of a busy network;
 * ``joining``: invitations, joining through the gate, questionnaire scoring, application review;
 * ``membership``: leaving, removal, community roles;
 * ``pickup_points``: pickup points (自提点) and a member's default one;
@@ -10,6 +10,7 @@ Other apps, the demo and the tests call them through this package (``from commun
 the names below are its public face.
 """
 
+from .challenge import Challenge, signin_challenge_check, signin_challenge_new
 from .joining import (
     INVITATION_ALPHABET,
     INVITATION_CODE_LENGTH,
@@ -50,6 +51,7 @@ from .signin import (
     CODE_TTL,
     MAX_ATTEMPTS,
     AccountUnavailable,
+    ChallengeRequired,
     CodeExpired,
     CodeInvalid,
     CodeUsed,
@@ -57,6 +59,7 @@ from .signin import (
     PhoneLocked,
     ProfileInvalid,
     SentCode,
+    SMSUnavailable,
     TooManyRequests,
     member_profile_update,
     phone_code_send,
@@ -73,6 +76,8 @@ __all__ = [
     "AlreadyMember",
     "AnswersInvalid",
     "ApplicationExists",
+    "Challenge",
+    "ChallengeRequired",
     "CodeExpired",
     "CodeInvalid",
     "CodeUsed",
@@ -88,6 +93,7 @@ __all__ = [
     "PickupPointInvalid",
     "ProfileInvalid",
     "ReviewRefused",
+    "SMSUnavailable",
     "SentCode",
     "TooManyRequests",
     "application_review",
@@ -106,4 +112,6 @@ __all__ = [
     "pickup_point_save",
     "referral_code",
     "score_answers",
+    "signin_challenge_check",
+    "signin_challenge_new",
 ]

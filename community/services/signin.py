@@ -1,7 +1,8 @@
 """Member sign-in by one-time code sent to a phone (手机号 + 验证码), and the member's own profile.
 
-Sends and checks are throttled per phone and per network (``community.throttle``); five wrong codes lock
-the number for a while.
+Sends are limited per destination region, per number, per network address (counting only numbers
+that never signed in, with a challenge before a hard stop) and by an hourly budget for the whole
+installation; see :func:`phone_code_send`. Five wrong codes lock the number for a while.
 """
 
 from __future__ import annotations
@@ -15,18 +16,21 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 
 from groupbuy import clock
 from groupbuy.errors import DomainError
 
 from .. import throttle
 from ..models import PhoneCode, User
-from ..phones import normalize_phone
+from ..phones import normalize_phone, phone_region
 from ..providers.sms import get_sms_provider
+from .challenge import signin_challenge_check
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +72,14 @@ class ProfileInvalid(DomainError):
     pass
 
 
+class ChallengeRequired(DomainError):
+    """Answer a challenge (``services.challenge``) to send this code."""
+
+
+class SMSUnavailable(DomainError):
+    """The limits that guard texting cannot be checked (Redis down): nothing is sent."""
+
+
 @dataclass(frozen=True)
 class SentCode:
     """What the sign-in page may show after sending. ``code`` is only displayed in local mode."""
@@ -106,37 +118,135 @@ def _check_not_locked(phone: str) -> None:
         )
 
 
-def _check_send_allowed(*, phone: str, ip: str | None) -> None:
-    """Refuse a send over any limit; counts nothing (``_count_send`` does, once the send is let through)."""
-    _check_not_locked(phone)
-    minute, hour = throttle.send_limits_per_phone()
-    if throttle.is_exhausted(minute, phone):
-        raise TooManyRequests(_("A code was just sent. Wait a minute before asking for another."), code="throttled")
-    if throttle.is_exhausted(hour, phone):
-        raise TooManyRequests(
-            _("Too many codes were sent to this number. Try again in an hour."), code="throttled_phone"
-        )
-    if ip and throttle.is_exhausted(throttle.send_limit_per_ip(), ip):
-        raise TooManyRequests(
-            _("Too many codes were requested from this network. Try again later."), code="throttled_ip"
-        )
+def _unavailable() -> SMSUnavailable:
+    return SMSUnavailable(
+        _("The SMS service is temporarily unavailable. Please try again later."), code="sms_unavailable"
+    )
 
 
-def _count_send(*, phone: str, ip: str | None) -> None:
-    for limit in throttle.send_limits_per_phone():
-        throttle.hit(limit, phone)
+def _check_region(phone: str) -> None:
+    allowed = getattr(settings, "SMS_ALLOWED_REGIONS", ["CN"])
+    if phone_region(phone) not in allowed:
+        raise InvalidPhone(_("Sign-in codes can only be sent to mainland China mobile numbers."), code="region")
+
+
+def _sent_from_key(phone: str) -> str:
+    return f"{throttle.PREFIX}sent_from:{phone}"
+
+
+class _Claims:
+    """The limit units one send has claimed so far; handed back together when the send is refused."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[throttle.Limit, str]] = []
+
+    def take(self, limit: throttle.Limit, subject: str) -> bool:
+        if throttle.claim(limit, subject):
+            self.held.append((limit, subject))
+            return True
+        return False
+
+    def refund_all(self) -> None:
+        for limit, subject in reversed(self.held):
+            throttle.refund(limit, subject)
+        self.held.clear()
+
+
+def _claim_send(*, phone: str, ip: str | None, challenge_token: str, challenge_answer: str) -> _Claims:
+    """Count this send against every limit before anything is stored or sent (see the module docstring).
+
+    Each limit is claimed (counted first, atomically) and the claims are handed back if any later
+    check refuses, so a refused send costs nothing and 30 parallel sends to one number send exactly one.
+    """
+    claims = _Claims()
+    try:
+        _check_not_locked(phone)
+        minute, hour, day = throttle.send_limits_per_phone()
+        if not claims.take(minute, phone):
+            raise TooManyRequests(_("A code was just sent. Wait a minute before asking for another."), code="throttled")
+        if not claims.take(hour, phone):
+            raise TooManyRequests(
+                _("Too many codes were sent to this number. Try again in an hour."), code="throttled_phone"
+            )
+        if not claims.take(day, phone):
+            raise TooManyRequests(
+                _("Too many codes were sent to this number today. Try again tomorrow."), code="throttled_day"
+            )
+        if ip and _is_new_pending(phone=phone, ip=ip):
+            # Only numbers that have not signed in since count for the network (a resend to the same
+            # number does not): an estate's Wi-Fi where everyone completes sign-in never reaches these.
+            if not claims.take(throttle.send_cap_per_ip(), ip):
+                raise TooManyRequests(
+                    _("Too many codes were requested from this network. Try again later."), code="throttled_ip"
+                )
+            if not claims.take(throttle.send_limit_per_ip(), ip):
+                if not challenge_token:
+                    raise ChallengeRequired(
+                        _("Many codes were requested from this network. Answer the question to continue."),
+                        code="challenge",
+                    )
+                if not signin_challenge_check(token=challenge_token, answer=challenge_answer):
+                    raise ChallengeRequired(
+                        _("The answer is not correct. Try the new question."), code="challenge_wrong"
+                    )
+                # Solved: this send goes through without a unit of the challenge-free allowance.
+        if not claims.take(throttle.sms_budget(), "all"):
+            logger.warning("the hourly sign-in SMS budget is spent; refusing sends")
+            raise TooManyRequests(
+                _("Too many sign-in codes are being sent right now. Try again in a few minutes."), code="budget"
+            )
+    except DomainError:
+        claims.refund_all()
+        raise
     if ip:
-        throttle.hit(throttle.send_limit_per_ip(), ip)
+        cache.set(_sent_from_key(phone), ip, timeout=throttle.send_cap_per_ip().seconds)
+    return claims
 
 
-def phone_code_send(*, phone: str, ip: str | None = None) -> SentCode:
+def _is_new_pending(*, phone: str, ip: str) -> bool:
+    return cache.get(_sent_from_key(phone)) != ip
+
+
+def _forget_pending(phone: str) -> None:
+    """The number signed in: it stops counting against the network it asked from."""
+    ip = cache.get(_sent_from_key(phone))
+    if ip and cache.delete(_sent_from_key(phone)):
+        for limit in (throttle.send_cap_per_ip(), throttle.send_limit_per_ip()):
+            if throttle.count(limit, ip) > 0:
+                throttle.refund(limit, ip)
+
+
+def phone_code_send(
+    *, phone: str, ip: str | None = None, challenge_token: str = "", challenge_answer: str = ""
+) -> SentCode:
     """Create a one-time sign-in code for ``phone`` and text it once the transaction commits.
 
-    Refused with :class:`TooManyRequests` over the per-phone (1 a minute, 5 an hour) or per-IP
-    (20 an hour) limits, and with :class:`PhoneLocked` while the number is locked out.
+    Limits (all counted atomically before anything is stored or sent, handed back when refused):
+
+    * destination: only regions in ``settings.SMS_ALLOWED_REGIONS`` (default mainland China, ``["CN"]``),
+      so premium-rate numbers abroad cannot be used for toll fraud (:class:`InvalidPhone`, code ``region``);
+    * per number: 1 a minute, 5 an hour, 10 a day (:class:`TooManyRequests`), and none while the
+      number is locked out after wrong codes (:class:`PhoneLocked`);
+    * per network address, counting only numbers that have not completed sign-in since: past 20 in an
+      hour a solved challenge is needed for each further number (:class:`ChallengeRequired`, see
+      ``services.challenge``), past 100 the address is refused. A community signing in from one estate
+      Wi-Fi or a carrier NAT before a live completes its sign-ins, so it never reaches either, however
+      many members it has; an attacker rotating numbers it does not own is asked every time and
+      stopped at 100;
+    * for the installation: ``SIGNIN_SMS_HOUR`` texts an hour (default 3,000), the bill's ceiling
+      whatever the number of addresses an attacker has.
+
+    The limits live in Redis. Without it the send is refused with :class:`SMSUnavailable` ("短信服务暂时
+    不可用") and nothing is sent: a DB fallback would be a second, rarely run set of counters guarding
+    the bill, and an outage of Redis is short and visible (/readyz).
     """
     phone = _normalize(phone)
-    _check_send_allowed(phone=phone, ip=ip)
+    _check_region(phone)
+    try:
+        claims = _claim_send(phone=phone, ip=ip, challenge_token=challenge_token, challenge_answer=challenge_answer)
+    except (throttle.Unavailable, RedisError):
+        logger.exception("sign-in limits unreachable; refusing to send a code")
+        raise _unavailable() from None
     code = f"{secrets.randbelow(10**CODE_LENGTH):0{CODE_LENGTH}d}"
     now = clock.now()
     minutes = int(CODE_TTL.total_seconds() // 60)
@@ -144,12 +254,15 @@ def phone_code_send(*, phone: str, ip: str | None = None) -> SentCode:
         "code": code,
         "minutes": minutes,
     }
-    with transaction.atomic():
-        record = PhoneCode.objects.create(
-            phone=phone, code_hash=_hash_code(phone=phone, code=code), created_at=now, expires_at=now + CODE_TTL
-        )
-        transaction.on_commit(partial(_send_sms_rollback_unsafe, phone=phone, message=message))
-    _count_send(phone=phone, ip=ip)
+    try:
+        with transaction.atomic():
+            record = PhoneCode.objects.create(
+                phone=phone, code_hash=_hash_code(phone=phone, code=code), created_at=now, expires_at=now + CODE_TTL
+            )
+            transaction.on_commit(partial(_send_sms_rollback_unsafe, phone=phone, message=message))
+    except Exception:
+        claims.refund_all()
+        raise
     return SentCode(phone=phone, code=code, expires_at=record.expires_at)
 
 
@@ -161,7 +274,11 @@ def phone_code_verify(*, phone: str, code: str, consent: bool = False) -> User:
     the number's failure count: five wrong codes lock the number (sends and checks) for 15 minutes.
     """
     phone = _normalize(phone)
-    _check_not_locked(phone)
+    try:
+        _check_not_locked(phone)
+    except RedisError:
+        logger.exception("sign-in limits unreachable; refusing to check a code")
+        raise _unavailable() from None
     code = (code or "").strip()
     now = clock.now()
     error: DomainError | None = None
@@ -190,9 +307,16 @@ def phone_code_verify(*, phone: str, code: str, consent: bool = False) -> User:
                 user = _member_for_phone(phone=phone, user=user, consent=consent, now=now)
     if error is not None:
         if isinstance(error, CodeInvalid) and error.code == "wrong_code":
-            _count_failure(phone)
+            try:
+                _count_failure(phone)
+            except RedisError:
+                logger.exception("could not count a wrong sign-in code")
         raise error
-    throttle.reset(throttle.failure_limit(), phone)
+    try:
+        throttle.reset(throttle.failure_limit(), phone)
+        _forget_pending(phone)
+    except (throttle.Unavailable, RedisError):
+        logger.exception("could not clear the sign-in counters of a number")
     return user
 
 

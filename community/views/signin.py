@@ -24,6 +24,18 @@ class PhoneForm(forms.Form):
     )
 
 
+class SendForm(PhoneForm):
+    """The phone number, and the answer to a challenge when the network has asked for many codes."""
+
+    challenge_token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+    challenge_answer = forms.CharField(
+        label=gettext_lazy("Answer"),
+        required=False,
+        max_length=8,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+
 class CodeForm(PhoneForm):
     code = forms.CharField(
         label=gettext_lazy("Verification code"),
@@ -69,11 +81,19 @@ def member_login(request: HttpRequest) -> HttpResponse:
                     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                     return redirect(context["next"] or "community:member-home")
         else:
-            form = PhoneForm(request.POST)
+            form = SendForm(request.POST)
             context["form"] = form
             if form.is_valid():
                 try:
-                    sent = services.phone_code_send(phone=form.cleaned_data["phone"], ip=client_ip(request))
+                    sent = services.phone_code_send(
+                        phone=form.cleaned_data["phone"],
+                        ip=client_ip(request),
+                        challenge_token=form.cleaned_data["challenge_token"],
+                        challenge_answer=form.cleaned_data["challenge_answer"],
+                    )
+                except services.ChallengeRequired as exc:
+                    form.add_error("challenge_answer", exc.message)
+                    context.update(step="phone", challenge=_new_challenge(form))
                 except DomainError as exc:
                     form.add_error("phone", exc.message)
                 else:
@@ -84,6 +104,15 @@ def member_login(request: HttpRequest) -> HttpResponse:
         phone = context["form"]["phone"].value() or ""
         context["masked_phone"] = _masked(phone)
     return render(request, "member/login.html", context)
+
+
+def _new_challenge(form: SendForm) -> services.Challenge:
+    """A fresh question for the form (an answered token is used up, right or wrong)."""
+    challenge = services.signin_challenge_new()
+    form.data = form.data.copy()
+    form.data["challenge_token"] = challenge.token
+    form.data["challenge_answer"] = ""
+    return challenge
 
 
 def _masked(phone: str) -> str:
