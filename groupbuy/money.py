@@ -17,3 +17,8 @@ def format_fen(fen: int | None, *, empty: str = "") -> str:
         return empty
     sign = "-" if yuan < 0 else ""
     return f"{sign}¥{abs(yuan):,}"
+
+
+def yuan_to_fen(yuan: Decimal) -> int:
+    """Decimal("12.90") → 1290. Exact for amounts with at most two decimal places (forms allow no more)."""
+    return int(Decimal(yuan).scaleb(2))

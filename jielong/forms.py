@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalogue.models import SKU
 from community.models import Community, PickupPoint
-from groupbuy.money import fen_to_yuan
+from groupbuy.money import fen_to_yuan, yuan_to_fen
 from livestream.models import LiveSession
 
 from .builder import CampaignInput, ItemInput, TierInput
@@ -23,11 +23,6 @@ PRICE_ERRORS = {
     "max_decimal_places": _("Prices have at most 2 decimal places (fen)."),
     "invalid": _("Enter a price in yuan, e.g. 12.90."),
 }
-
-
-def yuan_to_fen(value: Decimal) -> int:
-    """Exact: the form allows at most two decimal places, so shifting by two digits leaves an integer."""
-    return int(value.scaleb(2))
 
 
 def _datetime_field(label, *, required: bool) -> forms.DateTimeField:
