@@ -159,10 +159,16 @@ class MemberFilters:
     inactive_days: int | None = None  # not seen for at least this many days
 
 
-def community_members(*, community: Community, filters: MemberFilters) -> QuerySet[Membership]:
+def community_members(
+    *, community: Community, filters: MemberFilters, sees_full_phones: bool = False
+) -> QuerySet[Membership]:
     """Members of ``community`` for the management list, newest first, with their direct referral count.
 
-    ``q`` matches the nickname or the phone's last digits (the list shows phones masked anyway).
+    ``q`` matches the nickname, or the phone: for a viewer who sees phones masked (a leader sees
+    ``138****8192``) only the exact last four digits, which the mask shows anyway. Any longer suffix
+    would be an oracle: "08192" found or not tells the digit before them, and eight searches unmask
+    the number. Operators (``sees_full_phones``, who see whole numbers on the member page) match any
+    suffix of four digits or more.
     """
     members = Membership.objects.filter(community=community).select_related("user", "invited_by")
     if filters.status:
@@ -171,9 +177,9 @@ def community_members(*, community: Community, filters: MemberFilters) -> QueryS
         members = members.filter(role=filters.role)
     q = filters.q.strip()
     if q:
-        digits = "".join(ch for ch in q if ch.isdigit())
+        digits = "".join(ch for ch in q if ch in "0123456789")
         match = Q(user__nickname__icontains=q)
-        if len(digits) >= 4:
+        if len(digits) == 4 or (sees_full_phones and len(digits) > 4):
             match |= Q(user__phone__endswith=digits)
         members = members.filter(match)
     if filters.joined_from:

@@ -89,3 +89,36 @@ def test_leader_sees_only_own_community_with_masked_phones_and_can_remove(client
     assert forbidden.status_code == 403
     m.refresh_from_db()
     assert m.status == "removed"
+
+
+def test_leader_cannot_unmask_a_phone_through_the_search(client):
+    # Issue 10 item 6: the suffix match was an oracle. From 139****8192, "08192" found or not told the
+    # fifth-last digit; eight searches recovered the whole number.
+    community = factories.community()
+    leader = factories.member()
+    factories.membership(user=leader, community=community, role=Membership.Role.LEADER)
+    factories.membership(user=factories.member(phone="+8613905208192", nickname="小王"), community=community)
+    client.force_login(leader)
+
+    def found(q):
+        response = client.get(f"/m/lead/{community.slug}/members/", {"q": q})
+        return [m.user.nickname for m in response.context["page"].object_list]
+
+    national = "13905208192"
+    attack = [national[-n:] for n in range(5, 12)] + ["+86" + national]  # the 8 searches of the report
+    wrong_guesses = ["1" + national[-4:], "00" + national[-4:]]
+
+    # A right guess and a wrong one answer alike: nothing to learn.
+    assert [found(q) for q in attack] == [[]] * 8
+    assert [found(q) for q in wrong_guesses] == [[], []]
+    assert found("8192") == ["小王"]
+    assert found("139****8192") == []  # the masked form has 7 digits: no phone match either
+
+
+def test_operator_search_still_matches_longer_suffixes(ops):
+    community = factories.community()
+    factories.membership(user=factories.member(phone="+8613905208192", nickname="小王"), community=community)
+
+    response = ops.get(f"/ops/communities/{community.slug}/", {"q": "05208192"})
+
+    assert [m.user.nickname for m in response.context["page"].object_list] == ["小王"]
