@@ -5,7 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from . import selectors, services
+from . import access, selectors, services
 from .join import rules
 
 
@@ -52,6 +52,12 @@ def error_status(exc: services.DomainError) -> int:
 
 @api_view(["GET"])
 def campaign_snapshot(request, campaign_id: int) -> Response:
+    """The campaign's snapshot, for whoever may see the campaign (``access.campaign_access``)."""
+    try:
+        access.campaign_access(campaign_id=campaign_id, user=request.user)
+    except services.DomainError as exc:
+        not_found = isinstance(exc, access.CampaignNotFound)
+        return Response({"code": exc.code, "detail": exc.message}, status=404 if not_found else 403)
     snapshot = selectors.campaign_snapshot(campaign_id=campaign_id)
     if snapshot is None:
         return Response({"code": "not_found", "detail": _("This jielong does not exist.")}, status=404)

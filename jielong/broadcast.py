@@ -46,4 +46,5 @@ def _flush(campaign_id: int) -> list[tuple[str, dict]]:
         return []
     # Serialised once here; each process's relay writes the text to its watchers (consumers.py).
     text = json.dumps({"type": "snapshot", "snapshot": snapshot}, cls=DjangoJSONEncoder, ensure_ascii=False)
-    return [(campaign_group(campaign_id), {"type": "campaign.snapshot", "text": text})]
+    # The status rides along so a consumer can hold back a draft's snapshot from members (consumers.py).
+    return [(campaign_group(campaign_id), {"type": "campaign.snapshot", "text": text, "status": snapshot["status"]})]

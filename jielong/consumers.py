@@ -15,8 +15,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from groupbuy import realtime
 
-from . import selectors
+from . import access, selectors
 from .broadcast import campaign_group
+from .models import Campaign
 
 
 class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
@@ -28,10 +29,13 @@ class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.campaign_id = int(self.scope["url_route"]["kwargs"]["campaign_id"])
-        allowed = await database_sync_to_async(selectors.campaign_watchable_by)(
-            campaign_id=self.campaign_id, user=self.scope.get("user")
-        )
-        if not allowed:
+        try:
+            # Drafts are for staff: a member never gets a draft's snapshot, even one broadcast to the group.
+            self.sees_drafts = await database_sync_to_async(_may_watch)(self.campaign_id, self.scope.get("user"))
+        except access.CampaignNotFound:
+            await self.close(code=4404)
+            return
+        except access.CampaignForbidden:
             await self.close(code=4403)
             return
         # Join the relay before reading the snapshot: a change committed in between is then
@@ -53,6 +57,9 @@ class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
     async def relay_message(self, message: dict) -> None:
         if message.get("type") != "campaign.snapshot" or not (getattr(self, "watching", False) and self.accepted):
             return
+        snapshot_status = message.get("status") or (message.get("snapshot") or {}).get("status")
+        if snapshot_status == Campaign.Status.DRAFT and not self.sees_drafts:
+            return
         await self.send(text_data=message.get("text") or _as_text(message["snapshot"]))
 
     @property
@@ -63,6 +70,12 @@ class CampaignProgressConsumer(AsyncJsonWebsocketConsumer):
     async def accept(self, subprotocol=None, headers=None) -> None:
         await super().accept(subprotocol=subprotocol, headers=headers)
         self._accepted = True
+
+
+def _may_watch(campaign_id: int, user) -> bool:
+    """Whether ``user`` sees drafts; raises as ``access.campaign_access`` does when they may not watch."""
+    access.campaign_access(campaign_id=campaign_id, user=user)
+    return access.is_staff(user)
 
 
 def _as_text(snapshot: dict) -> str:

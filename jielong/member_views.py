@@ -23,7 +23,7 @@ from groupbuy.access import member_required
 from groupbuy.errors import DomainError
 from groupbuy.money import format_fen
 
-from . import payments, selectors, services
+from . import access, payments, selectors, services
 from .join import rules
 from .models import Campaign, CampaignItem
 
@@ -48,9 +48,15 @@ def _membership(campaign: Campaign, user: User) -> Membership | None:
 
 
 def _campaign_for_member(request: HttpRequest, pk: int) -> tuple[Campaign, Membership]:
-    """The campaign if this member may see it: 404 for unknown or draft campaigns, 403 for outsiders."""
-    campaign = Campaign.objects.filter(pk=pk).exclude(status=Campaign.Status.DRAFT).first()
-    if campaign is None:
+    """The campaign if this member may see it (``access.campaign_access``): 404 for unknown or draft
+    campaigns, 403 for outsiders; the page itself is for members, so staff need a membership too."""
+    try:
+        campaign = access.campaign_access(campaign_id=pk, user=request.user)
+    except access.CampaignNotFound as exc:
+        raise Http404(exc.message) from None
+    except access.CampaignForbidden as exc:
+        raise PermissionDenied(exc.message) from None
+    if campaign.status == Campaign.Status.DRAFT:
         raise Http404(_("This jielong does not exist."))
     membership = _membership(campaign, request.user)
     if membership is None:

@@ -254,17 +254,3 @@ def member_campaign_order(*, campaign_id: int, user: User) -> Order | None:
         .prefetch_related("lines__item__sku__product")
         .first()
     )
-
-
-def campaign_watchable_by(*, campaign_id: int, user) -> bool:
-    """Who may watch a campaign's live progress (it names joiners): staff, and active members of the
-    campaign's communities."""
-    from community.models import Membership
-
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    if user.is_operator or user.is_host:
-        return True
-    return Membership.objects.filter(
-        user=user, community__campaigns__pk=campaign_id, status=Membership.Status.ACTIVE
-    ).exists()

@@ -95,3 +95,44 @@ def test_anonymous_cannot_join(setup):
         f"/api/jielong/campaigns/{campaign.pk}/join/", {"items": [{"item": item.pk, "quantity": 1}]}, format="json"
     )
     assert response.status_code == 403
+
+
+# --- who may read a campaign's snapshot (jielong.access.campaign_access) ---------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("viewer", "draft", "status"),
+    [
+        ("member", False, 200),
+        ("member", True, 404),
+        ("other-community", False, 403),
+        ("other-community", True, 404),
+        ("operator", True, 200),
+        ("anonymous", False, 403),
+    ],
+)
+def test_the_snapshot_is_only_for_those_who_may_see_the_campaign(viewer, draft, status):
+    given = f.open_campaign(members=2, threshold=5)
+    from jielong import services
+
+    services.order_join(campaign_id=given.campaign.pk, user=given.members[0], quantities={given.item.pk: 1})
+    if draft:
+        Campaign.objects.filter(pk=given.campaign.pk).update(status=Campaign.Status.DRAFT)
+    users = {
+        "member": given.members[1],
+        "other-community": f.membership(user=f.member(), community=f.community()).user,
+        "operator": f.operator(),
+        "anonymous": None,
+    }
+    client = APIClient()
+    if users[viewer] is not None:
+        client.force_authenticate(users[viewer])
+
+    response = client.get(f"/api/jielong/campaigns/{given.campaign.pk}/")
+
+    assert response.status_code == status
+    if status == 200:
+        assert [row["seq"] for row in response.json()["latest"]] == [1]
+    else:
+        assert "latest" not in response.json()

@@ -102,3 +102,57 @@ async def test_a_process_joins_the_campaign_group_once_however_many_watch():
     for ws in watchers:
         await ws.disconnect()
     assert group not in relays  # the last one out leaves the group
+
+
+async def _watch(campaign, user):
+    ws = WebsocketCommunicator(application, f"/ws/jielong/{campaign.pk}/", headers=[(b"origin", b"http://127.0.0.1")])
+    ws.scope["user"] = user
+    connected, code = await ws.connect()
+    return ws, connected, code
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_member_cannot_watch_a_draft_and_an_outsider_cannot_watch_at_all():
+    from jielong.models import Campaign
+
+    given = await sync_to_async(f.open_campaign)(members=1, threshold=5)
+    outsider = await sync_to_async(f.member)()
+    await sync_to_async(f.membership)(user=outsider, community=await sync_to_async(f.community)())
+
+    _ws, connected, code = await _watch(given.campaign, outsider)
+    assert (connected, code) == (False, 4403)
+
+    await Campaign.objects.filter(pk=given.campaign.pk).aupdate(status=Campaign.Status.DRAFT)
+    _ws, connected, code = await _watch(given.campaign, given.members[0])
+    assert (connected, code) == (False, 4404)
+    staff, connected, _code = await _watch(given.campaign, await sync_to_async(f.operator)())
+    assert connected
+    assert (await staff.receive_json_from(timeout=5))["snapshot"]["status"] == "draft"
+    await staff.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_draft_snapshot_broadcast_reaches_staff_but_never_a_member():
+    from channels.layers import get_channel_layer
+
+    given = await sync_to_async(f.open_campaign)(members=1, threshold=5)
+    member, _connected, _code = await _watch(given.campaign, given.members[0])
+    staff, _connected, _code = await _watch(given.campaign, await sync_to_async(f.operator)())
+    for ws in (member, staff):
+        await ws.receive_json_from(timeout=5)
+
+    layer = get_channel_layer()
+    group = broadcast.campaign_group(given.campaign.pk)
+    draft = '{"type": "snapshot", "snapshot": {"version": 98, "status": "draft"}}'
+    await layer.group_send(group, {"type": "campaign.snapshot", "text": draft, "status": "draft"})
+    await layer.group_send(group, {"type": "campaign.snapshot", "snapshot": {"version": 99, "status": "draft"}})
+    opened = '{"type": "snapshot", "snapshot": {"version": 100, "status": "open"}}'
+    await layer.group_send(group, {"type": "campaign.snapshot", "text": opened, "status": "open"})
+
+    assert [(await staff.receive_json_from(timeout=5))["snapshot"]["version"] for _ in range(3)] == [98, 99, 100]
+    assert (await member.receive_json_from(timeout=5))["snapshot"]["version"] == 100
+    assert await member.receive_nothing(timeout=0.3)
+    for ws in (member, staff):
+        await ws.disconnect()
