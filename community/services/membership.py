@@ -36,15 +36,22 @@ def membership_leave(*, user: User, community: Community) -> Membership:
 
 
 def membership_remove(*, membership: Membership, by: User) -> Membership:
-    """An operator or a leader of the community removes a member (移出群). Removed members cannot rejoin alone."""
+    """An operator or a leader of the community removes a member (移出群). Removed members cannot rejoin alone.
+
+    A leader removes members and KOCs, never another leader (团长) or an operator's account: only
+    operators remove leaders, so one leader cannot push the others out of the community they share.
+    """
     if not may_manage_community(user=by, community=membership.community):
         raise MembershipChangeRefused(_("Only the community's leaders and operators can remove members."))
     if membership.user_id == by.pk:
         raise MembershipChangeRefused(_("You cannot remove yourself; leave the community instead."), code="self")
     with transaction.atomic():
-        locked = Membership.objects.select_for_update().get(pk=membership.pk)
+        locked = Membership.objects.select_for_update(of=["self"]).select_related("user").get(pk=membership.pk)
         if locked.status != Membership.Status.ACTIVE:
             raise MembershipChangeRefused(_("This person is not an active member."), code="not_active")
+        # Judged under the lock: a member made leader a moment ago is a leader here.
+        if not by.is_operator and (locked.role == Membership.Role.LEADER or locked.user.is_operator):
+            raise MembershipChangeRefused(_("Only operators can remove a leader."), code="leader")
         locked.status = Membership.Status.REMOVED
         locked.save(update_fields=["status"])
         events.publish(

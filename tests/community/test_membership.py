@@ -75,3 +75,44 @@ def test_operator_designates_koc_and_leader_cannot(ops):
     assert role == "koc"
     m.refresh_from_db()
     assert m.role == "koc"
+
+
+def test_leader_cannot_remove_another_leader_or_an_operator_but_an_operator_can():
+    # Issue 10 item 19, confirmed: a leader could remove the community's other leaders.
+    community = factories.community()
+    leader = factories.member()
+    factories.membership(user=leader, community=community, role=Membership.Role.LEADER)
+    other_leader = factories.membership(user=factories.member(), community=community, role=Membership.Role.LEADER)
+    operator_member = factories.membership(user=factories.operator(), community=community)
+    koc = factories.membership(user=factories.member(), community=community, role=Membership.Role.KOC)
+
+    refusals = []
+    for target in (other_leader, operator_member):
+        with pytest.raises(services.MembershipChangeRefused) as refused:
+            services.membership_remove(membership=target, by=leader)
+        refusals.append(refused.value.code)
+    services.membership_remove(membership=koc, by=leader)
+    services.membership_remove(membership=other_leader, by=factories.operator())
+
+    assert refusals == ["leader", "leader"]
+    assert dict(Membership.objects.filter(community=community).values_list("pk", "status")) == {
+        Membership.objects.get(user=leader).pk: "active",
+        other_leader.pk: "removed",
+        operator_member.pk: "active",
+        koc.pk: "removed",
+    }
+
+
+def test_leader_page_says_a_leader_cannot_be_removed(client):
+    community = factories.community()
+    leader = factories.member()
+    factories.membership(user=leader, community=community, role=Membership.Role.LEADER)
+    other_leader = factories.membership(user=factories.member(), community=community, role=Membership.Role.LEADER)
+    client.force_login(leader)
+    client.cookies["django_language"] = "en"
+
+    response = client.post(f"/m/lead/{community.slug}/members/", {"membership": other_leader.pk}, follow=True)
+
+    assert "Only operators can remove a leader." in response.content.decode()
+    other_leader.refresh_from_db()
+    assert other_leader.status == "active"
