@@ -237,8 +237,15 @@ class JoinGateway:
     def _batcher(self, campaign_id: int) -> GroupCall:
         batcher = self._batchers.get(campaign_id)
         if batcher is None:
-            batcher = self._batchers[campaign_id] = GroupCall(partial(self._join_group, campaign_id), MAX_BATCH)
+            batcher = self._batchers[campaign_id] = GroupCall(
+                partial(self._join_group, campaign_id), MAX_BATCH, on_idle=partial(self._forget_batcher, campaign_id)
+            )
         return batcher
+
+    def _forget_batcher(self, campaign_id: int, batcher: GroupCall) -> None:
+        """A campaign's GroupCall lives while its joins do; the next join makes a new one."""
+        if self._batchers.get(campaign_id) is batcher:
+            del self._batchers[campaign_id]
 
     async def _join_group(self, campaign_id: int, requests: list[sql.JoinRequest]) -> list[dict | BaseException]:
         try:

@@ -6,6 +6,7 @@ Locking rule for every write that changes a campaign's counters: lock the campai
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 from django.db import transaction
@@ -20,6 +21,8 @@ from .. import broadcast
 from .. import events as jielong_events
 from ..join.rules import JOINABLE
 from ..models import Campaign, Order, OrderLine
+
+logger = logging.getLogger(__name__)
 
 
 class CampaignStateError(DomainError):
@@ -48,10 +51,15 @@ def campaign_open(*, campaign: Campaign, opens_at=None) -> Campaign:
 
 
 def campaigns_open_for_session(*, live_session_id: int) -> list[Campaign]:
-    """Open every draft campaign prepared for a session (called when the session ends)."""
+    """Open every draft campaign prepared for a session (called when the session ends). One that cannot
+    open (its closing time passed, a fault) is logged and skipped: it must not keep the others shut."""
     opened = []
-    for campaign in Campaign.objects.filter(live_session_id=live_session_id, status=Campaign.Status.DRAFT):
-        opened.append(campaign_open(campaign=campaign))
+    drafts = Campaign.objects.filter(live_session_id=live_session_id, status=Campaign.Status.DRAFT).order_by("pk")
+    for campaign in drafts:
+        try:
+            opened.append(campaign_open(campaign=campaign))
+        except Exception:
+            logger.exception("campaign %s of live session %s did not open", campaign.pk, live_session_id)
     return opened
 
 
@@ -88,11 +96,21 @@ def campaign_close(*, campaign_id: int) -> Campaign:
 
 
 def campaigns_close_due() -> list[int]:
-    """Close every joinable campaign whose deadline has passed. Safe to run concurrently and twice."""
-    due = Campaign.objects.filter(status__in=JOINABLE, closes_at__lte=clock.now()).values_list("pk", flat=True)
+    """Close every joinable campaign whose deadline has passed. Safe to run concurrently and twice.
+
+    A campaign that fails to close is logged and left for the next sweep; the others still close."""
+    due = (
+        Campaign.objects.filter(status__in=JOINABLE, closes_at__lte=clock.now())
+        .order_by("closes_at", "pk")
+        .values_list("pk", flat=True)
+    )
     closed = []
     for campaign_id in due:
-        campaign_close(campaign_id=campaign_id)
+        try:
+            campaign_close(campaign_id=campaign_id)
+        except Exception:
+            logger.exception("campaign %s did not close; the next sweep tries again", campaign_id)
+            continue
         closed.append(campaign_id)
     return closed
 

@@ -38,3 +38,23 @@ def test_a_draft_is_not_in_the_feed():
     campaign = f.campaign(communities=[f.community()])
     assert campaign.status == Campaign.Status.DRAFT
     assert not FeedItem.objects.exists()
+
+
+def test_a_failing_campaign_opened_subscriber_does_not_stop_the_others(django_capture_on_commit_callbacks, caplog):
+    """Refutes issue 10's "a failing open handler stops the others": the typed bus calls each one."""
+    from groupbuy import events
+
+    def broken(event):
+        raise RuntimeError("a broken subscriber")
+
+    # First in line, so the feed's subscriber runs after it.
+    events._handlers[events._topic_name(CampaignOpened)].insert(0, broken)
+    try:
+        campaign = f.campaign(communities=[f.community()])
+        with django_capture_on_commit_callbacks(execute=True):
+            services.campaign_open(campaign=campaign)
+    finally:
+        events.unsubscribe(CampaignOpened, broken)
+
+    assert FeedItem.objects.filter(source_key=f"jielong.campaign:{campaign.pk}").count() == 1
+    assert "a broken subscriber" in caplog.text

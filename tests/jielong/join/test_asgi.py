@@ -273,3 +273,29 @@ def test_debug_allows_localhost_when_allowed_hosts_is_empty(settings):
     local = _join(campaign, item, headers | {"Host": "localhost:8000"})
 
     assert (evil.status_code, local.status_code) == (400, 201)
+
+
+def test_the_gateway_forgets_a_campaign_s_group_call_once_its_joins_are_answered():
+    campaigns = [f.open_campaign(members=2, perk_limit=1, threshold=2) for _ in range(3)]
+    requests = [
+        (
+            f"/api/jielong/campaigns/{g.campaign.pk}/join/",
+            json.dumps({"items": [{"item": g.item.pk, "quantity": 1}]}).encode(),
+            cookie_headers(session_cookie(u)),
+        )
+        for g in campaigns
+        for u in g.members
+    ]
+
+    async def go():
+        gateway = JoinGateway(lambda scope, receive, send: None)
+        try:
+            responses = await asyncio.gather(*(call(gateway, path, body, headers) for path, body, headers in requests))
+            return responses, dict(gateway._batchers)
+        finally:
+            await gateway.aclose()
+
+    responses, batchers = asyncio.run(go())
+
+    assert [r.status_code for r in responses] == [201] * 6
+    assert batchers == {}

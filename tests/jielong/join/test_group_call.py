@@ -83,3 +83,19 @@ def test_a_failing_group_fails_each_of_its_callers_and_the_next_group_still_runs
     later, running = _run(go())
     assert later == ["b", "c"]
     assert running is False
+
+
+def test_on_idle_is_called_once_the_last_group_is_done_and_not_before():
+    idle = []
+
+    async def run(items):
+        await asyncio.sleep(0.01)
+        return items
+
+    async def go():
+        call = GroupCall(run, limit=2, on_idle=lambda group_call: idle.append(len(group_call.waiting)))
+        results = await asyncio.gather(*(call.submit(i) for i in range(5)))
+        return results
+
+    assert _run(go()) == [0, 1, 2, 3, 4]
+    assert idle == [0]

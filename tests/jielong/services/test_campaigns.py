@@ -92,3 +92,39 @@ def test_tiered_price_settles_earlier_joiners_down(django_capture_on_commit_call
     assert sum(
         line.quantity * line.unit_price_fen for line in OrderLine.objects.filter(order__campaign=campaign)
     ) == sum(totals.values())
+
+
+@pytest.mark.django_db
+def test_one_campaign_failing_to_close_does_not_keep_the_others_open(monkeypatch, caplog):
+    from jielong.services import campaigns as campaigns_module
+
+    due = [f.open_campaign(members=0).campaign for _ in range(3)]
+    Campaign.objects.filter(pk__in=[c.pk for c in due]).update(closes_at=clock.now() - timedelta(seconds=1))
+    real, broken = campaigns_module.campaign_close, due[0].pk
+
+    def close_or_fail(*, campaign_id):
+        if campaign_id == broken:
+            raise RuntimeError("a broken campaign")
+        return real(campaign_id=campaign_id)
+
+    monkeypatch.setattr(campaigns_module, "campaign_close", close_or_fail)
+
+    assert sorted(services.campaigns_close_due()) == sorted(c.pk for c in due[1:])
+    statuses = dict(Campaign.objects.values_list("pk", "status"))
+    assert [statuses[c.pk] for c in due] == [Campaign.Status.OPEN, Campaign.Status.FAILED, Campaign.Status.FAILED]
+    assert f"campaign {broken} did not close" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_draft_that_cannot_open_does_not_keep_the_session_s_other_drafts_shut(caplog):
+    session = f.live_session(hosts=[f.host()])
+    stale = f.campaign(live_session=session)
+    Campaign.objects.filter(pk=stale.pk).update(closes_at=clock.now() - timedelta(minutes=1))
+    fresh = f.campaign(live_session=session)
+
+    opened = services.campaigns_open_for_session(live_session_id=session.pk)
+
+    assert [c.pk for c in opened] == [fresh.pk]
+    statuses = dict(Campaign.objects.values_list("pk", "status"))
+    assert (statuses[stale.pk], statuses[fresh.pk]) == (Campaign.Status.DRAFT, Campaign.Status.OPEN)
+    assert f"campaign {stale.pk} of live session {session.pk} did not open" in caplog.text
