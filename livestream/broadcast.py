@@ -9,10 +9,17 @@ queue, the live metrics — so a client that missed a message simply takes the n
 reconnect. Snapshots are coalesced like the jielong progress: the first change in a window claims a
 cache key and schedules one flush ``COALESCE_SECONDS`` later, so a burst of heartbeats or questions
 becomes a bounded number of messages.
+
+Redis down: the cache cannot hold the coalescing keys, so each process coalesces in its own memory
+instead (the same window, one flush per process); the sends themselves then fail on the broadcaster
+thread, which logs them. Nothing here raises into the request that committed the change, and every
+socket re-syncs from full snapshots when it reconnects.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 from functools import partial
@@ -26,6 +33,8 @@ COMMENT_BATCH_SECONDS = 0.25
 METRICS_COALESCE_SECONDS = 1.0
 
 ROOM, QUEUE, METRICS = "room", "queue", "metrics"
+
+logger = logging.getLogger(__name__)
 
 
 def room_group(session_id: int) -> str:
@@ -54,7 +63,7 @@ def comment_posted(comment_id: int) -> None:
 
 
 def comment_removed(session_id: int, comment_id: int) -> None:
-    message = {"type": "live.comment_removed", "comment_id": comment_id}
+    message = _with_text({"type": "live.comment_removed", "comment_id": comment_id})
     broadcaster().call_soon(partial(_messages, [(room_group(session_id), message)]))
     queue_changed(session_id)
 
@@ -77,12 +86,59 @@ def metrics_changed(session_id: int) -> None:
     _schedule(METRICS, session_id, METRICS_COALESCE_SECONDS)
 
 
+_local_pending: set[tuple[str, int]] = set()
+_local_pending_lock = threading.Lock()
+
+
+def _claim_window(what: str, session_id: int) -> bool:
+    """The first change of a window claims it (across processes in the cache, else in this process)."""
+    try:
+        return bool(cache.add(_pending_key(what, session_id), 1, timeout=10))
+    except Exception:
+        logger.warning("live broadcast: the cache does not answer; coalescing %s in this process", what, exc_info=True)
+    with _local_pending_lock:
+        if (what, session_id) in _local_pending:
+            return False
+        _local_pending.add((what, session_id))
+        return True
+
+
+def _release_window(what: str, session_id: int) -> None:
+    with _local_pending_lock:
+        _local_pending.discard((what, session_id))
+    try:
+        cache.delete(_pending_key(what, session_id))
+    except Exception:
+        logger.warning("live broadcast: the cache does not answer; %s window closed in this process", what)
+
+
 def _schedule(what: str, session_id: int, delay: float) -> None:
-    if cache.add(_pending_key(what, session_id), 1, timeout=10):
+    if _claim_window(what, session_id):
         broadcaster().call_at(time.monotonic() + delay, partial(_flush, what, session_id))
 
 
 # --- runs on the broadcaster thread ----------------------------------------------------------------
+
+
+# What each message becomes in the browser (consumers.py sends the same for a message without text).
+BROWSER_FORM = {
+    "live.comments": ("new_comments", "comments"),
+    "live.comment_removed": ("comment_removed", "comment_id"),
+    "live.room": ("room", "room"),
+    "live.queue": ("queue", "queue"),
+    "live.metrics": ("metrics", "metrics"),
+}
+
+
+def browser_form(message: dict) -> dict:
+    kind, key = BROWSER_FORM[message["type"]]
+    return {"type": kind, key: message[key]}
+
+
+def _with_text(message: dict) -> dict:
+    """The message with its browser text, serialised once here rather than once per socket: every
+    process's relay writes the same text to each of its watchers (consumers.py)."""
+    return {**message, "text": json.dumps(browser_form(message))}
 
 
 def _messages(sends: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
@@ -102,7 +158,8 @@ def _send_comments(comment_ids: list[int]) -> list[tuple[str, dict]]:
             _schedule(QUEUE, comment.session_id, COALESCE_SECONDS)
         _schedule(METRICS, comment.session_id, METRICS_COALESCE_SECONDS)
     return [
-        (room_group(session_id), {"type": "live.comments", "comments": batch}) for session_id, batch in by_room.items()
+        (room_group(session_id), _with_text({"type": "live.comments", "comments": batch}))
+        for session_id, batch in by_room.items()
     ]
 
 
@@ -110,14 +167,15 @@ def _flush(what: str, session_id: int) -> list[tuple[str, dict]]:
     from . import panel
 
     # Delete the key before reading, so a change committed after the read opens a new window.
-    cache.delete(_pending_key(what, session_id))
+    _release_window(what, session_id)
     if what == ROOM:
         snapshot = panel.room_snapshot(session_id=session_id)
-        return [(room_group(session_id), {"type": "live.room", "room": snapshot})] if snapshot else []
+        return [(room_group(session_id), _with_text({"type": "live.room", "room": snapshot}))] if snapshot else []
     if what == QUEUE:
-        return [(staff_group(session_id), {"type": "live.queue", "queue": panel.question_queue(session_id=session_id)})]
+        queue = panel.question_queue(session_id=session_id)
+        return [(staff_group(session_id), _with_text({"type": "live.queue", "queue": queue}))]
     snapshot = panel.live_metrics(session_id=session_id)
-    return [(staff_group(session_id), {"type": "live.metrics", "metrics": snapshot})] if snapshot else []
+    return [(staff_group(session_id), _with_text({"type": "live.metrics", "metrics": snapshot}))] if snapshot else []
 
 
 _comment_ids: list[int] = []

@@ -30,6 +30,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from functools import partial
 
 from django.conf import settings
@@ -132,8 +133,8 @@ def _rate_key(session_id: int, user_id: int) -> str:
     return f"{RATE_PREFIX}{_comment_limit().name}:{session_id}:{user_id}"
 
 
-def _rate_claim(session_id: int, user_id: int) -> bool:
-    """Take this comment's place in the member's window; False when it is over the limit.
+def _rate_claim(session_id: int, user_id: int) -> tuple[bool, Callable[[], None]]:
+    """Take this comment's place in the member's window: (whether it fits the limit, how to give it back).
 
     Counting happens before the check, in one atomic step, so parallel comments cannot all read
     "4 so far" and all be stored.
@@ -149,19 +150,13 @@ def _rate_claim(session_id: int, user_id: int) -> bool:
             used = throttle.hit(limit, f"{session_id}:{user_id}")  # locmem: incr is atomic under its lock
     except Exception:
         logger.warning("live comment rate: the cache does not answer; counting in this process", exc_info=True)
-        return _local_claim(key, limit)
-    return used <= limit.count
+        return _local_claim(key, limit), partial(_local_release, key)
+    return used <= limit.count, partial(_cache_release, key)
 
 
-def _rate_release(session_id: int, user_id: int) -> None:
-    """Give a claimed place back (the comment was not stored after all)."""
-    key = _rate_key(session_id, user_id)
+def _cache_release(key: str) -> None:
     with contextlib.suppress(Exception):  # the window closed, or the cache is away: nothing to give back
         cache.decr(key)
-    with _local_lock:
-        started, used = _local_windows.get(key, (0.0, 0))
-        if used:
-            _local_windows[key] = (started, used - 1)
 
 
 def _local_claim(key: str, limit: throttle.Limit) -> bool:
@@ -170,10 +165,15 @@ def _local_claim(key: str, limit: throttle.Limit) -> bool:
         for stale in [k for k, (started, _used) in _local_windows.items() if now - started >= limit.seconds]:
             del _local_windows[stale]
         started, used = _local_windows.get(key, (now, 0))
-        if used >= limit.count:
-            return False
         _local_windows[key] = (started, used + 1)
-        return True
+        return used + 1 <= limit.count
+
+
+def _local_release(key: str) -> None:
+    with _local_lock:
+        started, used = _local_windows.get(key, (0.0, 0))
+        if used:
+            _local_windows[key] = (started, used - 1)
 
 
 def rate_clear_all() -> None:
@@ -224,8 +224,9 @@ def comment_post(*, session: LiveSession, user: User, text: str, kind: str = Com
         raise CommentRefused(_("You have been muted in this live and cannot comment."))
     if blocked_word_in(brand_id=session.series.brand_id, text=text):
         raise CommentRefused(_("Your message contains a blocked word; please rephrase it."))
-    if not _rate_claim(session.pk, user.pk):
-        _rate_release(session.pk, user.pk)  # a refused comment leaves the counter as it was
+    fits, release = _rate_claim(session.pk, user.pk)
+    if not fits:
+        release()  # a refused comment leaves the counter as it was
         raise CommentRefused(_("You are commenting too fast; wait a few seconds."))
     try:
         with transaction.atomic():
@@ -234,7 +235,7 @@ def comment_post(*, session: LiveSession, user: User, text: str, kind: str = Com
             events.publish(said(live_session_id=session.pk, user_id=user.pk, comment_id=comment.pk))
             transaction.on_commit(partial(broadcast.comment_posted, comment.pk), robust=True)
     except BaseException:
-        _rate_release(session.pk, user.pk)
+        release()
         raise
     return comment
 

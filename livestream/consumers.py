@@ -34,7 +34,7 @@ from groupbuy import realtime
 from groupbuy.errors import DomainError
 
 from . import actions, panel, selectors, watch
-from .broadcast import room_group, staff_group, user_group
+from .broadcast import BROWSER_FORM, browser_form, room_group, staff_group, user_group
 from .models import LiveSession
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,11 @@ def _message(text, *, language: str) -> str:
 
 
 class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
+    # No channel of its own: group messages reach the consumer through this process's relays
+    # (groupbuy.realtime). An alias that names no configured layer gives ``channel_layer = None``, so a
+    # socket costs no Redis subscription and can still be accepted (and told why) while Redis is away.
+    channel_layer_alias = "livestream.relay-only"
+
     async def connect(self) -> None:
         self.session_id = int(self.scope["url_route"]["kwargs"]["session_id"])
         self.user = self.scope.get("user")
@@ -175,28 +180,17 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
     # --- group messages (relayed by this process's member of the group, see groupbuy.realtime) ----
 
     async def relay_message(self, message: dict) -> None:
-        if getattr(self, "accepted", False):
-            await self.dispatch(message)
+        # Straight to the socket, not through ``dispatch``: Channels' dispatch first closes old
+        # database connections on the one thread all this process's consumers share for database
+        # work, so each relayed message waited in line behind every socket's connects and leaves —
+        # once per watcher. During a join storm that line is long, and the room heard 发布接龙
+        # seconds late. Relayed messages touch no database.
+        if getattr(self, "accepted", False) and message.get("type") in BROWSER_FORM:
+            await self.send(text_data=message.get("text") or await self.encode_json(browser_form(message)))
 
-    async def live_comments(self, message: dict) -> None:
-        await self.send_json({"type": "new_comments", "comments": message["comments"]})
+    # Group messages reach a consumer only through the relay (``relay_message``); these handlers keep
+    # a message dispatched any other way working the same.
+    async def _send_relayed(self, message: dict) -> None:
+        await self.relay_message(message)
 
-    async def live_comment_removed(self, message: dict) -> None:
-        await self.send_json({"type": "comment_removed", "comment_id": message["comment_id"]})
-
-    async def live_room(self, message: dict) -> None:
-        await self.send_json({"type": "room", "room": message["room"]})
-
-    async def live_queue(self, message: dict) -> None:
-        await self.send_json({"type": "queue", "queue": message["queue"]})
-
-    async def live_metrics(self, message: dict) -> None:
-        await self.send_json({"type": "metrics", "metrics": message["metrics"]})
-
-    async def live_membership_ended(self, message: dict) -> None:
-        """One of this user's memberships ended: may they still watch this room?"""
-        access = await database_sync_to_async(_access)(session_id=self.session_id, user=self.user)
-        if access is None:
-            self.accepted = False
-            await self.send_json({"type": "membership_revoked"})
-            await self.close(code=4403)
+    live_comments = live_comment_removed = live_room = live_queue = live_metrics = _send_relayed

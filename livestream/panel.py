@@ -99,7 +99,7 @@ def live_metrics(*, session_id: int, now=None) -> dict | None:
     return {
         "status": session.status,
         "online": online,
-        "peak": max(peak, session.peak_online),
+        "peak": max(peak or 0, session.peak_online),
         "comments_per_minute": Comment.objects.filter(
             session_id=session_id, created_at__gte=now - timedelta(minutes=1)
         ).count(),

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from community import selectors as community_selectors
 from community.models import Brand
-from groupbuy import posters
+from groupbuy import health, posters
 from groupbuy.access import host_required, member_required, operator_required
 from groupbuy.errors import DomainError
 
@@ -84,6 +84,7 @@ def host_panel(request: HttpRequest, pk: int) -> HttpResponse:
             "reminder_due": panel.is_reminder_due(session=session),
             "remind_at_ms": panel.reminder_at_ms(session=session),
             "ws_path": f"/ws/live/{session.pk}/",
+            "realtime_up": health.redis_is_up(),
         },
     )
 
@@ -234,6 +235,7 @@ def member_live(request: HttpRequest, pk: int) -> HttpResponse:
             "is_muted": session.status == "live" and chat.is_muted(session=session, user=request.user),
             "comment_max": Comment.MAX_LENGTH,
             "ws_path": f"/ws/live/{session.pk}/",
+            "realtime_up": health.redis_is_up(),
         },
     )
 

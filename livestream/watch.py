@@ -8,10 +8,14 @@ heartbeat arriving out of order credits nothing and does not move ``last_seen_at
 Who is online lives in Redis (a sorted set of member → last heartbeat; members silent for longer than
 two intervals drop out); peak concurrency and one sample per minute are saved to the database.
 Without ``REDIS_URL`` (the embedded default, one process) the same is kept in the Django cache.
+
+When Redis does not answer, watch time is still credited (it lives in PostgreSQL) and the heartbeat
+answers normally with the online count and peak unknown (``None``); the room shows a dash.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import datetime
@@ -31,6 +35,8 @@ from . import broadcast
 from . import events as livestream_events
 from .models import LiveSession, ViewerSample, WatchRecord
 
+logger = logging.getLogger(__name__)
+
 HEARTBEAT_SECONDS = 10
 MAX_CREDIT_SECONDS = 2 * HEARTBEAT_SECONDS
 
@@ -49,6 +55,7 @@ def credit_for_gap(gap_seconds: float) -> int:
 # --- online set ------------------------------------------------------------------------------------
 
 _redis_client = None
+_redis_url = ""
 _redis_lock = threading.Lock()
 
 _PEAK_SCRIPT = """
@@ -66,14 +73,16 @@ return {online, peak}
 
 
 def _redis():
-    global _redis_client
+    global _redis_client, _redis_url
     if not settings.REDIS_URL:
         return None
     with _redis_lock:
-        if _redis_client is None:
+        if _redis_client is None or _redis_url != settings.REDIS_URL:
             import redis
 
-            _redis_client = redis.Redis.from_url(settings.REDIS_URL)
+            # Fail fast like the cache: a Redis that is away costs a heartbeat a second, not a hang.
+            _redis_client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+            _redis_url = settings.REDIS_URL
         return _redis_client
 
 
@@ -98,14 +107,18 @@ def online_touch(*, session_id: int, user_id: int, at: float) -> tuple[int, int]
         return len(seen), peak
 
 
-def online_counts(*, session_id: int) -> tuple[int, int]:
-    """(online now, peak) without touching anyone."""
+def online_counts(*, session_id: int) -> tuple[int | None, int | None]:
+    """(online now, peak) without touching anyone; (None, None) while Redis does not answer."""
     online_key, peak_key = _keys(session_id)
     cutoff = time.time() - MAX_CREDIT_SECONDS
     client = _redis()
     if client is not None:
-        online = client.zcount(online_key, f"({cutoff}", "+inf")
-        return int(online), int(client.get(peak_key) or 0)
+        try:
+            online = client.zcount(online_key, f"({cutoff}", "+inf")
+            return int(online), int(client.get(peak_key) or 0)
+        except Exception:
+            logger.warning("online count of live %s: Redis does not answer", session_id, exc_info=True)
+            return None, None
     seen = cache.get(online_key) or {}
     return len([v for v in seen.values() if v > cutoff]), int(cache.get(peak_key) or 0)
 
@@ -113,8 +126,9 @@ def online_counts(*, session_id: int) -> tuple[int, int]:
 # --- heartbeat -------------------------------------------------------------------------------------
 
 
-def heartbeat_record(*, session: LiveSession, user: User, now: datetime | None = None) -> dict[str, int]:
-    """Credit one heartbeat; returns the seconds credited, the member's total, online now and the peak.
+def heartbeat_record(*, session: LiveSession, user: User, now: datetime | None = None) -> dict[str, int | None]:
+    """Credit one heartbeat; returns the seconds credited, the member's total, online now and the peak
+    (``None`` for both while Redis does not answer).
 
     Analytics hear ``livestream.entered`` on the first heartbeat and ``livestream.heartbeat`` (with the
     running total) on the first credited heartbeat of each later minute.
@@ -145,9 +159,15 @@ def heartbeat_record(*, session: LiveSession, user: User, now: datetime | None =
             events.publish(
                 livestream_events.Heartbeat(live_session_id=session.pk, user_id=user.pk, seconds_watched=total)
             )
-    online, peak = online_touch(session_id=session.pk, user_id=user.pk, at=now.timestamp())
-    _save_sample(session_id=session.pk, now=now, online=online, peak=peak)
-    transaction.on_commit(partial(broadcast.metrics_changed, session.pk))
+    try:
+        online, peak = online_touch(session_id=session.pk, user_id=user.pk, at=now.timestamp())
+    except Exception:
+        # The watch time above is committed: the heartbeat succeeded, only the online count is unknown.
+        logger.warning("heartbeat of live %s: Redis does not answer", session.pk, exc_info=True)
+        online = peak = None
+    else:
+        _save_sample(session_id=session.pk, now=now, online=online, peak=peak)
+    transaction.on_commit(partial(broadcast.metrics_changed, session.pk), robust=True)
     return {"credited": credited, "seconds_watched": total, "online": online, "peak": peak}
 
 

@@ -22,7 +22,10 @@
     if (document.visibilityState === "hidden") return;
     fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": window.groupbuy.csrfToken() } })
       .then(function (r) { return r.json(); })
-      .then(function (data) { if (online && data.online !== undefined) online.textContent = data.online; })
+      .then(function (data) {
+        // null: the online count is unknown right now (Redis away); the watch time was still credited.
+        if (online && data.online !== undefined) online.textContent = data.online === null ? "–" : data.online;
+      })
       .catch(function () {});
   }
   beat();

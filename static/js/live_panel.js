@@ -195,6 +195,11 @@
   // On a reconnect the server's snapshots (queue, metrics, room, comments) replace what the panel shows.
   gb.socket(panel.getAttribute("data-ws"), {
     onMessage: onMessage,
-    onState: function (name) { panel.setAttribute("data-live", name); },
+    onState: function (name) {
+      panel.setAttribute("data-live", name);
+      // Connected: real time works again. Reconnecting (refused, dropped, Redis away): say so.
+      var unavailable = document.getElementById("live-unavailable");
+      if (unavailable) unavailable.hidden = name === "connected";
+    },
   });
 })();

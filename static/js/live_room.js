@@ -87,6 +87,12 @@
   }
 
   function onMessage(m) {
+    if (m.type === "unavailable") {
+      // The server cannot serve the room's real time now (Redis away); it closes and we retry later.
+      var unavailable = document.getElementById("live-unavailable");
+      if (unavailable) unavailable.hidden = false;
+      return;
+    }
     if (m.type === "room") setRoom(m.room);
     else if (!list) return; // not live yet: only the room's status matters
     else if (m.type === "comments") setComments(m.comments);
@@ -123,6 +129,11 @@
   // On a reconnect the server's snapshots (room, comments) replace what the page shows.
   socket = gb.socket(room.getAttribute("data-ws"), {
     onMessage: onMessage,
-    onState: function (name) { room.setAttribute("data-live", name); },
+    onState: function (name) {
+      room.setAttribute("data-live", name);
+      // Connected: real time works again. Reconnecting (refused, dropped, Redis away): say so.
+      var unavailable = document.getElementById("live-unavailable");
+      if (unavailable) unavailable.hidden = name === "connected";
+    },
   });
 })();
