@@ -18,6 +18,7 @@ from groupbuy.errors import DomainError
 
 from . import roster, selectors
 from .access import may_manage_community
+from .inputs import parse_id
 from .models import Community, Question
 from .questionnaire_editor import (
     ChoiceDraft,
@@ -197,7 +198,7 @@ def leader_roster_template(request: HttpRequest, slug: str, fmt: str) -> HttpRes
 
 
 def _pk(value: str) -> int | None:
-    return int(value) if (value or "").isdigit() else None
+    return parse_id(value)
 
 
 def _indices(data, prefix: str) -> list[int]:
@@ -206,8 +207,9 @@ def _indices(data, prefix: str) -> list[int]:
     for key in data:
         if key.startswith(prefix):
             head = key[len(prefix) :].split("-", 1)[0]
-            if head.isdigit() and int(head) not in found:
-                found.append(int(head))
+            index = parse_id(head)
+            if index is not None and index not in found:
+                found.append(index)
     return found
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from groupbuy.errors import DomainError
 
 from .access import may_manage_community
+from .inputs import TextUnstorable, refuse_unstorable
 from .models import Choice, Community, Question, Questionnaire, User
 
 NEVER_AUTO_APPROVE = 1_000_000
@@ -137,10 +138,11 @@ class _CleanQuestion:
 
 def _whole(value: str, *, low: int, high: int) -> int | None:
     text = (value or "").strip() or "0"
-    try:
-        number = int(text)
-    except ValueError:
+    digits = text.removeprefix("-")
+    # ASCII digits only: int() also reads "١٢", "1_000" and " +3", which nobody typed as a score.
+    if not (digits.isascii() and digits.isdecimal()) or len(digits) > 9:
         return None
+    number = int(text)
     return number if low <= number <= high else None
 
 
@@ -262,6 +264,15 @@ def questionnaire_save(*, by: User, community: Community, draft: QuestionnaireDr
         raise QuestionnaireInvalid(
             [_("Only the community's leaders and operators can edit its questionnaire.")], code="forbidden"
         )
+    try:
+        refuse_unstorable(
+            draft.intro,
+            draft.threshold,
+            [(q.text, q.kind, q.position, q.text_min_length, q.text_points) for q in draft.questions],
+            [(c.text, c.score) for q in draft.questions for c in q.choices],
+        )
+    except TextUnstorable as exc:
+        raise QuestionnaireInvalid([exc.message], code="unstorable") from None
     with transaction.atomic():
         questionnaire, _created = Questionnaire.objects.get_or_create(community=community)
         questionnaire = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)

@@ -27,6 +27,7 @@ from groupbuy.images import ImageRejected, check_count, clean_image
 from . import events as community_events
 from . import feed
 from .access import may_manage_community
+from .inputs import refuse_unstorable
 from .models import Column, Community, FeedItem, Post, PostImage, User
 from .services import referral_code
 
@@ -72,13 +73,14 @@ def column_save(
 ) -> Column:
     """Create (``column`` None) or change a column: a name, the weekdays (1 = Monday) and the time of its slot."""
     _check_may_manage(user=by, community=community)
+    refuse_unstorable(name, description, list(weekdays))
     name, description = (name or "").strip(), (description or "").strip()
     if not name:
         raise ColumnInvalid(_("Enter the column's name, e.g. 周三食谱日."), code="name")
     if len(name) > Column._meta.get_field("name").max_length:
         raise ColumnInvalid(_("The column's name is too long."), code="name")
     raw = {str(d).strip() for d in weekdays}
-    days = sorted(int(d) for d in raw if d.isdigit() and 1 <= int(d) <= 7)
+    days = sorted(int(d) for d in raw if d in {"1", "2", "3", "4", "5", "6", "7"})
     if not days or len(days) != len(raw):
         raise ColumnInvalid(_("Choose at least one weekday."), code="weekdays")
     if time_of_day is None:

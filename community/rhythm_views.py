@@ -29,6 +29,7 @@ from groupbuy.errors import DomainError
 
 from . import feed, rhythm
 from .access import may_manage_community
+from .inputs import parse_id
 from .models import Column, Community, Post, PostImage
 
 WEEKDAYS = [
@@ -157,7 +158,7 @@ def columns(request: HttpRequest, shell: Shell) -> HttpResponse:
     if request.method == "POST":
         column = None
         if request.POST.get("column"):
-            column = get_object_or_404(Column, pk=request.POST["column"], community=shell.community)
+            column = get_object_or_404(Column, pk=parse_id(request.POST["column"]), community=shell.community)
         try:
             rhythm.column_save(
                 by=request.user,
@@ -234,8 +235,8 @@ class PostForm(forms.Form):
 
 def _post_form_initial(request: HttpRequest, shell: Shell) -> dict:
     initial: dict = {}
-    raw = request.GET.get("column") or ""
-    column = Column.objects.filter(pk=int(raw), community=shell.community).first() if raw.isdigit() else None
+    column_pk = parse_id(request.GET.get("column"))
+    column = Column.objects.filter(pk=column_pk, community=shell.community).first() if column_pk else None
     day = _parse_date(request.GET.get("date"))
     if column is not None:
         initial["column"] = column

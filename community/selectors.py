@@ -10,6 +10,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from groupbuy import clock
 
 from .access import may_manage_community
+from .inputs import unstorable
 from .models import Application, Community, Invitation, Membership, PickupPoint, Question, Questionnaire, User
 
 # Warn the operator when a community is this close to its capacity (WeChat groups stop at 500).
@@ -126,7 +127,7 @@ def latest_application(*, user: User, community: Community) -> Application | Non
 
 def invitation_by_code(*, code: str) -> Invitation | None:
     code = (code or "").strip().upper()
-    if not code:
+    if not code or unstorable(code):  # a NUL names no invitation (and PostgreSQL refuses to compare it)
         return None
     return Invitation.objects.filter(code=code).select_related("inviter", "community").first()
 

@@ -18,6 +18,7 @@ from groupbuy.errors import DomainError
 
 from .. import events as community_events
 from ..access import may_manage_community
+from ..inputs import refuse_unstorable
 from ..models import Application, Community, Invitation, Membership, Question, Questionnaire, User
 from .locks import lock_community
 
@@ -281,6 +282,7 @@ def community_join(
     once, otherwise an application waits for a leader or operator. Every refusal changes nothing.
     Locks the community row (capacity), then counts the invitation use with a conditional UPDATE.
     """
+    refuse_unstorable(invitation_code, answers or {})
     now = clock.now()
     code = (invitation_code or "").strip()
     if community.join_gate == Community.JoinGate.INVITATION and not code:
@@ -346,6 +348,7 @@ def application_review(*, application: Application, reviewer: User, approve: boo
     Only an operator or an active leader of the community may review. Locks the community, then the
     application, so a full community refuses the approval and nothing changes.
     """
+    refuse_unstorable(reason)
     reason = (reason or "").strip()
     if not may_manage_community(user=reviewer, community=application.community):
         raise ReviewRefused(_("Only the community's leaders and operators can review applications."), code="forbidden")

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from groupbuy.errors import DomainError
 
+from ..inputs import refuse_unstorable
 from ..models import Community, Membership, PickupPoint, User
 from .membership import MembershipChangeRefused
 
@@ -28,6 +29,7 @@ def pickup_point_save(
     point: PickupPoint | None = None,
 ) -> PickupPoint:
     """Create (``point`` None) or change a pickup point. Operators only; the leader must lead this community."""
+    refuse_unstorable(name, address, opening_hours)
     if not by.is_operator:
         raise PickupPointInvalid(_("Only operators can manage pickup points."), code="forbidden")
     name, address, opening_hours = (name or "").strip(), (address or "").strip(), (opening_hours or "").strip()

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from groupbuy.errors import DomainError
 
+from ..inputs import refuse_unstorable
 from ..models import Community, Membership, Questionnaire, User
 from .locks import lock_community
 
@@ -21,6 +22,7 @@ def community_settings_update(
     """An operator changes the positioning statement (定位/价值观), capacity and join gate."""
     if not by.is_operator:
         raise CommunitySettingsInvalid(_("Only operators can change community settings."), code="forbidden")
+    refuse_unstorable(positioning, join_gate)
     if join_gate not in Community.JoinGate.values:
         raise CommunitySettingsInvalid(_("Choose a join gate."), code="gate")
     if join_gate == Community.JoinGate.QUESTIONNAIRE and not Questionnaire.objects.filter(community=community).exists():

@@ -27,6 +27,7 @@ from groupbuy import clock
 from groupbuy.errors import DomainError
 
 from .. import throttle
+from ..inputs import refuse_unstorable
 from ..models import PhoneCode, User
 from ..phones import normalize_phone, phone_region
 from ..providers.sms import get_sms_provider
@@ -345,6 +346,7 @@ def _member_for_phone(*, phone: str, user: User | None, consent: bool, now: date
 
 def member_profile_update(*, user: User, nickname: str) -> User:
     """Change the name other members see in jielong lists."""
+    refuse_unstorable(nickname)
     nickname = (nickname or "").strip()
     if not nickname:
         raise ProfileInvalid(_("Enter a nickname."))

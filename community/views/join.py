@@ -13,6 +13,7 @@ from groupbuy.errors import DomainError
 
 from .. import selectors, services
 from ..access import may_manage_community
+from ..inputs import parse_id
 from ..models import Application, Community, Question, User
 
 
@@ -120,7 +121,7 @@ def _review(request: HttpRequest, community: Community) -> HttpResponse | None:
     """Handle an approve/reject POST; returns the redirect, or None for a GET."""
     if request.method != "POST":
         return None
-    application = get_object_or_404(Application, pk=request.POST.get("application"), community=community)
+    application = get_object_or_404(Application, pk=parse_id(request.POST.get("application")), community=community)
     try:
         services.application_review(
             application=application,

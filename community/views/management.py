@@ -13,6 +13,7 @@ from groupbuy.errors import DomainError
 from .. import selectors, services
 from ..access import may_manage_community
 from ..forms import MemberFilterForm
+from ..inputs import parse_id
 from ..models import Community, Membership, PickupPoint, User
 
 
@@ -31,7 +32,7 @@ def ops_community_detail(request: HttpRequest, slug: str) -> HttpResponse:
                 by=request.user,
                 community=community,
                 positioning=request.POST.get("positioning", ""),
-                capacity=int(capacity) if capacity.isdigit() else None,
+                capacity=parse_id(capacity),
                 join_gate=request.POST.get("join_gate", ""),
             )
         except DomainError as exc:
@@ -89,16 +90,14 @@ def ops_member_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 
 def _pickup_point_fields(request: HttpRequest, community: Community) -> dict:
-    leader_id = request.POST.get("leader") or ""
-    leader = None
-    if leader_id.isdigit():
-        leader = User.objects.filter(pk=int(leader_id)).first()
+    leader_id = parse_id(request.POST.get("leader"))
+    leader = User.objects.filter(pk=leader_id).first() if leader_id else None
     capacity = request.POST.get("capacity", "")
     return {
         "name": request.POST.get("name", ""),
         "address": request.POST.get("address", ""),
         "opening_hours": request.POST.get("opening_hours", ""),
-        "capacity": int(capacity) if capacity.isdigit() else 0,
+        "capacity": parse_id(capacity) or 0,
         "leader": leader,
         "is_active": request.POST.get("is_active") == "on",
     }
@@ -110,7 +109,7 @@ def ops_pickup_points(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         point = None
         if request.POST.get("point"):
-            point = get_object_or_404(PickupPoint, pk=request.POST["point"], community=community)
+            point = get_object_or_404(PickupPoint, pk=parse_id(request.POST["point"]), community=community)
         try:
             services.pickup_point_save(
                 by=request.user, community=community, point=point, **_pickup_point_fields(request, community)
@@ -138,7 +137,7 @@ def leader_community_members(request: HttpRequest, slug: str) -> HttpResponse:
     if not may_manage_community(user=request.user, community=community):
         raise PermissionDenied
     if request.method == "POST":
-        membership = get_object_or_404(Membership, pk=request.POST.get("membership"), community=community)
+        membership = get_object_or_404(Membership, pk=parse_id(request.POST.get("membership")), community=community)
         try:
             services.membership_remove(membership=membership, by=request.user)
         except DomainError as exc:

@@ -11,6 +11,7 @@ from groupbuy.access import member_required
 from groupbuy.errors import DomainError
 
 from .. import selectors, services
+from ..inputs import parse_id
 from ..models import Community, PickupPoint
 
 
@@ -79,8 +80,8 @@ def member_leave(request: HttpRequest, slug: str) -> HttpResponse:
 def member_pickup_point(request: HttpRequest, slug: str) -> HttpResponse:
     community = get_object_or_404(Community, slug=slug)
     if request.method == "POST":
-        raw = request.POST.get("point") or ""
-        point = PickupPoint.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        point_pk = parse_id(request.POST.get("point"))
+        point = PickupPoint.objects.filter(pk=point_pk).first() if point_pk else None
         try:
             services.membership_pickup_point_set(user=request.user, community=community, point=point)
         except DomainError as exc:
