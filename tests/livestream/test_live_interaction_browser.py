@@ -32,6 +32,7 @@ def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_serv
             phone = phone_context.new_page()
             phone.goto(f"{asgi_server}/m/live/{session.pk}/")
             expect(phone.locator("#live-room")).to_have_attribute("data-live", "connected", timeout=10_000)
+            expect(phone.locator("#live-unavailable")).to_be_hidden()  # real time works: no notice
             expect(phone.locator("#live-pinned")).to_be_hidden()
             phone.evaluate("window.notReloaded = true")
 
@@ -40,6 +41,7 @@ def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_serv
             desk = desk_context.new_page()
             desk.goto(f"{asgi_server}/host/sessions/{session.pk}/")
             expect(desk.locator("#live-panel")).to_have_attribute("data-live", "connected", timeout=10_000)
+            expect(desk.locator("#live-unavailable")).to_be_hidden()
 
             desk.locator(f'#live-pin-list li[data-sku="{sku.pk}"] button').click()
 

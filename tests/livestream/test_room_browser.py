@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from livestream.models import LiveSession, WatchRecord
+from livestream.models import Comment, LiveSession, WatchRecord
 from tests import factories
 from tests.browser import launch, session_cookies
 
@@ -37,3 +37,32 @@ def test_the_live_room_sends_heartbeats_and_shows_who_is_online(live_server):
             browser.close()
 
     assert WatchRecord.objects.filter(session=session, user=member).count() == 1
+
+
+def test_when_the_socket_cannot_connect_the_room_says_so_and_comments_still_post(live_server):
+    """The WSGI live server has no WebSocket endpoint: the socket is refused, as with Redis away."""
+    community = factories.community()
+    member = factories.member(nickname="小王")
+    factories.membership(user=member, community=community)
+    session = factories.live_session(status=LiveSession.Status.LIVE, starts_in=timedelta(minutes=-5))
+    session.communities.set([community])
+    cookies = session_cookies(live_server.url, member)
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+            context.add_cookies(cookies)
+            page = context.new_page()
+            page.goto(f"{live_server.url}/m/live/{session.pk}/")
+            notice = page.locator("#live-unavailable")
+            expect(notice).to_be_visible(timeout=15000)
+            expect(notice).to_have_text("Live interaction is unavailable right now; please refresh later.")
+
+            page.fill("#live-text", "还能发吗")
+            page.click("#live-send")  # the form posts the classic way
+            expect(page.locator("#live-comments li")).to_have_text(["小王还能发吗"], timeout=10000)
+        finally:
+            browser.close()
+
+    assert Comment.objects.filter(session=session, user=member, text="还能发吗").count() == 1
