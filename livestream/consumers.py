@@ -185,8 +185,12 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
         # work, so each relayed message waited in line behind every socket's connects and leaves —
         # once per watcher. During a join storm that line is long, and the room heard 发布接龙
         # seconds late. Relayed messages touch no database.
-        if getattr(self, "accepted", False) and message.get("type") in BROWSER_FORM:
+        if not getattr(self, "accepted", False):
+            return
+        if message.get("type") in BROWSER_FORM:
             await self.send(text_data=message.get("text") or await self.encode_json(browser_form(message)))
+        elif message.get("type") == "live.membership_ended":
+            await self.live_membership_ended(message)
 
     # Group messages reach a consumer only through the relay (``relay_message``); these handlers keep
     # a message dispatched any other way working the same.
@@ -194,3 +198,11 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
         await self.relay_message(message)
 
     live_comments = live_comment_removed = live_room = live_queue = live_metrics = _send_relayed
+
+    async def live_membership_ended(self, message: dict) -> None:
+        """One of this user's memberships ended: may they still watch this room?"""
+        access = await database_sync_to_async(_access)(session_id=self.session_id, user=self.user)
+        if access is None:
+            self.accepted = False
+            await self.send_json({"type": "membership_revoked"})
+            await self.close(code=4403)
