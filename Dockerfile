@@ -45,5 +45,5 @@ USER groupbuy
 VOLUME ["/data"]
 EXPOSE 8000
 # WEB_CONCURRENCY sets uvicorn's worker count. X-Forwarded-For is judged by Django (TRUSTED_PROXIES), not
-# trusted from anyone who sends it.
-CMD ["uvicorn", "groupbuy.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]
+# trusted from anyone who sends it. --lifespan on: a stop (SIGTERM) finishes the joins' queued after-join work.
+CMD ["uvicorn", "groupbuy.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers", "--lifespan", "on"]

@@ -16,11 +16,15 @@ from groupbuy import broadcaster  # noqa: E402
 from groupbuy.routing import websocket_urlpatterns  # noqa: E402
 from jielong.join.asgi import JoinGateway  # noqa: E402
 
+# Joins at the end of a live take a fast path (see jielong/join/asgi.py); the rest is Django.
+join_gateway = JoinGateway(django_asgi_app)
+
 application = ProtocolTypeRouter(
     {
-        # Joins at the end of a live take a fast path (see jielong/join/asgi.py); the rest is Django.
-        "http": JoinGateway(django_asgi_app),
+        "http": join_gateway,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Run uvicorn with --lifespan on: shutdown finishes the gateway's queued after-join work.
+        "lifespan": join_gateway,
     }
 )
 

@@ -81,7 +81,7 @@ def asgi_server():
     env = {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "groupbuy.settings.test"}
     env.pop(CLOCK_SHIFT_ENV, None)  # the server process is not shifted (the year-ahead run skips browser tests)
     command = [sys.executable, "-m", "uvicorn", "--factory", "tests.jielong.browser_asgi:make_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio", "--lifespan", "off"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio", "--lifespan", "on"]
     server = subprocess.Popen(command, cwd=settings.BASE_DIR, env=env)
     try:
         deadline = time.monotonic() + 30

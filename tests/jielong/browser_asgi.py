@@ -15,4 +15,15 @@ def make_app():
     from groupbuy.routing import websocket_urlpatterns
 
     websocket = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
-    return ProtocolTypeRouter({"http": ASGIStaticFilesHandler(http), "websocket": websocket})
+    return ProtocolTypeRouter({"http": ASGIStaticFilesHandler(http), "websocket": websocket, "lifespan": _lifespan})
+
+
+async def _lifespan(scope, receive, send):
+    """uvicorn runs with --lifespan on, as in production; this app has nothing to start or drain."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
