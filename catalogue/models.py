@@ -1,6 +1,7 @@
 """What is sold: supplier farms, products and their SKUs. Stock lives on the SKU, so every
 campaign selling a SKU draws from the same number (库存同步)."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,8 @@ class Product(models.Model):
     name = models.CharField(_("name"), max_length=64)
     description = models.TextField(_("description"), blank=True)
     storage = models.CharField(_("storage"), max_length=16, choices=StorageType.choices, default=StorageType.CHILLED)
+    # The cover: the first of the product's photos (kept in step by catalogue.services), shown where one
+    # picture stands for the product (the live room's 讲解中 card).
     image = models.ImageField(_("image"), upload_to="products/", blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
@@ -49,13 +52,35 @@ class Product(models.Model):
         return self.name
 
 
+class ProductImage(models.Model):
+    """One of a product's photos, in the order the operator gave them (upright, shrunk, without EXIF)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(_("image"), upload_to="products/")
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("product photo")
+        verbose_name_plural = _("product photos")
+
+    def __str__(self) -> str:
+        return f"{self.product_id}#{self.position}"
+
+
 class SKU(models.Model):
     """One sellable variant of a product. ``spec`` holds its options, e.g. {"规格": "500g/袋"}."""
 
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="skus")
     code = models.CharField(_("SKU code"), max_length=32, unique=True)
     spec = models.JSONField(_("spec options"), default=dict, blank=True)
+    unit = models.CharField(_("unit"), max_length=8, blank=True, help_text=_("e.g. 袋, 盒, 斤"))
     list_price_fen = models.PositiveIntegerField(_("list price (fen)"))
+    cost_fen = models.PositiveIntegerField(_("cost (fen)"), null=True, blank=True)
+    # The default limit per member when the SKU is put into a jielong (the campaign item may change it).
+    max_per_member = models.PositiveIntegerField(_("limit per member"), null=True, blank=True)
     # Changed only through catalogue.stock (rows locked in pk order, guarded F() updates) and, inside the
     # database, its documented twin jielong_join; never read-modify-write.
     stock = models.PositiveIntegerField(_("stock"), default=0)
@@ -72,3 +97,24 @@ class SKU(models.Model):
     @property
     def spec_label(self) -> str:
         return " ".join(str(v) for v in self.spec.values())
+
+
+class StockAdjustment(models.Model):
+    """A stock change made by hand (a delivery counted in, spoilage written off), with its reason.
+    Orders move stock too, but those are recorded by the orders themselves."""
+
+    sku = models.ForeignKey(SKU, on_delete=models.PROTECT, related_name="adjustments")
+    delta = models.IntegerField(_("change"))
+    stock_after = models.PositiveIntegerField(_("stock after"))
+    reason = models.CharField(_("reason"), max_length=200)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("stock adjustment")
+        verbose_name_plural = _("stock adjustments")
+        constraints = [models.CheckConstraint(condition=~Q(delta=0), name="stock_adjustment_not_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.sku_id} {self.delta:+d}"

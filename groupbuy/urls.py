@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/jielong/", include("jielong.api_urls")),
     path("", include("community.urls")),
+    path("", include("catalogue.urls")),
     path("", include("livestream.urls")),
     path("", include("jielong.urls")),
     path("", include("analytics.urls")),

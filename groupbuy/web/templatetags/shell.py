@@ -25,3 +25,12 @@ def current(context, *view_names: str) -> str:
     if match is not None and match.view_name in view_names:
         return mark_safe(' aria-current="page"')
     return ""
+
+
+@register.simple_tag(takes_context=True)
+def query_replace(context, **changes) -> str:
+    """``?{% query_replace page=3 %}`` → the current query string with ``page`` set (filters kept)."""
+    query = context["request"].GET.copy()
+    for key, value in changes.items():
+        query[key] = value
+    return query.urlencode()

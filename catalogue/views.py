@@ -1,0 +1,273 @@
+"""Operator console for the catalogue (商品库): suppliers, products with photos and SKUs, stock by hand."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from community.models import Brand
+from groupbuy.access import operator_required
+
+from . import selectors, services
+from .forms import CatalogueFilterForm, ProductForm, SKUForm, SupplierForm
+from .models import SKU, Product, ProductImage, Supplier
+
+PRODUCTS_PER_PAGE = 30
+
+
+def _add_error(form, exc: services.CatalogueInvalid) -> None:
+    field = exc.field if exc.field in form.fields else None
+    if exc.field == "list_price":
+        field = "price"
+    elif exc.field == "cost":
+        field = "cost"
+    elif exc.field == "spec":
+        field = "spec_name_0"
+    form.add_error(field if field in form.fields else None, exc.message)
+
+
+@operator_required
+def ops_catalogue(request: HttpRequest) -> HttpResponse:
+    suppliers = selectors.suppliers()
+    filters = CatalogueFilterForm(request.GET or None, suppliers=suppliers)
+    criteria = filters.cleaned_data if filters.is_valid() else {}
+    found = selectors.products(**{k: v for k, v in criteria.items() if v not in (None, "")})
+    page = Paginator(found, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "ops/catalogue/products.html",
+        {"filters": filters, "page": page, "has_suppliers": suppliers.exists(), "low_stock": selectors.LOW_STOCK},
+    )
+
+
+# --- Suppliers -----------------------------------------------------------------------------------------------------
+
+
+@operator_required
+def ops_suppliers(request: HttpRequest) -> HttpResponse:
+    return render(request, "ops/catalogue/suppliers.html", {"suppliers": selectors.suppliers()})
+
+
+def _brands():
+    return Brand.objects.order_by("pk")
+
+
+def _supplier_page(request: HttpRequest, *, supplier: Supplier | None) -> HttpResponse:
+    brands = list(_brands())
+    if request.method == "POST":
+        form = SupplierForm(request.POST)
+        brand = (
+            supplier.brand if supplier else next((b for b in brands if str(b.pk) == request.POST.get("brand")), None)
+        )
+        brand = brand or (brands[0] if len(brands) == 1 else None)
+        if brand is None:
+            form.add_error(None, _("Choose the brand this supplier works for."))
+        elif form.is_valid():
+            try:
+                saved = services.supplier_save(by=request.user, brand=brand, data=form.to_input(), supplier=supplier)
+            except services.CatalogueInvalid as exc:
+                _add_error(form, exc)
+            else:
+                messages.success(request, _("Supplier “%(name)s” saved.") % {"name": saved.name})
+                return redirect(request.POST.get("next") or reverse("catalogue:ops-suppliers"))
+    else:
+        form = SupplierForm.for_supplier(supplier) if supplier else SupplierForm()
+    return render(
+        request,
+        "ops/catalogue/supplier_form.html",
+        {"form": form, "supplier": supplier, "brands": brands if len(brands) > 1 and supplier is None else []},
+    )
+
+
+@operator_required
+def ops_supplier_new(request: HttpRequest) -> HttpResponse:
+    return _supplier_page(request, supplier=None)
+
+
+@operator_required
+def ops_supplier_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _supplier_page(request, supplier=get_object_or_404(Supplier, pk=pk))
+
+
+# --- Products ------------------------------------------------------------------------------------------------------
+
+
+@operator_required
+def ops_product_new(request: HttpRequest) -> HttpResponse:
+    suppliers = selectors.suppliers()
+    if not suppliers.exists():
+        messages.info(request, _("Add the supplier first: every product comes from a supplier."))
+        return redirect(f"{reverse('catalogue:ops-supplier-new')}?next={reverse('catalogue:ops-product-new')}")
+    if request.method == "POST":
+        form = ProductForm(request.POST, suppliers=suppliers)
+        if form.is_valid():
+            try:
+                product = services.product_save(
+                    by=request.user, supplier=form.cleaned_data["supplier"], data=form.to_input()
+                )
+            except services.CatalogueInvalid as exc:
+                _add_error(form, exc)
+            else:
+                messages.success(request, _("Product saved. Now add its photos and SKUs."))
+                return redirect("catalogue:ops-product", pk=product.pk)
+    else:
+        form = ProductForm(suppliers=suppliers, initial={"supplier": request.GET.get("supplier")})
+    return render(request, "ops/catalogue/product_new.html", {"form": form})
+
+
+@operator_required
+def ops_product(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(Product.objects.select_related("supplier"), pk=pk)
+    suppliers = selectors.suppliers().filter(brand_id=product.supplier.brand_id)
+    if request.method == "POST":
+        form = ProductForm(request.POST, suppliers=suppliers)
+        if form.is_valid():
+            try:
+                services.product_save(
+                    by=request.user, supplier=form.cleaned_data["supplier"], data=form.to_input(), product=product
+                )
+            except services.CatalogueInvalid as exc:
+                _add_error(form, exc)
+            else:
+                messages.success(request, _("Product saved."))
+                return redirect("catalogue:ops-product", pk=product.pk)
+    else:
+        form = ProductForm(suppliers=suppliers, initial=ProductForm.initial_for(product))
+    return render(
+        request,
+        "ops/catalogue/product.html",
+        {
+            "product": product,
+            "form": form,
+            "photos": product.photos.all(),
+            "skus": product.skus.order_by("pk"),
+            "sku_form": SKUForm(prefix="sku"),
+            "max_photos": services.MAX_PHOTOS,
+        },
+    )
+
+
+@require_POST
+@operator_required
+def ops_product_photos_add(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(Product, pk=pk)
+    try:
+        added = services.product_photos_add(by=request.user, product=product, uploads=request.FILES.getlist("photos"))
+    except services.CatalogueInvalid as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(count)s photo(s) added.") % {"count": len(added)})
+    return redirect(reverse("catalogue:ops-product", args=[pk]) + "#photos")
+
+
+@require_POST
+@operator_required
+def ops_product_photo_remove(request: HttpRequest, pk: int, photo_id: int) -> HttpResponse:
+    photo = get_object_or_404(ProductImage, pk=photo_id, product_id=pk)
+    services.product_photo_remove(by=request.user, photo=photo)
+    messages.success(request, _("Photo removed."))
+    return redirect(reverse("catalogue:ops-product", args=[pk]) + "#photos")
+
+
+@require_POST
+@operator_required
+def ops_product_photo_cover(request: HttpRequest, pk: int, photo_id: int) -> HttpResponse:
+    photo = get_object_or_404(ProductImage, pk=photo_id, product_id=pk)
+    services.product_photo_move(by=request.user, photo=photo, to=0)
+    messages.success(request, _("This photo is now the cover."))
+    return redirect(reverse("catalogue:ops-product", args=[pk]) + "#photos")
+
+
+# --- SKUs ----------------------------------------------------------------------------------------------------------
+
+
+@require_POST
+@operator_required
+def ops_sku_new(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(Product.objects.select_related("supplier"), pk=pk)
+    form = SKUForm(request.POST, prefix="sku")
+    if form.is_valid():
+        try:
+            sku = services.sku_save(by=request.user, product=product, data=form.to_input())
+        except services.CatalogueInvalid as exc:
+            _add_error(form, exc)
+        else:
+            messages.success(request, _("SKU %(code)s added.") % {"code": sku.code})
+            return redirect(reverse("catalogue:ops-product", args=[pk]) + "#skus")
+    return render(
+        request,
+        "ops/catalogue/product.html",
+        {
+            "product": product,
+            "form": ProductForm(suppliers=selectors.suppliers(), initial=ProductForm.initial_for(product)),
+            "photos": product.photos.all(),
+            "skus": product.skus.order_by("pk"),
+            "sku_form": form,
+            "max_photos": services.MAX_PHOTOS,
+        },
+        status=400,
+    )
+
+
+@operator_required
+def ops_sku_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    sku = get_object_or_404(SKU.objects.select_related("product"), pk=pk)
+    if request.method == "POST":
+        form = SKUForm(request.POST, creating=False)
+        if form.is_valid():
+            try:
+                services.sku_save(by=request.user, product=sku.product, data=form.to_input(), sku=sku)
+            except services.CatalogueInvalid as exc:
+                _add_error(form, exc)
+            else:
+                messages.success(request, _("SKU %(code)s saved.") % {"code": form.cleaned_data["code"]})
+                return redirect(reverse("catalogue:ops-product", args=[sku.product_id]) + "#skus")
+    else:
+        form = SKUForm(creating=False, initial=SKUForm.initial_for(sku))
+    return render(request, "ops/catalogue/sku_form.html", {"sku": sku, "form": form})
+
+
+# --- Stock -----------------------------------------------------------------------------------------------------------
+
+
+@operator_required
+def ops_stock(request: HttpRequest) -> HttpResponse:
+    skus = list(selectors.skus_for_stock())
+    typed = {}
+    error = ""
+    if request.method == "POST":
+        reason = request.POST.get("reason", "")
+        changes = {}
+        for sku in skus:
+            raw = (request.POST.get(f"delta_{sku.pk}") or "").strip()
+            typed[sku.pk] = raw
+            if not raw:
+                continue
+            try:
+                changes[sku.pk] = int(raw.replace("+", "", 1)) if raw.isascii() else int("x")
+            except ValueError:
+                error = _("Changes are whole numbers, e.g. 20 or -3.")
+        if not error:
+            try:
+                done = services.stock_adjust(by=request.user, changes=changes, reason=reason)
+            except services.CatalogueInvalid as exc:
+                error = exc.message
+            else:
+                messages.success(request, _("Stock adjusted for %(count)s SKU(s).") % {"count": len(done)})
+                return redirect("catalogue:ops-stock")
+    return render(
+        request,
+        "ops/catalogue/stock.html",
+        {
+            "rows": [(sku, typed.get(sku.pk, "")) for sku in skus],
+            "reason": request.POST.get("reason", "") if request.method == "POST" else "",
+            "error": error,
+            "adjustments": selectors.recent_adjustments(),
+        },
+        status=400 if error else 200,
+    )
