@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import secrets
 import sys
 import threading
@@ -92,14 +93,20 @@ def prepare(env: dict[str, str], *, members: int, stock: int) -> tuple[int, int,
     return campaign.pk, item.pk, cookies, sku.pk
 
 
-async def run_clients(base_url: str, campaign_id: int, item_id: int, sessions: list[str], clients: int) -> dict:
-    """Each of ``clients`` connections joins for one member after another until every member has tried."""
+async def run_clients(
+    base_url: str, campaign_id: int, item_id: int, sessions: list[str], clients: int, *, retry_until_open: bool = False
+) -> dict:
+    """Each of ``clients`` connections joins for one member after another until every member has tried.
+
+    ``retry_until_open``: the storm starts before the campaign opens; a member refused with "closed"
+    or "not open yet" tries again every 20 ms, and only attempts after the first join are timed."""
     host, port = urlsplit(base_url).hostname, urlsplit(base_url).port
     queue: asyncio.Queue[str] = asyncio.Queue()
     for key in sessions:
         queue.put_nowait(key)
     latencies: list[float] = []
     outcomes: dict[int, int] = {}
+    opened: list[bool] = []
     csrf = secrets.token_hex(16)  # 32 characters: Django accepts the unmasked secret in the header
     body = json.dumps({"items": [{"item": item_id, "quantity": 1}]}).encode()
 
@@ -112,7 +119,7 @@ async def run_clients(base_url: str, campaign_id: int, item_id: int, sessions: l
                 except asyncio.QueueEmpty:
                     return
                 started = time.perf_counter()
-                status, _ = await connection.request(
+                status, payload = await connection.request(
                     "POST",
                     f"/api/jielong/campaigns/{campaign_id}/join/",
                     body=body,
@@ -123,6 +130,12 @@ async def run_clients(base_url: str, campaign_id: int, item_id: int, sessions: l
                         "Cookie": f"sessionid={key}; csrftoken={csrf}",
                     },
                 )
+                if retry_until_open and not opened and re.search(rb'"code":\s*"(closed|not_open_yet)"', payload):
+                    queue.put_nowait(key)
+                    await asyncio.sleep(0.02)
+                    continue
+                if status < 300 and not opened:
+                    opened.append(True)
                 latencies.append((time.perf_counter() - started) * 1000)
                 outcomes[status] = outcomes.get(status, 0) + 1
         finally:
