@@ -8,8 +8,9 @@ all importable from here:
    and keeps the parsed rows in a private staging file named by a random token. A malformed file is
    refused with :class:`RosterFileInvalid`; nothing is written anywhere.
 2. ``roster_plan`` is the dry run (试导入): it checks every row against the database and says what
-   confirming would do with it — new member, existing user merged by phone, already a member (left
-   unchanged), duplicate of an earlier row, or bad with its reasons. It writes nothing.
+   confirming would do with it — new member, former member re-activated, already a member (left
+   unchanged), duplicate of an earlier row, or bad with its reasons. It writes nothing, and it shows
+   nothing about accounts outside the community (``plan``'s docstring).
 3. ``roster_import_confirm`` imports the valid rows in one transaction. The staging file is the
    "only once" guard: confirming renames it away first (an atomic rename, so a double submit or a second
    tab finds it gone), and a failed import puts it back.
@@ -17,6 +18,8 @@ all importable from here:
 Decisions worth knowing:
 
 * Existing users are matched by phone and never duplicated; their nickname is filled in only when empty.
+  Whether a number has an account elsewhere is never shown; staff and disabled accounts outside the
+  community are skipped at confirm, counted with the skipped rows.
 * A member who left (or was turned down) is re-activated: they are in the WeChat group again. Someone an
   operator *removed* is refused — re-adding them is a deliberate decision, taken on their member page.
 * The inviter (phone or nickname) must be an active member of the community or a valid row above; the

@@ -48,7 +48,13 @@ def roster_import_confirm(*, by: User, community: Community, token: str) -> Rost
                 raise RosterImportRefused(_("This community is closed and takes no new members."), code="closed")
             plan = roster_plan(community=locked, rows=staged.rows)
             membership_ids = _apply(plan=plan, community=locked)
-            summary = plan.summary
+            withheld = sum(1 for row in plan.importable if row.is_withheld)
+            # Withheld rows were shown as new; they are counted with the skipped rows, no reason given.
+            summary = {
+                **plan.summary,
+                "new_members": plan.summary["new_members"] - withheld,
+                "bad_rows": plan.summary["bad_rows"] + withheld,
+            }
             events.publish(
                 community_events.RosterImported(
                     community_id=locked.pk,
@@ -73,7 +79,7 @@ def roster_import_confirm(*, by: User, community: Community, token: str) -> Rost
 
 def _apply(*, plan: RosterPlan, community: Community) -> list[int]:
     now = clock.now()
-    rows = plan.importable
+    rows = [row for row in plan.importable if not row.is_withheld]
     new_users = []
     for row in rows:
         if row.user_id is None:

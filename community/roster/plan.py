@@ -1,4 +1,17 @@
-"""The dry run (试导入): what importing the rows would do, row by row, judged against the database. Writes nothing."""
+"""The dry run (试导入): what importing the rows would do, row by row, judged against the database. Writes nothing.
+
+The report shows the uploader only what they may already see (issue 10 item 7: uploading another
+community's phone numbers showed those people's nicknames, and which numbers were staff or disabled):
+
+* people with a membership of *this* community (active, left, removed) are judged as before: the
+  uploader sees them in the member list anyway;
+* anyone else is a "new member" shown with the nickname from the file and the masked phone, whether
+  or not the number has an account elsewhere. Confirming attaches the row to that account (never a
+  second account for one phone), and fills in its nickname only when it has none;
+* a staff or disabled account that is not in this community also looks like a new member in the dry
+  run (``is_withheld``), and confirming skips it, counted with the skipped rows and no reason of its
+  own. It can join by invitation link like anyone (and a staff account signs in elsewhere).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +32,7 @@ NICKNAME_MAX_LENGTH = User._meta.get_field("nickname").max_length
 
 class Outcome(models.TextChoices):
     NEW = "new", gettext_lazy("New member")
-    MERGED = "merged", gettext_lazy("Existing user")
+    MERGED = "merged", gettext_lazy("Former member, re-activated")
     ALREADY = "already", gettext_lazy("Already a member")
     DUPLICATE = "duplicate", gettext_lazy("Duplicate")
     INVALID = "invalid", gettext_lazy("Bad row")
@@ -44,6 +57,8 @@ class PlannedRow:
     # ("user", pk) for an existing member, ("phone", e164) for a row imported above.
     inviter_key: tuple[str, object] | None = None
     inviter_label: str = ""
+    # A staff or disabled account outside this community: shown as new, skipped at confirm (module docstring).
+    is_withheld: bool = False
 
     @property
     def is_importable(self) -> bool:
@@ -190,6 +205,9 @@ def roster_plan(*, community: Community, rows: list[RosterRow]) -> RosterPlan:
         reasons: list[str] = []
         user = users.get(phone) if phone else None
         former = memberships.get(user.pk) if user else None
+        # Nothing about an account outside this community reaches the report (module docstring).
+        is_known = former is not None
+        is_withheld = user is not None and (user.role != User.Role.MEMBER or not user.is_active)
         note = ""
         if not row.phone:
             reasons.append(_("The phone number is missing."))
@@ -197,11 +215,8 @@ def roster_plan(*, community: Community, rows: list[RosterRow]) -> RosterPlan:
             reasons.append(_("“%(phone)s” is not a valid mobile phone number.") % {"phone": _mask_raw(row.phone)})
         if len(row.nickname) > NICKNAME_MAX_LENGTH:
             reasons.append(_("The nickname is longer than %(max)s characters.") % {"max": NICKNAME_MAX_LENGTH})
-        if user is not None:
-            if user.role != User.Role.MEMBER:
-                reasons.append(_("This phone number belongs to a staff account."))
-            elif not user.is_active:
-                reasons.append(_("This person's account is disabled."))
+        if is_known and is_withheld and former.status not in (Membership.Status.ACTIVE, Membership.Status.PENDING):
+            reasons.append(_("This person cannot be added by import; they can join with an invitation link."))
         if former is not None and not reasons:
             if former.status in (Membership.Status.ACTIVE, Membership.Status.PENDING):
                 inviters.add_row(phone=phone, nickname=row.nickname, key=("user", user.pk))
@@ -222,7 +237,7 @@ def roster_plan(*, community: Community, rows: list[RosterRow]) -> RosterPlan:
                 )
             else:
                 note = _("Had left the community; will be re-activated.")
-        if not row.nickname and (user is None or not user.nickname):
+        if not row.nickname and (not is_known or not user.nickname):
             reasons.append(_("The nickname is missing."))
         point = None
         if row.pickup:
@@ -264,9 +279,10 @@ def roster_plan(*, community: Community, rows: list[RosterRow]) -> RosterPlan:
                 number=row.number,
                 nickname=row.nickname or user.nickname,
                 phone=phone,
-                outcome=Outcome.MERGED if user is not None else Outcome.NEW,
-                note=note or (_("Matched an existing user by phone.") if user is not None else ""),
+                outcome=Outcome.MERGED if is_known else Outcome.NEW,
+                note=note,
                 user_id=user.pk if user else None,
+                is_withheld=is_withheld and not is_known,
                 former_membership_id=former.pk if former else None,
                 pickup_point=point,
                 inviter_key=inviter_key,

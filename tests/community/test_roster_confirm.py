@@ -66,11 +66,11 @@ def test_confirm_imports_only_valid_rows_merging_existing_users_by_phone(
             "community_id": community.pk,
             "imported_by_id": response.wsgi_request.user.pk,
             "filename": "roster.csv",
-            "new_members": 2,
-            "merged_users": 2,
+            "new_members": 3,  # rows 2, 3 and 11 (an account elsewhere, attached, not copied)
+            "merged_users": 1,  # row 12, a former member
             "already_members": 1,
             "duplicates": 1,
-            "bad_rows": 9,
+            "bad_rows": 9,  # the 8 bad rows and row 14, the staff account, skipped
         }
     ]
     joined = [e.payload for e in heard if e.name == "community.member_joined"]
