@@ -42,3 +42,23 @@ def test_phones_are_masked_in_the_user_list(admin_client):
     body = admin_client.get(reverse("admin:community_user_changelist"), {"q": "13800138000"}).content.decode()
     assert "138****8000" in body
     assert "+8613800138000" not in body
+
+
+@pytest.mark.parametrize("role", [User.Role.OPERATOR, User.Role.HOST], ids=["operator", "host"])
+def test_staff_without_superuser_cannot_open_the_admin(client, role):
+    """The admin is not a daily tool: an operator with the staff flag is sent to the admin's sign-in."""
+    from tests import factories
+
+    client.force_login(factories.staff(role, is_staff=True))
+
+    response = client.get("/admin/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    assert client.get(reverse("admin:community_user_changelist")).status_code == 302
+
+
+def test_a_superuser_opens_the_admin(client):
+    client.force_login(User.objects.create_superuser(username="root", password="pw-for-tests-1"))
+
+    assert client.get("/admin/").status_code == 200
