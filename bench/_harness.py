@@ -54,10 +54,26 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+BENCH_DIR = Path(os.environ.get("BENCH_TMP", "/tmp/groupbuy-bench"))
+
+
+def _bench_settings() -> str:
+    """Production settings with the static files built into a directory of the benchmark's own (the
+    pages need the manifest; the shared tree's ``staticfiles/`` is left alone)."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    if str(BENCH_DIR) not in sys.path:
+        sys.path.insert(0, str(BENCH_DIR))  # prepare() sets Django up in the benchmark's own process
+    (BENCH_DIR / "bench_settings.py").write_text(
+        f"from groupbuy.settings.production import *  # noqa: F403\nSTATIC_ROOT = {str(BENCH_DIR / 'staticfiles')!r}\n"
+    )
+    return "bench_settings"
+
+
 def app_env(database_url: str, redis_url: str, *, pool_max: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
-        DJANGO_SETTINGS_MODULE="groupbuy.settings.production",
+        DJANGO_SETTINGS_MODULE=_bench_settings(),
+        PYTHONPATH=os.pathsep.join(p for p in (str(BENCH_DIR), str(ROOT), os.environ.get("PYTHONPATH")) if p),
         SECRET_KEY="bench-only-secret",
         DEBUG="false",
         SECURE_COOKIES="false",
@@ -71,6 +87,11 @@ def app_env(database_url: str, redis_url: str, *, pool_max: int) -> dict[str, st
         SMS_CONSOLE_ALLOWED="true",
     )
     return env
+
+
+def build_static(env: dict[str, str]) -> None:
+    """collectstatic into the benchmark's own STATIC_ROOT (the member pages need the manifest)."""
+    manage(env, "collectstatic", "--noinput", "--clear", "-v", "0")
 
 
 def manage(env: dict[str, str], *args: str) -> None:

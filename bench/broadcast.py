@@ -39,6 +39,7 @@ from bench._harness import (
     RawHTTPConnection,
     app_env,
     bench_database_url,
+    build_static,
     manage,
     percentile,
     recreate_database,
@@ -313,6 +314,7 @@ def main_room(args) -> None:
     redis.Redis.from_url(args.redis_url).flushdb()
     env = app_env(database_url, args.redis_url, pool_max=args.pool)
     manage(env, "migrate", "--noinput")
+    build_static(env)
     session_id, campaign_id, item_id, sessions, host_key, sku_id = prepare_room(
         env, members=args.viewers + args.storm, stock=args.storm
     )
@@ -377,6 +379,7 @@ def main() -> None:
     redis.Redis.from_url(args.redis_url).flushdb()
     env = app_env(database_url, args.redis_url, pool_max=args.pool)
     manage(env, "migrate", "--noinput")
+    build_static(env)
     campaign_id, item_id, sessions, _ = prepare(env, members=args.joins, stock=args.joins * 2)
 
     with uvicorn_server(env, workers=args.workers) as base_url:

@@ -1,12 +1,15 @@
 """Join benchmark: C concurrent clients join one hot campaign through the real HTTP/ASGI stack.
 
-    .venv/bin/python bench/join.py [--clients 200] [--members 3000] [--stock 2000] [--workers 2]
+    .venv/bin/python bench/join.py [--clients 200] [--members 3000] [--stock 2000] [--workers 2] [--page-loaders 4]
 
 It makes a PostgreSQL database of its own, migrates it, creates members with signed-in sessions,
 starts uvicorn, and fires the joins (fewer units in stock than members who want one). It then
 measures ``pg_limit_tps``: the smallest transaction any correct join needs (a guarded decrement of
 one stock row plus one order insert) as raw SQL over as many connections as the app's pool has.
 The last line is one JSON object; ``ratio = joins_per_s / pg_limit_tps``.
+
+During the storm a few more clients (``--page-loaders``) open the member's jielong page
+(``GET /m/jielong/<id>/``, signed in) one load after another: ``page_p50_ms``/``page_p99_ms``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bench._harness import (
     RawHTTPConnection,
     app_env,
     bench_database_url,
+    build_static,
     manage,
     percentile,
     recreate_database,
@@ -147,6 +151,43 @@ async def run_clients(
     return {"latencies": latencies, "outcomes": outcomes, "elapsed": elapsed}
 
 
+async def load_pages(base_url: str, campaign_id: int, sessions: list[str], loaders: int, stop: asyncio.Event) -> dict:
+    """``loaders`` connections open the campaign's member page for one member after another until ``stop``."""
+    host, port = urlsplit(base_url).hostname, urlsplit(base_url).port
+    latencies: list[float] = []
+    outcomes: dict[int, int] = {}
+
+    async def loader(offset: int) -> None:
+        connection = RawHTTPConnection(host, port)
+        try:
+            n = offset
+            while not stop.is_set():
+                key = sessions[n % len(sessions)]
+                n += loaders
+                started = time.perf_counter()
+                status, _ = await connection.request(
+                    "GET", f"/m/jielong/{campaign_id}/", headers={"Cookie": f"sessionid={key}"}
+                )
+                latencies.append((time.perf_counter() - started) * 1000)
+                outcomes[status] = outcomes.get(status, 0) + 1
+        finally:
+            await connection.close()
+
+    await asyncio.gather(*(loader(i) for i in range(loaders)))
+    return {"latencies": latencies, "outcomes": outcomes}
+
+
+async def storm_with_pages(base_url: str, campaign_id: int, item_id: int, sessions: list[str], args) -> dict:
+    stop = asyncio.Event()
+    pages = asyncio.create_task(load_pages(base_url, campaign_id, sessions[::-1], args.page_loaders, stop))
+    try:
+        result = await run_clients(base_url, campaign_id, item_id, sessions, args.clients)
+    finally:
+        stop.set()
+    result["pages"] = await pages
+    return result
+
+
 def pg_limit_tps(database_url: str, *, connections: int, seconds: float = 5.0) -> float:
     """Raw-SQL ceiling: guarded decrement of one hot stock row + one order insert, per transaction."""
     with psycopg.connect(database_url, autocommit=True) as conn:
@@ -208,6 +249,7 @@ def main() -> None:
     parser.add_argument("--stock", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--pool", type=int, default=4, help="database pool size per worker")
+    parser.add_argument("--page-loaders", type=int, default=4, help="clients opening the jielong page meanwhile")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     args = parser.parse_args()
 
@@ -218,13 +260,14 @@ def main() -> None:
     redis.Redis.from_url(args.redis_url).flushdb()
     env = app_env(database_url, args.redis_url, pool_max=args.pool)
     manage(env, "migrate", "--noinput")
+    build_static(env)
     print(f"preparing {args.members} members, stock {args.stock} …", flush=True)
     campaign_id, item_id, sessions, sku_id = prepare(env, members=args.members, stock=args.stock)
 
     with uvicorn_server(env, workers=args.workers) as base_url:
         # Warm each worker's pool and code paths before measuring.
         warm_up(base_url, join_path=f"/api/jielong/campaigns/{campaign_id}/join/")
-        result = asyncio.run(run_clients(base_url, campaign_id, item_id, sessions, args.clients))
+        result = asyncio.run(storm_with_pages(base_url, campaign_id, item_id, sessions, args))
 
     checks = verify(database_url, campaign_id, sku_id, args.stock)
     connections = args.workers * args.pool
@@ -232,6 +275,8 @@ def main() -> None:
     joins = result["outcomes"].get(201, 0)
     joins_per_s = joins / result["elapsed"]
     print(f"status codes: {dict(sorted(result['outcomes'].items()))}; orders in database: {checks['orders']}")
+    pages = result["pages"]
+    print(f"page loads during the storm: status codes {dict(sorted(pages['outcomes'].items()))}")
     print(f"pg_limit_tps measured over {connections} connections (= {args.workers} workers × pool {args.pool})")
     print(
         json.dumps(
@@ -247,6 +292,10 @@ def main() -> None:
                 "duplicate_orders": checks["duplicate_orders"],
                 "pg_limit_tps": round(limit, 1),
                 "ratio": round(joins_per_s / limit, 3) if limit else None,
+                "page_loaders": args.page_loaders,
+                "page_loads": len(pages["latencies"]),
+                "page_p50_ms": round(percentile(pages["latencies"], 50), 1),
+                "page_p99_ms": round(percentile(pages["latencies"], 99), 1),
             }
         )
     )
