@@ -18,6 +18,20 @@ MAX_ROWS = 5000
 # The header may sit under a title line or two ("XX群成员名单"), as WeChat-group exports often do.
 HEADER_SCAN_ROWS = 10
 MAX_COLUMNS = 50
+# An xlsx is a zip: 1 MB can unpack to gigabytes (issue 10 item 10: a 1.19 MB file with a huge
+# shared-strings part took 43 s and ~870 MB). The zip's directory is read before openpyxl opens
+# anything: the sizes it declares bound what can be unpacked (zipfile stops reading a member at its
+# declared size), so refusing on them refuses the bomb. A real 5,000-row roster unpacks to a few MB.
+MAX_XLSX_UNPACKED_BYTES = 40 * 1024 * 1024
+MAX_XLSX_MEMBERS = 200
+# XML compresses about 10:1; a member far past that and large is filler, not a roster.
+MAX_XLSX_RATIO = 100
+XLSX_RATIO_FLOOR_BYTES = 1024 * 1024
+# Rows read from a sheet at most: the header scan, the member rows and one run of blank rows
+# (a sheet formatted down to row 1,048,576 stops here instead of being read to the end).
+MAX_SHEET_ROWS = HEADER_SCAN_ROWS + 2 * MAX_ROWS + 1
+# A CSV line longer than this is not a roster line (csv's own limit is 128 KB a field).
+MAX_CSV_LINE_CHARS = 64 * 1024
 TEMPLATE_HEADERS = ("昵称", "手机号", "自提点", "邀请人")
 
 
@@ -101,7 +115,17 @@ def _csv_lines(content: bytes):
     if head.count(delimiter) == 0:
         delimiter = ","
     try:
-        for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        for number, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
+            if number > MAX_SHEET_ROWS:
+                return
+            if sum(len(cell) for cell in cells) > MAX_CSV_LINE_CHARS:
+                raise RosterFileInvalid(
+                    _(
+                        "Row %(row)s of the CSV file is far too long for a member list. Check the file and upload it again."
+                    )
+                    % {"row": number},
+                    code="csv_line_too_long",
+                )
             yield [cell.strip() for cell in cells[:MAX_COLUMNS]]
     except csv.Error:
         raise RosterFileInvalid(
@@ -110,9 +134,38 @@ def _csv_lines(content: bytes):
         ) from None
 
 
+def _too_big() -> RosterFileInvalid:
+    return RosterFileInvalid(
+        _(
+            "The Excel file unpacks to far more data than a member list holds (it may be damaged or made to "
+            "overload the server). Save the list again as .xlsx or CSV and upload the new file."
+        ),
+        code="unpacked_too_large",
+    )
+
+
+def _check_xlsx_size(content: bytes) -> None:
+    """Refuse a zip bomb from the zip's directory alone, before anything is unpacked."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        raise RosterFileInvalid(
+            _("The Excel file could not be opened. Save it again as .xlsx and upload the new file."), code="xlsx"
+        ) from None
+    if len(members) > MAX_XLSX_MEMBERS or sum(member.file_size for member in members) > MAX_XLSX_UNPACKED_BYTES:
+        raise _too_big()
+    for member in members:
+        if member.file_size > XLSX_RATIO_FLOOR_BYTES and member.file_size > MAX_XLSX_RATIO * max(
+            member.compress_size, 1
+        ):
+            raise _too_big()
+
+
 def _xlsx_lines(content: bytes):
     from openpyxl import load_workbook
 
+    _check_xlsx_size(content)
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # openpyxl raises zip, XML and key errors alike for a damaged workbook
@@ -122,7 +175,7 @@ def _xlsx_lines(content: bytes):
         ) from None
     try:
         sheet = workbook.active or workbook.worksheets[0]
-        for values in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
+        for values in sheet.iter_rows(max_row=MAX_SHEET_ROWS, max_col=MAX_COLUMNS, values_only=True):
             yield [_cell_text(value) for value in values]
     except (zipfile.BadZipFile, KeyError, ValueError, IndexError):
         raise RosterFileInvalid(
