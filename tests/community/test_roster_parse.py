@@ -145,3 +145,14 @@ def test_downloadable_templates_have_the_expected_headers_and_read_back(ops, gro
             ("小李", "13987654321", "13812345678"),
         ]
     assert ops.get(f"/ops/communities/{slug}/import/template.exe").status_code == 404
+
+
+def test_xlsx_template_writes_its_text_as_text_through_the_kernel_helper():
+    # Issue 10 item 8: every xlsx writer goes through groupbuy.spreadsheets.append_row (no formula cells).
+    # Community has no other spreadsheet writer; the CSV template holds only fixed text.
+    sheet = load_workbook(io.BytesIO(roster.roster_template_xlsx())).active
+
+    cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+
+    assert cells and {cell.data_type for cell in cells} == {"s"}
+    assert [cell.value for cell in sheet[1]] == list(roster.TEMPLATE_HEADERS)
