@@ -132,7 +132,9 @@ class SKUForm(forms.Form):
 
 class CatalogueFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=64)
-    supplier = forms.ModelChoiceField(label=_("Supplier"), queryset=Supplier.objects.none(), required=False)
+    supplier = forms.ModelChoiceField(
+        label=_("Supplier"), queryset=Supplier.objects.none(), required=False, empty_label=_("All")
+    )
     storage = forms.ChoiceField(
         label=_("Storage"), required=False, choices=[("", _("All")), *Product.StorageType.choices]
     )
