@@ -259,3 +259,21 @@ class CampaignChange(models.Model):
             return f"{item} · {item_label}"
         name = self.field.removesuffix("_id")
         return str(Campaign._meta.get_field(name).verbose_name)
+
+
+class CampaignOutbox(models.Model):
+    """Work a campaign is owed after joins committed: a snapshot broadcast and, when a join reached a
+    price tier, settling earlier orders down (阶梯价). Written in the join's own transaction (one upsert
+    per group call, in ``jielong.join.sql``), so the work survives Redis or the broker being down and a
+    process dying; cleared once done (``jielong.join.after_join.deliver``), swept periodically otherwise.
+    """
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    needs_settle = models.BooleanField(default=False)
+    # The campaign's version at the newest join recorded: clearing the row for the work done up to
+    # version v leaves a row a later join has bumped.
+    version = models.PositiveIntegerField(default=0)
+    queued_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"outbox of campaign {self.campaign_id}"

@@ -180,6 +180,7 @@ def _every(seconds: float, task: str) -> dict:
 
 CELERY_BEAT_SCHEDULE = {
     "jielong-close-due-campaigns": _every(30.0, "jielong.tasks.close_due_campaigns"),
+    "jielong-deliver-owed-after-join-work": _every(30.0, "jielong.tasks.deliver_owed_after_join_work"),
     "livestream-run-warmup": _every(15.0, "livestream.tasks.run_warmup"),
     "community-publish-due-posts": _every(30.0, "community.tasks.publish_due_posts"),
 }

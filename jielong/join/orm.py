@@ -18,7 +18,6 @@ from catalogue import stock
 from community.models import Membership, PickupPoint, User
 from groupbuy import clock, events
 
-from .. import broadcast
 from .. import events as jielong_events
 from ..models import Campaign, CampaignItem, Order, OrderLine
 from . import after_join
@@ -188,7 +187,9 @@ def do_join_orm(
         )
         if forms_now:
             events.publish(jielong_events.GroupFormed(campaign_id=campaign_id, joined=campaign.joined_count))
-        transaction.on_commit(partial(broadcast.snapshot_changed, campaign_id))
-        if joined_after in tier_thresholds:
-            transaction.on_commit(partial(after_join.settle_prices_later, campaign_id))
+        settle = joined_after in tier_thresholds
+        after_join.record_owed(campaign_id, settle=settle, version=campaign.version)
+        transaction.on_commit(
+            partial(after_join.deliver, campaign_id, settle=settle, version=campaign.version), robust=True
+        )
     return order, campaign.version

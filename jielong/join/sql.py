@@ -15,6 +15,7 @@ from django.db import connection
 
 from groupbuy import clock
 
+from ..models import CampaignOutbox
 from .rules import MAX_KEY_LENGTH, MAX_NOTE_LENGTH
 
 
@@ -41,8 +42,30 @@ def in_database() -> bool:
     return connection.vendor == "postgresql"
 
 
-def join_sql(campaign_id: int, requests: list[JoinRequest], now: datetime) -> tuple[str, list]:
-    return "SELECT jielong_join(%s, %s::jsonb, %s)", [campaign_id, json.dumps([r.as_json() for r in requests]), now]
+# One statement, so one transaction even in autocommit (the ASGI fast path): the joins, and — when
+# any was created — the campaign's outbox row (``models.CampaignOutbox``): the broadcast and tier
+# settling they are owed, recorded with them. A volatile function's CTE is evaluated once.
+JOIN_SQL = f"""
+WITH joined AS (SELECT jielong_join(%(campaign)s, %(requests)s::jsonb, %(now)s) AS outcomes),
+created AS (
+    SELECT (o->>'campaign_version')::integer AS version, coalesce((o->>'settle')::boolean, false) AS settle
+    FROM joined, jsonb_array_elements(joined.outcomes) AS o
+    WHERE (o->>'ok')::boolean AND (o->>'created')::boolean
+),
+queued AS (
+    INSERT INTO {CampaignOutbox._meta.db_table} AS box (campaign_id, needs_settle, version, queued_at)
+    SELECT %(campaign)s, bool_or(settle), max(version), %(now)s FROM created HAVING count(*) > 0
+    ON CONFLICT (campaign_id) DO UPDATE
+    SET needs_settle = box.needs_settle OR EXCLUDED.needs_settle,
+        version = GREATEST(box.version, EXCLUDED.version),
+        queued_at = LEAST(box.queued_at, EXCLUDED.queued_at)
+)
+SELECT outcomes FROM joined
+"""
+
+
+def join_sql(campaign_id: int, requests: list[JoinRequest], now: datetime) -> tuple[str, dict]:
+    return JOIN_SQL, {"campaign": campaign_id, "requests": json.dumps([r.as_json() for r in requests]), "now": now}
 
 
 def parse_outcomes(value) -> list[dict]:
