@@ -12,8 +12,10 @@ repeated: they live in ``jielong_join`` (the same function ``services.order_join
 input is parsed by the API's serializer (or ``plainly_valid`` for the everyday body) and judged by
 ``rules.check_input``, refusals are worded by ``rules.join_error``, and session/CSRF checks are
 Django's and DRF's own. Group commit is ``group_call.GroupCall``; events and the broadcast after
-the answers run on ``after_join.AfterJoinThread``. ``tests/jielong/test_api.py`` runs every API test
-against both this path and the DRF view.
+the answers run on ``after_join.AfterJoinThread``, and the ASGI lifespan shutdown (uvicorn
+``--lifespan on``) finishes them before the process exits. Every request is judged by
+``rules.check_input`` before it may join a group call, so one bad request cannot fail the others.
+``tests/jielong/test_api.py`` runs every API test against both this path and the DRF view.
 """
 
 from __future__ import annotations
