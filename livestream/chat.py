@@ -39,8 +39,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from community import inputs, throttle
 from community import selectors as community_selectors
-from community import throttle
 from community.models import Brand, Community, User
 from groupbuy import clock, events
 from groupbuy.errors import DomainError
@@ -185,7 +185,7 @@ def rate_clear_all() -> None:
 
 def unstorable(text: str) -> bool:
     """NUL and lone surrogates: PostgreSQL refuses the one, UTF-8 cannot encode the other."""
-    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+    return inputs.unstorable(text)
 
 
 def refuse_unstorable_text() -> None:
