@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from community.inputs import unstorable
 from community.models import Brand, User
 from groupbuy.errors import DomainError
 from groupbuy.images import ImageRejected, check_count, clean_image
@@ -44,7 +45,7 @@ def _check_operator(by: User) -> None:
 
 def _text(value: str | None, *, field: str, label: str, max_length: int, required: bool = False) -> str:
     text = (value or "").strip()
-    if "\x00" in text:
+    if unstorable(text):
         raise CatalogueInvalid(
             _("%(label)s contains a character that cannot be saved.") % {"label": label}, field=field
         )

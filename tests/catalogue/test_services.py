@@ -223,3 +223,14 @@ def test_a_file_that_is_not_a_picture_is_refused():
 
     assert refused.value.code == "not_image"
     assert not ProductImage.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["土豆\x00", "土豆\ud800"], ids=["nul", "lone-surrogate"])
+def test_text_that_cannot_be_stored_is_refused(name):
+    operator = factories.operator()
+
+    with pytest.raises(services.CatalogueInvalid) as refused:
+        _product(operator, name=name)
+
+    assert refused.value.field == "name"
+    assert not Product.objects.exists()
