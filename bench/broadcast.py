@@ -43,6 +43,7 @@ from bench._harness import (
     manage,
     percentile,
     recreate_database,
+    server_cpu_seconds,
     uvicorn_server,
     warm_up,
 )
@@ -97,6 +98,7 @@ async def run(base_url: str, campaign_id: int, item_id: int, sessions: list[str]
     print(f"{len(watchers)} watchers connected", flush=True)
 
     csrf = secrets.token_hex(16)
+    cpu_before = server_cpu_seconds()
     commits: dict[int, float] = {}
     started = time.perf_counter()
     parts = urlsplit(base_url)
@@ -132,6 +134,7 @@ async def run(base_url: str, campaign_id: int, item_id: int, sessions: list[str]
     while time.perf_counter() < deadline and any(not w or w[-1][1]["version"] < final_version for w in watchers):
         await asyncio.sleep(0.1)
     elapsed = time.perf_counter() - started
+    server_cpu = server_cpu_seconds() - cpu_before
     done.set()
     await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -152,6 +155,7 @@ async def run(base_url: str, campaign_id: int, item_id: int, sessions: list[str]
         "missed": missed,
         "joins": len(commits),
         "final_joined": max((w[-1][1]["joined"] for w in watchers if w), default=0),
+        "server_cpu": server_cpu,
     }
 
 
@@ -399,6 +403,8 @@ def main() -> None:
                 "p99_ms": round(percentile(result["latencies"], 99), 1),
                 "messages_per_s": round(result["messages"] / result["elapsed"], 1),
                 "missed_final_state": result["missed"],
+                # The app server's CPU time per 1,000 snapshot messages delivered (joins included).
+                "server_cpu_ms_per_1k_messages": round(result["server_cpu"] * 1e6 / max(1, result["messages"]), 1),
             }
         )
     )
