@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from .models import Campaign, CampaignChange, CampaignImage, CampaignItem, Order, OrderLine, PriceTier
+from .models import (
+    Campaign,
+    CampaignChange,
+    CampaignImage,
+    CampaignItem,
+    CampaignOutbox,
+    Order,
+    OrderLine,
+    PriceTier,
+)
 
 
 class CampaignItemInline(admin.TabularInline):
@@ -70,4 +79,18 @@ class CampaignChangeAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CampaignOutbox)
+class CampaignOutboxAdmin(admin.ModelAdmin):
+    """Read-only: what joins still owe a campaign (a broadcast, tier settling) while Redis was down."""
+
+    list_display = ("campaign", "needs_settle", "version", "queued_at")
+    readonly_fields = ("campaign", "needs_settle", "version", "queued_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
