@@ -222,6 +222,11 @@ TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Providers (things this machine cannot reach sit behind these) ------------------------
 SMS_PROVIDER = env.str("SMS_PROVIDER", default="community.providers.sms.ConsoleSMSProvider")
+# Sign-in texts go only to numbers of these regions (ISO codes): any other destination is SMS toll fraud
+# waiting to happen. The per-number, per-address and hourly limits are in community/services/signin.py.
+SMS_ALLOWED_REGIONS = env.list("SMS_ALLOWED_REGIONS", default=["CN"])
+# The installation's ceiling of sign-in texts an hour (the bill's ceiling whatever an attacker does).
+SIGNIN_SMS_HOUR = (env.int("SIGNIN_SMS_PER_HOUR", default=3000), 3600)
 POSTER_FONT_PATH = env.str("POSTER_FONT_PATH", default="/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
 
 LOGGING = {
