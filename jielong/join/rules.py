@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from catalogue.stock import InsufficientStock
+from community.inputs import unstorable
 from groupbuy.errors import DomainError
 from groupbuy.money import fen_to_yuan
 
@@ -51,9 +52,14 @@ MAX_KEY_LENGTH = 64
 
 BAD_QUANTITY_MESSAGE = gettext_lazy("Quantities must be whole numbers of at least 1.")
 
-# Text the database cannot store (NUL; a lone surrogate is not even UTF-8) or a sheet cannot hold
-# (other control characters), in a note or an idempotency key. Tab and line breaks are fine in a note.
-_UNSTORABLE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+# Besides what the database cannot store (``community.inputs.unstorable``: NUL, lone surrogates), a note
+# or an idempotency key may not hold control characters a sheet cannot (the exports). Tab and line
+# breaks are fine in a note.
+_CONTROL_CHARACTERS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _is_storable(text) -> bool:
+    return type(text) is str and not unstorable(text) and not _CONTROL_CHARACTERS.search(text)
 
 
 @dataclass(frozen=True)
@@ -97,14 +103,14 @@ def check_input(
     if pickup_point_id is not None and (not is_whole_number(pickup_point_id) or not 1 <= pickup_point_id <= MAX_ID):
         raise join_error({"code": "bad_pickup_point"})
     check_note(note)
-    if type(idempotency_key) is not str or _UNSTORABLE_TEXT.search(idempotency_key):
+    if not _is_storable(idempotency_key):
         raise join_error({"code": "bad_key"})
 
 
 def check_note(note: str) -> None:
     """A member's note: text of at most ``MAX_NOTE_LENGTH`` characters once trimmed, storable (no
     NUL, control characters or lone surrogates). Used by the join and by changing an order."""
-    if type(note) is not str or len(note.strip()) > MAX_NOTE_LENGTH or _UNSTORABLE_TEXT.search(note):
+    if not _is_storable(note) or len(note.strip()) > MAX_NOTE_LENGTH:
         raise join_error({"code": "bad_note"})
 
 
