@@ -11,7 +11,7 @@ class MemberJoined(events.DomainEvent):
     user_id: int
     community_id: int
     invited_by_id: int | None = None
-    source: str = "join"  # "join" (the member's own request or an approval) or "import" (roster import)
+    source: str = "join"  # "join" (own request or approval), "import" (roster import), "creation" (a founding leader)
 
 
 @events.event("community.application_submitted")

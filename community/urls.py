@@ -13,6 +13,7 @@ urlpatterns = [
     path("m/lead/<slug:slug>/members/", views.leader_community_members, name="leader-members"),
     path("m/lead/<slug:slug>/applications/", views.leader_community_applications, name="leader-applications"),
     path("ops/communities/", views.ops_community_list, name="ops-communities"),
+    path("ops/communities/new/", views.ops_community_new, name="ops-community-new"),
     path("m/leave/<slug:slug>/", views.member_leave, name="member-leave"),
     path("m/pickup/<slug:slug>/", views.member_pickup_point, name="member-pickup-point"),
     path("ops/communities/<slug:slug>/pickup-points/", views.ops_pickup_points, name="ops-pickup-points"),

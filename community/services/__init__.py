@@ -4,13 +4,21 @@
 * ``joining``: invitations, joining through the gate, questionnaire scoring, application review;
 * ``membership``: leaving, removal, community roles;
 * ``pickup_points``: pickup points (自提点) and a member's default one;
-* ``settings``: a community's positioning, capacity and join gate.
+* ``settings``: a community's positioning, capacity and join gate;
+* ``creation``: a new community with its leaders and first pickup points.
 
 Other apps, the demo and the tests call them through this package (``from community import services``);
 the names below are its public face.
 """
 
 from .challenge import Challenge, signin_challenge_check, signin_challenge_new
+from .creation import (
+    CommunityCreated,
+    CommunityInput,
+    CommunityInvalid,
+    PickupPointInput,
+    community_create,
+)
 from .joining import (
     INVITATION_ALPHABET,
     INVITATION_CODE_LENGTH,
@@ -82,7 +90,10 @@ __all__ = [
     "CodeInvalid",
     "CodeUsed",
     "CommunityClosed",
+    "CommunityCreated",
     "CommunityFull",
+    "CommunityInput",
+    "CommunityInvalid",
     "CommunitySettingsInvalid",
     "InvalidPhone",
     "InvitationInvalid",
@@ -90,6 +101,7 @@ __all__ = [
     "JoinResult",
     "MembershipChangeRefused",
     "PhoneLocked",
+    "PickupPointInput",
     "PickupPointInvalid",
     "ProfileInvalid",
     "ReviewRefused",
@@ -97,6 +109,7 @@ __all__ = [
     "SentCode",
     "TooManyRequests",
     "application_review",
+    "community_create",
     "community_join",
     "community_settings_update",
     "invitation_create",

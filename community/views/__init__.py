@@ -10,6 +10,7 @@ from .management import (
     leader_community_members,
     ops_community_detail,
     ops_community_list,
+    ops_community_new,
     ops_member_detail,
     ops_pickup_points,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "ops_community_applications",
     "ops_community_detail",
     "ops_community_list",
+    "ops_community_new",
     "ops_member_detail",
     "ops_pickup_points",
 ]

@@ -12,14 +12,54 @@ from groupbuy.errors import DomainError
 
 from .. import selectors, services
 from ..access import may_manage_community
-from ..forms import MemberFilterForm
+from ..forms import CommunityCreateForm, MemberFilterForm
 from ..inputs import parse_id
-from ..models import Community, Membership, PickupPoint, User
+from ..models import Brand, Community, Membership, PickupPoint, User
 
 
 @operator_required
 def ops_community_list(request: HttpRequest) -> HttpResponse:
     return render(request, "ops/communities.html", {"communities": selectors.community_list_with_counts()})
+
+
+@operator_required
+def ops_community_new(request: HttpRequest) -> HttpResponse:
+    """A new community with its settings, leaders and first pickup points (issue 11 item 1)."""
+    brands = list(Brand.objects.order_by("pk"))
+    form = CommunityCreateForm(request.POST or None)
+    if request.method == "POST":
+        brand = (
+            brands[0] if len(brands) == 1 else next((b for b in brands if str(b.pk) == request.POST.get("brand")), None)
+        )
+        if brand is None:
+            form.add_error(None, _("Choose the brand this community belongs to."))
+        elif form.is_valid():
+            try:
+                created = services.community_create(by=request.user, brand=brand, data=form.to_input())
+            except services.CommunityInvalid as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                community = created.community
+                if created.needs_questionnaire:
+                    messages.success(
+                        request,
+                        _(
+                            "Community “%(name)s” created. It stays invitation-only until its questionnaire is "
+                            "written: write it here, then switch the join gate to questionnaire on the community page."
+                        )
+                        % {"name": community.name},
+                    )
+                    return redirect("community:ops-questionnaire", slug=community.slug)
+                messages.success(request, _("Community “%(name)s” created.") % {"name": community.name})
+                return redirect("community:ops-community", slug=community.slug)
+    return render(
+        request,
+        "ops/community/new.html",
+        {"form": form, "brands": brands if len(brands) > 1 else [], "has_brand": bool(brands)},
+        status=400 if form.errors else 200,
+    )
 
 
 @operator_required
