@@ -31,6 +31,16 @@ class Sales:
     gmv_fen: int
 
 
+@dataclass(frozen=True)
+class CampaignLink:
+    """A jielong campaign prepared for or launched by a session, as the operators' console shows it."""
+
+    title: str
+    status: str  # shown as is, already translated by the provider
+    url: str
+    is_open: bool
+
+
 PinCandidatesProvider = Callable[[int], list[PinCandidate]]
 SalesProvider = Callable[[int], Sales]
 CampaignUrlProvider = Callable[[int], str | None]
@@ -38,6 +48,9 @@ CampaignUrlProvider = Callable[[int], str | None]
 _pin_candidates: PinCandidatesProvider | None = None
 _sales: SalesProvider | None = None
 _campaign_url: CampaignUrlProvider | None = None
+_campaign_is_open: Callable[[int], bool] | None = None
+_session_campaigns: Callable[[int], list[CampaignLink]] | None = None
+_campaign_builder_url: Callable[[int], str | None] | None = None
 
 
 def register_pin_candidates(provider: PinCandidatesProvider) -> None:
@@ -58,6 +71,24 @@ def register_campaign_url(provider: CampaignUrlProvider) -> None:
     _campaign_url = provider
 
 
+def register_campaign_is_open(provider: Callable[[int], bool]) -> None:
+    """``provider(campaign_id)`` says whether members can still join the campaign (the room's button)."""
+    global _campaign_is_open
+    _campaign_is_open = provider
+
+
+def register_session_campaigns(provider: Callable[[int], list[CampaignLink]]) -> None:
+    """``provider(live_session_id)`` lists the campaigns prepared for or launched by the session."""
+    global _session_campaigns
+    _session_campaigns = provider
+
+
+def register_campaign_builder_url(provider: Callable[[int], str | None]) -> None:
+    """``provider(live_session_id)`` gives the page where an operator prepares a jielong for the session."""
+    global _campaign_builder_url
+    _campaign_builder_url = provider
+
+
 def pin_candidates(live_session_id: int) -> list[PinCandidate] | None:
     """The registered campaign items, or ``None`` when no provider is registered."""
     return _pin_candidates(live_session_id) if _pin_candidates is not None else None
@@ -72,7 +103,21 @@ def campaign_url(campaign_id: int) -> str | None:
     return _campaign_url(campaign_id) if _campaign_url is not None else None
 
 
+def campaign_is_open(campaign_id: int) -> bool:
+    """Whether the campaign still takes joins; without a provider a campaign counts as open."""
+    return _campaign_is_open(campaign_id) if _campaign_is_open is not None else True
+
+
+def session_campaigns(live_session_id: int) -> list[CampaignLink]:
+    return _session_campaigns(live_session_id) if _session_campaigns is not None else []
+
+
+def campaign_builder_url(live_session_id: int) -> str | None:
+    return _campaign_builder_url(live_session_id) if _campaign_builder_url is not None else None
+
+
 def reset() -> None:
     """Forget the providers (tests)."""
-    global _pin_candidates, _sales, _campaign_url
+    global _pin_candidates, _sales, _campaign_url, _campaign_is_open, _session_campaigns, _campaign_builder_url
     _pin_candidates = _sales = _campaign_url = None
+    _campaign_is_open = _session_campaigns = _campaign_builder_url = None

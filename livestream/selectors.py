@@ -10,7 +10,17 @@ from community.models import User
 from groupbuy import clock
 
 from . import hooks
-from .models import Comment, Delivery, LiveSession, Mute, Notification, Reservation, WarmupRound, WatchRecord
+from .models import (
+    Comment,
+    Delivery,
+    LiveSeries,
+    LiveSession,
+    Mute,
+    Notification,
+    Reservation,
+    WarmupRound,
+    WatchRecord,
+)
 
 UPCOMING = (LiveSession.Status.SCHEDULED, LiveSession.Status.LIVE)
 
@@ -71,6 +81,10 @@ def ops_session_list() -> QuerySet[LiveSession]:
         .prefetch_related("hosts")
         .order_by("-scheduled_start")
     )
+
+
+def series_list() -> QuerySet[LiveSeries]:
+    return LiveSeries.objects.annotate(session_count=Count("sessions")).order_by("title")
 
 
 def sessions_for_staff(*, user: User) -> QuerySet[LiveSession]:

@@ -1,12 +1,22 @@
 from django.urls import path
 
-from . import views
+from . import console_views, views
 
 app_name = "livestream"
 
 urlpatterns = [
     path("ops/live/", views.ops_session_list, name="ops-sessions"),
     path("ops/live/moderation/", views.ops_moderation, name="ops-moderation"),
+    path("ops/live/series/new/", console_views.ops_series_new, name="ops-series-new"),
+    path("ops/live/series/<int:pk>/", console_views.ops_series_edit, name="ops-series-edit"),
+    path("ops/live/new/", console_views.ops_session_new, name="ops-session-new"),
+    path("ops/live/<int:pk>/", console_views.ops_session, name="ops-session"),
+    path("ops/live/<int:pk>/edit/", console_views.ops_session_edit, name="ops-session-edit"),
+    path("ops/live/<int:pk>/reschedule/", console_views.ops_session_reschedule, name="ops-session-reschedule"),
+    path("ops/live/<int:pk>/cancel/", console_views.ops_session_cancel, name="ops-session-cancel"),
+    path("ops/live/<int:pk>/warmup/standard/", console_views.ops_warmup_standard, name="ops-warmup-standard"),
+    path("ops/live/<int:pk>/rounds/", console_views.ops_round_add, name="ops-round-add"),
+    path("ops/live/<int:pk>/rounds/<int:round_pk>/remove/", console_views.ops_round_remove, name="ops-round-remove"),
     path("host/", views.host_sessions, name="host-sessions"),
     path("host/sessions/<int:pk>/", views.host_panel, name="host-panel"),
     path("host/sessions/<int:pk>/go-live/", views.host_go_live, name="host-go-live"),

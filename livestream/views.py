@@ -21,7 +21,9 @@ from .models import BannedWord, Comment, LiveSession, WarmupRound
 
 @operator_required
 def ops_session_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "ops/sessions.html", {"sessions": selectors.ops_session_list()})
+    return render(
+        request, "ops/sessions.html", {"sessions": selectors.ops_session_list(), "series_list": selectors.series_list()}
+    )
 
 
 @operator_required
