@@ -11,10 +11,32 @@ from groupbuy import clock
 
 from .access import may_manage_community
 from .inputs import unstorable
-from .models import Application, Community, Invitation, Membership, PickupPoint, Question, Questionnaire, User
+from .models import (
+    Application,
+    Community,
+    Invitation,
+    Membership,
+    PhoneCode,
+    PickupPoint,
+    Question,
+    Questionnaire,
+    User,
+)
 
 # Warn the operator when a community is this close to its capacity (WeChat groups stop at 500).
 CAPACITY_WARNING_RATIO = 0.9
+
+
+def phone_code_resend_wait(*, phone: str) -> int:
+    """Whole seconds until the per-minute limit lets ``phone`` (E.164) have another code (at least 1)."""
+    from . import throttle
+
+    minute = throttle.send_limits_per_phone()[0]
+    newest = PhoneCode.objects.filter(phone=phone).order_by("-created_at").values_list("created_at", flat=True).first()
+    if newest is None:
+        return minute.seconds
+    left = minute.seconds - (clock.now() - newest).total_seconds()
+    return max(1, min(minute.seconds, int(left + 0.999)))
 
 
 def community_count() -> int:

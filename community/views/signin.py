@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import login
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -11,9 +12,9 @@ from django.utils.translation import gettext_lazy
 from groupbuy.clientip import client_ip
 from groupbuy.errors import DomainError
 
-from .. import services
+from .. import selectors, services
 from ..models import User
-from ..phones import mask_phone
+from ..phones import mask_phone, normalize_phone
 
 
 class PhoneForm(forms.Form):
@@ -94,6 +95,17 @@ def member_login(request: HttpRequest) -> HttpResponse:
                 except services.ChallengeRequired as exc:
                     form.add_error("challenge_answer", exc.message)
                     context.update(step="phone", challenge=_new_challenge(form))
+                except services.TooManyRequests as exc:
+                    phone = _e164(form.cleaned_data["phone"])
+                    if exc.code == "throttled" and phone:
+                        # A code went out less than a minute ago: the member may hold it, so the code box stays.
+                        context.update(
+                            step="code",
+                            form=_code_form_with_phone_error(phone, exc.message),
+                            resend_wait=selectors.phone_code_resend_wait(phone=phone),
+                        )
+                    else:
+                        form.add_error("phone", exc.message)
                 except DomainError as exc:
                     form.add_error("phone", exc.message)
                 else:
@@ -113,6 +125,21 @@ def _new_challenge(form: SendForm) -> services.Challenge:
     form.data["challenge_token"] = challenge.token
     form.data["challenge_answer"] = ""
     return challenge
+
+
+def _e164(raw: str) -> str:
+    try:
+        return normalize_phone(raw)
+    except ValidationError:
+        return ""
+
+
+def _code_form_with_phone_error(phone: str, message: str) -> CodeForm:
+    """The code step's form for ``phone``, unbound (no 'required' errors yet) but carrying ``message``."""
+    form = CodeForm(initial={"phone": phone})
+    form.cleaned_data = {}
+    form.add_error("phone", message)
+    return form
 
 
 def _masked(phone: str) -> str:

@@ -4,6 +4,7 @@ import pytest
 
 from community import services, throttle
 from community.models import PhoneCode, User
+from groupbuy import clock
 
 pytestmark = pytest.mark.django_db
 
@@ -148,3 +149,41 @@ def test_locked_page_shows_the_message_in_english(client):
     assert "Too many wrong codes for this number. Try again in 15 minutes." in response.content.decode()
     assert "_auth_user_id" not in response.wsgi_request.session
     assert not User.objects.exists()
+
+
+def test_resend_within_a_minute_keeps_the_code_box_and_says_how_long_to_wait(client, time_machine):
+    """Re-tapping 获取验证码 within 60 s must not trap a member who already holds a code."""
+    client.cookies["django_language"] = "en"
+    time_machine.move_to(clock.now(), tick=False)
+    sent_code = services.phone_code_send(phone=PHONE).code
+    time_machine.shift(20)
+
+    response = client.post("/m/login/", {"action": "send", "phone": PHONE})
+
+    page = response.content.decode()
+    assert response.context["step"] == "code"
+    assert response.context["masked_phone"] == "138****5678"
+    assert response.context["resend_wait"] == 40
+    assert 'name="code"' in page
+    assert "Code sent to 138****5678" in page
+    assert "You can ask for a new one in 40 s." in page
+    assert "A code was just sent. Wait a minute before asking for another." in page
+    assert PhoneCode.objects.count() == 1
+    verified = client.post("/m/login/", {"action": "verify", "phone": E164, "code": sent_code, "consent": "on"})
+    assert verified.status_code == 302
+    assert User.objects.get().phone == E164
+
+
+def test_resend_refused_for_the_hour_still_shows_the_phone_step(client):
+    client.cookies["django_language"] = "en"
+    hour = throttle.send_limits_per_phone()[1]
+    for _ in range(hour.count):
+        throttle.claim(hour, E164)
+
+    response = client.post("/m/login/", {"action": "send", "phone": PHONE})
+
+    assert response.context["step"] == "phone"
+    assert "resend_wait" not in response.context
+    assert response.context["form"].errors["phone"] == [
+        "Too many codes were sent to this number. Try again in an hour."
+    ]
