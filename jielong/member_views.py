@@ -6,6 +6,7 @@ shown on the re-rendered page, with nothing changed.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.contrib import messages
@@ -28,13 +29,32 @@ from .join import rules
 from .models import Campaign, CampaignItem
 
 
-def progress_line(*, joined: int, still_needed: int, max_orders: int | None) -> str:
-    """The line a leader pastes into the WeChat group: "已接龙30单！还剩20单！"."""
+def progress_line(*, joined: int, still_needed: int, max_orders: int | None = None) -> str:
+    """The line a leader pastes into the WeChat group: "已接龙 30 人，还差 20 人成团". It counts people,
+    never what is left of an order cap (that read like stock)."""
     if still_needed:
-        return _("%(joined)s orders in! %(left)s to go!") % {"joined": joined, "left": still_needed}
-    if max_orders is not None:
-        return _("%(joined)s orders in! %(left)s to go!") % {"joined": joined, "left": max(max_orders - joined, 0)}
-    return _("%(joined)s orders in! The group is formed!") % {"joined": joined}
+        return _("%(joined)s joined, %(needed)s more to form the group") % {"joined": joined, "needed": still_needed}
+    return _("%(joined)s joined — the group is formed!") % {"joined": joined}
+
+
+def member_status_label(campaign: Campaign) -> str:
+    """The words members use: 进行中 / 已成团 / 已结束 (a draft seen in the preview reads as open)."""
+    if campaign.status in (Campaign.Status.DRAFT, Campaign.Status.OPEN):
+        return _("In progress")
+    if campaign.status == Campaign.Status.FORMED:
+        return _("Formed")
+    return _("Ended")
+
+
+def perk_title(campaign: Campaign) -> str:
+    """The perk as one phrase: "前30名：签名绘本", or the description alone when it already names the
+    places ("前30名接龙享9折"), so the number is never said twice."""
+    description = campaign.perk_description.strip()
+    if not description:
+        return _("First %(limit)s") % {"limit": campaign.perk_limit}
+    if re.search(rf"(?<!\d){campaign.perk_limit}(?!\d)", description):
+        return description
+    return _("First %(limit)s: %(perk)s") % {"limit": campaign.perk_limit, "perk": description}
 
 
 def _membership(campaign: Campaign, user: User) -> Membership | None:
@@ -79,6 +99,8 @@ def _items(campaign: Campaign) -> list[CampaignItem]:
             item.perk_price_fen is not None and campaign.perk_left > 0 and item.perk_price_fen < item.current_price_fen
         )
         item.is_sold_out = item.sku.stock <= 0
+        # The product's cover (its first photo) stands for the item on the page and the poster.
+        item.photo = item.sku.product.image if item.sku.product.image else None
     return items
 
 
@@ -100,6 +122,14 @@ def _parse_quantities(post) -> dict[int, int]:
     return quantities
 
 
+def _quantity_or_zero(value) -> int:
+    """A shown quantity for the running total: whatever was typed, or 0 where it is no number."""
+    try:
+        return max(int(value or 0), 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _pickup_point_id(post) -> int | None:
     value = (post.get("pickup_point") or "").strip()
     if not value:
@@ -118,7 +148,10 @@ def _render_page(
     error: str = "",
     posted=None,
     status: int = 200,
+    is_preview: bool = False,
 ) -> HttpResponse:
+    """The member page. ``is_preview``: the operator's look at a draft, shown as members will see it
+    once open (items, prices, steppers), with nothing that can be sent."""
     my_order = selectors.member_campaign_order(campaign_id=campaign.pk, user=request.user)
     items = _items(campaign)
     if posted is not None:
@@ -134,23 +167,33 @@ def _render_page(
         values = {item.pk: 0 for item in items}
         chosen_point = membership.default_pickup_point_id or ""
         note = ""
+    mine = {line.item_id: line.quantity for line in my_order.lines.all()} if my_order is not None else {}
+    total_fen = 0
     for item in items:
         item.form_value = values[item.pk]
+        # What the stepper may reach: the per-member limit, and no more than the stock left plus
+        # what this member already holds (the service judges again; this only spares a refusal).
+        item.max_quantity = max(min(item.per_member_limit, max(item.sku.stock, 0) + mine.get(item.pk, 0)), 0)
+        total_fen += _quantity_or_zero(item.form_value) * item.current_price_fen
     share_url = _share_url(request, campaign, membership)
-    is_joinable = campaign.is_joinable(at=clock.now(), is_koc=membership.role == Membership.Role.KOC)
+    is_joinable = is_preview or campaign.is_joinable(at=clock.now(), is_koc=membership.role == Membership.Role.KOC)
     try:
         provider = payments.get_provider(campaign.payment_method)
     except LookupError:
         provider = None
-    line = progress_line(
-        joined=campaign.joined_count, still_needed=campaign.still_needed, max_orders=campaign.max_orders
-    )
+    line = progress_line(joined=campaign.joined_count, still_needed=campaign.still_needed)
     context = {
         "campaign": campaign,
         "membership": membership,
         "is_leader": membership.role == Membership.Role.LEADER,
         "items": items,
         "cover": campaign.images.first(),
+        "pictures": list(campaign.images.all()),
+        "status_label": member_status_label(campaign),
+        "perk_title": perk_title(campaign) if campaign.perk_limit else "",
+        "perk_names_limit": bool(campaign.perk_limit) and perk_title(campaign) == campaign.perk_description.strip(),
+        "total_fen": total_fen,
+        "is_preview": is_preview,
         "joiners": selectors.campaign_joiners(campaign_id=campaign.pk),
         "my_order": my_order,
         "is_joinable": is_joinable,
@@ -180,10 +223,7 @@ def _share_text(campaign: Campaign, items: list[CampaignItem], line: str, url: s
         }
         parts.append(price)
     if campaign.perk_left and campaign.perk_description:
-        parts.append(
-            _("First %(limit)s: %(perk)s (%(left)s left)")
-            % {"limit": campaign.perk_limit, "perk": campaign.perk_description, "left": campaign.perk_left}
-        )
+        parts.append(_("%(perk)s (%(left)s left)") % {"perk": perk_title(campaign), "left": campaign.perk_left})
     parts.append(line)
     parts.append(url)
     return "\n".join(parts)

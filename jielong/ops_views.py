@@ -213,7 +213,7 @@ def ops_campaign_preview_frame(request: HttpRequest, campaign_id: int) -> HttpRe
     if community is None or not _member_page_exists():
         raise Http404
     membership = Membership(user=request.user, community=community, role=Membership.Role.MEMBER)
-    return member_views._render_page(request, campaign, membership)
+    return member_views._render_page(request, campaign, membership, is_preview=True)
 
 
 def _member_page_exists() -> bool:

@@ -220,12 +220,13 @@ LATEST_JOINERS = 5
 
 
 def _joiner_rows(orders: Iterable[Order]) -> list[dict]:
-    """Classic jielong lines ("12. 小王 上海青×2"): number, nickname only (never a phone), items."""
+    """Classic jielong lines ("12. 小王 散养鸡蛋 30枚×2"): number, nickname only (never a phone), and
+    each item with its spec, so two specs of one product read apart."""
     return [
         {
             "seq": order.seq,
             "name": order.user.nickname,
-            "items": " ".join(f"{line.item.sku.product.name}×{line.quantity}" for line in order.lines.all()),
+            "items": " ".join(f"{line.item.sku}×{line.quantity}" for line in order.lines.all()),
         }
         for order in orders
     ]

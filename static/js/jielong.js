@@ -24,14 +24,18 @@
     if (el && el.textContent !== text) el.textContent = text;
   }
 
+  // "已接龙 X 人，还差 Y 人成团": people, never what is left of an order cap.
   function progressLine(s) {
     if (s.still_needed > 0) {
-      return fill(root.getAttribute("data-tpl-line-left"), { joined: s.joined, left: s.still_needed });
+      return fill(root.getAttribute("data-tpl-needed"), { joined: s.joined, needed: s.still_needed });
     }
-    if (s.max_orders !== null && s.max_orders !== undefined) {
-      return fill(root.getAttribute("data-tpl-line-left"), { joined: s.joined, left: Math.max(s.max_orders - s.joined, 0) });
-    }
-    return fill(root.getAttribute("data-tpl-line-formed"), { joined: s.joined });
+    return fill(root.getAttribute("data-tpl-formed"), { joined: s.joined });
+  }
+
+  function statusWord(status) {
+    if (status === "open" || status === "draft") return root.getAttribute("data-tpl-status-open");
+    if (status === "formed") return root.getAttribute("data-tpl-status-formed");
+    return root.getAttribute("data-tpl-status-ended");
   }
 
   function rowText(row) {
@@ -78,10 +82,11 @@
     shownVersion = s.version;
     root.setAttribute("data-version", String(s.version));
 
-    if (s.still_needed > 0) {
-      setText("jl-progress-line", fill(root.getAttribute("data-tpl-needed"), { joined: s.joined, needed: s.still_needed }));
-    } else {
-      setText("jl-progress-line", fill(root.getAttribute("data-tpl-formed"), { joined: s.joined }));
+    setText("jl-progress-line", progressLine(s));
+    var badge = document.getElementById("jl-status");
+    if (badge && s.status && !root.hasAttribute("data-preview")) {
+      setText("jl-status", statusWord(s.status));
+      badge.className = "badge status-" + s.status;
     }
     var bar = document.getElementById("jl-bar");
     if (bar) {
@@ -148,6 +153,10 @@
   var forms = root.querySelectorAll("form");
   for (var f = 0; f < forms.length; f++) {
     forms[f].addEventListener("submit", function (event) {
+      if (root.hasAttribute("data-preview")) {
+        event.preventDefault();
+        return;
+      }
       var question = this.getAttribute("data-confirm");
       if (question && !window.confirm(question)) {
         event.preventDefault();
@@ -161,5 +170,59 @@
     });
   }
 
+  // Steppers (−/+) beside each quantity box: the box stays for keyboards and pages without script.
+  // They stop at 0 and at the box's max (the per-member limit, within the stock left).
+  function formatFen(fen) {
+    return "¥" + (fen / 100).toFixed(2);
+  }
+
+  function quantityOf(input) {
+    var value = parseInt(input.value, 10);
+    return isNaN(value) || value < 0 ? 0 : value;
+  }
+
+  function refreshForm() {
+    var form = document.getElementById("jl-form");
+    if (!form) return;
+    var total = 0;
+    var rows = form.querySelectorAll("[data-item]");
+    for (var r = 0; r < rows.length; r++) {
+      var input = rows[r].querySelector(".jl-qty");
+      if (!input) continue;
+      var quantity = quantityOf(input);
+      var max = parseInt(input.getAttribute("max"), 10);
+      total += quantity * (parseInt(rows[r].getAttribute("data-price"), 10) || 0);
+      var less = rows[r].querySelector('[data-step="-1"]');
+      var more = rows[r].querySelector('[data-step="1"]');
+      if (less) less.disabled = input.disabled || quantity <= 0;
+      if (more) more.disabled = input.disabled || (!isNaN(max) && quantity >= max);
+    }
+    setText("jl-total", formatFen(total));
+  }
+
+  function setupSteppers() {
+    var form = document.getElementById("jl-form");
+    if (!form) return;
+    var steps = form.querySelectorAll("[data-step]");
+    for (var i = 0; i < steps.length; i++) steps[i].hidden = false;
+    form.addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest("[data-step]") : null;
+      if (!button || button.disabled) return;
+      var input = button.parentNode.querySelector(".jl-qty");
+      if (!input || input.disabled) return;
+      var max = parseInt(input.getAttribute("max"), 10);
+      var next = quantityOf(input) + parseInt(button.getAttribute("data-step"), 10);
+      if (next < 0) next = 0;
+      if (!isNaN(max) && next > max) next = max;
+      input.value = String(next);
+      refreshForm();
+    });
+    form.addEventListener("input", refreshForm);
+    form.addEventListener("change", refreshForm);
+    refreshForm();
+  }
+
+  setupSteppers();
+  if (root.hasAttribute("data-preview")) return; // the operator's preview: nothing live, nothing sent
   connect();
 })();

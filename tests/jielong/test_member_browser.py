@@ -28,7 +28,7 @@ def test_one_member_joins_and_the_other_sees_the_count_change_without_reload(asg
     # Database work stays outside Playwright's block: its greenlets carry their own context, and a
     # connection opened there would outlive the test.
     cookies = [session_cookies(asgi_server, user) for user in (joiner, watcher)]
-    qty_field, joiner_line = f'input[name="qty_{item.pk}"]', f"1. 小王 {item.sku.product.name}×2"
+    qty_field, joiner_line = f'input[name="qty_{item.pk}"]', f"1. 小王 {item.sku}×2"
 
     with sync_playwright() as p:
         browser = launch(p)
@@ -76,3 +76,53 @@ def test_one_member_joins_and_the_other_sees_the_count_change_without_reload(asg
         finally:
             browser.close()
     assert list(Order.objects.filter(campaign=campaign).values_list("status", flat=True)) == ["cancelled"]
+
+
+def test_member_joins_with_the_steppers_and_sees_the_running_total_in_the_sticky_bar(asgi_server):
+    community = f.community()
+    point = f.pickup_point(community=community)
+    campaign = f.campaign(communities=[community], status=Campaign.Status.OPEN, group_threshold=3, perk_limit=0)
+    item = campaign.items.select_related("sku__product").get()
+    SKU.objects.filter(pk=item.sku_id).update(stock=10)
+    item.per_member_limit = 3
+    item.save(update_fields=["per_member_limit"])
+    joiner = f.member(nickname="小李")
+    f.membership(user=joiner, community=community, default_pickup_point=point)
+    cookies = session_cookies(asgi_server, joiner)
+    url = f"{asgi_server}/m/jielong/{campaign.pk}/"
+    row = f'[data-item="{item.pk}"]'
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2)
+            context.add_cookies(cookies)
+            page = context.new_page()
+            page.goto(url)
+            less, more = page.locator(f'{row} [data-step="-1"]'), page.locator(f'{row} [data-step="1"]')
+            expect(less).to_be_disabled()
+            expect(page.locator("#jl-total")).to_have_text("¥0.00")
+
+            for _ in range(4):  # the fourth tap is past the per-member limit (3): it does nothing
+                if more.is_enabled():
+                    more.click()
+            expect(page.locator(f'input[name="qty_{item.pk}"]')).to_have_value("3")
+            expect(more).to_be_disabled()
+            expect(page.locator("#jl-total")).to_have_text("¥47.70")
+            less.click()
+            expect(page.locator("#jl-total")).to_have_text("¥31.80")
+
+            # the join bar stays on screen (above the tab bar) while the member scrolls the items
+            page.evaluate("window.scrollTo(0, 0)")
+            bar = page.locator("#jl-joinbar").bounding_box()
+            assert bar is not None and bar["y"] + bar["height"] <= 740 - 60 + 1
+            assert page.locator("#jl-submit").is_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375
+            page.screenshot(path="/tmp/gb_jl3_member_375.png", full_page=False)
+
+            page.click("#jl-submit")
+            expect(page.locator("#my-order")).to_contain_text("#1")
+        finally:
+            browser.close()
+    order = Order.objects.get(campaign=campaign)
+    assert (order.total_fen, [line.quantity for line in order.lines.all()]) == (3180, [2])

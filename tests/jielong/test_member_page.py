@@ -81,7 +81,8 @@ def test_page_shows_progress_items_and_the_joiner_list_in_jielong_style(setup):
 
     assert response.status_code == 200
     html = response.content.decode()
-    name = item.sku.product.name
+    name = str(item.sku)  # the product with its spec ("上海青3 500g"): two specs read apart
+    assert name == f"{item.sku.product.name} 500g"
     # latest first, nicknames only: a member without one is a "Neighbour", never a phone number
     assert response.context["joiners"] == [
         {"seq": 2, "name": "", "items": f"{name}×1"},
@@ -168,7 +169,7 @@ def test_join_by_form_posted_twice_with_the_same_key_makes_one_order(setup):
     page = client.get(_url(campaign)).content.decode()
     assert "You are in! Your jielong number is 1." in page
     assert "My order" in page
-    assert f'<li data-seq="1">1. 小王 {item.sku.product.name}×2</li>' in page
+    assert f'<li data-seq="1">1. 小王 {item.sku}×2</li>' in page
 
 
 @pytest.mark.parametrize(
@@ -319,20 +320,25 @@ def test_leader_sees_the_paste_ready_progress_line(setup):
 
     html = client.get(_url(campaign)).content.decode()
 
-    assert '<p class="progress-line" id="jl-leader-line" data-copy-source>2 orders in! 1 to go!</p>' in html
+    assert '<p class="progress-line" id="jl-leader-line" data-copy-source>2 joined, 1 more to form the group</p>' in html
     assert "For the leader" not in member_page
 
 
-def test_progress_line_in_chinese_by_default():
-    assert member_views.progress_line(joined=30, still_needed=20, max_orders=None) == "已接龙30单！还剩20单！"
+def test_progress_line_in_chinese_by_default_counts_people_not_stock():
+    # Was "已接龙30单！还剩20单！", which read like 20 units of stock left.
+    assert member_views.progress_line(joined=30, still_needed=20, max_orders=None) == "已接龙 30 人，还差 20 人成团"
+    assert member_views.progress_line(joined=60, still_needed=0, max_orders=80) == "已接龙 60 人，已成团！"
 
 
 @translation.override("en")
 def test_progress_line_after_forming():
-    assert member_views.progress_line(joined=30, still_needed=20, max_orders=None) == "30 orders in! 20 to go!"
-    assert member_views.progress_line(joined=60, still_needed=0, max_orders=80) == "60 orders in! 20 to go!"
+    assert member_views.progress_line(joined=30, still_needed=20, max_orders=None) == (
+        "30 joined, 20 more to form the group"
+    )
+    # An order cap is not "to go": once formed the line says so, whatever the cap.
+    assert member_views.progress_line(joined=60, still_needed=0, max_orders=80) == "60 joined — the group is formed!"
     assert member_views.progress_line(joined=60, still_needed=0, max_orders=None) == (
-        "60 orders in! The group is formed!"
+        "60 joined — the group is formed!"
     )
 
 
@@ -349,7 +355,7 @@ def test_share_text_carries_title_price_perk_progress_and_the_referral_link(setu
         "【有机上海青接龙】",
         f"{setup['item'].sku} community price ¥15.90",
         "First 2: 签名绘本 (2 left)",
-        "0 orders in! 3 to go!",
+        "0 joined, 3 more to form the group",
         f"http://testserver/m/jielong/{campaign.pk}/?ref={code}",
     ]
 
@@ -372,7 +378,7 @@ def test_snapshot_carries_the_latest_joiners(setup):
     snapshot = selectors.campaign_snapshot(campaign_id=campaign.pk)
 
     assert [row["seq"] for row in snapshot["latest"]] == [7, 6, 5, 4, 3]
-    assert snapshot["latest"][0] == {"seq": 7, "name": "n6", "items": f"{item.sku.product.name}×1"}
+    assert snapshot["latest"][0] == {"seq": 7, "name": "n6", "items": f"{item.sku}×1"}
     assert (snapshot["joined"], snapshot["max_orders"]) == (7, None)
 
 
@@ -412,3 +418,81 @@ def test_member_home_links_to_the_jielong_page(setup):
     html = setup["client"].get("/m/").content.decode()
 
     assert f'href="/m/jielong/{setup["campaign"].pk}/"' in html
+
+
+def test_items_show_the_product_cover_steppers_running_total_and_join_bar(setup):
+    campaign, item = setup["campaign"], setup["item"]
+    product = item.sku.product
+    buffer = BytesIO()
+    Image.new("RGB", (40, 40), "green").save(buffer, format="PNG")
+    from django.core.files.base import ContentFile
+
+    product.image.save("cover.png", ContentFile(buffer.getvalue()), save=True)
+
+    html = setup["client"].get(_url(campaign)).content.decode()
+
+    assert f'<img class="jl-item-photo" src="{product.image.url}"' in html
+    assert 'data-step="-1"' in html and 'data-step="1"' in html
+    # the box stays (keyboards, no script); its max is the per-member limit (3) within the stock (10)
+    assert f'name="qty_{item.pk}" value="0" min="0" max="3"' in html
+    assert '<div class="jl-joinbar" id="jl-joinbar">' in html
+    assert '<strong id="jl-total">¥0.00</strong>' in html
+
+
+def test_stepper_max_is_the_stock_left_plus_what_the_member_holds(setup):
+    campaign, item = setup["campaign"], setup["item"]
+    services.order_join(campaign_id=campaign.pk, user=setup["me"], quantities={item.pk: 2})
+    SKU.objects.filter(pk=item.sku_id).update(stock=0)
+
+    response = setup["client"].get(_url(campaign))
+
+    assert f'name="qty_{item.pk}" value="2" min="0" max="2"' in response.content.decode()
+    assert '<strong id="jl-total">¥31.80</strong>' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("status", "word"),
+    [("open", "In progress"), ("formed", "Formed"), ("completed", "Ended"), ("failed", "Ended")],
+    ids=["open", "formed", "completed", "failed"],
+)
+def test_status_words_are_the_ones_members_use(setup, status, word):
+    campaign = setup["campaign"]
+    Campaign.objects.filter(pk=campaign.pk).update(status=status)
+
+    html = setup["client"].get(_url(campaign)).content.decode()
+
+    assert f'id="jl-status">{word}</span>' in html
+
+
+def test_status_words_in_chinese():
+    campaign = Campaign(status=Campaign.Status.OPEN)
+    with translation.override("zh-hans"):
+        assert member_views.member_status_label(campaign) == "进行中"
+        campaign.status = Campaign.Status.FORMED
+        assert member_views.member_status_label(campaign) == "已成团"
+        campaign.status = Campaign.Status.COMPLETED
+        assert member_views.member_status_label(campaign) == "已结束"
+
+
+def test_perk_that_names_its_places_is_not_said_twice(setup):
+    # Was "前2名：前2名接龙享9折" in the share text and "前2名接龙享9折 · 前2名专享…" on the page.
+    campaign = setup["campaign"]
+    Campaign.objects.filter(pk=campaign.pk).update(perk_description="前2名接龙享9折")
+
+    response = setup["client"].get(_url(campaign))
+    html = response.content.decode()
+
+    assert "前2名接龙享9折 (2 left)" in response.context["share_text"].splitlines()
+    assert "First 2: 前2名" not in response.context["share_text"]
+    assert "前2名接龙享9折 · <span id=\"jl-perk-left\">2 places left</span>" in html
+    assert "First 2 only" not in html.split('id="jl-perk"', 1)[1].split("</p>", 1)[0]
+
+
+def test_perk_title_in_chinese():
+    campaign = Campaign(perk_limit=30, perk_description="签名绘本")
+    with translation.override("zh-hans"):
+        assert member_views.perk_title(campaign) == "前30名：签名绘本"
+        campaign.perk_description = "前30名接龙享9折"
+        assert member_views.perk_title(campaign) == "前30名接龙享9折"
+        campaign.perk_description = "前300名送礼"  # 30 inside 300 is not the number
+        assert member_views.perk_title(campaign) == "前30名：前300名送礼"

@@ -302,6 +302,24 @@ def test_preview_of_a_draft_frames_the_member_page_too(ops, world):
     assert "草稿团" in frame.content.decode()
 
 
+def test_preview_of_a_draft_shows_items_and_prices_as_members_will_once_open(ops, world):
+    # Was "This jielong is closed." with every item and price hidden.
+    draft = f.campaign(communities=[world["community"]], title="草稿团")
+    item = draft.items.get()
+
+    content = ops.get(reverse("jielong:ops-campaign-preview-frame", args=[draft.pk])).content.decode()
+
+    assert 'id="jl-closed"' not in content
+    assert "has not opened yet" not in content
+    assert f'name="qty_{item.pk}"' in content
+    assert "¥15.90" in content
+    assert '<span class="badge status-open" id="jl-status">In progress</span>' in content
+    assert "Preview: members can join here once the jielong is open." in content
+    assert 'id="jl-submit" disabled' in content
+    assert "data-preview" in content
+    assert Order.objects.count() == 0
+
+
 def test_preview_stands_in_while_there_is_no_member_page(ops, world, monkeypatch):
     from jielong import ops_views
 
