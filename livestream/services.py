@@ -31,8 +31,12 @@ def session_go_live(*, session: LiveSession, by: User) -> LiveSession:
         session.status = LiveSession.Status.LIVE
         session.started_at = clock.now()
         session.save(update_fields=["status", "started_at"])
+        notice = warmup.live_now_round(session=session, now=session.started_at)
         events.publish(livestream_events.SessionStarted(live_session_id=session.pk, user_id=by.pk))
         transaction.on_commit(partial(broadcast.room_changed, session.pk))
+        if notice is not None:
+            # 开播了 goes out now, whatever the plan's clock said (the host may be early or late).
+            warmup.round_deliver_on_commit(notice.pk)
     return session
 
 
@@ -45,6 +49,7 @@ def session_end(*, session: LiveSession, by: User) -> LiveSession:
         session.status = LiveSession.Status.ENDED
         session.ended_at = clock.now()
         session.save(update_fields=["status", "ended_at"])
+        warmup.rounds_cancel_pending(session=session)  # a round not sent by now would announce a past live
         events.publish(livestream_events.SessionEnded(live_session_id=session.pk, user_id=by.pk))
         transaction.on_commit(partial(broadcast.room_changed, session.pk))
         transaction.on_commit(partial(broadcast.metrics_changed, session.pk))

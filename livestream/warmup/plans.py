@@ -94,3 +94,39 @@ def rounds_cancel_pending(*, session: LiveSession) -> int:
     return WarmupRound.objects.filter(session=session, status=WarmupRound.Status.PENDING).update(
         status=WarmupRound.Status.CANCELLED
     )
+
+
+def live_now_round(*, session: LiveSession, now) -> WarmupRound | None:
+    """The session has just gone live (call inside that transaction): the 开播了 notice is due now.
+
+    The plan's pending 开播了 round is brought forward (or back) to ``now``; without one, a round for the
+    members who reserved is added. Rounds announcing the start ahead of time are closed, unsent. A 开播了
+    round that already went out is not repeated, so members who reserved are told exactly once. Returns
+    the round to deliver now, or ``None``.
+    """
+    rounds = WarmupRound.objects.filter(session=session).exclude(kind=WarmupRound.Kind.CANCELLED)
+    rounds.filter(status=WarmupRound.Status.PENDING).exclude(kind=WarmupRound.Kind.LIVE_NOW).update(
+        status=WarmupRound.Status.CANCELLED
+    )
+    live_now = rounds.filter(kind=WarmupRound.Kind.LIVE_NOW)
+    if live_now.filter(status=WarmupRound.Status.EXPANDED).exists():
+        live_now.filter(status=WarmupRound.Status.PENDING).update(status=WarmupRound.Status.CANCELLED)
+        return None
+    pending = list(live_now.filter(status=WarmupRound.Status.PENDING).order_by("send_at", "pk"))
+    if pending:
+        first, rest = pending[0], pending[1:]
+        WarmupRound.objects.filter(pk__in=[r.pk for r in rest]).update(status=WarmupRound.Status.CANCELLED)
+        first.send_at = now
+        first.save(update_fields=["send_at"])
+        return first
+    with translation.override(settings.LANGUAGE_CODE):
+        title, body = default_text(session, WarmupRound.Kind.LIVE_NOW)
+    return WarmupRound.objects.create(
+        session=session,
+        kind=WarmupRound.Kind.LIVE_NOW,
+        offset=timedelta(0),
+        send_at=now,
+        title=title,
+        body=body,
+        audience=WarmupRound.Audience.RESERVED,
+    )
