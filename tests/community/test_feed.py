@@ -130,7 +130,8 @@ def test_member_home_shows_the_feed_section_and_more_loads_the_next_page(client)
     more = client.get("/m/feed/?page=2", HTTP_HX_REQUEST="true")
 
     assert 'id="feed"' in home
-    assert home.index('id="feed"') < home.index('id="live"')  # the feed leads the home page
+    # Issue 11: the feed once led the page; five feed cards pushed the upcoming live (预约直播) below the fold.
+    assert home.index('id="live"') < home.index('id="jielong"') < home.index('id="feed"')
     assert [f"动态{n}" in home for n in range(feed.FEED_PAGE_SIZE + 2)] == [True] * feed.FEED_PAGE_SIZE + [False] * 2
     assert "别人的动态" not in home
     assert 'hx-get="/m/feed/?page=2"' in home
@@ -258,3 +259,20 @@ def test_on_a_phone_the_member_home_shows_the_feed_and_opens_a_post(live_server,
             context.close()
         finally:
             browser.close()
+
+
+def test_member_pages_use_member_words_not_staff_words(client):
+    """Issue 11: 栏目帖子 and 开放 are the operator's words; a member reads 社群分享 and how to join."""
+    community = factories.community(name="阳光花园吃货群")
+    user = _member_of(community)
+    _item(community, "community.post:1", title="周三食谱")
+    client.force_login(user)
+
+    home = client.get("/m/").content.decode()
+    join = client.get(f"/m/join/{community.slug}/").content.decode()
+
+    assert "社群分享" in home
+    assert "栏目帖子" not in home
+    assert "下单人" not in home and "成员" in home
+    assert "可直接加入" in join
+    assert "开放" not in join
