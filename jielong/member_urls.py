@@ -8,4 +8,6 @@ urlpatterns: list = [
     path("<int:pk>/order/", member_views.order_edit, name="member-order-edit"),
     path("<int:pk>/order/cancel/", member_views.order_cancel, name="member-order-cancel"),
     path("<int:pk>/poster.png", member_views.campaign_poster, name="member-poster"),
+    path("orders/<int:order_id>/", member_views.order_page, name="member-order"),
+    path("orders/<int:order_id>/cancel/", member_views.order_page_cancel, name="member-order-page-cancel"),
 ]

@@ -26,7 +26,7 @@ from groupbuy.money import format_fen
 
 from . import access, payments, selectors, services
 from .join import rules
-from .models import Campaign, CampaignItem
+from .models import Campaign, CampaignItem, Order
 
 
 def progress_line(*, joined: int, still_needed: int, max_orders: int | None = None) -> str:
@@ -319,3 +319,59 @@ def campaign_poster(request: HttpRequest, pk: int) -> HttpResponse:
     response = FileResponse(posters.render_cached(poster).open("rb"), content_type="image/png")
     response["Cache-Control"] = "private, max-age=300"
     return response
+
+
+# --- My order (from "我的订单") ---------------------------------------------------------
+
+
+def _member_order_or_404(request: HttpRequest, order_id: int):
+    order = selectors.member_order(order_id=order_id, user=request.user)
+    if order is None:
+        raise Http404(_("This order does not exist."))
+    return order
+
+
+def _render_order(request: HttpRequest, order, *, error: str = "", status: int = 200) -> HttpResponse:
+    campaign = order.campaign
+    is_open = campaign.status in (Campaign.Status.OPEN, Campaign.Status.FORMED) and clock.now() < campaign.closes_at
+    is_live = order.status == Order.Status.JOINED
+    lines = list(order.lines.all())
+    for line in lines:
+        line.subtotal_fen = line.unit_price_fen * line.quantity
+        line.photo = line.item.sku.product.image or None
+    try:
+        provider = payments.get_provider(campaign.payment_method)
+    except LookupError:
+        provider = None
+    context = {
+        "order": order,
+        "campaign": campaign,
+        "lines": lines,
+        "provider": provider,
+        "error": error,
+        # The same rules the services apply (order_cancel, order_update); they judge again on POST.
+        "may_cancel": is_live and is_open,
+        "may_edit": is_live and is_open and order.payment_status == Order.PaymentStatus.UNPAID,
+    }
+    return render(request, "member/jielong/order.html", context, status=status)
+
+
+@member_required
+@require_GET
+def order_page(request: HttpRequest, order_id: int) -> HttpResponse:
+    """A member's order: items, total, pickup point and its address, payment, and cancel / change
+    while the jielong is open."""
+    return _render_order(request, _member_order_or_404(request, order_id))
+
+
+@member_required
+@require_POST
+def order_page_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+    order = _member_order_or_404(request, order_id)
+    try:
+        services.order_cancel(order_id=order.pk, user=request.user)
+    except DomainError as exc:
+        order = _member_order_or_404(request, order_id)
+        return _render_order(request, order, error=exc.message, status=400)
+    messages.success(request, _("Your order was cancelled."))
+    return redirect("jielong:member-order", order_id=order.pk)

@@ -255,3 +255,14 @@ def member_campaign_order(*, campaign_id: int, user: User) -> Order | None:
         .prefetch_related("lines__item__sku__product")
         .first()
     )
+
+
+def member_order(*, order_id: int, user: User) -> Order | None:
+    """One of the member's own orders (cancelled ones too) with what its page shows; None for
+    anyone else's, so a guessed number reveals nothing."""
+    return (
+        Order.objects.filter(pk=order_id, user=user)
+        .select_related("campaign", "pickup_point", "community")
+        .prefetch_related("lines__item__sku__product")
+        .first()
+    )
