@@ -37,6 +37,10 @@ class Poster:
     lines: tuple[str, ...] = field(default_factory=tuple)
     footer: str = ""
     cover_path: str = ""
+    # Drawn large on the green band when there is no cover picture, so the top is never a blank block.
+    headline: str = ""
+    # What stands for the lines that do not fit, e.g. "等 %(count)s 件" ("%(count)s" is replaced).
+    more_format: str = ""
 
     def cache_key(self) -> str:
         payload = json.dumps(asdict(self), ensure_ascii=False, sort_keys=True).encode()
@@ -69,6 +73,44 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
     return lines
 
 
+LINE_HEIGHT = 42
+
+
+def _draw_headline(draw: ImageDraw.ImageDraw, poster: Poster, band_height: int) -> None:
+    """Without a cover: the headline in white on the green band, centred; its first line large, any
+    further lines (e.g. the progress) smaller."""
+    if not poster.headline:
+        return
+    big, small = _font(72), _font(36)
+    first, *rest = poster.headline.split("\n")
+    rows = [(row, big, 92) for row in _wrap(draw, first, big, WIDTH - 2 * MARGIN)[:2]]
+    for text in rest:
+        rows += [(row, small, 52) for row in _wrap(draw, text, small, WIDTH - 2 * MARGIN)[:2]]
+    y = (band_height - sum(height for _, _, height in rows)) // 2
+    for row, font, height in rows:
+        width = draw.textlength(row, font=font)
+        draw.text(((WIDTH - width) / 2, y), row, font=font, fill=(255, 255, 255))
+        y += height
+
+
+def _fit_lines(draw: ImageDraw.ImageDraw, poster: Poster, font, *, top: int) -> list[str]:
+    """Every line that fits above the QR code (each wrapped to at most two rows); past that, the
+    last row says how many are left out (``more_format``) instead of dropping them silently."""
+    room = max((HEIGHT - MARGIN - 200 - 16 - top) // LINE_HEIGHT, 0)
+    wrapped = [_wrap(draw, text, font, WIDTH - 2 * MARGIN)[:2] for text in poster.lines]
+    rows: list[str] = []
+    for index, parts in enumerate(wrapped):
+        rest = len(wrapped) - index - 1
+        needs_more_row = rest > 0 and bool(poster.more_format)
+        if len(rows) + len(parts) + int(needs_more_row) > room:
+            if poster.more_format and room:
+                rows = rows[: room - 1] if len(rows) >= room else rows
+                rows.append(poster.more_format.replace("%(count)s", str(len(wrapped) - index)))
+            return rows
+        rows.extend(parts)
+    return rows
+
+
 def render(poster: Poster) -> bytes:
     """The poster as PNG bytes."""
     title_font, body_font, small_font = _font(52), _font(30), _font(24)
@@ -81,6 +123,7 @@ def render(poster: Poster) -> bytes:
             image.paste(ImageOps.fit(cover.convert("RGB"), (WIDTH, cover_height)), (0, 0))
     else:
         draw.rectangle((0, 0, WIDTH, cover_height), fill=BRAND_GREEN)
+        _draw_headline(draw, poster, cover_height)
     y = cover_height + MARGIN
     for line in _wrap(draw, poster.title, title_font, WIDTH - 2 * MARGIN)[:3]:
         draw.text((MARGIN, y), line, font=title_font, fill=INK)
@@ -89,10 +132,9 @@ def render(poster: Poster) -> bytes:
         y += 8
         draw.text((MARGIN, y), poster.subtitle, font=body_font, fill=BRAND_GREEN)
         y += 48
-    for text in poster.lines:
-        for line in _wrap(draw, text, body_font, WIDTH - 2 * MARGIN)[:2]:
-            draw.text((MARGIN, y), line, font=body_font, fill=MUTED)
-            y += 42
+    for line in _fit_lines(draw, poster, body_font, top=y):
+        draw.text((MARGIN, y), line, font=body_font, fill=MUTED)
+        y += LINE_HEIGHT
     qr = qrcode.make(poster.qr_url, border=1).get_image().convert("RGB").resize((200, 200))
     image.paste(qr, (WIDTH - MARGIN - 200, HEIGHT - MARGIN - 200))
     if poster.footer:

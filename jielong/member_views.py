@@ -295,27 +295,41 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("jielong:member-campaign", pk=campaign.pk)
 
 
+def poster_for(campaign: Campaign, items: list[CampaignItem], *, qr_url: str) -> posters.Poster:
+    """The share poster's content: the campaign's cover, else the first item's product photo (a
+    headline on the brand band only when there is neither); every item with its price, the poster
+    saying "等 N 件" for those that do not fit."""
+    cover = campaign.images.first()
+    cover_path = cover.image.path if cover else ""
+    if not cover_path:
+        photo = next((item.photo for item in items if item.photo), None)
+        cover_path = photo.path if photo else ""
+    lines = tuple(
+        _("%(item)s community price %(price)s") % {"item": item.sku, "price": format_fen(item.current_price_fen)}
+        for item in items
+    )
+    footer = _("Scan to join the jielong")
+    if campaign.delivery_note:
+        footer = f"{campaign.delivery_note}\n{footer}"
+    still = progress_line(joined=campaign.joined_count, still_needed=campaign.still_needed)
+    return posters.Poster(
+        title=campaign.title,
+        qr_url=qr_url,
+        subtitle=perk_title(campaign) if campaign.perk_limit and campaign.perk_description else "",
+        lines=lines,
+        footer=footer,
+        cover_path=cover_path,
+        headline=_("Community jielong") + "\n" + still,
+        more_format=_("…and %(count)s more items"),
+    )
+
+
 @member_required
 @require_GET
 def campaign_poster(request: HttpRequest, pk: int) -> HttpResponse:
     """A share poster (海报) whose QR code opens the page with this member's referral code."""
     campaign, membership = _campaign_for_member(request, pk)
-    items = _items(campaign)
-    lines = [
-        _("%(item)s community price %(price)s") % {"item": item.sku, "price": format_fen(item.current_price_fen)}
-        for item in items[:3]
-    ]
-    if campaign.delivery_note:
-        lines.append(campaign.delivery_note)
-    cover = campaign.images.first()
-    poster = posters.Poster(
-        title=campaign.title,
-        qr_url=_share_url(request, campaign, membership),
-        subtitle=campaign.perk_description,
-        lines=tuple(lines),
-        footer=_("Scan to join the jielong"),
-        cover_path=cover.image.path if cover else "",
-    )
+    poster = poster_for(campaign, _items(campaign), qr_url=_share_url(request, campaign, membership))
     response = FileResponse(posters.render_cached(poster).open("rb"), content_type="image/png")
     response["Cache-Control"] = "private, max-age=300"
     return response
