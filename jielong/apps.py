@@ -16,3 +16,6 @@ class JielongConfig(AppConfig):
         hooks.register_pin_candidates(live_hooks.session_pin_candidates)
         hooks.register_sales(live_hooks.session_sales)
         hooks.register_campaign_url(live_hooks.campaign_url)
+        hooks.register_campaign_is_open(live_hooks.campaign_is_open)
+        hooks.register_session_campaigns(live_hooks.session_campaigns)
+        hooks.register_campaign_builder_url(live_hooks.campaign_builder_url)

@@ -2,7 +2,8 @@
 
 from django.urls import reverse
 
-from livestream.hooks import PinCandidate, Sales
+from groupbuy import clock
+from livestream.hooks import CampaignLink, PinCandidate, Sales
 
 from . import selectors
 from .models import Campaign, CampaignItem
@@ -42,3 +43,28 @@ def session_sales(live_session_id: int) -> Sales:
 def campaign_url(campaign_id: int) -> str:
     """The members' page of a campaign: the live room's jielong button."""
     return reverse("jielong:member-campaign", args=[campaign_id])
+
+
+def campaign_is_open(campaign_id: int) -> bool:
+    """Whether members can still join: the room hides its jielong button once the campaign has closed."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    return campaign is not None and campaign.is_joinable(at=clock.now())
+
+
+def session_campaigns(live_session_id: int) -> list[CampaignLink]:
+    """The campaigns prepared for or launched by a session, for the operators' live console."""
+    now = clock.now()
+    return [
+        CampaignLink(
+            title=c.title,
+            status=c.get_status_display(),
+            url=reverse("jielong:ops-campaign", args=[c.pk]),
+            is_open=c.is_joinable(at=now),
+        )
+        for c in Campaign.objects.filter(live_session_id=live_session_id).order_by("pk")
+    ]
+
+
+def campaign_builder_url(live_session_id: int) -> str:
+    """The jielong builder with this session already chosen."""
+    return f"{reverse('jielong:ops-campaign-new')}?live_session={live_session_id}"

@@ -23,8 +23,9 @@ REMINDER_BEFORE_END = timedelta(minutes=10)
 
 
 def jielong_url(campaign_id: int | None) -> str:
-    """The members' page of the session's jielong, through jielong's provider ("" without one)."""
-    if not campaign_id:
+    """The members' page of the session's jielong while it still takes joins, through jielong's providers
+    ("" without one, or once the campaign has closed: the room must not invite members to a closed jielong)."""
+    if not campaign_id or not hooks.campaign_is_open(campaign_id):
         return ""
     return hooks.campaign_url(campaign_id) or ""
 

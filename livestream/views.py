@@ -236,6 +236,11 @@ def member_live(request: HttpRequest, pk: int) -> HttpResponse:
             "comments": panel.recent_comments(session_id=session.pk),
             "is_muted": session.status == "live" and chat.is_muted(session=session, user=request.user),
             "comment_max": Comment.MAX_LENGTH,
+            "starts_at_ms": int(session.scheduled_start.timestamp() * 1000),
+            "poster_round": session.warmup_rounds.filter(has_poster=True)
+            .exclude(status=WarmupRound.Status.CANCELLED)
+            .order_by("send_at", "pk")
+            .first(),
             "ws_path": f"/ws/live/{session.pk}/",
             "realtime_up": health.redis_is_up(),
         },

@@ -330,8 +330,12 @@ def test_publish_jielong_publishes_the_request_once(room, django_capture_on_comm
     assert LiveSession.objects.get(pk=room.session.pk).jielong_requested_at is not None
 
 
-def test_the_opened_campaign_reaches_the_room_through_the_jielong_event(room, django_capture_on_commit_callbacks):
-    from livestream import panel
+def test_the_opened_campaign_reaches_the_room_through_the_jielong_event(
+    room, django_capture_on_commit_callbacks, monkeypatch
+):
+    from livestream import hooks, panel
+
+    monkeypatch.setattr(hooks, "_campaign_is_open", lambda campaign_id: True)  # campaign 77 is a bare id here
 
     with django_capture_on_commit_callbacks(execute=True):
         events.publish(CampaignOpened(campaign_id=77, live_session_id=room.session.pk))

@@ -105,7 +105,10 @@ def test_an_operator_publishes_the_jielong_from_the_panel_form(client, room):
     assert LiveSession.objects.get(pk=room["session"].pk).jielong_requested_at is not None
 
 
-def test_the_member_room_shows_the_pinned_card_comments_and_the_open_jielong(client, room):
+def test_the_member_room_shows_the_pinned_card_comments_and_the_open_jielong(client, room, monkeypatch):
+    from livestream import hooks
+
+    monkeypatch.setattr(hooks, "_campaign_is_open", lambda campaign_id: True)  # campaign 5 is a bare id here
     services.session_pin_item(session=room["session"], by=room["host"], sku_id=room["sku"].pk)
     services.session_jielong_opened(live_session_id=room["session"].pk, campaign_id=5)
     chat.comment_post(session=room["session"], user=room["member"], text="看起来好新鲜")
