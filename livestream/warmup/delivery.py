@@ -117,14 +117,18 @@ def _expand(round_: WarmupRound, now: datetime) -> int:
 
 def _announce_in_feeds(session: LiveSession) -> None:
     """The first round that reaches whole communities also puts the live in their feeds (once per
-    community: the entry's source key is the session)."""
+    community: the entry's source key is the session). The card's own time is when it was posted, so
+    the text says when the live is."""
+    with translation.override(settings.LANGUAGE_CODE):
+        when = _("Live at %(when)s") % {"when": texts.when(session)}
+    body = " · ".join(part for part in (when, session.perk_summary) if part)
     for community in session.communities.all():
         publish_feed_item(
             community=community,
             kind="live",
             source_key=f"livestream.session:{session.pk}",
             title=session.title,
-            body=session.perk_summary,
+            body=body,
             url=reverse("livestream:member-live", args=[session.pk]),
         )
 

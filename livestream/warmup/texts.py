@@ -33,8 +33,12 @@ def session_link(session: LiveSession, *, sharer: User | None = None) -> str:
     return getattr(settings, "SITE_URL", "") + path
 
 
-def _when(session: LiveSession) -> str:
+def when(session: LiveSession) -> str:
+    """The session's scheduled start as members read it."""
     return date_format(timezone.localtime(session.scheduled_start), "DATETIME_FORMAT")
+
+
+_when = when
 
 
 def message(round_: WarmupRound, channel: str, user_id: int) -> str:

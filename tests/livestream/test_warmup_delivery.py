@@ -215,7 +215,13 @@ def test_the_teaser_to_whole_communities_puts_the_live_in_their_feeds_once():
 
     [entry] = FeedItem.objects.filter(kind="live")
     assert entry.source_key == f"livestream.session:{session.pk}"
-    assert (entry.title, entry.body, entry.url) == (session.title, "前50单八折", f"/m/live/{session.pk}/")
+    # the card's own time is when it was posted: its text says when the live is (issue 11)
+    live_time = warmup.texts.when(session)
+    assert (entry.title, entry.body, entry.url) == (
+        session.title,
+        f"开播时间：{live_time} · 前50单八折",
+        f"/m/live/{session.pk}/",
+    )
     assert entry.community_id == session.communities.get().pk
 
 
