@@ -154,7 +154,7 @@ def test_the_service_refuses_a_member_as_host_by_name(world):
     with pytest.raises(console.LiveInvalid) as refused:
         console.session_save(by=world["operator"], data=data, series=world["series"])
     assert refused.value.field == "hosts"
-    assert refused.value.message == "王阿姨 不是品牌员工：主播和助理只能从员工中选择。"  # zh-hans by default
+    assert refused.value.message == "王阿姨 不是品牌员工：主播和助手只能从员工中选择。"  # zh-hans by default
     assert LiveSession.objects.count() == 0
 
 
