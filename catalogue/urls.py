@@ -11,6 +11,7 @@ urlpatterns = [
     path("ops/catalogue/suppliers/new/", views.ops_supplier_new, name="ops-supplier-new"),
     path("ops/catalogue/suppliers/<int:pk>/", views.ops_supplier_edit, name="ops-supplier"),
     path("ops/catalogue/products/new/", views.ops_product_new, name="ops-product-new"),
+    path("ops/catalogue/products/quick/", views.ops_product_quick_create, name="ops-product-quick-create"),
     path("ops/catalogue/products/<int:pk>/", views.ops_product, name="ops-product"),
     path("ops/catalogue/products/<int:pk>/photos/", views.ops_product_photos_add, name="ops-product-photos-add"),
     path(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -12,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from community.models import Brand
 from groupbuy.access import operator_required
+from groupbuy.money import yuan_to_fen
 
 from . import selectors, services
 from .forms import CatalogueFilterForm, ProductForm, SKUForm, SupplierForm
@@ -270,4 +275,56 @@ def ops_stock(request: HttpRequest) -> HttpResponse:
             "adjustments": selectors.recent_adjustments(),
         },
         status=400 if error else 200,
+    )
+
+
+# --- Quick create (from the campaign builder) ---------------------------------------------------------------------
+
+
+@require_POST
+@operator_required
+def ops_product_quick_create(request: HttpRequest) -> JsonResponse:
+    """A product with one SKU (and optionally its first photo) in one step, for the campaign builder:
+    JSON in the user's language either way; a refusal (``{"error", "field"}``, 400) leaves nothing."""
+    post = request.POST
+    supplier_id = post.get("supplier", "")
+    supplier = selectors.suppliers().filter(pk=int(supplier_id)).first() if supplier_id.isdigit() else None
+    try:
+        if supplier is None:
+            raise services.CatalogueInvalid(_("Choose the supplier."), field="supplier")
+        try:
+            price = Decimal((post.get("price") or "").strip())
+            if price.as_tuple().exponent < -2 or price <= 0:
+                raise ArithmeticError
+        except (ArithmeticError, ValueError):
+            raise services.CatalogueInvalid(_("Enter a price in yuan, e.g. 12.90."), field="price") from None
+        if not (post.get("spec") or "").strip():
+            raise services.CatalogueInvalid(_("Enter the spec, e.g. 500g/袋."), field="spec")
+        stock_text = (post.get("stock") or "0").strip()
+        if not stock_text.isdigit():
+            raise services.CatalogueInvalid(_("The stock must be zero or more."), field="stock")
+        code = (post.get("code") or "").strip() or f"Q{uuid.uuid4().hex[:10].upper()}"
+        with transaction.atomic():
+            product = services.product_save(
+                by=request.user, supplier=supplier, data=services.ProductInput(name=post.get("name", ""))
+            )
+            sku = services.sku_save(
+                by=request.user,
+                product=product,
+                data=services.SKUInput(
+                    code=code,
+                    spec={_("Spec"): post.get("spec", "")},
+                    list_price_fen=yuan_to_fen(price),
+                    stock=int(stock_text),
+                ),
+            )
+            photo = request.FILES.get("photo")
+            if photo:
+                services.product_photos_add(by=request.user, product=product, uploads=[photo])
+                product.refresh_from_db(fields=["image"])
+    except services.CatalogueInvalid as exc:
+        return JsonResponse({"error": exc.message, "field": exc.field}, status=400)
+    label = _("%(sku)s (%(code)s) — stock: %(stock)s") % {"sku": sku, "code": sku.code, "stock": sku.stock}
+    return JsonResponse(
+        {"sku": {"id": sku.pk, "label": label, "photo": product.image.url if product.image else ""}}, status=201
     )

@@ -125,13 +125,38 @@ class ItemForm(forms.Form):
         label=_("Price tiers"),
         required=False,
         help_text=_("joins=price, e.g. 50=12.90, 100=11.90"),
+        widget=forms.HiddenInput,
     )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["sku"].queryset = SKU.objects.filter(is_active=True).select_related("product").order_by("code")
 
+    def tier_rows(self) -> list[tuple[str, str]]:
+        """The tier rows the page shows ("从第 N 人起 ¥price"): as posted, else from the stored tiers."""
+        if self.is_bound and self._posted_tier_rows() is not None:
+            return self._posted_tier_rows()
+        text = self.data.get(self.add_prefix("tiers"), "") if self.is_bound else self.initial.get("tiers", "")
+        rows = []
+        for part in filter(None, (p.strip() for p in (text or "").replace("，", ",").split(","))):
+            joins, _sep, price = part.replace("＝", "=").partition("=")
+            rows.append((joins.strip(), price.strip()))
+        return rows
+
+    def _posted_tier_rows(self) -> list[tuple[str, str]] | None:
+        """Rows from the tier fields (``<prefix>-tier_joins`` / ``-tier_price``, one pair a row), or
+        None when the page posted none (an older client posts the ``tiers`` text instead)."""
+        getlist = getattr(self.data, "getlist", None)
+        if getlist is None or self.add_prefix("tier_joins") not in self.data:
+            return None
+        joins, prices = getlist(self.add_prefix("tier_joins")), getlist(self.add_prefix("tier_price"))
+        prices = prices + [""] * (len(joins) - len(prices))
+        return [(j.strip(), p.strip()) for j, p in zip(joins, prices, strict=False)]
+
     def clean_tiers(self) -> tuple[TierInput, ...]:
+        rows = self._posted_tier_rows()
+        if rows is not None:
+            return self._tiers_from_rows(rows)
         text = (self.cleaned_data.get("tiers") or "").replace("，", ",").replace("＝", "=")
         tiers = []
         for part in filter(None, (p.strip() for p in text.split(","))):
@@ -142,6 +167,23 @@ class ItemForm(forms.Form):
                 joins_value, price_value = 0, None
             if not sep or price_value is None or price_value.as_tuple().exponent < -2 or price_value <= 0:
                 raise forms.ValidationError(_("Write tiers as joins=price, e.g. 50=12.90, 100=11.90."))
+            tiers.append(TierInput(min_joins=joins_value, price_fen=yuan_to_fen(price_value)))
+        return tuple(tiers)
+
+    @staticmethod
+    def _tiers_from_rows(rows: list[tuple[str, str]]) -> tuple[TierInput, ...]:
+        tiers = []
+        for joins, price in rows:
+            if not joins and not price:
+                continue  # an empty row is no tier
+            try:
+                joins_value, price_value = int(joins), Decimal(price)
+            except (ValueError, ArithmeticError):
+                joins_value, price_value = 0, None
+            if joins_value < 1 or price_value is None or price_value.as_tuple().exponent < -2 or price_value <= 0:
+                raise forms.ValidationError(
+                    _("Each price tier needs the join it starts from (1 or more) and a price in yuan, e.g. 12.90.")
+                )
             tiers.append(TierInput(min_joins=joins_value, price_fen=yuan_to_fen(price_value)))
         return tuple(tiers)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -14,6 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST, require_safe
 
+from catalogue import selectors as catalogue_selectors
+from catalogue.models import SKU
 from community.models import Membership
 from groupbuy import events
 from groupbuy.access import operator_required
@@ -90,8 +93,30 @@ def _builder_page(request: HttpRequest, *, campaign: Campaign | None) -> HttpRes
     return render(
         request,
         "ops/jielong/builder.html",
-        {"campaign": campaign, "form": form, "items": items, "item_errors": item_errors},
+        {
+            "campaign": campaign,
+            "form": form,
+            "items": items,
+            "item_errors": item_errors,
+            **_builder_catalogue(items),
+        },
     )
+
+
+def _builder_catalogue(items) -> dict:
+    """What the builder shows from the catalogue: each SKU's product cover (an item's photo is its
+    product's), and the suppliers a product can be created for without leaving the page."""
+    photos = {
+        str(sku_id): default_storage.url(image)
+        for sku_id, image in SKU.objects.filter(is_active=True)
+        .exclude(product__image="")
+        .values_list("pk", "product__image")
+    }
+    for item in items.forms:
+        value = item["sku"].value()
+        item.photo_url = photos.get(str(value or ""), "")
+        item.tier_list = item.tier_rows() or [("", "")]
+    return {"sku_photos": photos, "suppliers": list(catalogue_selectors.suppliers()), "empty_tiers": [("", "")]}
 
 
 @operator_required
