@@ -274,7 +274,7 @@ class OrderFilterForm(forms.Form):
 
     q = forms.CharField(label=_("Nickname or jielong no."), required=False, max_length=64)
     status = forms.ChoiceField(label=_("Status"), required=False)
-    payment = forms.ChoiceField(label=_("Payment"), required=False)
+    payment = forms.ChoiceField(label=_("Payment status"), required=False)
     pickup_point = forms.ModelChoiceField(label=_("Pickup point"), queryset=PickupPoint.objects.none(), required=False)
     perk = forms.ChoiceField(label=_("Perk"), required=False, choices=PERK_CHOICES)
 
@@ -285,3 +285,49 @@ class OrderFilterForm(forms.Form):
         self.fields["pickup_point"].queryset = PickupPoint.objects.filter(
             community__in=campaign.communities.all()
         ).order_by("name")
+
+
+class AllOrdersFilterForm(forms.Form):
+    """Filters of the one order list across campaigns (and of its export)."""
+
+    campaign = forms.ModelChoiceField(label=_("Campaign"), queryset=Campaign.objects.none(), required=False)
+    community = forms.ModelChoiceField(label=_("Community"), queryset=Community.objects.none(), required=False)
+    pickup_point = forms.ModelChoiceField(label=_("Pickup point"), queryset=PickupPoint.objects.none(), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    payment = forms.ChoiceField(label=_("Payment status"), required=False)
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = Campaign.objects.exclude(status=Campaign.Status.DRAFT).order_by(
+            "-created_at"
+        )
+        self.fields["community"].queryset = Community.objects.order_by("name")
+        self.fields["pickup_point"].queryset = PickupPoint.objects.select_related("community").order_by(
+            "community__name", "name"
+        )
+        self.fields["status"].choices = [("", _("All")), *Order.Status.choices]
+        self.fields["payment"].choices = [("", _("All")), *Order.PaymentStatus.choices]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned
+
+    def criteria(self) -> dict:
+        """Keyword arguments for ``selectors.ops_orders`` (none when the filters do not hold)."""
+        if not self.is_bound or not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "campaign_id": data["campaign"].pk if data.get("campaign") else None,
+            "community_id": data["community"].pk if data.get("community") else None,
+            "pickup_point_id": data["pickup_point"].pk if data.get("pickup_point") else None,
+            "status": data.get("status") or "",
+            "payment": data.get("payment") or "",
+            "date_from": data.get("date_from"),
+            "date_to": data.get("date_to"),
+        }

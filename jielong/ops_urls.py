@@ -5,6 +5,9 @@ from . import ops_views
 urlpatterns = [
     path("", ops_views.ops_campaign_list, name="ops-campaigns"),
     path("new/", ops_views.ops_campaign_new, name="ops-campaign-new"),
+    path("orders/", ops_views.ops_all_orders, name="ops-orders"),
+    path("orders/paid/", ops_views.ops_all_orders_mark_paid, name="ops-orders-mark-paid"),
+    path("orders/export.xlsx", ops_views.ops_all_orders_export, name="ops-orders-export"),
     path("<int:campaign_id>/", ops_views.ops_campaign_detail, name="ops-campaign"),
     path("<int:campaign_id>/edit/", ops_views.ops_campaign_edit, name="ops-campaign-edit"),
     path("<int:campaign_id>/copy/", ops_views.ops_campaign_copy, name="ops-campaign-copy"),

@@ -213,6 +213,40 @@ def ops_campaign_orders(
     return orders
 
 
+def ops_orders(
+    *,
+    campaign_id: int | None = None,
+    community_id: int | None = None,
+    pickup_point_id: int | None = None,
+    status: str = "",
+    payment: str = "",
+    date_from=None,
+    date_to=None,
+) -> QuerySet[Order]:
+    """Orders across every campaign for the operator's one list (and its export), newest first;
+    dates are the local days the orders were placed, both ends included."""
+    orders = (
+        Order.objects.select_related("campaign", "user", "community", "pickup_point")
+        .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("item__sku__product")))
+        .order_by("-created_at", "-pk")
+    )
+    if campaign_id is not None:
+        orders = orders.filter(campaign_id=campaign_id)
+    if community_id is not None:
+        orders = orders.filter(community_id=community_id)
+    if pickup_point_id is not None:
+        orders = orders.filter(pickup_point_id=pickup_point_id)
+    if status in Order.Status.values:
+        orders = orders.filter(status=status)
+    if payment in Order.PaymentStatus.values:
+        orders = orders.filter(payment_status=payment)
+    if date_from is not None:
+        orders = orders.filter(created_at__date__gte=date_from)
+    if date_to is not None:
+        orders = orders.filter(created_at__date__lte=date_to)
+    return orders
+
+
 # --- Member jielong page ------------------------------------------------------------------
 
 CANCELLED_SEQS = 200
