@@ -3,6 +3,8 @@ warm-up plan with a preview of what members will receive. No daily task needs th
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from community.models import Brand
+from groupbuy import clock
 from groupbuy.access import operator_required
 from groupbuy.errors import DomainError
 
@@ -250,3 +253,43 @@ def ops_round_remove(request: HttpRequest, pk: int, round_pk: int) -> HttpRespon
     else:
         messages.success(request, _("The warm-up round is removed."))
     return redirect("livestream:ops-session", pk=session.pk)
+
+
+# --- calendar ----------------------------------------------------------------------------------------------
+
+
+def _parse_date(raw: str | None) -> date | None:
+    try:
+        parsed = date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+    return parsed if parsed is not None and 2000 <= parsed.year <= 2100 else None
+
+
+@operator_required
+def ops_live_calendar(request: HttpRequest) -> HttpResponse:
+    """Lives by week (default) or month, beside the communities' content calendars."""
+    view = "month" if request.GET.get("view") == "month" else "week"
+    anchor = _parse_date(request.GET.get("date")) or clock.localdate()
+    if view == "month":
+        first = anchor.replace(day=1)
+        start = first - timedelta(days=first.isoweekday() - 1)
+        next_month = (first + timedelta(days=32)).replace(day=1)
+        end = next_month + timedelta(days=(8 - next_month.isoweekday()) % 7)
+        previous, following, label, month = (first - timedelta(days=1)).replace(day=1), next_month, first, first.month
+    else:
+        start = anchor - timedelta(days=anchor.isoweekday() - 1)
+        end = start + timedelta(days=7)
+        previous, following, label, month = start - timedelta(days=7), end, start, None
+    return render(
+        request,
+        "ops/live/calendar.html",
+        {
+            "view": view,
+            "days": selectors.live_calendar(start=start, end=end, month=month),
+            "label": label,
+            "week_end": end - timedelta(days=1),
+            "previous": previous.isoformat(),
+            "next": following.isoformat(),
+        },
+    )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Avg, Count, Exists, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from community.models import User
 from groupbuy import clock
@@ -197,3 +200,39 @@ def recent_mutes(*, limit: int = 100) -> list[Mute]:
     return list(
         Mute.objects.select_related("user", "session", "community", "muted_by").order_by("-created_at", "-pk")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    date: date
+    sessions: list[LiveSession]
+    is_today: bool
+    in_month: bool
+
+
+def live_calendar(*, start: date, end: date, month: int | None = None) -> list[CalendarDay]:
+    """Days ``start`` ≤ d < ``end`` with the sessions scheduled on each (local time), for the live calendar."""
+    tz = timezone.get_current_timezone()
+    since = datetime.combine(start, time.min, tzinfo=tz)
+    until = datetime.combine(end, time.min, tzinfo=tz)
+    by_day: dict[date, list[LiveSession]] = {}
+    sessions = (
+        LiveSession.objects.filter(scheduled_start__gte=since, scheduled_start__lt=until)
+        .select_related("series")
+        .order_by("scheduled_start", "pk")
+    )
+    for session in sessions:
+        by_day.setdefault(timezone.localtime(session.scheduled_start).date(), []).append(session)
+    today = clock.localdate()
+    days, day = [], start
+    while day < end:
+        days.append(
+            CalendarDay(
+                date=day,
+                sessions=by_day.get(day, []),
+                is_today=day == today,
+                in_month=month is None or day.month == month,
+            )
+        )
+        day += timedelta(days=1)
+    return days

@@ -7,6 +7,7 @@ app_name = "livestream"
 urlpatterns = [
     path("ops/live/", views.ops_session_list, name="ops-sessions"),
     path("ops/live/moderation/", views.ops_moderation, name="ops-moderation"),
+    path("ops/live/calendar/", console_views.ops_live_calendar, name="ops-live-calendar"),
     path("ops/live/series/new/", console_views.ops_series_new, name="ops-series-new"),
     path("ops/live/series/<int:pk>/", console_views.ops_series_edit, name="ops-series-edit"),
     path("ops/live/new/", console_views.ops_session_new, name="ops-session-new"),

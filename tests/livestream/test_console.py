@@ -295,3 +295,24 @@ def test_a_warm_up_round_is_added_with_a_preview_and_removed(client, world):
     client.post(reverse("livestream:ops-round-remove", args=[session.pk, round_.pk]))
     assert WarmupRound.objects.filter(session=session).count() == 0
     assert Notification.objects.count() == 0
+
+
+def test_the_live_calendar_shows_sessions_by_week_and_month(client, world):
+    session = factories.live_session(hosts=[world["host"]], starts_in=timedelta(days=1), title="周末厨房第一期")
+    day = timezone.localtime(session.scheduled_start).date()
+    client.force_login(world["operator"])
+
+    week = client.get(reverse("livestream:ops-live-calendar"), {"date": day.isoformat()}).content.decode()
+    month = client.get(
+        reverse("livestream:ops-live-calendar"), {"view": "month", "date": day.isoformat()}
+    ).content.decode()
+    far = client.get(reverse("livestream:ops-live-calendar"), {"date": (day + timedelta(days=14)).isoformat()})
+
+    link = reverse("livestream:ops-session", args=[session.pk])
+    assert f'aria-label="{day.isoformat()}"' in week and link in week and "周末厨房第一期" in week
+    assert link in month
+    assert link not in far.content.decode()
+    assert client.get(reverse("livestream:ops-live-calendar"), {"date": "not-a-date"}).status_code == 200
+
+    client.force_login(world["host"])
+    assert client.get(reverse("livestream:ops-live-calendar")).status_code in (302, 403)

@@ -59,6 +59,14 @@ def test_an_operator_plans_a_live_without_the_admin(live_server):
             expect(page.locator("#warmup .live-round")).to_have_count(1)
             expect(page.locator("#warmup")).to_contain_text("直播间专享 8 折")
             page.screenshot(path="/tmp/gb_live3_console.png", full_page=True)
+
+            page.goto(f"{live_server.url}/ops/live/")
+            page.get_by_role("link", name="Live calendar").click()
+            page.get_by_role("link", name="Later").click()
+            page.get_by_role("link", name="Earlier").click()
+            page.goto(f"{page.url.split('?')[0]}?view=month&date={start.date().isoformat()}")
+            expect(page.locator("#live-calendar")).to_contain_text("周六做红烧肉")
+            page.screenshot(path="/tmp/gb_live3_calendar.png", full_page=True)
         finally:
             browser.close()
 
