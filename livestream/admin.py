@@ -29,6 +29,14 @@ class LiveSessionAdmin(admin.ModelAdmin):
     # Status moves only through the host panel's services (go live / end), which notify other apps.
     readonly_fields = ("status", "started_at", "ended_at", "peak_online")
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        # Hosts and assistants are brand staff: the picker never lists the (many) members.
+        if db_field.name in ("hosts", "assistants"):
+            from .console import staff_users
+
+            kwargs["queryset"] = staff_users()
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
 
 @admin.register(Reservation)
 class ReservationAdmin(admin.ModelAdmin):

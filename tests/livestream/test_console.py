@@ -316,3 +316,10 @@ def test_the_live_calendar_shows_sessions_by_week_and_month(client, world):
 
     client.force_login(world["host"])
     assert client.get(reverse("livestream:ops-live-calendar")).status_code in (302, 403)
+
+
+def test_the_admin_host_picker_lists_staff_only(client, world):
+    admin = factories.operator(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    page = client.get(reverse("admin:livestream_livesession_add")).content.decode()
+    assert "老李" in page and "王阿姨" not in page
