@@ -101,3 +101,16 @@ def test_the_end_button_asks_first_and_stands_apart_from_publishing_the_jielong(
 
     assert 'id="end-form"' in page and "return confirm(this.dataset.confirm)" in page
     assert page.index('id="publish-jielong"') < page.index('class="live-end-zone"') < page.index('id="end-form"')
+
+
+@pytest.mark.parametrize("route", ["livestream:host-cancel", "livestream:host-go-live", "livestream:host-end"])
+def test_a_host_of_another_session_is_refused_and_nothing_changes(client, world, route):
+    _host, _member, session, _community = world
+    client.force_login(factories.host())
+
+    response = client.post(reverse(route, args=[session.pk]))
+
+    assert response.status_code == 403
+    session.refresh_from_db()
+    assert session.status == LiveSession.Status.SCHEDULED
+    assert not WarmupRound.objects.filter(session=session).exists()
