@@ -18,11 +18,18 @@ from community.models import PickupPoint, User
 from groupbuy import clock, events
 from groupbuy.money import fen_to_yuan
 
-from .. import broadcast
 from .. import events as jielong_events
-from ..join import rules
+from ..join import after_join, rules
 from ..join.rules import JOINABLE, JoinRefused
 from ..models import Campaign, CampaignItem, Order, OrderLine
+
+
+def _broadcast_after_commit(campaign: Campaign) -> None:
+    """The snapshot broadcast a change owes, through the campaign outbox the join uses: owed with
+    the change (inside its transaction), delivered after commit, and left to ``outbox_sweep`` when
+    Redis is down, so a committed change never answers 500 for want of a broadcast."""
+    after_join.record_owed(campaign.pk, settle=False, version=campaign.version)
+    transaction.on_commit(partial(after_join.deliver, campaign.pk, settle=False, version=campaign.version), robust=True)
 
 
 def order_cancel(*, order_id: int, user: User) -> Order:
@@ -53,7 +60,7 @@ def order_cancel(*, order_id: int, user: User) -> Order:
         campaign.version += 1
         campaign.save(update_fields=["joined_count", "perk_taken", "version"])
         events.publish(jielong_events.OrderCancelled(campaign_id=campaign.pk, user_id=user.pk, order_id=order.pk))
-        transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
+        _broadcast_after_commit(campaign)
     return order
 
 
@@ -174,5 +181,5 @@ def order_update(
                 total_fen=total_fen,
             )
         )
-        transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
+        _broadcast_after_commit(campaign)
     return order

@@ -235,8 +235,8 @@ def test_edit_changes_quantity_pickup_and_note_and_moves_stock_by_the_difference
     )
     state = _state(campaign, item)
     assert (state["stock"], state["lines"], state["joined"], state["version"]) == (7, [(item.pk, 3)], 1, version + 1)
-    # the event and the broadcast both wait for the commit
-    assert [getattr(c.func, "__name__", "") for c in callbacks] == ["_dispatch_many", "snapshot_changed"]
+    # the event and the broadcast both wait for the commit (the broadcast through the outbox's delivery)
+    assert [getattr(c.func, "__name__", "") for c in callbacks] == ["_dispatch_many", "deliver"]
     assert "Your order was changed." in client.get(_url(campaign)).content.decode()
 
     client.post(_url(campaign, "order/"), {f"qty_{item.pk}": "1", "pickup_point": str(setup["point"].pk)})

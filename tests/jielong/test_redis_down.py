@@ -136,3 +136,55 @@ def test_with_redis_up_the_join_clears_its_outbox_row_itself(broadcasts, broker)
     assert broker["sent"] == [campaign.pk]  # the third join reached the tier
     assert not CampaignOutbox.objects.exists()
     assert after_join.outbox_sweep(older_than=timedelta(0)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changing_and_cancelling_with_redis_down_answer_success_and_the_broadcast_waits_in_the_outbox(
+    broadcasts, broker, caplog
+):
+    # They answered 500: their broadcast went straight to Redis, not through the outbox the join uses.
+    broker["down"] = False
+    given = f.open_campaign(members=2, perk_limit=0, threshold=10, stock=10)
+    campaign, item, (editor, canceller) = given.campaign, given.item, given.members
+    assert _page_join(editor, campaign, item, "e").status_code == 302
+    assert _page_join(canceller, campaign, item, "c").status_code == 302
+    broadcasts.clear()
+
+    with override_settings(**REDIS_DOWN), caplog.at_level(logging.WARNING):
+        edit = Client()
+        edit.force_login(editor)
+        edited = edit.post(f"/m/jielong/{campaign.pk}/order/", {f"qty_{item.pk}": "3"})
+        cancel = Client()
+        cancel.force_login(canceller)
+        cancelled = cancel.post(f"/m/jielong/{campaign.pk}/order/cancel/")
+
+    assert (edited.status_code, cancelled.status_code) == (302, 302)
+    assert [line.quantity for line in Order.objects.get(user=editor).lines.all()] == [3]
+    assert Order.objects.get(user=canceller).status == Order.Status.CANCELLED
+    campaign.refresh_from_db()
+    assert broadcasts == []
+    assert list(CampaignOutbox.objects.values_list("campaign_id", "needs_settle", "version")) == [
+        (campaign.pk, False, campaign.version)
+    ]
+
+    CampaignOutbox.objects.update(queued_at=clock.now() - timedelta(minutes=1))
+    assert tasks.deliver_owed_after_join_work() == [campaign.pk]
+    assert broadcasts == [campaign.pk]
+    assert not CampaignOutbox.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_up_a_change_broadcasts_and_leaves_no_outbox_row(broadcasts, broker):
+    broker["down"] = False
+    given = f.open_campaign(members=1, perk_limit=0, threshold=10, stock=10)
+    campaign, item, (member,) = given.campaign, given.item, given.members
+    assert _page_join(member, campaign, item, "k").status_code == 302
+    broadcasts.clear()
+    client = Client()
+    client.force_login(member)
+
+    assert client.post(f"/m/jielong/{campaign.pk}/order/", {f"qty_{item.pk}": "2"}).status_code == 302
+    assert client.post(f"/m/jielong/{campaign.pk}/order/cancel/").status_code == 302
+
+    assert broadcasts == [campaign.pk, campaign.pk]
+    assert not CampaignOutbox.objects.exists()
