@@ -320,7 +320,9 @@ def test_leader_sees_the_paste_ready_progress_line(setup):
 
     html = client.get(_url(campaign)).content.decode()
 
-    assert '<p class="progress-line" id="jl-leader-line" data-copy-source>2 joined, 1 more to form the group</p>' in html
+    assert (
+        '<p class="progress-line" id="jl-leader-line" data-copy-source>2 joined, 1 more to form the group</p>' in html
+    )
     assert "For the leader" not in member_page
 
 
@@ -484,7 +486,7 @@ def test_perk_that_names_its_places_is_not_said_twice(setup):
 
     assert "前2名接龙享9折 (2 left)" in response.context["share_text"].splitlines()
     assert "First 2: 前2名" not in response.context["share_text"]
-    assert "前2名接龙享9折 · <span id=\"jl-perk-left\">2 places left</span>" in html
+    assert '前2名接龙享9折 · <span id="jl-perk-left">2 places left</span>' in html
     assert "First 2 only" not in html.split('id="jl-perk"', 1)[1].split("</p>", 1)[0]
 
 
