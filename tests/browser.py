@@ -33,3 +33,14 @@ def session_cookies(base_url: str, user=None, *, language: str | None = "en") ->
     if language is not None:
         cookies.append({"name": "django_language", "value": language, "url": base_url})
     return cookies
+
+
+def staff_page(browser, cookies: list[dict], *, width: int = 1280, height: int = 900):
+    """A laptop-sized page for a console walk, and the list of /admin/ URLs it requested (which must stay
+    empty: no daily task of any role may need the Django admin)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.add_cookies(cookies)
+    page = context.new_page()
+    admin_requests: list[str] = []
+    page.on("request", lambda request: "/admin/" in request.url and admin_requests.append(request.url))
+    return page, admin_requests

@@ -5,7 +5,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from community.models import Community, Membership, PickupPoint
 from tests import factories
-from tests.browser import launch, session_cookies
+from tests.browser import launch, session_cookies, staff_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -13,15 +13,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_operator_creates_a_community_with_a_pickup_point_without_the_admin(live_server):
     Community.objects.create(brand=factories.brand(), name="老社群", slug="taken")
     cookies = session_cookies(live_server.url, factories.operator())
-    admin_requests: list[str] = []
 
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.add_cookies(cookies)
-            page = context.new_page()
-            page.on("request", lambda request: "/admin/" in request.url and admin_requests.append(request.url))
+            page, admin_requests = staff_page(browser, cookies)
             page.goto(f"{live_server.url}/ops/communities/")
             page.get_by_role("link", name="New community").click()
 

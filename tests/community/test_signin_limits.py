@@ -15,7 +15,7 @@ from django.db import connection
 
 from community import services
 from community.models import PhoneCode, User
-from tests.community import fakes
+from tests import sms_fakes as fakes
 
 PHONE = "13812345678"
 E164 = "+8613812345678"
@@ -24,7 +24,7 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 @pytest.fixture(autouse=True)
 def recording_sms(settings):
-    settings.SMS_PROVIDER = "tests.community.fakes.RecordingSMSProvider"
+    settings.SMS_PROVIDER = "tests.sms_fakes.RecordingSMSProvider"
     fakes.sent.clear()
     yield fakes.sent
     fakes.sent.clear()
@@ -55,7 +55,7 @@ def send_solving(phone: str, ip: str) -> services.SentCode:
 
 @pytest.mark.django_db(transaction=True)
 def test_thirty_parallel_sends_to_one_number_text_it_exactly_once(settings):
-    settings.SMS_PROVIDER = "tests.community.fakes.SlowSMSProvider"
+    settings.SMS_PROVIDER = "tests.sms_fakes.SlowSMSProvider"
     start = threading.Barrier(30)
     outcomes: list[str] = []
 

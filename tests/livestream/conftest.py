@@ -13,10 +13,10 @@ def _fresh_comment_rate_counters():
 
 @pytest.fixture
 def recording_sms(settings):
-    """Texts go to tests.livestream.fakes.RecordingSMSProvider; yields the list of what was sent."""
-    from tests.livestream import fakes
+    """Texts go to tests.sms_fakes.RecordingSMSProvider; yields the list of what was sent."""
+    from tests import sms_fakes as fakes
 
-    settings.SMS_PROVIDER = "tests.livestream.fakes.RecordingSMSProvider"
+    settings.SMS_PROVIDER = "tests.sms_fakes.RecordingSMSProvider"
     fakes.sent.clear()
     yield fakes.sent
     fakes.sent.clear()

@@ -10,7 +10,7 @@ from playwright.sync_api import expect, sync_playwright
 from groupbuy import clock
 from livestream.models import LiveSeries, LiveSession, WarmupRound
 from tests import factories
-from tests.browser import launch, session_cookies
+from tests.browser import launch, session_cookies, staff_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,15 +22,11 @@ def test_an_operator_plans_a_live_without_the_admin(live_server):
     community = factories.community(name="阳光花园")
     start = timezone.localtime(clock.now() + timedelta(days=3)).replace(second=0, microsecond=0)
     cookies = session_cookies(live_server.url, operator)
-    admin_requests = []
 
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.add_cookies(cookies)
-            page = context.new_page()
-            page.on("request", lambda request: "/admin/" in request.url and admin_requests.append(request.url))
+            page, admin_requests = staff_page(browser, cookies)
 
             page.goto(f"{live_server.url}/ops/live/")
             page.get_by_role("link", name="New series").click()

@@ -170,7 +170,7 @@ def test_killed_after_the_provider_accepted_an_sms_before_marking_it_sent(monkey
 @pytest.mark.django_db
 def test_a_failing_provider_is_retried_later_then_given_up(monkeypatch, settings):
     session, *_ = setup_plan()
-    settings.SMS_PROVIDER = "tests.livestream.fakes.FailingSMSProvider"
+    settings.SMS_PROVIDER = "tests.sms_fakes.FailingSMSProvider"
     now = after_start(session)
     for i in range(warmup.MAX_ATTEMPTS + 1):
         warmup.run_once(now=now + timedelta(hours=i))
@@ -235,7 +235,7 @@ def test_a_provider_error_that_is_not_a_delivery_error_is_capped_then_failed_wit
     """Before: the exception escaped the run, the row stayed "sending" and was taken again after every
     lease, past MAX_ATTEMPTS, for ever; the other rows of the batch waited behind it."""
     session, *_ = setup_plan()
-    settings.SMS_PROVIDER = "tests.livestream.fakes.TimingOutSMSProvider"
+    settings.SMS_PROVIDER = "tests.sms_fakes.TimingOutSMSProvider"
     now = after_start(session)
 
     for at in _lease_runs(now, warmup.MAX_ATTEMPTS + 3):

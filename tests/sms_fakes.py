@@ -1,8 +1,10 @@
-"""A recording SMS provider for warm-up tests (thread-safe: racing workers share it)."""
+"""Fake SMS gateways for tests (thread-safe: racing requests and workers share them). Point
+``settings.SMS_PROVIDER`` at one of these classes; ``sent`` holds what the recording ones sent."""
 
 import threading
+import time
 
-from community.providers.sms import SMSProvider
+from community.providers.sms import SMSDeliveryError, SMSProvider
 
 _lock = threading.Lock()
 sent: list[tuple[str, str]] = []
@@ -14,10 +16,16 @@ class RecordingSMSProvider(SMSProvider):
             sent.append((phone, message))
 
 
+class SlowSMSProvider(RecordingSMSProvider):
+    """A gateway that takes a second to answer, like the one the sign-in race was found with."""
+
+    def send(self, *, phone: str, message: str) -> None:
+        time.sleep(1)
+        super().send(phone=phone, message=message)
+
+
 class FailingSMSProvider(SMSProvider):
     def send(self, *, phone: str, message: str) -> None:
-        from community.providers.sms import SMSDeliveryError
-
         raise SMSDeliveryError("gateway down")
 
 
