@@ -260,7 +260,7 @@ def _joiner_rows(orders: Iterable[Order]) -> list[dict]:
         {
             "seq": order.seq,
             "name": order.user.nickname,
-            "items": " ".join(f"{line.item.sku}×{line.quantity}" for line in order.lines.all()),
+            "items": "，".join(f"{line.item.sku}×{line.quantity}" for line in order.lines.all()),
         }
         for order in orders
     ]
