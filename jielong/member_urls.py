@@ -4,6 +4,7 @@ from . import member_views
 
 urlpatterns: list = [
     path("<int:pk>/", member_views.campaign_page, name="member-campaign"),
+    path("<int:pk>/joiners/", member_views.campaign_joiners_page, name="member-campaign-joiners"),
     path("<int:pk>/join/", member_views.campaign_join, name="member-join"),
     path("<int:pk>/order/", member_views.order_edit, name="member-order-edit"),
     path("<int:pk>/order/cancel/", member_views.order_cancel, name="member-order-cancel"),

@@ -266,15 +266,24 @@ def _joiner_rows(orders: Iterable[Order]) -> list[dict]:
     ]
 
 
-def campaign_joiners(*, campaign_id: int, limit: int | None = None) -> list[dict]:
-    """Live (not cancelled) entries of a campaign's jielong, latest first."""
-    orders = (
+def campaign_joiner_orders(*, campaign_id: int):
+    """Live (not cancelled) orders of a campaign's jielong, latest first, ready for ``joiner_rows``."""
+    return (
         Order.objects.filter(campaign_id=campaign_id)
         .exclude(status=Order.Status.CANCELLED)
         .select_related("user")
         .prefetch_related("lines__item__sku__product")
         .order_by("-seq")
     )
+
+
+def joiner_rows(orders) -> list[dict]:
+    return _joiner_rows(orders)
+
+
+def campaign_joiners(*, campaign_id: int, limit: int | None = None) -> list[dict]:
+    """Live (not cancelled) entries of a campaign's jielong, latest first."""
+    orders = campaign_joiner_orders(campaign_id=campaign_id)
     if limit is not None:
         orders = orders[:limit]
     return _joiner_rows(orders)

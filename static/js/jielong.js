@@ -75,6 +75,14 @@
     }
     var empty = document.getElementById("jl-joiners-empty");
     if (empty && list.querySelector("li[data-seq]")) empty.parentNode.removeChild(empty);
+    // The page keeps the latest entries only (the whole jielong has a page of its own).
+    var limit = parseInt(list.getAttribute("data-limit"), 10) || 0;
+    if (limit) {
+      var rows = list.querySelectorAll("li[data-seq]");
+      for (var j = limit; j < rows.length; j++) rows[j].parentNode.removeChild(rows[j]);
+      var all = document.getElementById("jl-all-joiners");
+      if (all && rows.length > limit) all.hidden = false;
+    }
   }
 
   function apply(s) {
