@@ -92,11 +92,16 @@ class SKU(models.Model):
         constraints = [models.CheckConstraint(condition=Q(stock__gte=0), name="sku_stock_not_negative")]
 
     def __str__(self) -> str:
-        return f"{self.product.name} {self.spec_label}".strip()
+        return self.label(self.product.name, self.spec)
 
     @property
     def spec_label(self) -> str:
         return " ".join(str(v) for v in self.spec.values())
+
+    @staticmethod
+    def label(product_name: str, spec: dict) -> str:
+        """ "散养鸡蛋 30枚/盒": the product and its spec options (also for rows read without the model)."""
+        return f"{product_name} {' '.join(str(v) for v in spec.values())}".strip()
 
 
 class StockAdjustment(models.Model):

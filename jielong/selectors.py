@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
+from catalogue.models import SKU
 from community.models import User
 
 from .models import Campaign, CampaignChange, CampaignItem, Order, OrderLine
@@ -253,16 +254,20 @@ CANCELLED_SEQS = 200
 LATEST_JOINERS = 5
 
 
-def _joiner_rows(orders: Iterable[Order]) -> list[dict]:
+def joiner_rows(orders: Iterable[Order]) -> list[dict]:
     """Classic jielong lines ("12. 小王 散养鸡蛋 30枚×2"): number, nickname only (never a phone), and
-    each item with its spec, so two specs of one product read apart."""
+    each item with its spec, so two specs of one product read apart. The lines are read flat in one
+    query (the page shows this list on every load during the join storm)."""
+    orders = list(orders)
+    lines: dict[int, list[str]] = {}
+    for order_id, quantity, name, spec in (
+        OrderLine.objects.filter(order_id__in=[order.pk for order in orders])
+        .order_by("pk")
+        .values_list("order_id", "quantity", "item__sku__product__name", "item__sku__spec")
+    ):
+        lines.setdefault(order_id, []).append(f"{SKU.label(name, spec)}×{quantity}")
     return [
-        {
-            "seq": order.seq,
-            "name": order.user.nickname,
-            "items": "，".join(f"{line.item.sku}×{line.quantity}" for line in order.lines.all()),
-        }
-        for order in orders
+        {"seq": order.seq, "name": order.user.nickname, "items": "，".join(lines.get(order.pk, []))} for order in orders
     ]
 
 
@@ -272,13 +277,9 @@ def campaign_joiner_orders(*, campaign_id: int):
         Order.objects.filter(campaign_id=campaign_id)
         .exclude(status=Order.Status.CANCELLED)
         .select_related("user")
-        .prefetch_related("lines__item__sku__product")
+        .only("pk", "seq", "user__nickname")
         .order_by("-seq")
     )
-
-
-def joiner_rows(orders) -> list[dict]:
-    return _joiner_rows(orders)
 
 
 def campaign_joiners(*, campaign_id: int, limit: int | None = None) -> list[dict]:
@@ -286,7 +287,7 @@ def campaign_joiners(*, campaign_id: int, limit: int | None = None) -> list[dict
     orders = campaign_joiner_orders(campaign_id=campaign_id)
     if limit is not None:
         orders = orders[:limit]
-    return _joiner_rows(orders)
+    return joiner_rows(orders)
 
 
 def member_campaign_order(*, campaign_id: int, user: User) -> Order | None:
