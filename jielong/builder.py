@@ -142,8 +142,17 @@ def _validate(*, data: CampaignInput, campaign: Campaign | None, now: datetime) 
     ):
         _add(errors, "communities", _("One of the chosen communities does not exist or is inactive."))
 
-    if data.live_session_id is not None and not LiveSession.objects.filter(pk=data.live_session_id).exists():
+    # One brand per campaign: its communities, its live session and its items' catalogue.
+    brand_ids = set(Community.objects.filter(pk__in=set(data.community_ids)).values_list("brand_id", flat=True))
+    brand_id = campaign.brand_id if campaign is not None else next(iter(brand_ids), None)
+    if brand_ids - {brand_id}:
+        _add(errors, "communities", _("Choose communities of one brand only: the campaign's brand."))
+
+    session = LiveSession.objects.filter(pk=data.live_session_id).values("series__brand_id").first()
+    if data.live_session_id is not None and session is None:
         _add(errors, "live_session", _("That live session does not exist."))
+    elif session is not None and brand_id is not None and session["series__brand_id"] != brand_id:
+        _add(errors, "live_session", _("That live session belongs to another brand."))
 
     if data.payment_method not in PROVIDERS:
         _add(errors, "payment_method", _("Choose a payment method."))
@@ -182,18 +191,20 @@ def _validate(*, data: CampaignInput, campaign: Campaign | None, now: datetime) 
                 % {"joined": campaign.joined_count},
             )
 
-    _validate_items(data=data, campaign=campaign, errors=errors)
+    _validate_items(data=data, campaign=campaign, brand_id=brand_id, errors=errors)
     return errors
 
 
-def _validate_items(*, data: CampaignInput, campaign: Campaign | None, errors: dict[str, list[str]]) -> None:
+def _validate_items(
+    *, data: CampaignInput, campaign: Campaign | None, brand_id: int | None, errors: dict[str, list[str]]
+) -> None:
     if not data.items:
         _add(errors, "items", _("Add at least one item."))
         return
     sku_ids = [item.sku_id for item in data.items]
     if len(set(sku_ids)) != len(sku_ids):
         _add(errors, "items", _("Each SKU can be offered only once per campaign."))
-    skus = SKU.objects.select_related("product").in_bulk(set(sku_ids))
+    skus = SKU.objects.select_related("product__supplier").in_bulk(set(sku_ids))
     data.skus.clear()
     data.skus.update(skus)
     for item in data.items:
@@ -202,6 +213,8 @@ def _validate_items(*, data: CampaignInput, campaign: Campaign | None, errors: d
             _add(errors, "items", _("One of the chosen SKUs does not exist or is inactive."))
             continue
         label = {"item": str(sku)}
+        if brand_id is not None and sku.product.supplier.brand_id != brand_id:
+            _add(errors, "items", _("%(item)s is in another brand's catalogue.") % label)
         if item.price_fen < 1:
             _add(errors, "items", _("%(item)s: the community price must be more than 0.") % label)
         if item.perk_price_fen is not None:
