@@ -8,6 +8,8 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico on documents that name no icon (an image opened on its own, the admin).
+    path("favicon.ico", views.favicon, name="favicon"),
     path("readyz", views.readyz, name="readyz"),
     path("accounts/login/", staff_login.StaffLoginView.as_view(), name="staff-login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

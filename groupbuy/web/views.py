@@ -1,5 +1,6 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 
 from groupbuy import health
 
@@ -28,3 +29,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks = health.check_all()
     ready = health.all_up(checks)
     return JsonResponse({"ok": ready, **checks}, status=200 if ready else 503)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on documents that name no icon (an image opened on its own, the admin)."""
+    return HttpResponsePermanentRedirect(static("favicon-32.png"))

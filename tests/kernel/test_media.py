@@ -28,3 +28,11 @@ def test_media_has_no_directory_listing_and_no_escape():
 
     assert client.get(f"{settings.MEDIA_URL}").status_code == 404
     assert client.get(f"{settings.MEDIA_URL}../pyproject.toml").status_code in (400, 404)
+
+
+@pytest.mark.django_db
+def test_favicon_ico_points_at_the_brand_mark(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon-32.png")
