@@ -19,3 +19,4 @@ class JielongConfig(AppConfig):
         hooks.register_campaign_is_open(live_hooks.campaign_is_open)
         hooks.register_session_campaigns(live_hooks.session_campaigns)
         hooks.register_campaign_builder_url(live_hooks.campaign_builder_url)
+        hooks.register_calendar_campaigns(live_hooks.calendar_campaigns)

@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from groupbuy import clock
-from livestream.hooks import CampaignLink, PinCandidate, Sales
+from livestream.hooks import CalendarCampaign, CampaignLink, PinCandidate, Sales
 
 from . import selectors
 from .models import Campaign, CampaignItem
@@ -68,3 +68,16 @@ def session_campaigns(live_session_id: int) -> list[CampaignLink]:
 def campaign_builder_url(live_session_id: int) -> str:
     """The jielong builder with this session already chosen."""
     return f"{reverse('jielong:ops-campaign-new')}?live_session={live_session_id}"
+
+
+def calendar_campaigns(since, until) -> list[CalendarCampaign]:
+    """Campaigns (drafts included) closing in ``since`` ≤ t < ``until``, for the operators' live calendar."""
+    return [
+        CalendarCampaign(
+            title=c.title,
+            closes_at=c.closes_at,
+            status=c.get_status_display(),
+            url=reverse("jielong:ops-campaign", args=[c.pk]),
+        )
+        for c in Campaign.objects.filter(closes_at__gte=since, closes_at__lt=until).order_by("closes_at", "pk")
+    ]

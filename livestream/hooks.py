@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,16 @@ class CampaignLink:
     is_open: bool
 
 
+@dataclass(frozen=True)
+class CalendarCampaign:
+    """A jielong on the live calendar, on the day it closes (its deadline is what operators plan around)."""
+
+    title: str
+    closes_at: datetime
+    status: str  # the status word, already translated by the provider
+    url: str
+
+
 PinCandidatesProvider = Callable[[int], list[PinCandidate]]
 SalesProvider = Callable[[int], Sales]
 CampaignUrlProvider = Callable[[int], str | None]
@@ -51,6 +62,7 @@ _campaign_url: CampaignUrlProvider | None = None
 _campaign_is_open: Callable[[int], bool] | None = None
 _session_campaigns: Callable[[int], list[CampaignLink]] | None = None
 _campaign_builder_url: Callable[[int], str | None] | None = None
+_calendar_campaigns: Callable[[datetime, datetime], list[CalendarCampaign]] | None = None
 
 
 def register_pin_candidates(provider: PinCandidatesProvider) -> None:
@@ -116,8 +128,19 @@ def campaign_builder_url(live_session_id: int) -> str | None:
     return _campaign_builder_url(live_session_id) if _campaign_builder_url is not None else None
 
 
+def register_calendar_campaigns(provider: Callable[[datetime, datetime], list[CalendarCampaign]]) -> None:
+    """``provider(since, until)`` returns the campaigns closing in that span, for the live calendar."""
+    global _calendar_campaigns
+    _calendar_campaigns = provider
+
+
+def calendar_campaigns(since: datetime, until: datetime) -> list[CalendarCampaign]:
+    return _calendar_campaigns(since, until) if _calendar_campaigns is not None else []
+
+
 def reset() -> None:
     """Forget the providers (tests)."""
     global _pin_candidates, _sales, _campaign_url, _campaign_is_open, _session_campaigns, _campaign_builder_url
+    global _calendar_campaigns
     _pin_candidates = _sales = _campaign_url = None
-    _campaign_is_open = _session_campaigns = _campaign_builder_url = None
+    _campaign_is_open = _session_campaigns = _campaign_builder_url = _calendar_campaigns = None

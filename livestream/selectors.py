@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Avg, Count, Exists, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -208,10 +208,12 @@ class CalendarDay:
     sessions: list[LiveSession]
     is_today: bool
     in_month: bool
+    campaigns: list[hooks.CalendarCampaign] = field(default_factory=list)  # jielongs closing that day
 
 
 def live_calendar(*, start: date, end: date, month: int | None = None) -> list[CalendarDay]:
-    """Days ``start`` ≤ d < ``end`` with the sessions scheduled on each (local time), for the live calendar."""
+    """Days ``start`` ≤ d < ``end`` with the sessions scheduled on each (local time) and the jielongs closing
+    on each (from the provider jielong registers), for the live calendar."""
     tz = timezone.get_current_timezone()
     since = datetime.combine(start, time.min, tzinfo=tz)
     until = datetime.combine(end, time.min, tzinfo=tz)
@@ -223,6 +225,9 @@ def live_calendar(*, start: date, end: date, month: int | None = None) -> list[C
     )
     for session in sessions:
         by_day.setdefault(timezone.localtime(session.scheduled_start).date(), []).append(session)
+    campaigns_by_day: dict[date, list[hooks.CalendarCampaign]] = {}
+    for campaign in hooks.calendar_campaigns(since, until):
+        campaigns_by_day.setdefault(timezone.localtime(campaign.closes_at).date(), []).append(campaign)
     today = clock.localdate()
     days, day = [], start
     while day < end:
@@ -230,6 +235,7 @@ def live_calendar(*, start: date, end: date, month: int | None = None) -> list[C
             CalendarDay(
                 date=day,
                 sessions=by_day.get(day, []),
+                campaigns=campaigns_by_day.get(day, []),
                 is_today=day == today,
                 in_month=month is None or day.month == month,
             )

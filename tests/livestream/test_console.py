@@ -323,3 +323,25 @@ def test_the_admin_host_picker_lists_staff_only(client, world):
     client.force_login(admin)
     page = client.get(reverse("admin:livestream_livesession_add")).content.decode()
     assert "老李" in page and "王阿姨" not in page
+
+
+def test_the_live_calendar_shows_jielongs_on_the_day_they_close(client, world):
+    """Lives and jielongs on one calendar (jielong provides its campaigns through livestream.hooks)."""
+    closes = clock.now() + timedelta(days=2)
+    campaign = factories.campaign(title="周末土鸡蛋接龙", closes_at=closes)
+    day = timezone.localtime(closes).date()
+    client.force_login(world["operator"])
+
+    week = client.get(reverse("livestream:ops-live-calendar"), {"date": day.isoformat()}).content.decode()
+    month = client.get(
+        reverse("livestream:ops-live-calendar"), {"view": "month", "date": day.isoformat()}
+    ).content.decode()
+    later = client.get(
+        reverse("livestream:ops-live-calendar"), {"date": (day + timedelta(days=14)).isoformat()}
+    ).content.decode()
+
+    link = reverse("jielong:ops-campaign", args=[campaign.pk])
+    assert link in week and "周末土鸡蛋接龙" in week
+    assert f"Jielong closes {timezone.localtime(closes):%H:%M}" in week
+    assert link in month
+    assert link not in later
