@@ -18,7 +18,7 @@ from groupbuy import clock
 from groupbuy.access import operator_required
 from groupbuy.errors import DomainError
 
-from . import console, hooks, selectors, services, warmup
+from . import console, hooks, selectors, services, views, warmup
 from .forms import RescheduleForm, RoundForm, SeriesForm, SessionForm
 from .models import Delivery, LiveSeries, LiveSession, WarmupRound
 
@@ -293,3 +293,12 @@ def ops_live_calendar(request: HttpRequest) -> HttpResponse:
             "next": following.isoformat(),
         },
     )
+
+
+@operator_required
+def ops_round_poster(request: HttpRequest, pk: int, round_pk: int) -> HttpResponse:
+    """The round's poster as members will get it (its QR code without a member's referral)."""
+    round_ = get_object_or_404(
+        WarmupRound.objects.select_related("session__series"), pk=round_pk, session_id=pk, has_poster=True
+    )
+    return views.round_poster_response(request, round_=round_, session=round_.session, sharer=None)

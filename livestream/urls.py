@@ -18,6 +18,7 @@ urlpatterns = [
     path("ops/live/<int:pk>/warmup/standard/", console_views.ops_warmup_standard, name="ops-warmup-standard"),
     path("ops/live/<int:pk>/rounds/", console_views.ops_round_add, name="ops-round-add"),
     path("ops/live/<int:pk>/rounds/<int:round_pk>/remove/", console_views.ops_round_remove, name="ops-round-remove"),
+    path("ops/live/<int:pk>/rounds/<int:round_pk>/poster.png", console_views.ops_round_poster, name="ops-round-poster"),
     path("host/", views.host_sessions, name="host-sessions"),
     path("host/sessions/<int:pk>/", views.host_panel, name="host-panel"),
     path("host/sessions/<int:pk>/go-live/", views.host_go_live, name="host-go-live"),

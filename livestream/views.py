@@ -283,6 +283,11 @@ def member_poster(request: HttpRequest, pk: int) -> HttpResponse:
     """A warm-up round's poster, its QR code carrying this member's referral link."""
     round_ = get_object_or_404(WarmupRound.objects.select_related("session__series"), pk=pk, has_poster=True)
     session = _member_session(request, round_.session_id)
+    return round_poster_response(request, round_=round_, session=session, sharer=request.user)
+
+
+def round_poster_response(request: HttpRequest, *, round_: WarmupRound, session: LiveSession, sharer) -> FileResponse:
+    """The PNG of a warm-up round's poster; its QR code opens the live, carrying ``sharer``'s referral (if any)."""
     when = timezone.localtime(session.scheduled_start).strftime("%m-%d %H:%M")
     hosts = "、".join(u.display_name for u in session.hosts.all())
     poster = posters.Poster(
@@ -290,7 +295,7 @@ def member_poster(request: HttpRequest, pk: int) -> HttpResponse:
         subtitle=when,
         lines=tuple(line for line in (hosts, session.perk_summary) if line),
         footer=f"{session.series.title} · {round_.title}",
-        qr_url=request.build_absolute_uri(warmup.session_link(session, sharer=request.user)),
+        qr_url=request.build_absolute_uri(warmup.session_link(session, sharer=sharer)),
         cover_path=session.cover.path if session.cover else "",
     )
     return FileResponse(open(posters.render_cached(poster), "rb"), content_type="image/png")

@@ -345,3 +345,27 @@ def test_the_live_calendar_shows_jielongs_on_the_day_they_close(client, world):
     assert f"Jielong closes {timezone.localtime(closes):%H:%M}" in week
     assert link in month
     assert link not in later
+
+
+def test_the_warm_up_plan_previews_each_rounds_poster(client, world, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    session = factories.live_session(hosts=[world["host"]], starts_in=timedelta(days=2), title="周末厨房第二期")
+    teaser = WarmupRound.objects.create(
+        session=session,
+        kind="teaser",
+        send_at=clock.now() + timedelta(days=1),
+        audience="communities",
+        title="悬念海报",
+        has_poster=True,
+    )
+    client.force_login(world["operator"])
+
+    page = client.get(reverse("livestream:ops-session", args=[session.pk])).content.decode()
+    poster = client.get(reverse("livestream:ops-round-poster", args=[session.pk, teaser.pk]))
+
+    assert reverse("livestream:ops-round-poster", args=[session.pk, teaser.pk]) in page
+    assert poster.status_code == 200
+    assert poster["Content-Type"] == "image/png"
+    assert b"".join(poster.streaming_content).startswith(b"\x89PNG")
+    client.force_login(world["host"])
+    assert client.get(reverse("livestream:ops-round-poster", args=[session.pk, teaser.pk])).status_code in (302, 403)
