@@ -156,8 +156,10 @@ def _render_page(
 ) -> HttpResponse:
     """The member page. ``is_preview``: the operator's look at a draft, shown as members will see it
     once open (items, prices, steppers), with nothing that can be sent."""
-    my_order = selectors.member_campaign_order(campaign_id=campaign.pk, user=request.user)
     items = _items(campaign)
+    # The member's order lines take their items from the page's own list (no second read of items,
+    # SKUs and products: the page is opened again and again during the join storm).
+    my_order = selectors.member_campaign_order(campaign_id=campaign.pk, user=request.user, items=items)
     if posted is not None:
         values = {item.pk: posted.get(f"qty_{item.pk}", "") for item in items}
         chosen_point = posted.get("pickup_point", "")
@@ -186,13 +188,14 @@ def _render_page(
     except LookupError:
         provider = None
     line = progress_line(joined=campaign.joined_count, still_needed=campaign.still_needed)
+    pictures = list(campaign.images.all())
     context = {
         "campaign": campaign,
         "membership": membership,
         "is_leader": membership.role == Membership.Role.LEADER,
         "items": items,
-        "cover": campaign.images.first(),
-        "pictures": list(campaign.images.all()),
+        "cover": pictures[0] if pictures else None,
+        "pictures": pictures,
         "status_label": member_status_label(campaign),
         "perk_title": perk_title(campaign) if campaign.perk_limit else "",
         "perk_names_limit": bool(campaign.perk_limit) and perk_title(campaign) == campaign.perk_description.strip(),

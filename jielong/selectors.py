@@ -290,15 +290,19 @@ def campaign_joiners(*, campaign_id: int, limit: int | None = None) -> list[dict
     return joiner_rows(orders)
 
 
-def member_campaign_order(*, campaign_id: int, user: User) -> Order | None:
-    """The member's live order in a campaign (at most one, by constraint), with its lines."""
-    return (
-        Order.objects.filter(campaign_id=campaign_id, user=user)
-        .exclude(status=Order.Status.CANCELLED)
-        .select_related("pickup_point")
-        .prefetch_related("lines__item__sku__product")
-        .first()
-    )
+def member_campaign_order(*, campaign_id: int, user: User, items: Iterable[CampaignItem] | None = None) -> Order | None:
+    """The member's live order in a campaign (at most one, by constraint), with its lines. ``items``: the
+    campaign's items already read (with SKU and product), which the lines then reuse instead of reading them."""
+    orders = Order.objects.filter(campaign_id=campaign_id, user=user).exclude(status=Order.Status.CANCELLED)
+    if items is None:
+        return orders.select_related("pickup_point").prefetch_related("lines__item__sku__product").first()
+    order = orders.select_related("pickup_point").prefetch_related("lines").first()
+    if order is not None:
+        by_pk = {item.pk: item for item in items}
+        for line in order.lines.all():
+            if line.item_id in by_pk:
+                line.item = by_pk[line.item_id]
+    return order
 
 
 def member_order(*, order_id: int, user: User) -> Order | None:
