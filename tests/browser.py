@@ -44,3 +44,12 @@ def staff_page(browser, cookies: list[dict], *, width: int = 1280, height: int =
     admin_requests: list[str] = []
     page.on("request", lambda request: "/admin/" in request.url and admin_requests.append(request.url))
     return page, admin_requests
+
+
+def phone_page(browser, cookies: list[dict]):
+    """A member's phone: 375 px wide, touch, at twice the pixel density (what members open WeChat links on)."""
+    context = browser.new_context(
+        viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
+    context.add_cookies(cookies)
+    return context.new_page()

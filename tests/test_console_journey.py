@@ -19,7 +19,7 @@ from community.models import Community, Membership
 from jielong.models import Campaign, Order
 from livestream.models import LiveSession, WarmupRound
 from tests import factories
-from tests.browser import launch, session_cookies, staff_page
+from tests.browser import launch, phone_page, session_cookies, staff_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -127,9 +127,7 @@ def test_an_operator_runs_a_live_and_a_jielong_from_an_empty_brand_without_the_a
 
         browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2)
-            context.add_cookies(member_cookies)
-            phone = context.new_page()
+            phone = phone_page(browser, member_cookies)
             phone.on("request", lambda r: "/admin/" in r.url and member_admin_requests.append(r.url))
             # the invitation link from the WeChat group, then the jielong from the member's home
             phone.goto(f"{asgi_server}/m/join/sunny/")

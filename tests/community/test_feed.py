@@ -8,7 +8,7 @@ from django.utils import timezone
 from community import feed
 from community.models import FeedItem, Membership, Post, PostImage
 from tests import factories
-from tests.browser import launch, session_cookies
+from tests.browser import launch, phone_page, session_cookies
 
 pytestmark = pytest.mark.django_db
 
@@ -236,9 +236,7 @@ def test_on_a_phone_the_member_home_shows_the_feed_and_opens_a_post(live_server,
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
-            context.add_cookies(cookies)
-            page = context.new_page()
+            page = phone_page(browser, cookies)
 
             page.goto(f"{live_server.url}/m/")
             section = page.locator("#feed")
@@ -256,7 +254,7 @@ def test_on_a_phone_the_member_home_shows_the_feed_and_opens_a_post(live_server,
             expect(page.locator(".post-images img")).to_have_count(1)
             assert page.evaluate("document.documentElement.scrollWidth") <= 375
             page.goto(f"{live_server.url}/m/")
-            context.close()
+            page.context.close()
         finally:
             browser.close()
 

@@ -7,7 +7,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from community.models import Application, Community, Membership
 from tests import factories
-from tests.browser import launch, session_cookies
+from tests.browser import launch, phone_page, session_cookies
 from tests.community.test_joining import questionnaire
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,9 +25,7 @@ def test_sign_in_answer_questionnaire_and_land_on_community_home(live_server, se
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
-            context.add_cookies(session_cookies(live_server.url))
-            page = context.new_page()
+            page = phone_page(browser, session_cookies(live_server.url))
 
             page.goto(f"{live_server.url}/m/join/{community.slug}/")
             expect(page.get_by_text("只为关心食材来源的邻居")).to_be_visible()

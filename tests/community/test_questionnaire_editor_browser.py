@@ -6,7 +6,7 @@ from playwright.sync_api import expect, sync_playwright
 from community.models import Membership, Questionnaire
 from community.questionnaire_editor import NEVER_AUTO_APPROVE
 from tests import factories
-from tests.browser import launch, session_cookies
+from tests.browser import launch, phone_page, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,9 +20,7 @@ def test_leader_builds_a_questionnaire_on_a_phone(live_server):
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
-            context.add_cookies(cookies)
-            page = context.new_page()
+            page = phone_page(browser, cookies)
             page.goto(f"{live_server.url}/m/lead/{community.slug}/questionnaire/")
 
             first = page.locator("[data-question]").nth(0)

@@ -13,7 +13,7 @@ from playwright.sync_api import sync_playwright
 from community import feed
 from community.models import Column, FeedItem, Membership
 from tests import factories
-from tests.browser import launch, session_cookies
+from tests.browser import launch, phone_page, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,9 +35,7 @@ def _pages(live_server, user, paths):
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
-            context.add_cookies(cookies)
-            page = context.new_page()
+            page = phone_page(browser, cookies)
             for path in paths:
                 page.goto(f"{live_server.url}{path}")
                 found[path] = (page.evaluate(SMALL_TARGETS_JS), page.evaluate("document.documentElement.scrollWidth"))

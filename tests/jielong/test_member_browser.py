@@ -10,7 +10,7 @@ from playwright.sync_api import expect, sync_playwright
 from catalogue.models import SKU
 from jielong.models import Campaign, Order
 from tests import factories as f
-from tests.browser import launch, session_cookies
+from tests.browser import launch, phone_page, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,9 +35,7 @@ def test_one_member_joins_and_the_other_sees_the_count_change_without_reload(asg
         try:
             pages = []
             for user_cookies in cookies:
-                context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2)
-                context.add_cookies(user_cookies)
-                page = context.new_page()
+                page = phone_page(browser, user_cookies)
                 page.goto(url)
                 expect(page.locator("#jielong")).to_have_attribute("data-live", "connected", timeout=10_000)
                 pages.append(page)
@@ -95,9 +93,7 @@ def test_member_joins_with_the_steppers_and_sees_the_running_total_in_the_sticky
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2)
-            context.add_cookies(cookies)
-            page = context.new_page()
+            page = phone_page(browser, cookies)
             page.goto(url)
             less, more = page.locator(f'{row} [data-step="-1"]'), page.locator(f'{row} [data-step="1"]')
             expect(less).to_be_disabled()

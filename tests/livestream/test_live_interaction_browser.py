@@ -9,7 +9,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from livestream.models import Comment, LiveSession
 from tests import factories
-from tests.browser import launch, session_cookies
+from tests.browser import launch, phone_page, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,9 +27,7 @@ def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_serv
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            phone_context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2)
-            phone_context.add_cookies(member_cookies)
-            phone = phone_context.new_page()
+            phone = phone_page(browser, member_cookies)
             phone.goto(f"{asgi_server}/m/live/{session.pk}/")
             expect(phone.locator("#live-room")).to_have_attribute("data-live", "connected", timeout=10_000)
             expect(phone.locator("#live-unavailable")).to_be_hidden()  # real time works: no notice
@@ -91,9 +89,7 @@ def test_a_member_waiting_in_the_room_is_taken_live_when_the_host_goes_live(asgi
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            phone_context = browser.new_context(viewport={"width": 375, "height": 740})
-            phone_context.add_cookies(member_cookies)
-            phone = phone_context.new_page()
+            phone = phone_page(browser, member_cookies)
             phone.goto(f"{asgi_server}/m/live/{session.pk}/")
             expect(phone.locator("#live-room")).to_have_attribute("data-live", "connected", timeout=10_000)
             expect(phone.get_by_text("This live has not started yet.")).to_be_visible()

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from tests import factories
-from tests.browser import launch, session_cookies
+from tests.browser import launch, phone_page, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,9 +34,7 @@ def test_before_the_start_the_room_counts_down_and_copies_the_invite_link(live_s
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-            context.add_cookies(cookies)
-            page = context.new_page()
+            page = phone_page(browser, cookies)
             page.goto(f"{live_server.url}/m/live/{session.pk}/")
             countdown = page.locator("#live-countdown [data-countdown]")
             expect(countdown).to_have_text(re.compile(r"^1 day 0[12]:\d\d:\d\d$"))

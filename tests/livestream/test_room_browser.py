@@ -7,7 +7,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from livestream.models import Comment, LiveSession, WatchRecord
 from tests import factories
-from tests.browser import launch, session_cookies
+from tests.browser import launch, phone_page, session_cookies
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,9 +27,7 @@ def test_the_live_room_sends_heartbeats_and_shows_who_is_online(live_server):
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-            context.add_cookies(cookies)
-            page = context.new_page()
+            page = phone_page(browser, cookies)
             page.goto(f"{live_server.url}/m/live/{session.pk}/")
             expect(page.locator("#live-online")).to_have_text("1", timeout=15000)
             expect(page.get_by_role("link", name="Watch on WeChat Channels")).to_be_visible()
@@ -51,9 +49,7 @@ def test_when_the_socket_cannot_connect_the_room_says_so_and_comments_still_post
     with sync_playwright() as p:
         browser = launch(p)
         try:
-            context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-            context.add_cookies(cookies)
-            page = context.new_page()
+            page = phone_page(browser, cookies)
             page.goto(f"{live_server.url}/m/live/{session.pk}/")
             notice = page.locator("#live-unavailable")
             expect(notice).to_be_visible(timeout=15000)
