@@ -1,6 +1,8 @@
 """What is sold: supplier farms, products and their SKUs. Stock lives on the SKU, so every
 campaign selling a SKU draws from the same number (库存同步)."""
 
+from datetime import time
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -18,6 +20,9 @@ class Supplier(models.Model):
     contact_name = models.CharField(_("contact"), max_length=32, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=20, blank=True)
     story = models.TextField(_("story"), blank=True)
+    # What fulfilment plans with: an order placed before the cut-off is delivered lead_time_days later.
+    lead_time_days = models.PositiveSmallIntegerField(_("lead time (days)"), default=1)
+    cutoff_time = models.TimeField(_("cut-off for next-day delivery"), default=time(22, 0))
 
     class Meta:
         verbose_name = _("supplier")
@@ -85,11 +90,21 @@ class SKU(models.Model):
     # database, its documented twin jielong_join; never read-modify-write.
     stock = models.PositiveIntegerField(_("stock"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
+    # Fulfilment facts: the zone decides the van (冷链/冷冻/常温); packs decide the crates per stop.
+    zone = models.CharField(
+        _("temperature zone"), max_length=16, choices=Product.StorageType.choices, default=Product.StorageType.CHILLED
+    )
+    pack_unit = models.CharField(_("pack"), max_length=8, blank=True, help_text=_("e.g. 箱, 筐"))
+    units_per_pack = models.PositiveSmallIntegerField(_("units per pack"), default=1)
+    weight_g = models.PositiveIntegerField(_("weight per unit (g)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("SKU")
         verbose_name_plural = _("SKUs")
-        constraints = [models.CheckConstraint(condition=Q(stock__gte=0), name="sku_stock_not_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="sku_stock_not_negative"),
+            models.CheckConstraint(condition=Q(units_per_pack__gte=1), name="sku_units_per_pack_positive"),
+        ]
 
     def __str__(self) -> str:
         return self.label(self.product.name, self.spec)

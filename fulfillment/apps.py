@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class FulfillmentConfig(AppConfig):
     name = "fulfillment"
     verbose_name = _("Fulfilment")
+
+    def ready(self) -> None:
+        from . import subscribers
+
+        subscribers.register()

@@ -183,6 +183,7 @@ CELERY_BEAT_SCHEDULE = {
     "jielong-deliver-owed-after-join-work": _every(30.0, "jielong.tasks.deliver_owed_after_join_work"),
     "livestream-run-warmup": _every(15.0, "livestream.tasks.run_warmup"),
     "community-publish-due-posts": _every(30.0, "community.tasks.publish_due_posts"),
+    "fulfillment-split-due-days": _every(60.0, "fulfillment.tasks.split_due_days"),
 }
 
 # --- i18n -----------------------------------------------------------------------------------
