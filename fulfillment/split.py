@@ -24,9 +24,10 @@ from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
-from groupbuy import clock
+from groupbuy import clock, events
 from jielong.models import Campaign
 
+from . import events as fulfillment_events
 from .models import CampaignDelivery
 
 SPLITTABLE = (Campaign.Status.FORMED, Campaign.Status.COMPLETED)
@@ -308,18 +309,24 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
         cancelled = cur.fetchone()[0]
         cur.execute(_FINISH, params)
 
-    return SplitResult(
-        brand_id=brand_id,
-        delivery_date=delivery_date,
-        orders=orders,
-        units=int(units),
-        handouts_created=created,
-        pick_lines_changed=pick_changed,
-        load_lines_changed=load_changed,
-        handout_lines_changed=handout_changed,
-        parcels_cancelled=cancelled,
-        unrouted_point_ids=unrouted,
-    )
+        result = SplitResult(
+            brand_id=brand_id,
+            delivery_date=delivery_date,
+            orders=orders,
+            units=int(units),
+            handouts_created=created,
+            pick_lines_changed=pick_changed,
+            load_lines_changed=load_changed,
+            handout_lines_changed=handout_changed,
+            parcels_cancelled=cancelled,
+            unrouted_point_ids=unrouted,
+        )
+        events.publish(
+            fulfillment_events.DaySplit(
+                brand_id=brand_id, delivery_date=delivery_date.isoformat(), orders=orders, changed=result.changed
+            )
+        )
+    return result
 
 
 def _changed(cur, table: str, params: dict) -> int:

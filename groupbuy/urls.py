@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("catalogue.urls")),
     path("", include("livestream.urls")),
     path("", include("jielong.urls")),
+    path("", include("fulfillment.urls")),
     path("", include("analytics.urls")),
 ]
 

@@ -1,0 +1,41 @@
+"""Who may do what in fulfilment: the one place each question is answered.
+
+- operators run every brand's delivery days (routes, splits, documents, batch moves);
+- at a pickup point, its leader (``PickupPoint.leader``, or an active 团长 of its community) and its 核销员
+  (``PointVerifier``) verify pickups and mark the point's deliveries received;
+- a supplier reaches its own pick list only through a live ``SupplierLink`` (no account);
+- a driver's page is reached through the route's signed link (no account).
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from community.models import Membership, PickupPoint, User
+
+from .models import PointVerifier
+
+
+def may_run_fulfilment(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.is_operator)
+
+
+def points_user_may_verify(user: User):
+    """The pickup points where ``user`` may verify pickups (a queryset)."""
+    if not user.is_authenticated or not user.is_active:
+        return PickupPoint.objects.none()
+    if user.is_operator:
+        return PickupPoint.objects.all()
+    led_communities = Membership.objects.filter(
+        user=user, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
+    ).values("community_id")
+    return PickupPoint.objects.filter(
+        Q(leader=user)
+        | Q(community_id__in=led_communities)
+        | Q(pk__in=PointVerifier.objects.filter(user=user).values("pickup_point_id"))
+    ).distinct()
+
+
+def may_verify_at(*, user: User, point: PickupPoint | int) -> bool:
+    point_id = point if isinstance(point, int) else point.pk
+    return points_user_may_verify(user).filter(pk=point_id).exists()
