@@ -14,7 +14,6 @@ The shape of a delivery day (one brand, one ``delivery_date``):
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -54,9 +53,8 @@ class Route(models.Model):
     driver_name = models.CharField(_("driver"), max_length=32, blank=True)
     driver_phone = models.CharField(_("driver's phone"), max_length=20, blank=True)
     vehicle_plate = models.CharField(_("vehicle"), max_length=16, blank=True)
-    zones = ArrayField(
-        models.CharField(max_length=16, choices=Zone.choices), verbose_name=_("zones it can carry"), default=list
-    )
+    # Zone values (``Zone``), a list rather than an ArrayField so the embedded SQLite default works too.
+    zones = models.JSONField(_("zones it can carry"), default=list)
     departs_at = models.TimeField(_("departure time"))
     is_active = models.BooleanField(_("active"), default=True)
 

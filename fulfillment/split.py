@@ -11,8 +11,8 @@ It is written in set-based SQL (one temp table, then one upsert per document), b
 100k orders. It is idempotent (an upsert that finds the same quantity writes nothing) and incremental: a
 row whose quantity changes keeps ``previous_quantity`` and gets ``changed_at``; a row nothing feeds any more
 falls to 0 and is marked the same way. Units a supplier could not supply (``Shortage``) are picked (the
-supplier was asked for them) but neither loaded nor handed out. Splits of one day are serialised by an
-advisory lock.
+supplier was asked for them) but neither loaded nor handed out. Splits of one day are serialised (an
+advisory lock on PostgreSQL). The same SQL runs on the embedded SQLite default.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from groupbuy import clock, events
 from jielong.models import Campaign
 
 from . import events as fulfillment_events
-from .models import CampaignDelivery
+from .models import CampaignDelivery, RouteStop
 
 SPLITTABLE = (Campaign.Status.FORMED, Campaign.Status.COMPLETED)
 
@@ -98,18 +98,22 @@ def split_due(*, now: datetime | None = None) -> list[SplitResult]:
     return [split_day(brand_id=brand_id, delivery_date=day, now=now) for brand_id, day in due_days()]
 
 
-_SOURCE = """
--- ON COMMIT DROP does not fire when the caller's transaction goes on (a second split in it, or a test).
-DROP TABLE IF EXISTS split_versions, split_src, split_routes, split_pairs, split_handout;
+# Each statement runs on its own (SQLite executes one per call); the SQL is the common subset of PostgreSQL
+# and SQLite ≥ 3.39 (upserts, IS DISTINCT FROM), so the embedded demo splits the same way.
+_TEMP_TABLES = ("split_versions", "split_src", "split_routes", "split_pairs", "split_handout")
 
-CREATE TEMP TABLE split_versions ON COMMIT DROP AS
-SELECT c.id AS campaign_id, c.version, c.status
+_SOURCE = [
+    """
+CREATE TEMP TABLE split_versions AS
+SELECT c.id AS campaign_id, c.version AS version, c.status AS status
 FROM fulfillment_campaigndelivery cd JOIN jielong_campaign c ON c.id = cd.campaign_id
-WHERE cd.delivery_date = %(d)s AND c.brand_id = %(b)s;
-
-CREATE TEMP TABLE split_src ON COMMIT DROP AS
-SELECT o.id AS order_id, o.user_id, o.pickup_point_id, ci.sku_id, s.zone, p.supplier_id,
-       ol.quantity, ol.quantity - COALESCE(sh.quantity, 0) AS deliver
+WHERE cd.delivery_date = %(d)s AND c.brand_id = %(b)s
+""",
+    """
+CREATE TEMP TABLE split_src AS
+SELECT o.id AS order_id, o.user_id AS user_id, o.pickup_point_id AS pickup_point_id, ci.sku_id AS sku_id,
+       s.zone AS zone, p.supplier_id AS supplier_id,
+       ol.quantity AS quantity, ol.quantity - COALESCE(sh.quantity, 0) AS deliver
 FROM split_versions v
 JOIN jielong_order o ON o.campaign_id = v.campaign_id
 JOIN jielong_orderline ol ON ol.order_id = o.id
@@ -117,171 +121,198 @@ JOIN jielong_campaignitem ci ON ci.id = ol.item_id
 JOIN catalogue_sku s ON s.id = ci.sku_id
 JOIN catalogue_product p ON p.id = s.product_id
 LEFT JOIN fulfillment_shortage sh ON sh.order_line_id = ol.id
-WHERE v.status IN ('formed', 'completed') AND o.status <> 'cancelled' AND o.pickup_point_id IS NOT NULL;
-"""
+WHERE v.status IN ('formed', 'completed') AND o.status <> 'cancelled' AND o.pickup_point_id IS NOT NULL
+""",
+    "CREATE INDEX split_src_order ON split_src (order_id)",
+    "CREATE INDEX split_src_point_user ON split_src (pickup_point_id, user_id, sku_id)",
+    "ANALYZE split_src",
+]
 
-# The same three clauses for every document: write a new quantity only when it differs, keeping the old one.
-_MARK = """
-    quantity = EXCLUDED.quantity,
-    previous_quantity = {t}.quantity,
+
+def _upsert_quantity(table: str) -> str:
+    """Write a new quantity only when it differs, keeping the old one and stamping the change."""
+    return f"""
+    quantity = excluded.quantity,
+    previous_quantity = {table}.quantity,
     changed_at = %(now)s
-WHERE {t}.quantity <> EXCLUDED.quantity
-"""
+WHERE {table}.quantity <> excluded.quantity"""
 
-_PICK = (
+
+_PICK = [
     """
 INSERT INTO fulfillment_pickline (brand_id, delivery_date, sku_id, supplier_id, quantity, previous_quantity, changed_at)
 SELECT %(b)s, %(d)s, sku_id, supplier_id, SUM(quantity), %(new_prev)s, %(new_at)s
-FROM split_src GROUP BY sku_id, supplier_id
+FROM split_src WHERE true GROUP BY sku_id, supplier_id
 ON CONFLICT (delivery_date, sku_id) DO UPDATE SET"""
-    + _MARK.format(t="fulfillment_pickline")
-    + """;
-UPDATE fulfillment_pickline pl SET previous_quantity = pl.quantity, quantity = 0, changed_at = %(now)s
-WHERE pl.brand_id = %(b)s AND pl.delivery_date = %(d)s AND pl.quantity > 0
-  AND NOT EXISTS (SELECT 1 FROM split_src s WHERE s.sku_id = pl.sku_id);
-"""
-)
+    + _upsert_quantity("fulfillment_pickline"),
+    """
+UPDATE fulfillment_pickline SET previous_quantity = quantity, quantity = 0, changed_at = %(now)s
+WHERE brand_id = %(b)s AND delivery_date = %(d)s AND quantity > 0
+  AND NOT EXISTS (SELECT 1 FROM split_src s WHERE s.sku_id = fulfillment_pickline.sku_id)
+""",
+]
 
-_LOAD = """
-CREATE TEMP TABLE split_routes ON COMMIT DROP AS
-SELECT DISTINCT ON (rs.pickup_point_id, z.zone) rs.pickup_point_id, z.zone, r.id AS route_id
-FROM fulfillment_routestop rs
-JOIN fulfillment_route r ON r.id = rs.route_id
-CROSS JOIN LATERAL unnest(r.zones) AS z(zone)
-WHERE r.brand_id = %(b)s AND r.is_active
-ORDER BY rs.pickup_point_id, z.zone, r.id;
-
+_LOAD = [
+    """
 INSERT INTO fulfillment_loadline
     (brand_id, delivery_date, pickup_point_id, sku_id, zone, route_id, quantity, previous_quantity, changed_at)
 SELECT %(b)s, %(d)s, s.pickup_point_id, s.sku_id, s.zone, rt.route_id, SUM(s.deliver), %(new_prev)s, %(new_at)s
 FROM split_src s LEFT JOIN split_routes rt ON rt.pickup_point_id = s.pickup_point_id AND rt.zone = s.zone
+WHERE true
 GROUP BY s.pickup_point_id, s.sku_id, s.zone, rt.route_id
 HAVING SUM(s.deliver) > 0
 ON CONFLICT (delivery_date, pickup_point_id, sku_id) DO UPDATE SET
-    route_id = EXCLUDED.route_id,
-    zone = EXCLUDED.zone,
-    quantity = EXCLUDED.quantity,
-    previous_quantity = CASE WHEN fulfillment_loadline.quantity <> EXCLUDED.quantity
+    route_id = excluded.route_id,
+    zone = excluded.zone,
+    quantity = excluded.quantity,
+    previous_quantity = CASE WHEN fulfillment_loadline.quantity <> excluded.quantity
         THEN fulfillment_loadline.quantity ELSE fulfillment_loadline.previous_quantity END,
-    changed_at = CASE WHEN fulfillment_loadline.quantity <> EXCLUDED.quantity
+    changed_at = CASE WHEN fulfillment_loadline.quantity <> excluded.quantity
         THEN %(now)s ELSE fulfillment_loadline.changed_at END
-WHERE fulfillment_loadline.quantity <> EXCLUDED.quantity
-   OR fulfillment_loadline.route_id IS DISTINCT FROM EXCLUDED.route_id
-   OR fulfillment_loadline.zone <> EXCLUDED.zone;
-
-UPDATE fulfillment_loadline ll SET previous_quantity = ll.quantity, quantity = 0, changed_at = %(now)s
-WHERE ll.brand_id = %(b)s AND ll.delivery_date = %(d)s AND ll.quantity > 0
+WHERE fulfillment_loadline.quantity <> excluded.quantity
+   OR fulfillment_loadline.route_id IS DISTINCT FROM excluded.route_id
+   OR fulfillment_loadline.zone <> excluded.zone
+""",
+    """
+UPDATE fulfillment_loadline SET previous_quantity = quantity, quantity = 0, changed_at = %(now)s
+WHERE brand_id = %(b)s AND delivery_date = %(d)s AND quantity > 0
   AND NOT EXISTS (
-      SELECT 1 FROM split_src s WHERE s.pickup_point_id = ll.pickup_point_id AND s.sku_id = ll.sku_id AND s.deliver > 0
-  );
-"""
+      SELECT 1 FROM split_src s
+      WHERE s.pickup_point_id = fulfillment_loadline.pickup_point_id AND s.sku_id = fulfillment_loadline.sku_id
+        AND s.deliver > 0
+  )
+""",
+]
 
-_PAIRS = """
-CREATE TEMP TABLE split_pairs ON COMMIT DROP AS
-SELECT DISTINCT pickup_point_id, user_id FROM split_src;
-"""
+_PAIRS = "CREATE TEMP TABLE split_pairs AS SELECT DISTINCT pickup_point_id, user_id FROM split_src"
 
 # Codes are 6 random digits, unique per pickup point: a collision skips the row, and the next round retries it.
 _HANDOUTS = """
 INSERT INTO fulfillment_handout (brand_id, delivery_date, pickup_point_id, user_id, code, created_at)
-SELECT %(b)s, %(d)s, p.pickup_point_id, p.user_id, lpad(floor(random() * 1000000)::int::text, 6, '0'), %(now)s
+SELECT %(b)s, %(d)s, p.pickup_point_id, p.user_id, {code}, %(now)s
 FROM split_pairs p
 WHERE NOT EXISTS (
     SELECT 1 FROM fulfillment_handout h
     WHERE h.delivery_date = %(d)s AND h.pickup_point_id = p.pickup_point_id AND h.user_id = p.user_id
 )
-ON CONFLICT DO NOTHING;
+ON CONFLICT DO NOTHING
 """
+_RANDOM_CODE = {
+    "postgresql": "lpad(floor(random() * 1000000)::int::text, 6, '0')",
+    "sqlite": "substr('000000' || abs(random() %% 1000000), -6, 6)",
+}
 
 _MISSING_HANDOUTS = """
 SELECT count(*) FROM split_pairs p
 WHERE NOT EXISTS (
     SELECT 1 FROM fulfillment_handout h
     WHERE h.delivery_date = %(d)s AND h.pickup_point_id = p.pickup_point_id AND h.user_id = p.user_id
-);
+)
 """
 
-_HANDOUT_LINES = (
+_HANDOUT_LINES = [
     """
-CREATE TEMP TABLE split_handout ON COMMIT DROP AS
-SELECT h.id AS handout_id, s.order_id, s.sku_id, s.deliver
+CREATE TEMP TABLE split_handout AS
+SELECT h.id AS handout_id, s.order_id AS order_id, s.sku_id AS sku_id, s.deliver AS deliver,
+       h.pickup_point_id AS pickup_point_id
 FROM split_src s
 JOIN fulfillment_handout h
-  ON h.delivery_date = %(d)s AND h.pickup_point_id = s.pickup_point_id AND h.user_id = s.user_id;
-
+  ON h.delivery_date = %(d)s AND h.pickup_point_id = s.pickup_point_id AND h.user_id = s.user_id
+""",
+    "CREATE INDEX split_handout_sku ON split_handout (handout_id, sku_id)",
+    """
 INSERT INTO fulfillment_handoutline (handout_id, sku_id, quantity, previous_quantity, changed_at)
 SELECT handout_id, sku_id, SUM(deliver), %(new_prev)s, %(new_at)s
-FROM split_handout GROUP BY handout_id, sku_id HAVING SUM(deliver) > 0
+FROM split_handout WHERE true GROUP BY handout_id, sku_id HAVING SUM(deliver) > 0
 ON CONFLICT (handout_id, sku_id) DO UPDATE SET"""
-    + _MARK.format(t="fulfillment_handoutline")
-    + """;
-UPDATE fulfillment_handoutline hl SET previous_quantity = hl.quantity, quantity = 0, changed_at = %(now)s
-FROM fulfillment_handout h
-WHERE h.id = hl.handout_id AND h.brand_id = %(b)s AND h.delivery_date = %(d)s AND hl.quantity > 0
+    + _upsert_quantity("fulfillment_handoutline"),
+    """
+UPDATE fulfillment_handoutline SET previous_quantity = quantity, quantity = 0, changed_at = %(now)s
+WHERE quantity > 0
+  AND handout_id IN (SELECT id FROM fulfillment_handout WHERE brand_id = %(b)s AND delivery_date = %(d)s)
   AND NOT EXISTS (
-      SELECT 1 FROM split_handout s WHERE s.handout_id = hl.handout_id AND s.sku_id = hl.sku_id AND s.deliver > 0
-  );
-"""
-)
+      SELECT 1 FROM split_handout s
+      WHERE s.handout_id = fulfillment_handoutline.handout_id AND s.sku_id = fulfillment_handoutline.sku_id
+        AND s.deliver > 0
+  )
+""",
+]
 
 _PARCELS = """
 INSERT INTO fulfillment_parcel (order_id, brand_id, delivery_date, pickup_point_id, handout_id, state, state_changed_at)
-SELECT s.order_id, %(b)s, %(d)s, h.pickup_point_id, s.handout_id,
-       CASE WHEN SUM(s.deliver) = 0 THEN 'shortage' ELSE 'pending' END, %(now)s
-FROM split_handout s JOIN fulfillment_handout h ON h.id = s.handout_id
-GROUP BY s.order_id, s.handout_id, h.pickup_point_id
+SELECT order_id, %(b)s, %(d)s, pickup_point_id, handout_id,
+       CASE WHEN SUM(deliver) = 0 THEN 'shortage' ELSE 'pending' END, %(now)s
+FROM split_handout WHERE true
+GROUP BY order_id, handout_id, pickup_point_id
 ON CONFLICT (order_id) DO UPDATE SET
-    delivery_date = EXCLUDED.delivery_date,
-    pickup_point_id = EXCLUDED.pickup_point_id,
-    handout_id = EXCLUDED.handout_id,
-    state = CASE WHEN fulfillment_parcel.state = 'pending' AND EXCLUDED.state = 'shortage'
+    delivery_date = excluded.delivery_date,
+    pickup_point_id = excluded.pickup_point_id,
+    handout_id = excluded.handout_id,
+    state = CASE WHEN fulfillment_parcel.state = 'pending' AND excluded.state = 'shortage'
         THEN 'shortage' ELSE fulfillment_parcel.state END,
-    state_changed_at = CASE WHEN fulfillment_parcel.state = 'pending' AND EXCLUDED.state = 'shortage'
+    state_changed_at = CASE WHEN fulfillment_parcel.state = 'pending' AND excluded.state = 'shortage'
         THEN %(now)s ELSE fulfillment_parcel.state_changed_at END
-WHERE fulfillment_parcel.handout_id IS DISTINCT FROM EXCLUDED.handout_id
-   OR fulfillment_parcel.delivery_date <> EXCLUDED.delivery_date
-   OR (fulfillment_parcel.state = 'pending' AND EXCLUDED.state = 'shortage');
+WHERE fulfillment_parcel.handout_id IS DISTINCT FROM excluded.handout_id
+   OR fulfillment_parcel.delivery_date <> excluded.delivery_date
+   OR (fulfillment_parcel.state = 'pending' AND excluded.state = 'shortage')
 """
 
 _CANCELLED_PARCELS = """
-WITH gone AS (
-    UPDATE fulfillment_parcel pa SET state = 'cancelled', state_changed_at = %(now)s
-    WHERE pa.brand_id = %(b)s AND pa.delivery_date = %(d)s AND pa.state <> 'cancelled'
-      AND NOT EXISTS (SELECT 1 FROM split_src s WHERE s.order_id = pa.order_id)
-    RETURNING 1
-)
-SELECT count(*) FROM gone;
+UPDATE fulfillment_parcel SET state = 'cancelled', state_changed_at = %(now)s
+WHERE brand_id = %(b)s AND delivery_date = %(d)s AND state <> 'cancelled'
+  AND NOT EXISTS (SELECT 1 FROM split_src s WHERE s.order_id = fulfillment_parcel.order_id)
 """
 
 _FINISH = """
-UPDATE fulfillment_campaigndelivery cd SET split_at = %(now)s, split_version = v.version
-FROM split_versions v WHERE cd.campaign_id = v.campaign_id;
+UPDATE fulfillment_campaigndelivery SET split_at = %(now)s,
+    split_version = (SELECT v.version FROM split_versions v WHERE v.campaign_id = fulfillment_campaigndelivery.campaign_id)
+WHERE campaign_id IN (SELECT campaign_id FROM split_versions)
 """
+
+
+def _route_rows(brand_id: int) -> list[tuple[int, str, int]]:
+    """(pickup point, zone, route): the route that serves each point in each zone (the lowest id wins)."""
+    chosen: dict[tuple[int, str], int] = {}
+    stops = RouteStop.objects.filter(route__brand_id=brand_id, route__is_active=True).order_by("route_id")
+    for point_id, route_id, zones in stops.values_list("pickup_point_id", "route_id", "route__zones"):
+        for zone in zones or []:
+            chosen.setdefault((point_id, zone), route_id)
+    return [(point, zone, route) for (point, zone), route in chosen.items()]
+
+
+def _run(cur, statements, params) -> None:
+    for statement in [statements] if isinstance(statements, str) else statements:
+        cur.execute(statement, params)
 
 
 def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None) -> SplitResult:
     """Split (or re-split) one brand's delivery day; see the module docstring."""
     now = now or clock.now()
     params = {"b": brand_id, "d": delivery_date, "now": now}
+    postgres = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"fulfillment.split:{brand_id}:{delivery_date}"])
+        if postgres:  # SQLite's write transactions are serial already
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"fulfillment.split:{brand_id}:{delivery_date}"])
+        for table in _TEMP_TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
         cur.execute(
             "SELECT EXISTS (SELECT 1 FROM fulfillment_pickline WHERE brand_id = %(b)s AND delivery_date = %(d)s)",
             params,
         )
         # After the first split every new row is a change too ("0 → 2"); the first split marks nothing.
-        resplit = cur.fetchone()[0]
+        resplit = bool(cur.fetchone()[0])
         params |= {"new_prev": 0 if resplit else None, "new_at": now if resplit else None}
 
-        cur.execute(_SOURCE, params)
-        cur.execute("ANALYZE split_src")
+        _run(cur, _SOURCE, params)
         cur.execute("SELECT count(DISTINCT order_id), COALESCE(SUM(quantity), 0) FROM split_src")
         orders, units = cur.fetchone()
 
-        cur.execute(_PICK, params)
+        _run(cur, _PICK, params)
         pick_changed = _changed(cur, "fulfillment_pickline", params)
 
-        cur.execute(_LOAD, params)
+        cur.execute("CREATE TEMP TABLE split_routes (pickup_point_id bigint, zone varchar(16), route_id bigint)")
+        cur.executemany("INSERT INTO split_routes VALUES (%s, %s, %s)", _route_rows(brand_id))
+        _run(cur, _LOAD, params)
         load_changed = _changed(cur, "fulfillment_loadline", params)
         cur.execute(
             "SELECT DISTINCT pickup_point_id FROM fulfillment_loadline "
@@ -292,8 +323,9 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
 
         cur.execute(_PAIRS, params)
         created = 0
+        insert_handouts = _HANDOUTS.format(code=_RANDOM_CODE[connection.vendor])
         for _round in range(20):
-            cur.execute(_HANDOUTS, params)
+            cur.execute(insert_handouts, params)
             created += cur.rowcount
             cur.execute(_MISSING_HANDOUTS, params)
             if cur.fetchone()[0] == 0:
@@ -301,13 +333,15 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
         else:  # pragma: no cover - a point with ~a million live codes
             raise SplitError(_("Could not give every hand-out a pickup code; please try again."))
 
-        cur.execute(_HANDOUT_LINES, params)
+        _run(cur, _HANDOUT_LINES, params)
         handout_changed = _changed_handout_lines(cur, params)
 
         cur.execute(_PARCELS, params)
         cur.execute(_CANCELLED_PARCELS, params)
-        cancelled = cur.fetchone()[0]
+        cancelled = cur.rowcount
         cur.execute(_FINISH, params)
+        for table in _TEMP_TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
 
         result = SplitResult(
             brand_id=brand_id,

@@ -47,7 +47,7 @@ class Migration(migrations.Migration):
         ),
         # A SKU starts in its product's storage zone.
         migrations.RunSQL(
-            "UPDATE catalogue_sku s SET zone = p.storage FROM catalogue_product p WHERE p.id = s.product_id",
+            "UPDATE catalogue_sku SET zone = (SELECT p.storage FROM catalogue_product p WHERE p.id = catalogue_sku.product_id)",
             migrations.RunSQL.noop,
         ),
     ]
