@@ -1,0 +1,41 @@
+"""What jielong pages show from the fulfilment app, without importing it.
+
+``fulfillment`` sits above ``jielong`` in the layering, yet a member's order page shows where the order is
+(its pickup code and QR, its state) and the operator's campaign page links to the campaign's delivery day.
+The fulfillment app registers panel providers here in its ``AppConfig.ready``; each returns an HTML
+fragment (already rendered, already escaped) or "" when it has nothing to show. Until one registers, the
+pages simply show no panel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest
+from django.utils.safestring import SafeString, mark_safe
+
+# (request, order) -> HTML for the member's order page
+MemberOrderPanel = Callable[[HttpRequest, object], str]
+# (request, campaign) -> HTML for the operator's campaign page
+OpsCampaignPanel = Callable[[HttpRequest, object], str]
+
+_member_order_panels: list[MemberOrderPanel] = []
+_ops_campaign_panels: list[OpsCampaignPanel] = []
+
+
+def register_member_order_panel(provider: MemberOrderPanel) -> None:
+    if provider not in _member_order_panels:
+        _member_order_panels.append(provider)
+
+
+def register_ops_campaign_panel(provider: OpsCampaignPanel) -> None:
+    if provider not in _ops_campaign_panels:
+        _ops_campaign_panels.append(provider)
+
+
+def member_order_panels(request: HttpRequest, order) -> SafeString:
+    return mark_safe("".join(provider(request, order) for provider in _member_order_panels))
+
+
+def ops_campaign_panels(request: HttpRequest, campaign) -> SafeString:
+    return mark_safe("".join(provider(request, campaign) for provider in _ops_campaign_panels))
