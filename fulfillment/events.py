@@ -61,3 +61,28 @@ class OrderUncollected(events.DomainEvent):
     order_id: int
     user_id: int
     pickup_point_id: int
+
+
+# --- purchase: supplier confirmations (采购确认) and the shortages they make --------------------------
+
+
+@events.event("fulfillment.supply_confirmed")
+class SupplyConfirmed(events.DomainEvent):
+    """A supplier confirmed how many units of a pick line it can supply (``confirmed`` ≤ ``ordered``)."""
+
+    brand_id: int
+    delivery_date: str  # ISO date
+    supplier_id: int
+    pick_line_id: int
+    sku_id: int
+    ordered: int
+    confirmed: int
+
+
+@events.event("fulfillment.shortage_cleared")
+class ShortageCleared(events.DomainEvent):
+    """An order line's shortage went away (the supplier confirmed more, or the order was cancelled)."""
+
+    order_id: int
+    order_line_id: int
+    sku_id: int
