@@ -3,13 +3,15 @@ live in ``catalogue.services``, whose messages are put back on these forms."""
 
 from __future__ import annotations
 
+from datetime import time
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from groupbuy.money import fen_to_yuan, yuan_to_fen
 
 from .models import SKU, Product, Supplier
-from .services import ProductInput, SKUInput, SupplierInput
+from .services import MAX_LEAD_TIME_DAYS, MAX_UNITS_PER_PACK, ProductInput, SKUInput, SupplierInput
 
 PRICE_ERRORS = {
     "min_value": _("Prices cannot be negative."),
@@ -37,12 +39,28 @@ class SupplierForm(forms.Form):
     contact_name = forms.CharField(label=_("Contact"), max_length=32, required=False)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=20, required=False)
     story = forms.CharField(label=_("Story"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    lead_time_days = forms.IntegerField(
+        label=_("Lead time (days)"),
+        required=False,
+        initial=1,
+        min_value=1,
+        max_value=MAX_LEAD_TIME_DAYS,
+        help_text=_("Days from the order to the delivery: 1 = ordered today, delivered tomorrow."),
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    cutoff_time = forms.TimeField(
+        label=_("Cut-off for next-day delivery"),
+        required=False,
+        initial=time(22, 0),
+        help_text=_("Orders after this time go into the next day's pick list."),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+    )
+
+    FIELDS = ("name", "region", "contact_name", "contact_phone", "story", "lead_time_days", "cutoff_time")
 
     @classmethod
     def for_supplier(cls, supplier: Supplier) -> SupplierForm:
-        return cls(
-            initial={f: getattr(supplier, f) for f in ("name", "region", "contact_name", "contact_phone", "story")}
-        )
+        return cls(initial={f: getattr(supplier, f) for f in cls.FIELDS})
 
     def to_input(self) -> SupplierInput:
         return SupplierInput(**self.cleaned_data)
@@ -84,6 +102,15 @@ class SKUForm(forms.Form):
     stock = forms.IntegerField(label=_("Opening stock"), min_value=0, initial=0)
     max_per_member = forms.IntegerField(label=_("Limit per member"), min_value=1, required=False)
     is_active = forms.BooleanField(label=_("On sale"), required=False, initial=True)
+    # Fulfilment facts: the zone picks the van, the pack gives the crates per stop, the weight the load.
+    zone = forms.ChoiceField(label=_("Temperature zone"), choices=Product.StorageType.choices, required=False)
+    pack_unit = forms.CharField(label=_("Pack"), max_length=8, required=False, help_text=_("e.g. 箱, 筐"))
+    units_per_pack = forms.IntegerField(
+        label=_("Units per pack"), min_value=1, max_value=MAX_UNITS_PER_PACK, initial=1, required=False
+    )
+    weight_g = forms.IntegerField(
+        label=_("Weight per unit (g)"), min_value=1, required=False, help_text=_("Optional, for the van's load.")
+    )
 
     def __init__(self, *args, creating: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -105,6 +132,10 @@ class SKUForm(forms.Form):
             "cost": fen_to_yuan(sku.cost_fen),
             "max_per_member": sku.max_per_member,
             "is_active": sku.is_active,
+            "zone": sku.zone,
+            "pack_unit": sku.pack_unit,
+            "units_per_pack": sku.units_per_pack,
+            "weight_g": sku.weight_g,
         }
         for n, (name, value) in enumerate(list(sku.spec.items())[:SPEC_ROWS]):
             initial[f"spec_name_{n}"], initial[f"spec_value_{n}"] = name, value
@@ -127,6 +158,10 @@ class SKUForm(forms.Form):
             stock=data.get("stock") or 0,
             max_per_member=data.get("max_per_member"),
             is_active=data["is_active"],
+            zone=data.get("zone") or None,  # empty: keep the zone (a new SKU takes its product's storage)
+            pack_unit=data.get("pack_unit", ""),
+            units_per_pack=data.get("units_per_pack"),
+            weight_g=data.get("weight_g"),
         )
 
 

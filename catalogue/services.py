@@ -11,6 +11,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import time
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -29,6 +30,9 @@ MAX_PHOTO_SIDE = 1600
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_PRICE_FEN = 10_000_000  # ¥100,000: a typo guard, not a business rule
 MAX_STOCK = 10_000_000
+MAX_LEAD_TIME_DAYS = 30
+MAX_UNITS_PER_PACK = 1000  # PositiveSmallIntegerField; a crate of a thousand is already a pallet
+MAX_WEIGHT_G = 1_000_000  # 1 t per unit: a typo guard
 _SKU_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 
@@ -69,6 +73,26 @@ class SupplierInput:
     contact_name: str = ""
     contact_phone: str = ""
     story: str = ""
+    # Fulfilment facts; None keeps what the supplier has (the model's defaults for a new one).
+    lead_time_days: int | None = None
+    cutoff_time: time | None = None
+
+
+def _check_supplier_facts(data: SupplierInput) -> dict:
+    facts = {}
+    if data.lead_time_days is not None:
+        if type(data.lead_time_days) is not int or not 1 <= data.lead_time_days <= MAX_LEAD_TIME_DAYS:
+            raise CatalogueInvalid(
+                _("The lead time is 1 to %(most)s days (1: picked today, delivered tomorrow).")
+                % {"most": MAX_LEAD_TIME_DAYS},
+                field="lead_time_days",
+            )
+        facts["lead_time_days"] = data.lead_time_days
+    if data.cutoff_time is not None:
+        if not isinstance(data.cutoff_time, time):
+            raise CatalogueInvalid(_("Enter the cut-off as a time of day, e.g. 22:00."), field="cutoff_time")
+        facts["cutoff_time"] = data.cutoff_time.replace(second=0, microsecond=0)
+    return facts
 
 
 def supplier_save(*, by: User, brand: Brand, data: SupplierInput, supplier: Supplier | None = None) -> Supplier:
@@ -82,6 +106,7 @@ def supplier_save(*, by: User, brand: Brand, data: SupplierInput, supplier: Supp
         "contact_name": _text(data.contact_name, field="contact_name", label=_("contact"), max_length=32),
         "contact_phone": _text(data.contact_phone, field="contact_phone", label=_("contact phone"), max_length=20),
         "story": _text(data.story, field="story", label=_("story"), max_length=4000),
+        **_check_supplier_facts(data),
     }
     if Supplier.objects.filter(brand=brand, name=fields["name"]).exclude(pk=getattr(supplier, "pk", None)).exists():
         raise CatalogueInvalid(_("A supplier with this name already exists."), field="name", code="duplicate")
@@ -142,6 +167,36 @@ class SKUInput:
     cost_fen: int | None = None
     max_per_member: int | None = None
     is_active: bool = True
+    # Fulfilment facts: the zone decides the van; None keeps the SKU's zone (a new SKU takes its product's
+    # storage) and its units per pack (1 for a new SKU).
+    zone: str | None = None
+    pack_unit: str = ""
+    units_per_pack: int | None = None
+    weight_g: int | None = None
+
+
+def _check_sku_facts(data: SKUInput) -> dict:
+    facts = {}
+    if data.zone is not None:
+        if data.zone not in Product.StorageType.values:
+            raise CatalogueInvalid(_("Choose the temperature zone (ambient, chilled or frozen)."), field="zone")
+        facts["zone"] = data.zone
+    facts["pack_unit"] = _text(data.pack_unit, field="pack_unit", label=_("pack"), max_length=8)
+    if data.units_per_pack is not None:
+        if type(data.units_per_pack) is not int or not 1 <= data.units_per_pack <= MAX_UNITS_PER_PACK:
+            raise CatalogueInvalid(
+                _("Units per pack is a whole number from 1 to %(most)s.") % {"most": MAX_UNITS_PER_PACK},
+                field="units_per_pack",
+            )
+        facts["units_per_pack"] = data.units_per_pack
+    if data.weight_g is not None and (type(data.weight_g) is not int or not 1 <= data.weight_g <= MAX_WEIGHT_G):
+        raise CatalogueInvalid(
+            _("The weight per unit is in grams, from 1 to %(most)s (leave it empty if unknown).")
+            % {"most": MAX_WEIGHT_G},
+            field="weight_g",
+        )
+    facts["weight_g"] = data.weight_g
+    return facts
 
 
 def _check_sku(data: SKUInput, *, sku: SKU | None) -> dict:
@@ -191,6 +246,7 @@ def _check_sku(data: SKUInput, *, sku: SKU | None) -> dict:
         "cost_fen": data.cost_fen,
         "max_per_member": data.max_per_member,
         "is_active": data.is_active,
+        **_check_sku_facts(data),
     }
 
 
@@ -204,6 +260,7 @@ def sku_save(*, by: User, product: Product, data: SKUInput, sku: SKU | None = No
     try:
         with transaction.atomic():
             if sku is None:
+                fields.setdefault("zone", product.storage)
                 return SKU.objects.create(product=product, stock=data.stock, **fields)
             SKU.objects.filter(pk=sku.pk).update(**fields)
     except IntegrityError:

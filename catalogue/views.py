@@ -151,7 +151,7 @@ def ops_product(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "photos": product.photos.all(),
             "skus": product.skus.order_by("pk"),
-            "sku_form": SKUForm(prefix="sku"),
+            "sku_form": SKUForm(prefix="sku", initial={"zone": product.storage}),
             "max_photos": services.MAX_PHOTOS,
         },
     )
