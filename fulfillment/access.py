@@ -9,11 +9,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
+
 from django.db.models import Q
 
 from community.models import Membership, PickupPoint, User
+from groupbuy import clock
 
-from .models import PointVerifier
+from .models import PointVerifier, SupplierLink
 
 
 def may_run_fulfilment(user: User) -> bool:
@@ -39,3 +43,33 @@ def points_user_may_verify(user: User):
 def may_verify_at(*, user: User, point: PickupPoint | int) -> bool:
     point_id = point if isinstance(point, int) else point.pk
     return points_user_may_verify(user).filter(pk=point_id).exists()
+
+
+# --- supplier links (the supplier's page, no account) ------------------------------------------------
+
+
+class SupplierLinkUnknown(Exception):
+    """No link has this token (404: a mistyped or made-up address)."""
+
+
+class SupplierLinkGone(Exception):
+    """The link existed but expired or was revoked (410); ``link`` says which."""
+
+    def __init__(self, link: SupplierLink) -> None:
+        super().__init__(link.pk)
+        self.link = link
+
+
+def supplier_token_hash(token: str) -> str:
+    """Only this is stored (``SupplierLink.token_hash``): a leaked database does not open suppliers' pages."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def supplier_link_for_token(token: str, *, now: datetime | None = None) -> SupplierLink:
+    """The live link a supplier opened; raises ``SupplierLinkUnknown`` or ``SupplierLinkGone``."""
+    link = SupplierLink.objects.select_related("supplier__brand").filter(token_hash=supplier_token_hash(token)).first()
+    if link is None:
+        raise SupplierLinkUnknown(token[:6])
+    if link.revoked_at is not None or link.expires_at <= (now or clock.now()):
+        raise SupplierLinkGone(link)
+    return link
