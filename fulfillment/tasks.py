@@ -7,3 +7,11 @@ def split_due_days() -> int:
     from .split import split_due
 
     return len(split_due())
+
+
+@shared_task(acks_late=True)
+def send_notices() -> int:
+    """Send pending fulfilment notices (periodic, and queued on commit by a move); safe to run in parallel."""
+    from .notices import notices_send
+
+    return notices_send()

@@ -187,6 +187,7 @@ CELERY_BEAT_SCHEDULE = {
     "livestream-run-warmup": _every(15.0, "livestream.tasks.run_warmup"),
     "community-publish-due-posts": _every(30.0, "community.tasks.publish_due_posts"),
     "fulfillment-split-due-days": _every(60.0, "fulfillment.tasks.split_due_days"),
+    "fulfillment-send-notices": _every(30.0, "fulfillment.tasks.send_notices"),
 }
 
 # --- i18n -----------------------------------------------------------------------------------

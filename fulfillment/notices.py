@@ -1,0 +1,302 @@
+"""Fulfilment notices: the member is told exactly once per order per member-facing state.
+
+Channels per state, and why:
+
+- ``shipped`` → inbox: good news with nothing to do yet; a text message would be noise.
+- ``at_pickup`` → inbox + SMS + the leader's group copy: the one moment the member must act (go and
+  collect), so it reaches them outside the app too, with the point, its hours and the pickup code; the
+  leader posts one copy-ready line for the whole point in the WeChat group.
+- ``picked_up`` → inbox: a receipt; they were there.
+- ``shortage`` → inbox + SMS: money comes back and the member may want to buy elsewhere — worth a text.
+- ``uncollected`` → inbox + SMS: a reminder only works if it is seen.
+- ``at_warehouse`` / ``out_for_delivery`` are not told (the order page shows them live); asking for them
+  queues nothing.
+
+How "exactly once" is kept (the pattern of ``livestream/warmup/delivery.py``, whose docstring gives the
+reasoning step by step):
+
+1. **Queue.** ``notices_queue`` runs in the mover's transaction and inserts one ``Notice`` per (order,
+   state, channel) — or per (point, day, state) for the leader copy — ignoring conflicts
+   (``notice_once_per_order`` / ``notice_once_per_point_day``). The notice exists iff the move committed.
+2. **Inbox and leader copy** (our own database): claimed with ``SKIP LOCKED``; the ``Notification`` is
+   created and the row marked ``sent`` in the claiming transaction — all of it commits or none of it.
+3. **SMS** (an outside provider, never called while holding locks): claimed with ``SKIP LOCKED``, marked
+   ``sending`` with a lease and ``attempts + 1``, committed; then sent, and marked ``sent`` by a
+   conditional update on (status, attempts). A worker killed before the provider call loses nothing: the
+   lease runs out and another worker claims the row. (The same honest limit as warm-ups: a kill between the
+   provider accepting and the ``sent`` commit repeats one text after the lease.)
+4. Errors count attempts, retry with a growing delay and give up as ``failed`` after ``MAX_ATTEMPTS``.
+
+Rows are sent right after the mover's commit (a Celery task is queued on commit) and by the periodic task
+``fulfillment.tasks.send_notices``, so a lost queue message or a Redis outage delays a notice, never loses it.
+Logs never carry a text (it holds the pickup code) or a full phone number.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from community.models import Membership, User
+from community.phones import mask_phone
+from community.providers.sms import SMSDeliveryError, get_sms_provider
+from groupbuy import clock
+from livestream.models import Notification
+from livestream.warmup.delivery import LEASE, MAX_ATTEMPTS, RETRY_AFTER, WORKER_DIED
+
+from . import notices_texts as texts
+from .models import Notice, Parcel, Shortage
+
+logger = logging.getLogger(__name__)
+
+State = Parcel.State
+Channel = Notice.Channel
+CHANNELS: dict[str, tuple[str, ...]] = {
+    State.SHIPPED: (Channel.INBOX,),
+    State.AT_PICKUP: (Channel.INBOX, Channel.SMS, Channel.LEADER_COPY),
+    State.PICKED_UP: (Channel.INBOX,),
+    State.SHORTAGE: (Channel.INBOX, Channel.SMS),
+    State.UNCOLLECTED: (Channel.INBOX, Channel.SMS),
+}
+QUEUE_CHUNK = 1000
+BATCH = 100
+
+
+# --- queueing (in the mover's transaction) ----------------------------------------------------------
+
+
+def _facts(parcels: list[Parcel], short: dict[int, list]) -> dict[int, texts.OrderFacts]:
+    return {
+        p.order_id: texts.OrderFacts(
+            title=p.order.campaign.title,
+            seq=p.order.seq,
+            brand=p.order.campaign.brand.name,
+            point=p.pickup_point.name,
+            address=p.pickup_point.address,
+            hours=p.pickup_point.opening_hours,
+            code=p.handout.code if p.handout else "",
+            delivery_date=p.delivery_date,
+            short_items=texts.short_items(short.get(p.order_id, [])),
+        )
+        for p in parcels
+    }
+
+
+def _short_lines(order_ids: list[int]) -> dict[int, list]:
+    rows = Shortage.objects.filter(order_line__order_id__in=order_ids).values_list(
+        "order_line__order_id", "order_line__item__sku__product__name", "order_line__item__sku__spec", "quantity"
+    )
+    out: dict[int, list] = defaultdict(list)
+    for order_id, name, spec, quantity in rows:
+        out[order_id].append((name, spec, quantity))
+    return out
+
+
+def notices_queue(*, order_ids: Iterable[int], state: str, now: datetime | None = None) -> int:
+    """Queue the notices of ``state`` for these orders (each member once per order and channel, the point's
+    leader once per day); call it inside the transaction that moved them. Returns how many rows were new.
+    States that are not member-facing queue nothing."""
+    if state not in State.values:
+        raise ValueError(f"unknown parcel state {state!r}")
+    channels = CHANNELS.get(state, ())
+    ids = sorted(set(order_ids))
+    if not channels or not ids:
+        return 0
+    now = now or clock.now()
+    created = 0
+    for start in range(0, len(ids), QUEUE_CHUNK):
+        chunk = ids[start : start + QUEUE_CHUNK]
+        parcels = list(
+            Parcel.objects.filter(order_id__in=chunk)
+            .exclude(state=State.CANCELLED)
+            .select_related("order__campaign__brand", "order__user", "pickup_point", "handout")
+        )
+        facts = _facts(parcels, _short_lines(chunk) if state == State.SHORTAGE else {})
+        rows: list[Notice] = []
+        points: set[tuple[int, object]] = set()
+        for p in parcels:
+            title, body = texts.member_text(state, facts[p.order_id], now=now)
+            common = {
+                "order_id": p.order_id,
+                "user_id": p.order.user_id,
+                "pickup_point_id": p.pickup_point_id,
+                "delivery_date": p.delivery_date,
+                "state": state,
+                "created_at": now,
+            }
+            for channel in channels:
+                if channel == Channel.INBOX:
+                    rows.append(Notice(channel=channel, text=f"{title}\n{body}", **common))
+                elif channel == Channel.SMS and p.order.user.phone:
+                    rows.append(Notice(channel=channel, text=texts.sms_text(body, facts[p.order_id]), **common))
+                elif channel == Channel.LEADER_COPY:
+                    points.add((p.pickup_point_id, p.delivery_date))
+        for point_id, day in sorted(points):
+            rows.append(
+                Notice(
+                    pickup_point_id=point_id,
+                    delivery_date=day,
+                    state=state,
+                    channel=Channel.LEADER_COPY,
+                    created_at=now,
+                )
+            )
+        before = _count(chunk, points, state)
+        Notice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        created += _count(chunk, points, state) - before
+    if created:
+        transaction.on_commit(partial(_send_soon), robust=True)
+    return created
+
+
+def _count(order_ids: list[int], points: set, state: str) -> int:
+    point_q = Q()
+    for point_id, day in points:
+        point_q |= Q(order__isnull=True, pickup_point_id=point_id, delivery_date=day)
+    return Notice.objects.filter(Q(order_id__in=order_ids) | point_q, state=state).count()
+
+
+def _send_soon() -> None:
+    from . import tasks
+
+    tasks.send_notices.delay()
+
+
+# --- sending (after commit, any number of workers) --------------------------------------------------
+
+
+def _claimable(now: datetime) -> Q:
+    return Q(status=Notice.Status.PENDING) & (Q(lease_until__isnull=True) | Q(lease_until__lte=now)) | Q(
+        status=Notice.Status.SENDING, lease_until__lte=now
+    )
+
+
+def _leaders(point_ids: set[int]) -> dict[int, list[int]]:
+    """Who gets a point's group copy: its own leader, else the active 团长 of its community."""
+    from community.models import PickupPoint
+
+    points = list(PickupPoint.objects.filter(pk__in=point_ids).values_list("pk", "leader_id", "community_id"))
+    community_ids = {c for _p, leader, c in points if not leader}
+    by_community: dict[int, list[int]] = defaultdict(list)
+    for community_id, user_id in Membership.objects.filter(
+        community_id__in=community_ids, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
+    ).values_list("community_id", "user_id"):
+        by_community[community_id].append(user_id)
+    return {pk: [leader] if leader else sorted(by_community[c]) for pk, leader, c in points}
+
+
+def _member_link(order_id: int) -> str:
+    return reverse("jielong:member-order", args=[order_id])
+
+
+def notices_claim(*, now: datetime, batch: int = BATCH) -> tuple[int, list[Notice]]:
+    """One short transaction: inbox and leader-copy rows are delivered outright; SMS rows are leased and
+    returned for the caller to send after commit."""
+    from community.models import PickupPoint
+
+    with transaction.atomic():
+        rows = list(Notice.objects.filter(_claimable(now)).select_for_update(skip_locked=True).order_by("pk")[:batch])
+        if not rows:
+            return 0, []
+        lease_until = _clock(now) + LEASE
+        leader_rows = [r for r in rows if r.channel == Channel.LEADER_COPY]
+        leaders = _leaders({r.pickup_point_id for r in leader_rows})
+        point_by_id = PickupPoint.objects.in_bulk({r.pickup_point_id for r in leader_rows})
+        inbox: list[Notification] = []
+        leased: list[Notice] = []
+        for row in rows:
+            row.attempts += 1
+            if row.channel == Channel.SMS:
+                if row.status == Notice.Status.SENDING:
+                    row.last_error = WORKER_DIED  # the previous attempt's lease ran out before it finished
+                    if row.attempts > MAX_ATTEMPTS:
+                        row.status, row.lease_until = Notice.Status.FAILED, None
+                        row.last_error = f"gave up after {row.attempts - 1} attempts: {WORKER_DIED}"
+                        continue
+                row.status, row.lease_until = Notice.Status.SENDING, lease_until
+                leased.append(row)
+                continue
+            if row.channel == Channel.INBOX:
+                title, _sep, body = row.text.partition("\n")
+                inbox.append(Notification(user_id=row.user_id, title=title, body=body, link=_member_link(row.order_id)))
+            else:
+                point = point_by_id[row.pickup_point_id]
+                row.text = texts.leader_copy_text(point=point, delivery_date=row.delivery_date, now=now)
+                with translation.override(settings.LANGUAGE_CODE):
+                    title = _("For your WeChat group: %(title)s") % {
+                        "title": _("arrived at %(point)s") % {"point": point.name}
+                    }
+                if not leaders[row.pickup_point_id]:
+                    row.status, row.lease_until, row.last_error = Notice.Status.FAILED, None, "no leader to tell"
+                    continue
+                inbox.extend(
+                    Notification(user_id=user_id, title=title[:100], body=row.text)
+                    for user_id in leaders[row.pickup_point_id]
+                )
+            row.status, row.sent_at, row.lease_until = Notice.Status.SENT, now, None
+        Notification.objects.bulk_create(inbox)
+        Notice.objects.bulk_update(rows, ["status", "sent_at", "lease_until", "attempts", "last_error", "text"])
+    return len(rows), leased
+
+
+def _clock(now: datetime) -> datetime:
+    """The later of the run's clock and the wall clock: a long run keeps its leases fresh."""
+    return max(now, clock.now())
+
+
+def _still_ours(row: Notice):
+    return Notice.objects.filter(pk=row.pk, status=Notice.Status.SENDING, attempts=row.attempts)
+
+
+def _mark_failed(row: Notice, error: str, now: datetime) -> None:
+    values = {"last_error": error[:200]}
+    if row.attempts >= MAX_ATTEMPTS:
+        values.update(status=Notice.Status.FAILED, lease_until=None)
+    else:
+        values.update(status=Notice.Status.PENDING, lease_until=_clock(now) + RETRY_AFTER * row.attempts)
+    _still_ours(row).update(**values)
+
+
+def _send_sms(row: Notice, now: datetime) -> None:
+    phone = User.objects.filter(pk=row.user_id).values_list("phone", flat=True).first()
+    if not phone:
+        _mark_failed(row, "no phone", now)
+        return
+    # A worker that lost its lease to another must not send.
+    if not _still_ours(row).update(lease_until=_clock(now) + LEASE):
+        return
+    try:
+        get_sms_provider().send(phone=phone, message=row.text)
+    except SMSDeliveryError as exc:
+        logger.warning("fulfilment SMS %s to %s failed: %s", row.pk, mask_phone(phone), exc)
+        _mark_failed(row, str(exc), now)
+        return
+    except Exception as exc:
+        logger.warning("fulfilment SMS %s to %s failed: %s", row.pk, mask_phone(phone), type(exc).__name__)
+        _mark_failed(row, f"{type(exc).__name__}: {exc}", now)
+        return
+    _still_ours(row).update(status=Notice.Status.SENT, sent_at=clock.now(), lease_until=None, last_error="")
+
+
+def notices_send(*, now: datetime | None = None, max_batches: int = 50) -> int:
+    """Claim and send pending notices in small batches; returns how many rows this worker claimed."""
+    now = now or clock.now()
+    total = 0
+    for _batch in range(max_batches):
+        count, leased = notices_claim(now=now)
+        if not count:
+            break
+        for row in leased:
+            _send_sms(row, now)
+        total += count
+    return total
