@@ -86,3 +86,17 @@ class ShortageCleared(events.DomainEvent):
     order_id: int
     order_line_id: int
     sku_id: int
+
+
+# --- console: the operator's delivery-day changes ----------------------------------------------------------------
+
+
+@events.event("fulfillment.delivery_date_changed")
+class DeliveryDateChanged(events.DomainEvent):
+    """The operator moved a formed campaign to another delivery day (both days were split again)."""
+
+    campaign_id: int
+    brand_id: int
+    old_date: str  # ISO dates
+    new_date: str
+    by: int
