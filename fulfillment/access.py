@@ -11,17 +11,34 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from functools import wraps
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from community.models import Membership, PickupPoint, User
 from groupbuy import clock
+from groupbuy.access import operator_required
 
 from .models import PointVerifier, SupplierLink
 
 
 def may_run_fulfilment(user: User) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_operator)
+
+
+def console_view(view):
+    """The fulfilment console's pages (warehouses, routes, verifiers, delivery days): whoever
+    ``may_run_fulfilment``; anonymous → the staff sign-in, anyone else → 403."""
+
+    @operator_required  # the operator shell: sign-in redirect and 403 like every console page
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not may_run_fulfilment(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def points_user_may_verify(user: User):
