@@ -7,6 +7,7 @@ class FulfillmentConfig(AppConfig):
     verbose_name = _("Fulfilment")
 
     def ready(self) -> None:
-        from . import subscribers
+        from . import purchase_subscribers, subscribers
 
         subscribers.register()
+        purchase_subscribers.register()
