@@ -38,7 +38,6 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -155,7 +154,7 @@ def notices_queue(*, order_ids: Iterable[int], state: str, now: datetime | None 
         Notice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
         created += _count(chunk, points, state) - before
     if created:
-        transaction.on_commit(partial(_send_soon), robust=True)
+        transaction.on_commit(_send_soon)
     return created
 
 
@@ -167,9 +166,13 @@ def _count(order_ids: list[int], points: set, state: str) -> int:
 
 
 def _send_soon() -> None:
+    """Queue a sender right after the move commits; with the broker down the periodic task sends instead."""
     from . import tasks
 
-    tasks.send_notices.delay()
+    try:
+        tasks.send_notices.delay()
+    except Exception:
+        logger.warning("could not queue the notices task; the periodic sweep will send them", exc_info=True)
 
 
 # --- sending (after commit, any number of workers) --------------------------------------------------
