@@ -113,7 +113,7 @@ def test_the_warehouse_receives_everything_loaded_on_its_routes_and_skips_shippe
 def test_a_departing_van_takes_the_orders_with_something_on_it():
     day = make_day()
     split(day)
-    cold, dry = day.routes
+    cold, _dry = day.routes
     move(day, Kind.ROUTE_DEPARTED, route=cold)
 
     for parcel in Parcel.objects.filter(delivery_date=day.delivery_date):
