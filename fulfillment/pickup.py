@@ -27,6 +27,7 @@ from jielong.models import Order
 from . import access
 from . import events as fulfillment_events
 from .models import Handout, Parcel, Verification
+from .notices import notices_queue
 
 State = Parcel.State
 
@@ -212,15 +213,6 @@ def pickup_lookup(*, code: str, pickup_point_id: int, by: User, now: datetime | 
 # --- 核销 ------------------------------------------------------------------------------------------
 
 
-def _queue_notices(*, order_ids: list[int], state: str) -> None:
-    """The member's notice, written in this transaction (sent after commit by the notices module)."""
-    try:
-        from .notices import notices_queue
-    except ImportError:  # TODO(pickup): the tracking area's notices module is being written
-        return
-    notices_queue(order_ids=order_ids, state=state)
-
-
 def verify_pickup(*, code: str, pickup_point_id: int, by: User, now: datetime | None = None) -> Handout:
     """核销: hand over the hand-out with ``code`` at this point, exactly once."""
     now = now or clock.now()
@@ -250,7 +242,7 @@ def verify_pickup(*, code: str, pickup_point_id: int, by: User, now: datetime | 
             status=Order.Status.PICKED_UP
         )
         Verification.objects.create(handout=handout, by=by, at=now)
-        _queue_notices(order_ids=order_ids, state=State.PICKED_UP)
+        notices_queue(order_ids=order_ids, state=State.PICKED_UP, now=now)
         events.publish_many(
             fulfillment_events.OrderPickedUp(
                 order_id=order_id,
@@ -339,7 +331,7 @@ def parcels_mark_uncollected(*, now: datetime | None = None) -> int:
             Parcel.objects.filter(pk__in=order_ids, state=State.AT_PICKUP).update(
                 state=State.UNCOLLECTED, state_changed_at=now
             )
-            _queue_notices(order_ids=order_ids, state=State.UNCOLLECTED)
+            notices_queue(order_ids=order_ids, state=State.UNCOLLECTED, now=now)
             events.publish_many(
                 fulfillment_events.OrderUncollected(order_id=order_id, user_id=user_id, pickup_point_id=point_id)
                 for order_id, user_id, point_id in rows

@@ -9,7 +9,7 @@ import time_machine
 
 from community.models import Membership
 from fulfillment import events as fulfillment_events
-from fulfillment.models import Handout, Parcel, PointVerifier, Verification
+from fulfillment.models import Handout, Notice, Parcel, PointVerifier, Verification
 from fulfillment.pickup import PickupRefused, parcels_mark_uncollected, pickup_lookup, pickup_undo, verify_pickup
 from fulfillment.split import split_day
 from groupbuy import clock, events
@@ -105,6 +105,8 @@ def test_verify_hands_over_every_order_of_the_merged_handout(day, heard, django_
     assert all(p.picked_up_at == handout.verified_at for p in parcels)
     assert set(Order.objects.filter(pk__in=order_ids).values_list("status", flat=True)) == {Order.Status.PICKED_UP}
     assert Verification.objects.filter(handout=handout, by=leader).count() == 1
+    receipts = Notice.objects.filter(state=State.PICKED_UP, channel=Notice.Channel.INBOX)
+    assert sorted(receipts.values_list("order_id", flat=True)) == order_ids
     picked = [e for e in heard if isinstance(e, fulfillment_events.OrderPickedUp)]
     assert sorted(e.order_id for e in picked) == order_ids
     assert {(e.handout_id, e.verified_by, e.pickup_point_id) for e in picked} == {
@@ -330,6 +332,8 @@ def test_parcels_waiting_too_long_are_marked_uncollected_once(day, heard, django
     assert {p.state for p in fresh.parcels.all()} == {State.AT_PICKUP}
     late = [e for e in heard if isinstance(e, fulfillment_events.OrderUncollected)]
     assert sorted(e.order_id for e in late) == old_orders
+    reminders = Notice.objects.filter(state=State.UNCOLLECTED, channel=Notice.Channel.INBOX)
+    assert sorted(reminders.values_list("order_id", flat=True)) == old_orders
 
     # a member who comes late still collects
     leader = leader_of(old.pickup_point)
