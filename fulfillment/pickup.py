@@ -45,11 +45,11 @@ CODE_LENGTH = 6
 
 
 def undo_window() -> timedelta:
-    return timedelta(minutes=getattr(settings, "FULFILMENT_PICKUP_UNDO_MINUTES", 10))
+    return timedelta(minutes=settings.FULFILMENT_PICKUP_UNDO_MINUTES)
 
 
 def uncollected_after() -> timedelta:
-    return timedelta(hours=getattr(settings, "FULFILMENT_UNCOLLECTED_AFTER_HOURS", 48))
+    return timedelta(hours=settings.FULFILMENT_UNCOLLECTED_AFTER_HOURS)
 
 
 class PickupRefused(DomainError):

@@ -15,3 +15,11 @@ def send_notices() -> int:
     from .notices import notices_send
 
     return notices_send()
+
+
+@shared_task(acks_late=True)
+def mark_uncollected() -> int:
+    """超时未取: parcels waiting at the point past the configured time, each reminded once (safe to run twice)."""
+    from .pickup import parcels_mark_uncollected
+
+    return parcels_mark_uncollected()

@@ -188,7 +188,14 @@ CELERY_BEAT_SCHEDULE = {
     "community-publish-due-posts": _every(30.0, "community.tasks.publish_due_posts"),
     "fulfillment-split-due-days": _every(60.0, "fulfillment.tasks.split_due_days"),
     "fulfillment-send-notices": _every(30.0, "fulfillment.tasks.send_notices"),
+    "fulfillment-mark-uncollected": _every(600.0, "fulfillment.tasks.mark_uncollected"),
 }
+
+# --- Fulfilment: pickup (核销) -----------------------------------------------------------------
+# How long after a 核销 the counter may undo it (a wrong code, a mix-up), with a reason.
+FULFILMENT_PICKUP_UNDO_MINUTES = env.int("FULFILMENT_PICKUP_UNDO_MINUTES", default=10)
+# How long an order may wait at the pickup point before it is 超时未取 and the member is reminded (once).
+FULFILMENT_UNCOLLECTED_AFTER_HOURS = env.int("FULFILMENT_UNCOLLECTED_AFTER_HOURS", default=48)
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
