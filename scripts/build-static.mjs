@@ -11,6 +11,8 @@ const files = [
   ["htmx.org/dist/htmx.min.js", "htmx.min.js"],
   ["echarts/dist/echarts.min.js", "echarts.min.js"],
   ["hls.js/dist/hls.min.js", "hls.min.js"],
+  // QR decoding for the pickup counter's camera (核销); the UMD build bundles @zxing/library.
+  ["@zxing/browser/umd/zxing-browser.min.js", "zxing-browser.min.js"],
 ];
 
 function copy(from, name) {
