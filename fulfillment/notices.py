@@ -202,13 +202,15 @@ def _member_link(order_id: int) -> str:
     return reverse("jielong:member-order", args=[order_id])
 
 
-def notices_claim(*, now: datetime, batch: int = BATCH) -> tuple[int, list[Notice]]:
+def notices_claim(*, now: datetime, batch: int | None = None) -> tuple[int, list[Notice]]:
     """One short transaction: inbox and leader-copy rows are delivered outright; SMS rows are leased and
     returned for the caller to send after commit."""
     from community.models import PickupPoint
 
     with transaction.atomic():
-        rows = list(Notice.objects.filter(_claimable(now)).select_for_update(skip_locked=True).order_by("pk")[:batch])
+        rows = list(
+            Notice.objects.filter(_claimable(now)).select_for_update(skip_locked=True).order_by("pk")[: batch or BATCH]
+        )
         if not rows:
             return 0, []
         lease_until = _clock(now) + LEASE

@@ -45,6 +45,11 @@ def _day(value: date, *, today: date) -> str:
     return _("%(month)s/%(day)s") % {"month": value.month, "day": value.day}
 
 
+def _sentences(*parts: str) -> str:
+    """Sentences one after another: Chinese runs them on, other languages put a space between."""
+    return ("" if translation.get_language().startswith("zh") else " ").join(filter(None, parts))
+
+
 def _where(f: OrderFacts) -> str:
     return f"{f.point}（{f.address}）" if f.address else f.point
 
@@ -65,7 +70,7 @@ def member_text(state: str, f: OrderFacts, *, now: datetime) -> tuple[str, str]:
         elif state == State.AT_PICKUP:
             title = _("Ready for pickup at %(point)s") % who
             body = _("Your order in “%(title)s” (#%(seq)s) is at %(where)s. Pickup code %(code)s.") % who
-            body = " ".join(filter(None, [body, _hours(f)]))
+            body = _sentences(body, _hours(f))
         elif state == State.PICKED_UP:
             title = _("Order picked up")
             body = _("Your order in “%(title)s” (#%(seq)s) was picked up at %(point)s. Thank you!") % who
@@ -77,7 +82,7 @@ def member_text(state: str, f: OrderFacts, *, now: datetime) -> tuple[str, str]:
         elif state == State.UNCOLLECTED:
             title = _("Your order is waiting at %(point)s") % who
             body = _("Your order in “%(title)s” (#%(seq)s) is still waiting at %(where)s. Pickup code %(code)s.") % who
-            body = " ".join(filter(None, [body, _hours(f)]))
+            body = _sentences(body, _hours(f))
         else:  # pragma: no cover - notices_queue only renders member-facing states
             raise ValueError(state)
     return title[:100], body
@@ -110,6 +115,5 @@ def leader_copy_text(*, point, delivery_date: date, now: datetime | None = None)
             "count": arrived["count"],
             "when": when,
         }
-        return " ".join(
-            filter(None, [text, _("Hours: %(hours)s.") % {"hours": point.opening_hours} if point.opening_hours else ""])
-        )
+        hours = _("Hours: %(hours)s.") % {"hours": point.opening_hours} if point.opening_hours else ""
+        return _sentences(text, hours)
