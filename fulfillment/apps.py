@@ -11,3 +11,10 @@ class FulfillmentConfig(AppConfig):
 
         subscribers.register()
         purchase_subscribers.register()
+
+        # The operator's jielong campaign page shows the campaign's delivery day (jielong cannot import us).
+        from jielong import hooks
+
+        from .console_views import ops_campaign_panel
+
+        hooks.register_ops_campaign_panel(ops_campaign_panel)

@@ -23,7 +23,7 @@ from groupbuy import clock, events
 from groupbuy.access import operator_required
 from groupbuy.errors import DomainError
 
-from . import builder, member_views, selectors, services
+from . import builder, hooks, member_views, selectors, services
 from . import events as jielong_events
 from .exports import all_orders_xlsx, campaign_orders_xlsx
 from .forms import (
@@ -158,6 +158,8 @@ def ops_campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "image_form": ImageForm(),
             "is_editable": campaign.status in builder.EDITABLE,
             "payment": PROVIDERS.get(campaign.payment_method),
+            # Panels of the apps above jielong (fulfilment: the campaign's delivery day).
+            "panels": hooks.ops_campaign_panels(request, campaign),
         },
     )
 
