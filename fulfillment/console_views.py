@@ -24,7 +24,7 @@ from . import console, selectors
 from .access import console_view
 from .forms import MoveForm, RouteForm, VerifierForm, WarehouseForm
 from .models import CampaignDelivery, PointVerifier, Route, Warehouse, Zone
-from .split import SPLITTABLE, SplitResult
+from .split import SPLITTABLE, SplitResult, default_delivery_date
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SPLIT_KEY = "fulfillment.split:{brand}:{day}"
@@ -50,8 +50,10 @@ def _add_error(form, exc: console.ConsoleInvalid) -> None:
 # --- what a split did, shown once on the day page after the redirect --------------------------------------------
 
 
-def _remember_split(request: HttpRequest, result: SplitResult) -> None:
+def _remember_split(request: HttpRequest, result: SplitResult, *, first: bool) -> None:
+    """Keep what the split did for the day page to show once (``first``: the day had no lists before)."""
     request.session[_SPLIT_KEY.format(brand=result.brand_id, day=result.delivery_date.isoformat())] = {
+        "first": first,
         "orders": result.orders,
         "units": result.units,
         "handouts_created": result.handouts_created,
@@ -119,12 +121,13 @@ def day(request: HttpRequest, brand_id: int, day: str) -> HttpResponse:
 def day_split(request: HttpRequest, brand_id: int, day: str) -> HttpResponse:
     delivery_date = _day_or_404(day)
     get_object_or_404(Brand, pk=brand_id)
+    first = not selectors.is_split(brand_id, delivery_date)
     try:
         result = console.day_split(by=request.user, brand_id=brand_id, delivery_date=delivery_date)
     except console.ConsoleInvalid as exc:
         messages.error(request, exc.message)
     else:
-        _remember_split(request, result)
+        _remember_split(request, result, first=first)
     return redirect(_day_url(brand_id, delivery_date) + "#split")
 
 
@@ -133,6 +136,10 @@ def day_split(request: HttpRequest, brand_id: int, day: str) -> HttpResponse:
 def campaign_split(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """ "Split now" for a formed campaign (it gets its delivery date if it has none)."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
+    delivery = CampaignDelivery.objects.filter(campaign=campaign).first()
+    first = not selectors.is_split(
+        campaign.brand_id, delivery.delivery_date if delivery else default_delivery_date(campaign)
+    )
     try:
         result = console.campaign_split(by=request.user, campaign=campaign)
     except console.ConsoleInvalid as exc:
@@ -142,7 +149,7 @@ def campaign_split(request: HttpRequest, campaign_id: int) -> HttpResponse:
             back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )
         return redirect(back if back and safe else "fulfillment:days")
-    _remember_split(request, result)
+    _remember_split(request, result, first=first)
     return redirect(_day_url(result.brand_id, result.delivery_date) + "#split")
 
 
@@ -156,6 +163,7 @@ def campaign_move(request: HttpRequest, campaign_id: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Enter the new delivery date, e.g. 2026-12-08."))
         return redirect(back)
+    first = not selectors.is_split(campaign.brand_id, form.cleaned_data["delivery_date"])
     try:
         moved = console.campaign_delivery_move(
             by=request.user, campaign=campaign, delivery_date=form.cleaned_data["delivery_date"]
@@ -168,7 +176,7 @@ def campaign_move(request: HttpRequest, campaign_id: int) -> HttpResponse:
         _("“%(title)s” is now delivered on %(new)s (was %(old)s); both days were split again.")
         % {"title": campaign.title, "new": moved.new_date.isoformat(), "old": moved.old_date.isoformat()},
     )
-    _remember_split(request, moved.new_day)
+    _remember_split(request, moved.new_day, first=first)
     return redirect(_day_url(campaign.brand_id, moved.new_date) + "#split")
 
 

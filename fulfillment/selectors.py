@@ -131,6 +131,11 @@ def delivery_day(brand_id: int, delivery_date: date) -> DeliveryDay:
     )
 
 
+def is_split(brand_id: int, delivery_date: date) -> bool:
+    """Whether the day has lists already (a split wrote its pick lines)."""
+    return PickLine.objects.filter(brand_id=brand_id, delivery_date=delivery_date).exists()
+
+
 @dataclass
 class DayRow:
     """A line of the hub: one brand's delivery day."""
