@@ -18,3 +18,12 @@ class FulfillmentConfig(AppConfig):
         from .console_views import ops_campaign_panel
 
         hooks.register_ops_campaign_panel(ops_campaign_panel)
+
+        # 核销: the member's order page shows the pickup code, its QR and where the order is; the member home
+        # shows leaders and 核销员 their way to the counter.
+        from groupbuy.member_home import Section, register
+
+        from . import pickup_day, pickup_panel
+
+        hooks.register_member_order_panel(pickup_panel.member_order_panel)
+        register(Section("pickup", "member/fulfillment/_home_entry.html", 5, pickup_day.member_home_entry))

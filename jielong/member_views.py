@@ -25,7 +25,7 @@ from groupbuy.access import member_required
 from groupbuy.errors import DomainError
 from groupbuy.money import format_fen
 
-from . import access, payments, selectors, services
+from . import access, hooks, payments, selectors, services
 from .join import rules
 from .models import Campaign, CampaignItem, Order
 
@@ -390,6 +390,8 @@ def _render_order(request: HttpRequest, order, *, error: str = "", status: int =
         # The same rules the services apply (order_cancel, order_update); they judge again on POST.
         "may_cancel": is_live and is_open,
         "may_edit": is_live and is_open and order.payment_status == Order.PaymentStatus.UNPAID,
+        # Where the order is, its pickup code and QR: registered by the fulfillment app (jielong cannot import it).
+        "panels": hooks.member_order_panels(request, order),
     }
     return render(request, "member/jielong/order.html", context, status=status)
 
