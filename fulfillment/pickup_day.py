@@ -101,6 +101,19 @@ def member_home_entry(request: HttpRequest, community_ids: list[int]) -> dict:
     }
 
 
+def default_day(*, point: PickupPoint) -> date:
+    """The day a point's counter opens on: today if anything is delivered there today, else the next delivery
+    day (a leader looks at tomorrow's list the evening before), else today."""
+    today = clock.localdate()
+    upcoming = (
+        Parcel.objects.filter(pickup_point=point, delivery_date__gte=today)
+        .order_by("delivery_date")
+        .values_list("delivery_date", flat=True)
+        .first()
+    )
+    return upcoming or today
+
+
 # --- one point's day, hand-out by hand-out -------------------------------------------------------
 
 

@@ -31,11 +31,11 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _day(request: HttpRequest) -> date:
+def _day(request: HttpRequest, point: PickupPoint | None = None) -> date:
     try:
         return date.fromisoformat(request.GET.get("date") or request.POST.get("date") or "")
     except ValueError:
-        return clock.localdate()
+        return pickup_day.default_day(point=point) if point is not None else clock.localdate()
 
 
 def _point_for(request: HttpRequest, point_id: int) -> PickupPoint:
@@ -85,7 +85,7 @@ def _point_context(request: HttpRequest, point: PickupPoint, day: date, **extra)
 def point(request: HttpRequest, point_id: int) -> HttpResponse:
     """One point's counter: scan or type a code, the hand-out card, and the day's lists."""
     the_point = _point_for(request, point_id)
-    day = _day(request)
+    day = _day(request, the_point)
     extra = {}
     if request.GET.get("code"):  # the code form without scripts
         extra = _card_context(request, the_point, code=request.GET["code"])
@@ -116,7 +116,7 @@ def _card_response(request: HttpRequest, point: PickupPoint, context: dict, *, s
         response = render(
             request,
             "member/fulfillment/point.html",
-            _point_context(request, point, _day(request), **context),
+            _point_context(request, point, _day(request, point), **context),
             status=status,
         )
     return response
@@ -175,7 +175,8 @@ def undo(request: HttpRequest, handout_id: int) -> HttpResponse:
 def lists(request: HttpRequest, point_id: int) -> HttpResponse:
     """The day's outstanding / picked-up / uncollected lists (refreshed after each 核销)."""
     the_point = _point_for(request, point_id)
-    return render(request, "member/fulfillment/_point_lists.html", _point_context(request, the_point, _day(request)))
+    context = _point_context(request, the_point, _day(request, the_point))
+    return render(request, "member/fulfillment/_point_lists.html", context)
 
 
 # --- the member's order panel -------------------------------------------------------------------------
