@@ -12,13 +12,16 @@ before it is delivered ``lead_time_days`` later.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time as _time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from django.db.models import Q, Sum
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import pgettext
 
 from catalogue.models import SKU, Supplier
 from community.phones import mask_phone
@@ -36,6 +39,12 @@ def next_cutoff(supplier: Supplier, *, now: datetime | None = None) -> datetime:
     local_now = clock.localtime(now)
     today = timezone.make_aware(datetime.combine(local_now.date(), supplier.cutoff_time), local_now.tzinfo)
     return today if today > local_now else today + timedelta(days=1)
+
+
+def day_label(value: date | str) -> str:
+    """A delivery date the way people say it: "6月5日 周五" / "Fri, Jun 5"."""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return dateformat.format(day, pgettext("delivery date", "D, M j"))
 
 
 def packs(quantity: int, *, units_per_pack: int, pack_unit: str, unit: str) -> str:
@@ -56,7 +65,7 @@ def live_campaigns(*, brand_id: int, today: date):
     )
 
 
-def _sku_rows(sku_ids: Iterable[int]) -> dict[int, dict]:
+def sku_rows(sku_ids: Iterable[int]) -> dict[int, dict]:
     rows = SKU.objects.filter(pk__in=set(sku_ids)).values(
         "pk",
         "code",
@@ -198,7 +207,7 @@ def purchase_summary(*, brand_id: int, now: datetime | None = None, include_date
     picks = list(PickLine.objects.filter(day_filter, brand_id=brand_id).values(*PICK_FIELDS))
     # A day's pick lines that fell to 0 and were never confirmed are noise once the day is empty.
     dates = sorted({line["delivery_date"] for line in picks})
-    skus = _sku_rows([*ordered, *(line["sku_id"] for line in picks)])
+    skus = sku_rows([*ordered, *(line["sku_id"] for line in picks)])
     shortages = shortages_by_pick_line(line["pk"] for line in picks if line["confirmed_quantity"] is not None)
     shipped = shipped_pairs(brand_id=brand_id, dates=dates)
 
@@ -260,14 +269,30 @@ def purchase_summary(*, brand_id: int, now: datetime | None = None, include_date
         )
     # Suppliers with something to supply first; the rest stay listed (their links are made here too).
     suppliers.sort(key=lambda s: (not s["skus"], s["name"]))
+    iso_dates = [day.isoformat() for day in dates]
     return {
         "brand_id": brand_id,
         "version": version,
         "generated_at": now.isoformat(),
         "today": today.isoformat(),
-        "dates": [day.isoformat() for day in dates],
+        "dates": iso_dates,
         "suppliers": suppliers,
+        "shape": summary_shape(iso_dates, suppliers),
     }
+
+
+# What a join changes in place on the page; anything else changing (a SKU, a day, a pick line, a confirmation,
+# a shortage, a cut-off) changes the summary's shape, and the page re-renders its suppliers from the server.
+LIVE_FIELDS = ("open", "formed", "ordered", "packs")
+
+
+def summary_shape(dates: list[str], suppliers: list[dict]) -> str:
+    shape = [
+        {**supplier, "skus": [{k: v for k, v in sku.items() if k not in LIVE_FIELDS} for sku in supplier["skus"]]}
+        for supplier in suppliers
+    ]
+    text = json.dumps([dates, shape], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
 def _sku_entry(sku: dict, counts: dict[str, int]) -> dict:
@@ -298,7 +323,7 @@ def purchase_day(*, brand_id: int, delivery_date: date, supplier_ids: Iterable[i
     if supplier_ids is not None:
         lines = lines.filter(supplier_id__in=list(supplier_ids))
     picks = list(lines.values(*PICK_FIELDS))
-    skus = _sku_rows(line["sku_id"] for line in picks)
+    skus = sku_rows(line["sku_id"] for line in picks)
     shortages = shortages_by_pick_line(line["pk"] for line in picks if line["confirmed_quantity"] is not None)
     shipped = shipped_pairs(brand_id=brand_id, dates=[delivery_date])
     suppliers = {s.pk: s for s in Supplier.objects.filter(pk__in={line["supplier_id"] for line in picks})}
