@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.contrib.auth.hashers import make_password
@@ -1118,6 +1118,7 @@ class DemoSummary:
     draft_campaign: str = ""
     events: int = 0
     notes: tuple[str, ...] = ()
+    fulfilment: str = ""  # the past jielong's delivery day, as split
 
 
 def seed_demo(*, now: datetime | None = None) -> DemoSummary:
@@ -1137,7 +1138,26 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
         from demo.community import seed_join_gates
 
         seed_join_gates(now=now)
-    return _summary(people, live, jielong)
+        from demo.fulfilment import seed_fulfilment
+
+        # Delivered the day after the live, as the story says (次日中午前送达), split once the jielong closed.
+        delivery = seed_fulfilment(
+            brand=people.brand,
+            supplier=catalogue.supplier,
+            past=jielong.past,
+            operator=people.operator,
+            verifier=next(p.user for p in people.kocs if p.nickname == "李阿姨"),
+            delivery_date=clock.today + timedelta(days=PAST_DAY + 1),
+            split_at=clock.at(PAST_DAY + 1, 8, 5),
+        )
+    summary = _summary(people, live, jielong)
+    return replace(
+        summary,
+        fulfilment=(
+            f"{delivery.delivery_date.isoformat()}: {delivery.split.orders} orders, {delivery.split.units} units "
+            f"split onto {len(delivery.routes)} routes from {delivery.warehouse.name}"
+        ),
+    )
 
 
 def _summary(people: People, live: Live, jielong: Jielong) -> DemoSummary:

@@ -15,6 +15,18 @@ from catalogue.models import SKU, Product, Supplier
 from community.models import Community, Membership, PickupPoint, User
 from community.phones import normalize_phone
 from demo import story as demo
+from fulfillment.models import (
+    CampaignDelivery,
+    Handout,
+    HandoutLine,
+    LoadLine,
+    Parcel,
+    PickLine,
+    PointVerifier,
+    Route,
+    RouteStop,
+    Warehouse,
+)
 from jielong.models import Campaign, CampaignItem, Order, OrderLine
 from livestream.models import LiveSeries, LiveSession, Reservation, WatchRecord
 from tests import factories as f
@@ -39,6 +51,17 @@ EXPECTED_ROWS = {
     "order_lines": 543,
     "events": 1330,
     "gmv_fen": 1459930,
+    # fulfilment: one warehouse, a cold-chain and an ambient van at the 7 points, a 核销员, the past day split
+    "warehouses": 1,
+    "routes": 2,
+    "route_stops": 14,
+    "verifiers": 1,
+    "deliveries": 1,
+    "pick_lines": 5,  # the past jielong's 5 SKUs
+    "load_lines": 15,  # 5 SKUs at each of 阳光花园's 3 points
+    "handouts": 210,  # one member, one order, one hand-out
+    "handout_lines": 543,
+    "parcels": 210,
 }
 
 
@@ -60,6 +83,16 @@ def _rows() -> dict[str, int]:
         "order_lines": OrderLine.objects.count(),
         "events": Event.objects.count(),
         "gmv_fen": Order.objects.aggregate(total=Sum("total_fen"))["total"],
+        "warehouses": Warehouse.objects.count(),
+        "routes": Route.objects.count(),
+        "route_stops": RouteStop.objects.count(),
+        "verifiers": PointVerifier.objects.count(),
+        "deliveries": CampaignDelivery.objects.count(),
+        "pick_lines": PickLine.objects.count(),
+        "load_lines": LoadLine.objects.count(),
+        "handouts": Handout.objects.count(),
+        "handout_lines": HandoutLine.objects.count(),
+        "parcels": Parcel.objects.count(),
     }
 
 
@@ -304,3 +337,56 @@ def test_printed_logins_and_urls_match_the_app(seeded):
     assert reverse("community:member-login") == demo.MEMBER_LOGIN_PATH
     for text in ("linfeng", "laoli", demo.DEMO_PASSWORD, "13800138000", demo.STAFF_LOGIN_URL, demo.MEMBER_LOGIN_URL):
         assert text in seeded
+
+
+def test_the_past_jielong_is_delivered_the_next_day_split_onto_a_cold_and_an_ambient_van(seeded, client):
+    from fulfillment import selectors
+
+    campaign, brand = _past_campaign(), _main().brand
+    delivery = CampaignDelivery.objects.get(campaign=campaign)
+    assert delivery.delivery_date == timezone.localtime(_past().started_at).date() + timedelta(days=1)
+    assert delivery.split_at is not None and delivery.split_version == campaign.version
+
+    zones = dict(SKU.objects.values_list("code", "zone"))
+    assert zones == {
+        "LL-SHQ-500": "chilled",
+        "LL-TOM-500": "chilled",
+        "LL-CUC-500": "chilled",
+        "LL-LET-400": "chilled",
+        "LL-EGG-30": "ambient",
+        "LL-EGG-15": "ambient",
+    }
+    assert not SKU.objects.filter(units_per_pack__lt=6).exists()
+    cold, dry = Route.objects.get(name="冷链一线"), Route.objects.get(name="常温一线")
+    assert (cold.zones, dry.zones) == (["chilled", "frozen"], ["ambient"])
+    points = set(PickupPoint.objects.filter(community__brand=brand).values_list("pk", flat=True))
+    for route in (cold, dry):
+        assert normalize_phone(route.driver_phone) == route.driver_phone and route.driver_name
+        assert set(route.stops.values_list("pickup_point_id", flat=True)) == points
+        assert list(route.stops.values_list("position", flat=True)) == list(range(1, 8))
+    verifier = PointVerifier.objects.select_related("pickup_point", "user").get()
+    assert (verifier.pickup_point.name, verifier.user.nickname) == ("阳光花园3栋架空层", "李阿姨")
+    assert Membership.objects.filter(
+        user=verifier.user, community=verifier.pickup_point.community, status=Membership.Status.ACTIVE
+    ).exists()
+
+    ordered = OrderLine.objects.filter(order__campaign=campaign).aggregate(n=Sum("quantity"))["n"]
+    assert sum(PickLine.objects.values_list("quantity", flat=True)) == ordered
+    assert sum(HandoutLine.objects.values_list("quantity", flat=True)) == ordered
+    assert not LoadLine.objects.filter(route__isnull=True).exists()
+    for line in LoadLine.objects.select_related("sku"):
+        assert line.route_id == (dry.pk if line.sku.zone == "ambient" else cold.pk)
+    day = selectors.delivery_day(brand.pk, delivery.delivery_date)
+    assert [c.pk for c in day.campaigns] == [campaign.pk]
+    main_points = set(PickupPoint.objects.filter(community=_main()).values_list("pk", flat=True))
+    assert set(day.point_ids) == main_points
+    assert (set(day.route_ids), day.supplier_ids) == ({cold.pk, dry.pk}, (Supplier.objects.get().pk,))
+    assert not day.needs_split and day.unrouted_point_ids == () and day.orders == 210
+
+    client.force_login(User.objects.get(username=demo.OPERATOR_USERNAME))
+    page = client.get(f"/ops/fulfilment/{brand.pk}/{delivery.delivery_date.isoformat()}/").content.decode()
+    assert campaign.title in page
+    assert (
+        f"/ops/fulfilment/{brand.pk}/{delivery.delivery_date.isoformat()}/"
+        in client.get("/ops/fulfilment/").content.decode()
+    )

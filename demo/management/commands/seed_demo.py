@@ -33,6 +33,8 @@ class Command(BaseCommand):
         out(f"  next session {summary.upcoming_session} at {start}: {summary.upcoming_reservations} reservations")
         out(f"  draft jielong waiting for it: {summary.draft_campaign}")
         out(f"  analytics events: {summary.events}")
+        if summary.fulfilment:
+            out(f"  its delivery day: {summary.fulfilment}")
         for note in summary.notes:
             out(self.style.WARNING(f"  {note}"))
 
