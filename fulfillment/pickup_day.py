@@ -7,6 +7,7 @@ import dataclasses
 from collections import defaultdict
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpRequest
 
@@ -80,6 +81,36 @@ def brand_pickup_day(*, brand_id: int, delivery_date: date) -> list[PointDayRow]
         PickupPoint.objects.filter(pk__in=point_ids).select_related("community").order_by("community__name", "name")
     )
     return [PointDayRow(point=p, counts=counts.get(p.pk, PointCounts(point_id=p.pk))) for p in points]
+
+
+@dataclasses.dataclass(frozen=True)
+class DayPickup:
+    """The operator's view of a delivery day at the counters: per point, and the day's totals."""
+
+    rows: list[PointDayRow]
+    orders: int
+    picked_up: int
+    uncollected: int
+    uncollected_after_hours: int
+
+    @property
+    def outstanding(self) -> int:
+        return self.orders - self.picked_up
+
+    @property
+    def percent_picked_up(self) -> int:
+        return round(100 * self.picked_up / self.orders) if self.orders else 0
+
+
+def day_pickup(*, brand_id: int, delivery_date: date) -> DayPickup:
+    rows = brand_pickup_day(brand_id=brand_id, delivery_date=delivery_date)
+    return DayPickup(
+        rows=rows,
+        orders=sum(r.counts.orders for r in rows),
+        picked_up=sum(r.counts.picked_up for r in rows),
+        uncollected=sum(r.counts.uncollected for r in rows),
+        uncollected_after_hours=settings.FULFILMENT_UNCOLLECTED_AFTER_HOURS,
+    )
 
 
 def verifier_points(*, user: User, day: date) -> list[PointDayRow]:

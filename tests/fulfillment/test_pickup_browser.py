@@ -18,7 +18,7 @@ from fulfillment.split import split_day
 from groupbuy import clock
 from jielong.models import Order
 from tests import factories
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, launch, phone_page, session_cookies
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, launch, phone_page, session_cookies, staff_page
 from tests.fulfillment.day import make_day
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -72,6 +72,7 @@ def test_the_leader_scans_the_members_qr_and_the_members_page_turns_to_picked_up
     member_cookies = session_cookies(live_server.url, member, language="zh-hans")
     leader_cookies = session_cookies(live_server.url, point.leader, language="zh-hans")
     second_cookies = session_cookies(live_server.url, second.user, language="zh-hans")
+    operator_cookies = session_cookies(live_server.url, factories.operator(), language="zh-hans")
     qr_png = tmp_path / "member-qr.png"
     camera = tmp_path / "camera.y4m"
 
@@ -178,6 +179,16 @@ def test_the_leader_scans_the_members_qr_and_the_members_page_turns_to_picked_up
             leader.locator("#code-submit").click()
             expect(leader.locator("#card-error")).to_be_visible()
             shoot(leader, "leader-unknown-code")
+
+            # The operator's delivery-day page counts the two hand-outs as picked up.
+            ops, admin_requests = staff_page(member_browser, operator_cookies)
+            ops.goto(f"{live_server.url}/ops/fulfilment/{day.brand_id}/{day.delivery_date.isoformat()}/")
+            section = ops.locator("#pickup")
+            expect(section.locator("#pickup-picked-up")).to_have_text(
+                str(Parcel.objects.filter(handout__in=[merged, second]).count())
+            )
+            section.screenshot(path=str(SHOTS / "ops-day-pickup.png"))
+            assert admin_requests == []
         finally:
             camera_browser.close()
             member_browser.close()

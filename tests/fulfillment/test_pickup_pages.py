@@ -196,3 +196,19 @@ def test_before_the_split_a_formed_order_says_its_code_is_coming_and_an_open_one
 
     page = client.get(order_url(Order.objects.get(campaign=still_open, user=member))).content.decode()
     assert 'id="pickup-panel"' not in page
+
+
+# --- the operator's delivery-day page --------------------------------------------------------------
+
+
+def test_the_delivery_day_page_shows_pickup_per_point(client, counter):
+    day, handout, leader = counter
+    verify_pickup(code=handout.code, pickup_point_id=handout.pickup_point_id, by=leader)
+    client.force_login(factories.operator())
+    page = client.get(reverse("fulfillment:day", args=[day.brand_id, day.delivery_date.isoformat()])).content.decode()
+    assert 'id="pickup"' in page
+    picked = handout.parcels.count()
+    orders = Parcel.objects.filter(delivery_date=day.delivery_date).exclude(state__in=["cancelled", "shortage"]).count()
+    assert f'id="pickup-picked-up">{picked}<' in page
+    assert f'id="pickup-orders">{orders}<' in page
+    assert f'data-point="{handout.pickup_point_id}"' in page
