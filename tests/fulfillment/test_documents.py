@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 
 from catalogue.models import SKU
@@ -81,6 +82,14 @@ def day():
     day = with_leaders(make_day(suppliers=4, points=5, members=20, campaigns=3))
     split(day)
     return day
+
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Pages and files in English, so the assertions can name the columns."""
+    client.cookies["django_language"] = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
