@@ -67,6 +67,8 @@ CHANNELS: dict[str, tuple[str, ...]] = {
     State.SHORTAGE: (Channel.INBOX, Channel.SMS),
     State.UNCOLLECTED: (Channel.INBOX, Channel.SMS),
 }
+# States whose text names the pickup code: a member's orders sharing a hand-out get one SMS between them.
+MERGED_SMS = (State.AT_PICKUP, State.UNCOLLECTED)
 QUEUE_CHUNK = 1000
 BATCH = 100
 
@@ -112,6 +114,13 @@ def notices_queue(*, order_ids: Iterable[int], state: str, now: datetime | None 
     if not channels or not ids:
         return 0
     now = now or clock.now()
+    if state in MERGED_SMS:
+        # Chunks follow hand-outs, so a member's orders sharing one are queued (and texted) together.
+        handout_of: dict[int, int | None] = {}
+        for start in range(0, len(ids), QUEUE_CHUNK):
+            chunk = ids[start : start + QUEUE_CHUNK]
+            handout_of.update(Parcel.objects.filter(order_id__in=chunk).values_list("order_id", "handout_id"))
+        ids.sort(key=lambda pk: (handout_of.get(pk) or 0, pk))
     created = 0
     for start in range(0, len(ids), QUEUE_CHUNK):
         chunk = ids[start : start + QUEUE_CHUNK]
@@ -123,6 +132,13 @@ def notices_queue(*, order_ids: Iterable[int], state: str, now: datetime | None 
         facts = _facts(parcels, _short_lines(chunk) if state == State.SHORTAGE else {})
         rows: list[Notice] = []
         points: set[tuple[int, object]] = set()
+        # One text per pickup code: a member's orders merged into one hand-out share it (the inbox still has
+        # one message per order). The lowest order id carries it, so queueing again finds the same row.
+        texters: dict[int, list[Parcel]] = defaultdict(list)
+        if state in MERGED_SMS:
+            for p in sorted(parcels, key=lambda p: p.order_id):
+                texters[p.handout_id or -p.order_id].append(p)
+        sms_for = {group[0].order_id: [facts[g.order_id] for g in group] for group in texters.values()}
         for p in parcels:
             title, body = texts.member_text(state, facts[p.order_id], now=now)
             common = {
@@ -137,7 +153,11 @@ def notices_queue(*, order_ids: Iterable[int], state: str, now: datetime | None 
                 if channel == Channel.INBOX:
                     rows.append(Notice(channel=channel, text=f"{title}\n{body}", **common))
                 elif channel == Channel.SMS and p.order.user.phone:
-                    rows.append(Notice(channel=channel, text=texts.sms_text(body, facts[p.order_id]), **common))
+                    if state not in MERGED_SMS:
+                        rows.append(Notice(channel=channel, text=texts.sms_text(body, facts[p.order_id]), **common))
+                    elif p.order_id in sms_for:
+                        text = texts.member_sms(state, sms_for[p.order_id], now=now)
+                        rows.append(Notice(channel=channel, text=text, **common))
                 elif channel == Channel.LEADER_COPY:
                     points.add((p.pickup_point_id, p.delivery_date))
         for point_id, day in sorted(points):

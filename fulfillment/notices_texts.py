@@ -93,6 +93,21 @@ def sms_text(body: str, f: OrderFacts) -> str:
     return f"【{f.brand}】{body}"
 
 
+def member_sms(state: str, facts: list[OrderFacts], *, now: datetime) -> str:
+    """One text for a member's orders that share a hand-out (one pickup code): "您的 2 个订单（…）已到…"."""
+    first = facts[0]
+    if len(facts) == 1:
+        return sms_text(member_text(state, first, now=now)[1], first)
+    with translation.override(settings.LANGUAGE_CODE):
+        orders = "、".join(f"「{f.title}」#{f.seq}" for f in facts)
+        who = {"count": len(facts), "orders": orders, "where": _where(first), "code": first.code}
+        if state == State.AT_PICKUP:
+            body = _("Your %(count)s orders (%(orders)s) are at %(where)s. Pickup code %(code)s.") % who
+        else:
+            body = _("Your %(count)s orders (%(orders)s) are still waiting at %(where)s. Pickup code %(code)s.") % who
+        return sms_text(_sentences(body, _hours(first)), first)
+
+
 def short_items(rows) -> str:
     """rows: (product name, spec, quantity) of the units short."""
     return "、".join(f"{SKU.label(name, spec)} ×{q}" for name, spec, q in rows)

@@ -103,7 +103,7 @@ def driver_page(request: HttpRequest, token: str) -> HttpResponse:
     page = driver_route(route=route, delivery_date=delivery_date)
     response = render(request, "driver/route.html", {"page": page, "token": token})
     response["Cache-Control"] = "no-store"  # the van's state changes; a back button must not show a stale page
-    response["Referrer-Policy"] = "no-referrer"  # the token is the key: it must not leak in a Referer
+    response["Referrer-Policy"] = "same-origin"  # the token is the key: it must not leak to another site
     return response
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.db import connection
+from django.db.models import Count
 
 from community.models import Membership
 from fulfillment import notices
@@ -20,6 +21,7 @@ from fulfillment.notices_texts import leader_copy_text
 from fulfillment.split import split_day
 from fulfillment.tracking import batch_move
 from groupbuy import clock
+from jielong.models import Order
 from livestream.models import Notification
 from tests import factories
 from tests import sms_fakes as fakes
@@ -58,6 +60,11 @@ def ready_day(*, members: int = 12, leaders: bool = True):
     return day
 
 
+def handouts(day) -> int:
+    """Pickup codes of the day: a member's orders at one point share one (and one text)."""
+    return Parcel.objects.filter(delivery_date=day.delivery_date).values("handout_id").distinct().count()
+
+
 def receive_all(day, **kw):
     for point in {p.pickup_point for p in Parcel.objects.filter(delivery_date=day.delivery_date)}:
         batch_move(
@@ -75,7 +82,9 @@ def test_ready_for_pickup_queues_inbox_and_sms_per_order_and_one_leader_copy_per
 
     orders = len(day.orders)
     assert Notice.objects.filter(state=State.AT_PICKUP, channel="inbox").count() == orders
-    assert Notice.objects.filter(state=State.AT_PICKUP, channel="sms").count() == orders  # every member has a phone
+    assert handouts(day) < orders, "some members should have two orders at one point"
+    # every member has a phone; one text per pickup code
+    assert Notice.objects.filter(state=State.AT_PICKUP, channel="sms").count() == handouts(day)
     copies = Notice.objects.filter(state=State.AT_PICKUP, channel="leader_copy")
     assert sorted(copies.values_list("pickup_point_id", flat=True)) == sorted({o.pickup_point_id for o in day.orders})
     assert set(copies.values_list("order_id", "user_id")) == {(None, None)}
@@ -123,6 +132,31 @@ def test_members_without_a_phone_get_no_sms_row():
     notices_queue(order_ids=[o.pk for o in day.orders], state=State.AT_PICKUP)
     assert not Notice.objects.filter(user=quiet, channel="sms").exists()
     assert Notice.objects.filter(user=quiet, channel="inbox").exists()
+
+
+@pytest.mark.django_db
+def test_a_members_orders_sharing_a_pickup_code_get_one_text_and_an_inbox_message_each():
+    day = ready_day()
+    shared = (
+        Parcel.objects.filter(delivery_date=day.delivery_date)
+        .values("handout_id")
+        .annotate(n=Count("pk"))
+        .filter(n=2)
+        .order_by("handout_id")
+        .values_list("handout_id", flat=True)
+        .first()
+    )
+    assert shared, "the generated day should have a member with two orders at one point"
+    pair = sorted(Parcel.objects.filter(handout_id=shared).values_list("order_id", flat=True))
+
+    notices_queue(order_ids=pair, state=State.AT_PICKUP)
+    notices_queue(order_ids=pair, state=State.AT_PICKUP)  # again: nothing new
+
+    assert Notice.objects.filter(channel="inbox").count() == 2
+    text = Notice.objects.get(channel="sms")
+    assert text.order_id == pair[0]
+    assert "您的 2 个订单" in text.text
+    assert all(f"#{seq}" in text.text for seq in Order.objects.filter(pk__in=pair).values_list("seq", flat=True))
 
 
 @pytest.mark.django_db
@@ -221,7 +255,7 @@ def test_sending_twice_sends_once(sms):
     notices_send()
     orders = len(day.orders)
     assert Notice.objects.exclude(status="sent").count() == 0
-    assert len(sms) == orders and len(set(sms)) == orders
+    assert len(sms) == handouts(day) and len(set(sms)) == handouts(day)
     leaders = {p.leader_id for p in day.points if p.parcels.exists()}
     assert Notification.objects.count() == orders + len(leaders)
 
@@ -288,7 +322,7 @@ def test_a_killed_workers_sms_is_sent_once_by_another_after_its_lease_runs_out(s
             notices._send_sms(row, start)
 
     orders = len(day.orders)
-    assert len(sms) == orders and len(set(sms)) == orders
+    assert len(sms) == handouts(day) and len(set(sms)) == handouts(day)
     assert len(sms) - sent_before == len(stuck)
     retried = Notice.objects.filter(pk__in=stuck)
     assert set(retried.values_list("status", "attempts")) == {("sent", 2)}

@@ -60,7 +60,7 @@ def test_the_driver_page_shows_the_route_its_stops_in_order_the_contacts_full_ph
         assert f"tel:{stop.pickup_point.leader.phone[3:]}" in html  # the full number: the driver calls it
     assert "冷藏" in html or "冷冻" in html
     assert "箱" in html
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["Cache-Control"] == "no-store"
 
 
