@@ -264,8 +264,9 @@ def notices_claim(*, now: datetime, batch: int | None = None) -> tuple[int, list
                 if not leaders[row.pickup_point_id]:
                     row.status, row.lease_until, row.last_error = Notice.Status.FAILED, None, "no leader to tell"
                     continue
+                link = f"{reverse('fulfillment:pickup-point', args=[point.pk])}?date={row.delivery_date.isoformat()}"
                 inbox.extend(
-                    Notification(user_id=user_id, title=title[:100], body=row.text)
+                    Notification(user_id=user_id, title=title[:100], body=row.text, link=link)
                     for user_id in leaders[row.pickup_point_id]
                 )
             row.status, row.sent_at, row.lease_until = Notice.Status.SENT, now, None

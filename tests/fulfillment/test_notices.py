@@ -209,6 +209,7 @@ def test_the_leader_copy_counts_what_arrived_and_goes_to_the_points_leader(sms):
     assert copy.status == "sent"
     leader_note = Notification.objects.get(user=point.leader)
     assert leader_note.body == copy.text
+    assert leader_note.link == f"/m/pickup/points/{point.pk}/?date={day.delivery_date.isoformat()}"  # their counter
     assert "微信群" in leader_note.title or "WeChat" not in leader_note.title
 
 
