@@ -26,4 +26,5 @@ class FulfillmentConfig(AppConfig):
         from . import pickup_day, pickup_panel
 
         hooks.register_member_order_panel(pickup_panel.member_order_panel)
+        hooks.register_member_order_summaries(pickup_panel.member_order_summaries)
         register(Section("pickup", "member/fulfillment/_home_entry.html", 5, pickup_day.member_home_entry))

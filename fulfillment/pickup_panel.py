@@ -91,7 +91,8 @@ def _steps(parcel: Parcel | None, state: str) -> list[Step]:
         steps.append(
             Step(
                 state=step,
-                label=State(step).label,
+                # The timeline says where the order got to (已到自提点); the badge says what to do (待取货).
+                label=_("At the pickup point") if step == State.AT_PICKUP else State(step).label,
                 at=at,
                 is_done=reached is not None and i <= reached,
                 is_current=reached == i and state in flow,
@@ -157,3 +158,28 @@ def member_order_panel(request: HttpRequest, order) -> str:
     """The provider ``jielong.hooks.member_order_panels`` calls for the member's order page."""
     pickup = order_pickup(order)
     return render_panel(request, pickup) if pickup is not None else ""
+
+
+def member_order_summaries(request: HttpRequest, orders: list) -> dict[int, str]:
+    """The provider ``jielong.hooks.member_order_summaries`` calls for 我的订单: per order where it is, the pickup
+    code while it is to be collected, and the point's hours (one query for the whole list)."""
+    ids = [o.pk for o in orders if o.status != Order.Status.CANCELLED]
+    if not ids:
+        return {}
+    parcels = (
+        Parcel.objects.filter(order_id__in=ids).exclude(state=State.CANCELLED).select_related("pickup_point", "handout")
+    )
+    labels = {State.UNCOLLECTED: _("Not collected in time")}
+    return {
+        parcel.order_id: render_to_string(
+            "member/fulfillment/_order_summary.html",
+            {
+                "parcel": parcel,
+                "label": labels.get(parcel.state) or State(parcel.state).label,
+                "shows_code": parcel.handout is not None and parcel.state not in FINAL,
+                "is_near": parcel.state in NEAR,
+            },
+            request=request,
+        )
+        for parcel in parcels
+    }

@@ -18,9 +18,12 @@ from django.utils.safestring import SafeString, mark_safe
 MemberOrderPanel = Callable[[HttpRequest, object], str]
 # (request, campaign) -> HTML for the operator's campaign page
 OpsCampaignPanel = Callable[[HttpRequest, object], str]
+# (request, orders) -> {order pk: HTML} for the member's order list (我的订单): one call for the whole list
+MemberOrderSummaries = Callable[[HttpRequest, list], dict[int, str]]
 
 _member_order_panels: list[MemberOrderPanel] = []
 _ops_campaign_panels: list[OpsCampaignPanel] = []
+_member_order_summaries: list[MemberOrderSummaries] = []
 
 
 def register_member_order_panel(provider: MemberOrderPanel) -> None:
@@ -33,9 +36,23 @@ def register_ops_campaign_panel(provider: OpsCampaignPanel) -> None:
         _ops_campaign_panels.append(provider)
 
 
+def register_member_order_summaries(provider: MemberOrderSummaries) -> None:
+    if provider not in _member_order_summaries:
+        _member_order_summaries.append(provider)
+
+
 def member_order_panels(request: HttpRequest, order) -> SafeString:
     return mark_safe("".join(provider(request, order) for provider in _member_order_panels))
 
 
 def ops_campaign_panels(request: HttpRequest, campaign) -> SafeString:
     return mark_safe("".join(provider(request, campaign) for provider in _ops_campaign_panels))
+
+
+def member_order_summaries(request: HttpRequest, orders: list) -> dict[int, SafeString]:
+    """A line per order for the member's order list (where it is, the pickup code), keyed by order pk."""
+    merged: dict[int, str] = {}
+    for provider in _member_order_summaries:
+        for pk, html in provider(request, orders).items():
+            merged[pk] = merged.get(pk, "") + html
+    return {pk: mark_safe(html) for pk, html in merged.items()}

@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest
 
-from . import selectors
+from . import hooks, selectors
 
 
 def open_campaigns(request: HttpRequest, community_ids: list[int]) -> dict:
@@ -10,4 +10,9 @@ def open_campaigns(request: HttpRequest, community_ids: list[int]) -> dict:
 
 
 def my_orders(request: HttpRequest, community_ids: list[int]) -> dict:
-    return {"orders": selectors.member_orders(user=request.user)}
+    orders = selectors.member_orders(user=request.user)
+    # Where each order is and its pickup code, from the fulfillment app (registered in jielong.hooks).
+    summaries = hooks.member_order_summaries(request, orders)
+    for order in orders:
+        order.summary = summaries.get(order.pk, "")
+    return {"orders": orders}

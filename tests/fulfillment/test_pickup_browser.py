@@ -82,6 +82,9 @@ def test_the_leader_scans_the_members_qr_and_the_members_page_turns_to_picked_up
             # The member opens the order from 我的订单 and keeps it open at the counter.
             member_page = phone_page(browser, member_cookies)
             member_page.goto(f"{live_server.url}/m/")
+            expect(member_page.locator("#orders .order-pickup").first).to_contain_text(merged.code)
+            member_page.locator("#orders").scroll_into_view_if_needed()
+            member_page.locator("#orders").screenshot(path=str(SHOTS / "member-my-orders.png"))
             member_page.locator(f"#orders a[href='/m/jielong/orders/{order.pk}/']").first.click()
             panel = member_page.locator("#pickup-panel")
             expect(panel.locator("#pickup-code")).to_have_text(merged.code)

@@ -212,3 +212,12 @@ def test_the_delivery_day_page_shows_pickup_per_point(client, counter):
     assert f'id="pickup-picked-up">{picked}<' in page
     assert f'id="pickup-orders">{orders}<' in page
     assert f'data-point="{handout.pickup_point_id}"' in page
+
+
+def test_my_orders_shows_where_each_order_is_its_code_and_the_points_hours(client, counter):
+    _day, handout, _leader = counter
+    client.force_login(handout.user)
+    page = client.get(reverse("community:member-home")).content.decode()
+    section = page.split('id="orders"', 1)[1]
+    assert 'class="small order-pickup" data-state="at_pickup"' in section
+    assert handout.code in section and "每天 9:00-20:00" in section
