@@ -43,6 +43,7 @@ from community import inputs, throttle
 from community import selectors as community_selectors
 from community.models import Brand, Community, User
 from groupbuy import clock, events
+from groupbuy.commit import after_commit
 from groupbuy.errors import DomainError
 
 from . import broadcast, selectors
@@ -233,7 +234,7 @@ def comment_post(*, session: LiveSession, user: User, text: str, kind: str = Com
             comment = Comment.objects.create(session=session, user=user, text=text, kind=kind)
             said = livestream_events.Asked if kind == Comment.Kind.QUESTION else livestream_events.Commented
             events.publish(said(live_session_id=session.pk, user_id=user.pk, comment_id=comment.pk))
-            transaction.on_commit(partial(broadcast.comment_posted, comment.pk), robust=True)
+            after_commit(broadcast.comment_posted, comment.pk)
     except BaseException:
         release()
         raise

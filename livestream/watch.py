@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from community.models import User
 from groupbuy import clock, events
+from groupbuy.commit import after_commit
 from groupbuy.errors import DomainError
 
 from . import broadcast
@@ -167,7 +168,7 @@ def heartbeat_record(*, session: LiveSession, user: User, now: datetime | None =
         online = peak = None
     else:
         _save_sample(session_id=session.pk, now=now, online=online, peak=peak)
-    transaction.on_commit(partial(broadcast.metrics_changed, session.pk), robust=True)
+    after_commit(broadcast.metrics_changed, session.pk)
     return {"credited": credited, "seconds_watched": total, "online": online, "peak": peak}
 
 

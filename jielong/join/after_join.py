@@ -16,13 +16,13 @@ import queue
 import threading
 from collections.abc import Mapping
 from datetime import timedelta
-from functools import partial
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 from django.db.models import Value
 from django.db.models.functions import Greatest
 
 from groupbuy import clock, events
+from groupbuy.commit import after_commit
 
 from .. import broadcast
 from .. import events as jielong_events
@@ -62,7 +62,7 @@ def after_join(campaign_id: int, *, user_ids: list[int], outcomes: list[Mapping]
         return
     events.publish_many(published)
     # Never fails the join: what cannot be done now stays owed in the outbox.
-    transaction.on_commit(partial(deliver, campaign_id, settle=settle, version=version), robust=True)
+    after_commit(deliver, campaign_id, settle=settle, version=version)
 
 
 def deliver(campaign_id: int, *, settle: bool, version: int, settle_now: bool = False) -> bool:

@@ -10,13 +10,13 @@ makes ``seq`` gapless and the first-N perk exact.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 
 from django.db import IntegrityError, transaction
 
 from catalogue import stock
 from community.models import Membership, PickupPoint, User
 from groupbuy import clock, events
+from groupbuy.commit import after_commit
 
 from .. import events as jielong_events
 from ..models import Campaign, CampaignItem, Order, OrderLine
@@ -189,7 +189,5 @@ def do_join_orm(
             events.publish(jielong_events.GroupFormed(campaign_id=campaign_id, joined=campaign.joined_count))
         settle = joined_after in tier_thresholds
         after_join.record_owed(campaign_id, settle=settle, version=campaign.version)
-        transaction.on_commit(
-            partial(after_join.deliver, campaign_id, settle=settle, version=campaign.version), robust=True
-        )
+        after_commit(after_join.deliver, campaign_id, settle=settle, version=campaign.version)
     return order, campaign.version

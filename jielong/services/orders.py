@@ -7,7 +7,6 @@ rows in primary-key order (through ``catalogue.stock``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -16,6 +15,7 @@ from catalogue import stock
 from community.access import may_manage_community
 from community.models import PickupPoint, User
 from groupbuy import clock, events
+from groupbuy.commit import after_commit
 from groupbuy.money import fen_to_yuan
 
 from .. import events as jielong_events
@@ -29,7 +29,7 @@ def _broadcast_after_commit(campaign: Campaign) -> None:
     the change (inside its transaction), delivered after commit, and left to ``outbox_sweep`` when
     Redis is down, so a committed change never answers 500 for want of a broadcast."""
     after_join.record_owed(campaign.pk, settle=False, version=campaign.version)
-    transaction.on_commit(partial(after_join.deliver, campaign.pk, settle=False, version=campaign.version), robust=True)
+    after_commit(after_join.deliver, campaign.pk, settle=False, version=campaign.version)
 
 
 def order_cancel(*, order_id: int, user: User) -> Order:
