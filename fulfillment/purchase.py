@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import dateformat, timezone
 from django.utils.translation import pgettext
 
@@ -28,7 +28,8 @@ from community.phones import mask_phone
 from groupbuy import clock
 from jielong.models import Campaign, Order, OrderLine
 
-from .models import BatchMove, PickLine, Shortage
+from .models import BatchMove, CampaignDelivery, PickLine, Shortage
+from .split import SPLITTABLE
 
 # Orders listed under one shortage; the count says how many more there are.
 SHORTAGE_ORDERS_SHOWN = 50
@@ -270,6 +271,13 @@ def purchase_summary(*, brand_id: int, now: datetime | None = None, include_date
     # Suppliers with something to supply first; the rest stay listed (their links are made here too).
     suppliers.sort(key=lambda s: (not s["skus"], s["name"]))
     iso_dates = [day.isoformat() for day in dates]
+    # Days whose orders changed since their split (the periodic sweep re-splits them within a minute), and
+    # formed campaigns no split has seen yet: their units are ordered, not yet on a pick list.
+    stale = CampaignDelivery.objects.filter(
+        campaign__brand_id=brand_id, campaign__status__in=SPLITTABLE, delivery_date__gte=today
+    ).exclude(split_version=F("campaign__version"))
+    resplit = sorted({day.isoformat() for day in stale.values_list("delivery_date", flat=True)})
+    unsplit = Campaign.objects.filter(brand_id=brand_id, status__in=SPLITTABLE, delivery__isnull=True).count()
     return {
         "brand_id": brand_id,
         "version": version,
@@ -277,7 +285,9 @@ def purchase_summary(*, brand_id: int, now: datetime | None = None, include_date
         "today": today.isoformat(),
         "dates": iso_dates,
         "suppliers": suppliers,
-        "shape": summary_shape(iso_dates, suppliers),
+        "resplit": resplit,
+        "unsplit_campaigns": unsplit,
+        "shape": summary_shape([iso_dates, resplit, unsplit], suppliers),
     }
 
 
@@ -286,12 +296,12 @@ def purchase_summary(*, brand_id: int, now: datetime | None = None, include_date
 LIVE_FIELDS = ("open", "formed", "ordered", "packs")
 
 
-def summary_shape(dates: list[str], suppliers: list[dict]) -> str:
+def summary_shape(days: list, suppliers: list[dict]) -> str:
     shape = [
         {**supplier, "skus": [{k: v for k, v in sku.items() if k not in LIVE_FIELDS} for sku in supplier["skus"]]}
         for supplier in suppliers
     ]
-    text = json.dumps([dates, shape], sort_keys=True, ensure_ascii=False, default=str)
+    text = json.dumps([days, shape], sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
 
 

@@ -48,7 +48,10 @@ def _date(value: str) -> date | None:
 
 
 def _dates(snapshot: dict) -> list[dict]:
-    return [{"iso": iso, "date": date.fromisoformat(iso), "label": day_label(iso)} for iso in snapshot["dates"]]
+    return [
+        {"iso": iso, "date": date.fromisoformat(iso), "label": day_label(iso), "resplit": iso in snapshot["resplit"]}
+        for iso in snapshot["dates"]
+    ]
 
 
 @console_view

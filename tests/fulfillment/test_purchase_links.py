@@ -79,7 +79,7 @@ def test_the_supplier_sees_its_pick_list_on_its_phone_and_the_link_is_marked_use
     assert day.scenario.sku.product.name in page
     assert f'name="q{day.pick.pk}"' in page and 'value="8"' in page
     assert "确认能供应的数量" in page
-    assert "no-store" in response["Cache-Control"] and response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"] and response["Referrer-Policy"] == "same-origin"
     assert SupplierLink.objects.get().last_used_at == clock.now()
 
 

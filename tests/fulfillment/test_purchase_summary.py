@@ -110,16 +110,23 @@ def test_each_day_shows_the_pick_line_the_confirmation_and_the_orders_hit(time_m
 @pytest.mark.django_db
 def test_the_shape_changes_with_a_confirmation_but_not_with_a_join(time_machine):
     day = formed_day(time_machine)
-    before = purchase_summary(brand_id=day.brand_id)
-    late = f.add_member(day.scenario)
-    _join(day.scenario, late, 1)  # a late join of the formed campaign: numbers move, nothing else
-    after_join = purchase_summary(brand_id=day.brand_id)
-    assert _sku_row(after_join, day.scenario.sku.pk)["formed"] == 9
-    assert after_join["shape"] == before["shape"]
-    assert after_join["version"] >= before["version"]
+    iso = day.delivery_date.isoformat()
+    assert purchase_summary(brand_id=day.brand_id)["resplit"] == []
+    first, second = f.add_member(day.scenario), f.add_member(day.scenario)
 
-    supply_confirm(pick_line=day.pick, confirmed_quantity=8)
-    assert purchase_summary(brand_id=day.brand_id)["shape"] != after_join["shape"]
+    _join(day.scenario, first, 1)  # a late join of the formed campaign: its day needs splitting again
+    after_first = purchase_summary(brand_id=day.brand_id)
+    assert after_first["resplit"] == [iso]
+    _join(day.scenario, second, 2)  # and the next one only moves the figures
+    after_second = purchase_summary(brand_id=day.brand_id)
+    assert _sku_row(after_second, day.scenario.sku.pk)["formed"] == 11
+    assert after_second["shape"] == after_first["shape"]
+    assert after_second["version"] >= after_first["version"]
+
+    supply_confirm(pick_line=day.pick, confirmed_quantity=8)  # re-splits the day too
+    confirmed = purchase_summary(brand_id=day.brand_id)
+    assert confirmed["resplit"] == []
+    assert confirmed["shape"] != after_second["shape"]
 
 
 @pytest.mark.django_db
