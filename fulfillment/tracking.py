@@ -305,7 +305,9 @@ def batch_move(
         if existing:
             raise _refuse_twice(existing, kind, name)
         reached = _reached(brand_id=brand_id, delivery_date=delivery_date, kind=kind, target=target)
-        states = set(reached.values_list("state", flat=True).distinct())
+        # The costly part (which parcels the step concerns) is read once; the lock below re-checks the state.
+        rows = list(reached.order_by("pk").values_list("pk", "state"))
+        states = {s for _pk, s in rows}
         if not states:
             raise TrackingError(
                 _("%(target)s has nothing to deliver on %(day)s.") % {"target": name, "day": delivery_date.isoformat()},
@@ -329,14 +331,26 @@ def batch_move(
                 BatchMove.objects.get(delivery_date=delivery_date, kind=kind, **key), kind, name
             ) from None
 
-        movable = reached.filter(state__in=behind)
-        # Lock in a fixed order (核销 and the split write parcels too); the rest reads what is locked.
-        locked = list(movable.select_for_update(of=("self",)).order_by("pk").values_list("pk", "state"))
-        complete = set(
-            _complete(
-                brand_id=brand_id, delivery_date=delivery_date, kind=kind, target=target, parcels=movable
-            ).values_list("pk", flat=True)
-        )
+        # Lock in ascending pk (核销 and the split write parcels too), keeping only what is still behind.
+        locked: list[tuple[int, str]] = []
+        candidates = [pk for pk, s in rows if s in behind]
+        for start in range(0, len(candidates), CHUNK):
+            chunk = candidates[start : start + CHUNK]
+            locked += (
+                Parcel.objects.filter(pk__in=chunk, state__in=behind)
+                .select_for_update(of=("self",))
+                .order_by("pk")
+                .values_list("pk", "state")
+            )
+        if kind in (Kind.SUPPLIER_SHIPPED, Kind.STOP_ARRIVED):
+            movable = reached.filter(state__in=behind)
+            complete = set(
+                _complete(
+                    brand_id=brand_id, delivery_date=delivery_date, kind=kind, target=target, parcels=movable
+                ).values_list("pk", flat=True)
+            )
+        else:
+            complete = {pk for pk, _s in locked}
         moved: dict[str, list[int]] = {state: [pk for pk, _s in locked if pk in complete]}
         if kind == Kind.STOP_ARRIVED:
             # The rest of these orders is still on another van: they are on their way.
