@@ -4,6 +4,8 @@ works with Redis down."""
 
 from __future__ import annotations
 
+import json
+import time as time_module
 from datetime import time, timedelta
 
 import pytest
@@ -203,6 +205,37 @@ def test_a_burst_of_changes_schedules_one_summary_per_window(monkeypatch):
     cache.delete(purchase_broadcast._pending_key(7))  # what the flush does first
     purchase_broadcast.summary_changed(7)
     assert fake.scheduled == [7, 7]
+
+
+def test_the_summary_is_read_off_the_broadcaster_thread_and_a_slow_read_widens_the_window(monkeypatch):
+    from fulfillment import purchase
+
+    sent = []
+
+    class Recording(FakeBroadcaster):
+        def call_soon(self, job):
+            sent.append(job)
+
+    def slow_summary(*, brand_id):
+        time_module.sleep(0.7)
+        return {"brand_id": brand_id, "version": 41}
+
+    monkeypatch.setattr(purchase_broadcast, "broadcaster", Recording)
+    monkeypatch.setattr(purchase, "purchase_summary", slow_summary)
+    cache.set(purchase_broadcast._pending_key(5), 1)
+
+    started = time_module.monotonic()
+    assert purchase_broadcast._flush(5) == []  # the broadcaster thread only hands it over
+    assert time_module.monotonic() - started < 0.2
+    deadline = time_module.monotonic() + 10
+    while not sent and time_module.monotonic() < deadline:
+        time_module.sleep(0.05)
+
+    [(group, message)] = sent[0]()
+    assert group == "fulfillment.purchase.5"
+    assert json.loads(message["text"]) == {"type": "snapshot", "snapshot": {"brand_id": 5, "version": 41}}
+    assert cache.get(purchase_broadcast._pending_key(5)) is None  # cleared before the read
+    assert purchase_broadcast._windows.pop(5) >= 1.4  # twice the read: reading at most a third of the time
 
 
 @pytest.mark.django_db
