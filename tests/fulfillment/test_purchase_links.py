@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from fulfillment.models import BatchMove, PickLine, Shortage, SupplierLink
 from fulfillment.supplier_links import supplier_link_create, supplier_link_revoke
 from groupbuy import clock
+from jielong import services
 from tests import factories as f
 from tests.fulfillment.test_purchase_supply import formed_day
 
@@ -234,3 +235,17 @@ def test_only_operators_open_the_purchase_pages(time_machine):
     )
     assert not SupplierLink.objects.exists()
     assert Client().get("/ops/fulfilment/purchase/").status_code == 302  # to the staff sign-in
+
+
+def test_the_supplier_also_sees_what_is_still_being_ordered(time_machine):
+    day = formed_day(time_machine)
+    still_open = f.open_campaign(members=1, threshold=5, perk_limit=0)  # another of the farm's SKUs
+    assert still_open.sku.product.supplier_id == day.pick.supplier_id
+    services.order_join(
+        campaign_id=still_open.campaign.pk, user=still_open.members[0], quantities={still_open.item.pk: 3}
+    )
+
+    page = Client().get(f"/s/{_link(day).token}/").content.decode()
+
+    assert "接龙进行中" in page
+    assert re.search(rf"{still_open.sku.product.name}[^<]*</span> <strong>3 ", page)
