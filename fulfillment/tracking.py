@@ -20,7 +20,8 @@ is told "ready for pickup" only when the whole order is there.
 Rules: parcels only move forward along ``Parcel.FLOW``; a later step may skip earlier ones (a supplier who
 never pressed 已发货 does not hold up the warehouse), and a skipped step's timestamp stays empty — we do not
 know when it happened, and analytics measures from what was recorded. A step whose parcels are all already
-at or past its state is refused as backwards; a step recorded twice (the ``batch_move_once`` constraint),
+past its state is refused as backwards (one whose parcels are at its state and none behind — the leader
+received before the driver pressed 已到达 — is recorded late and moves nothing); a step recorded twice (the ``batch_move_once`` constraint),
 a step for a day that has not been split, or a target of another brand is refused; a refused step changes
 nothing. ``shortage``, ``uncollected`` and ``cancelled`` parcels are never moved by a batch step.
 
@@ -314,7 +315,9 @@ def batch_move(
                 code="nothing",
             )
         behind = set(_before(state))
-        if not states & behind:
+        # Backwards: everything is past this step already. Orders exactly at its state (the leader received
+        # before the van's 已到达 was pressed) make it a late record that moves nothing — kept for the log.
+        if not states & behind and state not in states:
             furthest = max(states, key=lambda s: Parcel.FLOW.index(s) if s in Parcel.FLOW else len(Parcel.FLOW))
             raise TrackingError(
                 _("These orders are already “%(now)s”: they cannot go back to “%(step)s”.")

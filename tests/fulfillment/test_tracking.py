@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import time, timedelta
 
 import pytest
+from django.db import connection
 
 from catalogue.models import Supplier
 from fulfillment import events as fulfillment_events
@@ -341,3 +343,88 @@ def test_moves_are_stamped_with_the_given_time():
     )
     assert made.at == later
     assert set(Parcel.objects.filter(pickup_point=day.points[2]).values_list("at_pickup_at", flat=True)) == {later}
+
+
+def test_a_van_arriving_after_the_leaders_receipt_is_recorded_and_moves_nothing():
+    day = make_day()
+    split(day)
+    cold, _dry = day.routes
+    point = cold.stops.order_by("position").first().pickup_point
+    move(day, Kind.POINT_RECEIVED, pickup_point=point)
+    before = Notice.objects.count()
+
+    late = move(day, Kind.STOP_ARRIVED, route=cold, pickup_point=point)
+
+    assert late.parcels == 0
+    assert Notice.objects.count() == before
+    assert set(Parcel.objects.filter(pickup_point=point).values_list("state", flat=True)) == {State.AT_PICKUP}
+
+
+def test_a_van_arriving_after_everything_was_picked_up_is_refused_as_backwards():
+    day = make_day()
+    split(day)
+    cold, _dry = day.routes
+    point = cold.stops.order_by("position").first().pickup_point
+    Parcel.objects.filter(pickup_point=point).update(state=State.PICKED_UP)
+    with pytest.raises(TrackingError) as refused:
+        move(day, Kind.STOP_ARRIVED, route=cold, pickup_point=point)
+    assert refused.value.code == "backwards"
+    assert "已取货" in refused.value.message
+    assert not BatchMove.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_vans_arriving_at_one_point_at_the_same_moment_make_its_two_van_orders_ready():
+    """Moves of a day are serialised: the later arrival sees the earlier one, so no order is left on the way."""
+    day = make_day(members=20)
+    split(day)
+    point = day.points[0]
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def arrive(route):
+        try:
+            barrier.wait()
+            move(day, Kind.STOP_ARRIVED, route=route, pickup_point=point)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=arrive, args=(route,)) for route in day.routes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert set(Parcel.objects.filter(pickup_point=point).values_list("state", flat=True)) == {State.AT_PICKUP}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_step_pressed_on_two_phones_at_once_is_recorded_once():
+    day = make_day()
+    split(day)
+    cold, _dry = day.routes
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def depart():
+        try:
+            barrier.wait()
+            move(day, Kind.ROUTE_DEPARTED, route=cold)
+            outcomes.append("moved")
+        except TrackingError as refused:
+            outcomes.append(refused.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=depart) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(outcomes) == ["moved", "twice"]
+    assert BatchMove.objects.filter(kind=Kind.ROUTE_DEPARTED).count() == 1
+    assert Notice.objects.count() == 0  # out for delivery is not told
