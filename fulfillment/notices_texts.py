@@ -113,21 +113,34 @@ def short_items(rows) -> str:
     return "、".join(f"{SKU.label(name, spec)} ×{q}" for name, spec, q in rows)
 
 
-def leader_copy_text(*, point, delivery_date: date, now: datetime | None = None) -> str:
-    """The leader's copy-ready group text for a point's day, e.g. "阳光花园自提点：今天 12:00 到货 58 份，请凭取货码取货";
-    "" while nothing has arrived."""
-    now = now or clock.now()
-    arrived = Parcel.objects.filter(pickup_point=point, delivery_date=delivery_date, state__in=ARRIVED).aggregate(
-        count=Count("pk"), at=Max("at_pickup_at")
+def arrivals(*, point_ids, delivery_date: date) -> dict[int, tuple[int, datetime | None]]:
+    """Per point: how many orders have arrived that day, and when the last batch did (one grouped query)."""
+    rows = (
+        Parcel.objects.filter(pickup_point_id__in=point_ids, delivery_date=delivery_date, state__in=ARRIVED)
+        .values("pickup_point_id")
+        .annotate(count=Count("pk"), at=Max("at_pickup_at"))
+        .values_list("pickup_point_id", "count", "at")
     )
-    if not arrived["count"]:
+    return {point_id: (count, at) for point_id, count, at in rows}
+
+
+def leader_copy_text(
+    *, point, delivery_date: date, now: datetime | None = None, arrived: tuple[int, datetime | None] | None = None
+) -> str:
+    """The leader's copy-ready group text for a point's day, e.g. "阳光花园自提点：今天 12:00 到货 58 份，请凭取货码取货";
+    "" while nothing has arrived. ``arrived`` (from :func:`arrivals`) spares the query when many points are shown."""
+    now = now or clock.now()
+    if arrived is None:
+        arrived = arrivals(point_ids=[point.pk], delivery_date=delivery_date).get(point.pk, (0, None))
+    count, last = arrived
+    if not count:
         return ""
     with translation.override(settings.LANGUAGE_CODE):
-        at = clock.localtime(arrived["at"] or now)
+        at = clock.localtime(last or now)
         when = f"{_day(at.date(), today=clock.localdate(now))} {at:%H:%M}"
         text = _("%(point)s: %(count)s orders arrived %(when)s; please bring your pickup code.") % {
             "point": point.name,
-            "count": arrived["count"],
+            "count": count,
             "when": when,
         }
         hours = _("Hours: %(hours)s.") % {"hours": point.opening_hours} if point.opening_hours else ""

@@ -13,7 +13,7 @@ from community.models import PickupPoint
 
 from .documents.qr import qr_svg
 from .models import BatchMove, LoadLine, Notice, Parcel, Route, RouteStop, Warehouse
-from .notices_texts import leader_copy_text
+from .notices_texts import arrivals, leader_copy_text
 from .tracking_driver import driver_link_expires, driver_token
 
 State = Parcel.State
@@ -198,10 +198,12 @@ def day_tracking(*, brand_id: int, delivery_date: date, point_ids, route_ids, su
         .select_related("user", "pickup_point")
         .order_by("-pk")[:FAILED_LIMIT]
     )
+    arrived = arrivals(point_ids=[p.point.pk for p in point_steps if p.arrived], delivery_date=delivery_date)
     copies = tuple(
         LeaderCopy(p.point, text)
         for p in point_steps
-        if p.arrived and (text := leader_copy_text(point=p.point, delivery_date=delivery_date))
+        if p.point.pk in arrived
+        and (text := leader_copy_text(point=p.point, delivery_date=delivery_date, arrived=arrived[p.point.pk]))
     )
     return DayTracking(
         counts=counts,

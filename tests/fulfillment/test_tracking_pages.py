@@ -255,3 +255,18 @@ def test_the_receive_card_offers_the_button_before_arrival(rf: RequestFactory, d
     )
     assert 'id="point-received"' in html
     assert "tk-copy" not in html.replace("css/tracking.css", "")
+
+
+def test_the_tracking_section_reads_a_bounded_number_of_queries(rf: RequestFactory, day, django_assert_max_num_queries):
+    """Every point received and every notice sent: still a fixed number of queries, not one per point."""
+    from fulfillment.notices import notices_send
+    from fulfillment.tracking import batch_move
+
+    for point in day.points:
+        batch_move(brand_id=day.brand_id, delivery_date=day.delivery_date, kind=Kind.POINT_RECEIVED, pickup_point=point)
+    notices_send()
+    request = rf.get("/ops/fulfilment/x/")
+    request.user = factories.operator()
+    with django_assert_max_num_queries(14):
+        html = render_to_string("ops/fulfillment/_day_tracking.html", {"day": _day_context(day)}, request=request)
+    assert html.count('class="tk-copy"') == len(day.points)
