@@ -136,7 +136,18 @@ def test_compiling_drops_catalogues_loaded_before_it():
 _STRING = r"""u?(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
 _TEMPLATE_CALL = re.compile(rf"\b(gettext|pgettext|ngettext)\(({_STRING}(?:,\s*{_STRING})*)")
 _PY_FUNCS = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
-_APPS = ("community", "catalogue", "livestream", "jielong", "fulfillment", "analytics", "groupbuy", "demo")
+_APPS = (
+    "community",
+    "catalogue",
+    "livestream",
+    "jielong",
+    "fulfillment",
+    "aftersales",
+    "feedback",
+    "analytics",
+    "groupbuy",
+    "demo",
+)
 
 
 def _python_messages(path: Path):

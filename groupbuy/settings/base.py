@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "livestream",
     "jielong",
     "fulfillment",
+    "aftersales",
+    "feedback",
     "analytics",
     "groupbuy.web",
     "demo",
