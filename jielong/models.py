@@ -277,3 +277,42 @@ class CampaignOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"outbox of campaign {self.campaign_id}"
+
+
+class LedgerEntry(models.Model):
+    """One money movement (资金流水): a payment, a refund, a store credit or a commission. Written only by
+    ``jielong.ledger``, in the same transaction as the change it describes; never updated or deleted.
+
+    ``amount_fen`` is positive; ``kind`` says which way it goes (a payment comes in, the rest go out).
+    Payments and refunds name the order line they belong to, so "never refund more than was paid for an
+    item" is a sum over this table.
+    """
+
+    class Kind(models.TextChoices):
+        PAYMENT = "payment", _("Payment")
+        REFUND = "refund", _("Refund")
+        CREDIT = "credit", _("Store credit")
+        COMMISSION = "commission", _("Commission")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    amount_fen = models.PositiveIntegerField(_("amount (fen)"))
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="ledger_entries")
+    order_line = models.ForeignKey(
+        OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="ledger_entries"
+    )
+    provider = models.CharField(_("payment"), max_length=32, blank=True)
+    # What makes a retry the same movement: "payment:<line>", "refund:<caller's key>:<line>", ...
+    key = models.CharField(max_length=150, unique=True)
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["order_line", "kind"])]
+        constraints = [models.CheckConstraint(condition=Q(amount_fen__gte=1), name="ledger_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_fen} ({self.order_id})"
