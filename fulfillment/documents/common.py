@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
 import phonenumbers
 from django.db.models import Case, F, IntegerField, Q, Sum, When
+from django.utils import translation
 
 from catalogue.models import SKU, Product
 from community.models import Membership, PickupPoint, User
@@ -56,7 +58,13 @@ def previous_sum() -> Sum:
 
 
 def zone_label(zone: str) -> str:
-    return str(ZONE_LABELS.get(zone, zone))
+    return _zone_labels(translation.get_language()).get(zone, zone)
+
+
+@functools.lru_cache(maxsize=8)
+def _zone_labels(language: str | None) -> dict[str, str]:
+    """The zones' names in one language, translated once (documents name a zone on every row)."""
+    return {zone: str(label) for zone, label in ZONE_LABELS.items()}
 
 
 def sku_label(product_name: str, spec: dict) -> str:
@@ -81,6 +89,30 @@ def full_phone(e164: str | None) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+@dataclass(frozen=True, slots=True)
+class SkuFacts:
+    code: str
+    product: str
+    spec: str
+    label: str  # product and spec: "散养鸡蛋 30枚/盒"
+    unit: str
+    zone: str
+    units_per_pack: int
+    pack_unit: str
+
+
+def sku_facts(sku_ids) -> dict[int, SkuFacts]:
+    """The SKUs a document names, read once (``sku_ids``: ids or a ``values("sku_id")`` queryset): rows then
+    carry only the id, not the product's name and the spec's JSON on each of a day's 300k lines."""
+    rows = SKU.objects.filter(pk__in=sku_ids).values_list(
+        "pk", "code", "product__name", "spec", "unit", "zone", "units_per_pack", "pack_unit"
+    )
+    return {
+        pk: SkuFacts(code, product, spec_label(spec), sku_label(product, spec), unit, zone, upp, pack_unit)
+        for pk, code, product, spec, unit, zone, upp, pack_unit in rows
+    }
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO
 
-from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -23,7 +23,7 @@ from .common import (
     live_or_changed,
     packs,
     point_contacts,
-    spec_label,
+    sku_facts,
     zone_label,
     zone_rank,
 )
@@ -94,38 +94,27 @@ def _position(route_id: int) -> Subquery:
 
 def route_load_rows(route_id: int, delivery_date: date) -> Iterator[LoadRow]:
     """The route's load lines, stop by stop in route order, coldest zone first, read in chunks."""
-    lines = (
-        LoadLine.objects.filter(live_or_changed(), route_id=route_id, delivery_date=delivery_date)
-        .annotate(position=_position(route_id), rank=zone_rank("zone"))
+    lines = LoadLine.objects.filter(live_or_changed(), route_id=route_id, delivery_date=delivery_date)
+    skus = sku_facts(lines.values("sku_id"))
+    rows = (
+        lines.annotate(position=_position(route_id), rank=zone_rank("zone"), changed=Q(changed_at__isnull=False))
         .order_by(F("position").asc(nulls_last=True), "pickup_point_id", "rank", "sku__product__name", "sku__code")
-        .values_list(
-            "position",
-            "pickup_point_id",
-            "zone",
-            "sku__code",
-            "sku__product__name",
-            "sku__spec",
-            "sku__unit",
-            "quantity",
-            "sku__units_per_pack",
-            "sku__pack_unit",
-            "previous_quantity",
-            "changed_at",
-        )
+        .values_list("position", "pickup_point_id", "zone", "sku_id", "quantity", "previous_quantity", "changed")
     )
-    for position, point, zone, code, product, spec, unit, qty, upp, pack_unit, prev, changed in lines.iterator(CHUNK):
+    for position, point, zone, sku_id, qty, prev, changed in rows.iterator(CHUNK):
+        sku = skus[sku_id]
         yield LoadRow(
             position,
             point,
             zone,
-            code,
-            product,
-            spec_label(spec),
-            unit,
+            sku.code,
+            sku.product,
+            sku.spec,
+            sku.unit,
             qty,
-            packs(qty, upp),
-            pack_unit,
-            change_mark(prev, qty, changed is not None),
+            packs(qty, sku.units_per_pack),
+            sku.pack_unit,
+            change_mark(prev, qty, changed),
         )
 
 
@@ -257,6 +246,8 @@ def write_route(book: Book, route: Route, delivery_date: date) -> None:
     )
     sheet.header(route_columns(), (6, 16, 24, 10, 15, 12, 14, 22, 14, 6, 8, 8, 6, 10))
     for stop in route_stops(route.pk, delivery_date):
+        # The stop's address and contact on its first row only (as on the printed list); its number and
+        # point on every row, so a filter still finds all of a stop's lines.
         head = [
             stop.position or "",
             stop.point,
@@ -282,6 +273,7 @@ def write_route(book: Book, route: Route, delivery_date: date) -> None:
                         r.change,
                     ]
                 )
+                head = [head[0], head[1], None, None, None]
 
 
 def route_xlsx(route_id: int, delivery_date: date, out: IO[bytes] | None = None) -> IO[bytes]:
