@@ -437,6 +437,7 @@ class FeedItem(models.Model):
         POST = "post", _("Column post")
         CAMPAIGN = "campaign", _("Jielong")
         LIVE = "live", _("Live preview")
+        REVIEW = "review", _("Review")  # 晒单, from the feedback app
 
     community = models.ForeignKey(Community, on_delete=models.CASCADE, related_name="feed_items")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
