@@ -94,3 +94,30 @@ class FullPhonesExported(events.DomainEvent):
 
     campaign_id: int
     user_id: int
+
+
+# --- the money ledger (jielong.ledger): refunds and store credit -------------------------------------------
+
+
+@events.event("jielong.refund_issued")
+class RefundIssued(events.DomainEvent):
+    """Money went back to a member (``key`` is the caller's idempotency key, e.g. an after-sales request)."""
+
+    campaign_id: int
+    order_id: int
+    user_id: int
+    amount_fen: int
+    key: str
+    by: int | None
+
+
+@events.event("jielong.credit_issued")
+class CreditIssued(events.DomainEvent):
+    """A member was given store credit (店铺余额) instead of money back."""
+
+    campaign_id: int
+    order_id: int
+    user_id: int
+    amount_fen: int
+    key: str
+    by: int | None

@@ -17,7 +17,7 @@ from catalogue import stock
 from groupbuy import clock, events
 from groupbuy.errors import DomainError
 
-from .. import broadcast
+from .. import broadcast, ledger
 from .. import events as jielong_events
 from ..join.rules import JOINABLE
 from ..models import Campaign, Order, OrderLine
@@ -84,7 +84,9 @@ def campaign_close(*, campaign_id: int) -> Campaign:
                 returned[line.item.sku_id] = returned.get(line.item.sku_id, 0) + line.quantity
             stock.stock_give_back(quantities=returned)
             Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=Order.Status.CANCELLED)
-            # Money already collected goes back in full; the refund itself happens outside (transfer or cash).
+            # Money already collected goes back in full; the refund itself happens outside (transfer or cash),
+            # and is written to the ledger with the change.
+            ledger.refund_failed_campaign(order_ids=[o.pk for o in orders], campaign_id=campaign.pk)
             Order.objects.filter(pk__in=[o.pk for o in orders], payment_status=Order.PaymentStatus.PAID).update(
                 payment_status=Order.PaymentStatus.REFUNDED, refunded_fen=F("total_fen")
             )

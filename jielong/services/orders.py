@@ -19,6 +19,7 @@ from groupbuy.commit import after_commit
 from groupbuy.money import fen_to_yuan
 
 from .. import events as jielong_events
+from .. import ledger
 from ..join import after_join, rules
 from ..join.rules import JOINABLE, JoinRefused
 from ..models import Campaign, CampaignItem, Order, OrderLine
@@ -80,6 +81,7 @@ def order_mark_paid(*, order_id: int, by: User) -> Order:
         order.payment_status = Order.PaymentStatus.PAID
         order.paid_at = clock.now()
         order.save(update_fields=["payment_status", "paid_at"])
+        ledger.payment_record(order=order, by=by)
         events.publish(
             jielong_events.OrderPaid(campaign_id=order.campaign_id, user_id=order.user_id, order_id=order.pk, by=by.pk)
         )
