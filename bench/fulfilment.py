@@ -13,8 +13,10 @@ generates the day with set-based SQL (``generate_series``): ~300,000 order lines
 - ``documents_s`` / ``documents_peak_mb``: every xlsx of the day (pick list per supplier, inbound per
   warehouse, loading list and crate labels per route, hand-out list and hand-out labels per point), in a
   child process whose peak RSS (``getrusage``) is the figure;
-- ``verify_p99_ms``: 50 leaders at 50 points verify distinct codes at once (``fulfillment.pickup.verify_pickup``,
-  threads of one process, each with its own connection), back to back;
+- ``verify_p99_ms``: 50 leaders at 50 points verify distinct codes at the same time
+  (``fulfillment.pickup.verify_pickup``), a thread each with its own connection, spread over 2 processes as
+  over the app's 2 worker processes; each leader pauses ``--think-ms`` (3 s ± half) between members — a
+  real counter takes 10 s or more per member; ``--think-ms 0`` verifies back to back;
 - ``double_verifications``: leaders and their 核销员 race on the same codes (4 phones per code, released
   together); a code verified more than once counts.
 
@@ -297,40 +299,85 @@ def _codes(point_ids: list[int], per_point: int) -> dict[int, list[str]]:
     return codes
 
 
-def measure_verify(args) -> dict:
+def verify_child(spec: dict) -> None:
+    """One app process's share of the leaders: a thread per leader, each verifying its point's codes one
+    after another with a pause between members (``think_ms`` ± half); prints the latencies."""
+    import random
+
     from django.db import connections
 
-    from community.models import PickupPoint, User
+    from community.models import User
     from fulfillment.pickup import PickupRefused, verify_pickup
 
-    points = list(PickupPoint.objects.order_by("pk").values_list("pk", "leader_id")[: args.leaders])
-    codes = _codes([p for p, _leader in points], args.codes_per_leader)
-    leaders = User.objects.in_bulk([leader for _p, leader in points])
+    leaders = User.objects.in_bulk([leader for _p, leader, _codes in spec["leaders"]])
     latencies: list[float] = []
     refused: list[str] = []
-    start = threading.Barrier(len(points))
+    rng = random.Random(spec["seed"])
+    pauses = {point: rng.random() for point, _l, _c in spec["leaders"]}  # leaders start out of step
 
-    def leader_at(point_id: int, leader: User) -> None:
+    def leader_at(point_id: int, leader: User, codes: list[str]) -> None:
         try:
-            start.wait()
-            for code in codes[point_id]:
+            time.sleep(pauses[point_id] * spec["think_ms"] / 1000)
+            for code in codes:
                 began = time.perf_counter()
                 try:
                     verify_pickup(code=code, pickup_point_id=point_id, by=leader)
                 except PickupRefused as exc:
                     refused.append(exc.code)
                 latencies.append((time.perf_counter() - began) * 1000)
+                time.sleep(spec["think_ms"] * (0.5 + rng.random()) / 1000)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=leader_at, args=(p, leaders[leader])) for p, leader in points]
-    began = time.perf_counter()
+    threads = [
+        threading.Thread(target=leader_at, args=(point, leaders[leader], codes))
+        for point, leader, codes in spec["leaders"]
+    ]
+    time.sleep(max(0.0, spec["start_at"] - time.time()))  # every process starts together
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - began
-    return {"latencies": latencies, "refused": refused, "elapsed": elapsed}
+    print(json.dumps({"latencies": latencies, "refused": refused}))
+
+
+def measure_verify(env: dict[str, str], args) -> dict:
+    """``args.leaders`` leaders at as many points verify distinct codes at once, spread over
+    ``args.processes`` processes (the app's worker processes: one Python interpreter lock each)."""
+    from community.models import PickupPoint
+
+    points = list(PickupPoint.objects.order_by("pk").values_list("pk", "leader_id")[: args.leaders])
+    codes = _codes([p for p, _leader in points], args.codes_per_leader)
+    start_at = time.time() + 3  # time for the children to start Django
+    specs = [
+        {
+            "leaders": [(p, leader, codes[p]) for p, leader in points[n :: args.processes]],
+            "think_ms": args.think_ms,
+            "start_at": start_at,
+            "seed": n,
+        }
+        for n in range(args.processes)
+    ]
+    children = [
+        subprocess.Popen(
+            [PYTHON, __file__, "--verify-child", json.dumps(spec)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for spec in specs
+    ]
+    latencies: list[float] = []
+    refused: list[str] = []
+    for child in children:
+        out, _err = child.communicate(timeout=600)
+        if child.returncode:
+            raise RuntimeError("a verification process failed")
+        result = json.loads(out.strip().splitlines()[-1])
+        latencies += result["latencies"]
+        refused += result["refused"]
+    return {"latencies": latencies, "refused": refused, "elapsed": time.time() - start_at}
 
 
 def measure_races(args) -> dict:
@@ -401,10 +448,15 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=60_000, help="distinct members (coprime with 31)")
     parser.add_argument("--leaders", type=int, default=50, help="leaders verifying at once, one point each")
     parser.add_argument("--codes-per-leader", type=int, default=20)
+    parser.add_argument(
+        "--think-ms", type=int, default=3000, help="a leader's pause between two members (± half), 0: back to back"
+    )
+    parser.add_argument("--processes", type=int, default=2, help="processes the leaders are spread over")
     parser.add_argument("--race-points", type=int, default=10, help="points whose phones race on the same codes")
     parser.add_argument("--race-codes", type=int, default=10, help="codes raced at each of those points")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--documents-child", metavar="DATE", help=argparse.SUPPRESS)
+    parser.add_argument("--verify-child", metavar="JSON", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.documents_child:  # the child process of measure_documents (its env is set up already)
@@ -412,6 +464,12 @@ def main() -> None:
 
         django.setup()
         documents_child(date.fromisoformat(args.documents_child))
+        return
+    if args.verify_child:  # a child process of measure_verify
+        import django
+
+        django.setup()
+        verify_child(json.loads(args.verify_child))
         return
 
     database_url = bench_database_url(DB_NAME)
@@ -440,7 +498,7 @@ def main() -> None:
         f"documents: {docs['files']} xlsx, {docs['bytes'] / 1e6:.1f} MB in {docs['seconds']:.1f} s, peak RSS {docs['peak_mb']:.0f} MB (after start-up {docs['baseline_mb']:.0f} MB)",
         flush=True,
     )
-    verify = measure_verify(args)
+    verify = measure_verify(env, args)
     print(
         f"verify: {len(verify['latencies'])} verifications by {args.leaders} leaders in {verify['elapsed']:.2f} s, refused {len(verify['refused'])}",
         flush=True,
@@ -462,6 +520,7 @@ def main() -> None:
                 "documents_files": docs["files"],
                 "documents_peak_mb": round(docs["peak_mb"]),
                 "verify_leaders": args.leaders,
+                "verify_think_ms": args.think_ms,
                 "verifications": len(verify["latencies"]),
                 "verify_p50_ms": round(percentile(verify["latencies"], 50), 1),
                 "verify_p99_ms": round(percentile(verify["latencies"], 99), 1),
