@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("livestream.urls")),
     path("", include("jielong.urls")),
     path("", include("fulfillment.urls")),
+    path("", include("feedback.urls")),
+    path("", include("aftersales.urls")),
     path("", include("analytics.urls")),
 ]
 

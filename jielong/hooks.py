@@ -24,6 +24,18 @@ MemberOrderSummaries = Callable[[HttpRequest, list], dict[int, str]]
 _member_order_panels: list[MemberOrderPanel] = []
 _ops_campaign_panels: list[OpsCampaignPanel] = []
 _member_order_summaries: list[MemberOrderSummaries] = []
+# (request, campaign) -> HTML for the member's campaign page (the feedback app's reviews, as social proof)
+MemberCampaignPanel = Callable[[HttpRequest, object], str]
+_member_campaign_panels: list[MemberCampaignPanel] = []
+
+
+def register_member_campaign_panel(provider: MemberCampaignPanel) -> None:
+    if provider not in _member_campaign_panels:
+        _member_campaign_panels.append(provider)
+
+
+def member_campaign_panels(request: HttpRequest, campaign) -> SafeString:
+    return mark_safe("".join(provider(request, campaign) for provider in _member_campaign_panels))
 
 
 def register_member_order_panel(provider: MemberOrderPanel) -> None:

@@ -219,6 +219,8 @@ def _render_page(
         "share_url": share_url,
         "share_text": _share_text(campaign, items, line, share_url),
         "ws_path": f"/ws/jielong/{campaign.pk}/",
+        # Reviews of this and earlier jielongs of the same products (registered by the feedback app).
+        "campaign_panels": hooks.member_campaign_panels(request, campaign),
     }
     return render(request, "member/jielong/campaign.html", context, status=status)
 

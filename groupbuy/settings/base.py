@@ -191,6 +191,10 @@ CELERY_BEAT_SCHEDULE = {
     "fulfillment-split-due-days": _every(60.0, "fulfillment.tasks.split_due_days"),
     "fulfillment-send-notices": _every(30.0, "fulfillment.tasks.send_notices"),
     "fulfillment-mark-uncollected": _every(600.0, "fulfillment.tasks.mark_uncollected"),
+    # The NPS survey after pickup: the sweep behind the pickup subscriber (a lost hook costs 5 minutes).
+    "feedback-ask-nps": _every(300.0, "feedback.tasks.ask_nps"),
+    # After-sales: SLA escalation and the shortage sweep behind the ShortageRecorded subscriber.
+    "aftersales-escalate-due": _every(300.0, "aftersales.tasks.escalate_due"),
 }
 
 # --- Fulfilment: pickup (核销) -----------------------------------------------------------------
