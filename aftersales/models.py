@@ -34,7 +34,7 @@ class Request(models.Model):
     """An after-sales request (售后申请) on one order: which items, why, what the member asks for."""
 
     class Reason(models.TextChoices):
-        SHORTAGE = "shortage", _("Missing or short (缺货/少件)")
+        SHORTAGE = "shortage", _("Missing or short")
         QUALITY = "quality", _("Quality problem")
         NOT_RECEIVED = "not_received", _("Not received")
         WRONG_ITEM = "wrong_item", _("Wrong item")
