@@ -168,6 +168,25 @@ def nps_answer(*, survey_id: int, user: User, score, reason: str = "") -> NpsSur
     return survey
 
 
+def nps_add_reason(*, survey_id: int, user: User, reason: str) -> NpsSurvey:
+    """A reason written after the one-tap answer (the score stays as answered; a reason is written once)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise NpsRefused(_("Write a few words, or leave the page."), code="reason")
+    if len(reason) > REASON_MAX:
+        raise NpsRefused(_("Keep the reason under %(n)s characters.") % {"n": REASON_MAX}, code="reason")
+    won = NpsSurvey.objects.filter(pk=survey_id, user_id=user.pk, answered_at__isnull=False, reason="").update(
+        reason=reason
+    )
+    survey = NpsSurvey.objects.filter(pk=survey_id, user_id=user.pk).first()
+    if survey is None:
+        raise NpsRefused(_("This survey does not exist."), code="not_found")
+    if not won:
+        code = "not_answered" if survey.answered_at is None else "already_answered"
+        raise NpsRefused(_("You have already answered, thank you."), code=code)
+    return survey
+
+
 def open_surveys(*, user: User) -> QuerySet[NpsSurvey]:
     return NpsSurvey.objects.filter(user=user, answered_at__isnull=True).select_related("campaign", "brand")
 

@@ -62,13 +62,20 @@ def review_form(request: HttpRequest, order_id: int) -> HttpResponse:
 @member_required
 @require_http_methods(["GET", "POST"])
 def nps_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """The NPS question: eleven buttons, one tap answers; the reason is optional, typed before the tap."""
+    """The NPS question: eleven buttons, one tap answers; then, optionally, a reason (written once)."""
     error, status = "", 200
     if request.method == "POST":
         try:
-            nps.nps_answer(
-                survey_id=pk, user=request.user, score=request.POST.get("score"), reason=request.POST.get("reason", "")
-            )
+            if "score" in request.POST:
+                nps.nps_answer(
+                    survey_id=pk,
+                    user=request.user,
+                    score=request.POST.get("score"),
+                    reason=request.POST.get("reason", ""),
+                )
+            else:
+                nps.nps_add_reason(survey_id=pk, user=request.user, reason=request.POST.get("reason", ""))
+                messages.success(request, _("Thank you, we read every reason."))
         except DomainError as exc:
             error, status = exc.message, 400
         else:

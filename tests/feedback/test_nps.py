@@ -13,6 +13,7 @@ from feedback.nps import (
     NpsRefused,
     answered,
     band,
+    nps_add_reason,
     nps_answer,
     nps_by,
     nps_total,
@@ -230,3 +231,17 @@ def test_a_campaign_without_answers_has_no_nps():
     brand = factories.brand()
     assert nps_total(answered(brand=brand)).nps is None
     assert Campaign.objects.count() == 0
+
+
+def test_a_reason_may_follow_the_one_tap_answer_once_and_never_changes_the_score(day):
+    survey = survey_for(day)
+    with pytest.raises(NpsRefused) as refused:
+        nps_add_reason(survey_id=survey.pk, user=survey.user, reason="先写原因")
+    assert refused.value.code == "not_answered"
+    nps_answer(survey_id=survey.pk, user=survey.user, score=8)
+    nps_add_reason(survey_id=survey.pk, user=survey.user, reason=" 送得有点晚 ")
+    with pytest.raises(NpsRefused) as refused:
+        nps_add_reason(survey_id=survey.pk, user=survey.user, reason="改一下")
+    assert refused.value.code == "already_answered"
+    survey.refresh_from_db()
+    assert (survey.score, survey.reason) == (8, "送得有点晚")
