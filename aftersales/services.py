@@ -303,6 +303,12 @@ def _answered(request: Request, by: User, now) -> None:
     events.publish(aftersales_events.RequestAnswered(request_id=request.pk, by=by.pk, minutes=minutes))
 
 
+def request_refundable_fen(*, request: Request) -> int:
+    """The most a resolution may refund: what the request's units cost, less what their lines had refunded."""
+    lines = [(line.order_line, line.quantity) for line in request.lines.select_related("order_line")]
+    return request_most_refund_fen(order=request.order, lines=lines)
+
+
 def request_resolve(*, request_id: int, by: User, resolution: str, amount_fen: int = 0, note: str = "") -> Request:
     """Close a request: refund (full or partial, through ``jielong.ledger.refund_issue`` keyed by the request),
     replacement (recorded; the leader hands it over), store credit (a ledger credit), or reject with a reason.
@@ -327,6 +333,12 @@ def request_resolve(*, request_id: int, by: User, resolution: str, amount_fen: i
         else:
             amount_fen = 0
         if resolution == Request.Resolution.REFUND:
+            most = request_refundable_fen(request=request)
+            if amount_fen > most:
+                raise AftersalesRefused(
+                    _("At most %(left)s is left to refund for these items.") % {"left": format_fen(most)},
+                    code="over_refund",
+                )
             line_ids = list(request.lines.values_list("order_line_id", flat=True))
             ledger.refund_issue(
                 order=request.order, order_line_ids=line_ids, amount_fen=amount_fen, key=key, by=by, reason=note

@@ -159,11 +159,10 @@ def leader_queue(request: HttpRequest) -> HttpResponse:
 
 def _handler_context(request: HttpRequest, req: Request, back: str) -> dict:
     context = _detail_context(req)
-    line_ids = [line.order_line_id for line in context["req_lines"]]
     context.update(
         {
             "back": back,
-            "refundable_fen": ledger.refundable_fen(order=req.order, order_line_ids=line_ids),
+            "refundable_fen": services.request_refundable_fen(request=req),
             "resolutions": Request.Resolution.choices,
             "ledger": list(
                 LedgerEntry.objects.filter(order=req.order).exclude(kind=LedgerEntry.Kind.COMMISSION).order_by("pk")

@@ -18,6 +18,7 @@ from aftersales.models import BulkRefund, Request, RequestMessage, RequestPhoto,
 from fulfillment.events import ShortageRecorded
 from fulfillment.models import PickLine, Shortage
 from groupbuy import clock, events
+from groupbuy.errors import DomainError
 from jielong import ledger
 from jielong.models import LedgerEntry, Order
 from livestream.models import Notification
@@ -170,9 +171,10 @@ def test_the_leader_answers_then_refunds_part(django_capture_on_commit_callbacks
 def test_a_second_resolution_and_an_over_refund_change_nothing():
     made = paid_orders()
     req = open_request(made)
-    with pytest.raises(ledger.RefundRefused) as refused:
-        services.request_resolve(request_id=req.pk, by=made.leader, resolution="refund", amount_fen=1591 * 2)
-    assert refused.value.code == "over_refund"
+    # One unit was claimed: its line cost two (3180 paid), the request may give back one unit's 1590.
+    with pytest.raises(DomainError) as refused:
+        services.request_resolve(request_id=req.pk, by=made.leader, resolution="refund", amount_fen=1591)
+    assert refused.value.code == "over_refund" and "¥15.90" in refused.value.message
     req.refresh_from_db()
     assert req.status == "open" and not LedgerEntry.objects.filter(kind="refund").exists()
 
@@ -198,6 +200,18 @@ def test_reject_needs_a_reason_and_credit_writes_the_ledger():
     )
     services.request_resolve(request_id=credit.pk, by=made.leader, resolution="credit", amount_fen=500)
     assert LedgerEntry.objects.get(kind="credit").amount_fen == 500
+
+
+def test_a_resolution_is_capped_by_what_the_ledger_left_for_those_lines():
+    made = paid_orders()
+    req = open_request(made)
+    line = req.lines.get().order_line
+    ledger.refund_issue(order_line=line, amount_fen=3180 - 500, key="elsewhere", by=made.operator)
+    with pytest.raises(DomainError) as refused:
+        services.request_resolve(request_id=req.pk, by=made.leader, resolution="refund", amount_fen=501)
+    assert refused.value.code == "over_refund" and "¥5.00" in refused.value.message
+    services.request_resolve(request_id=req.pk, by=made.leader, resolution="refund", amount_fen=500)
+    assert Order.objects.get(pk=req.order_id).refunded_fen == 3180
 
 
 def test_a_replacement_is_recorded_without_money():
