@@ -98,3 +98,32 @@ def test_a_leader_opens_the_points_hand_out_list_on_a_phone(live_server):
             assert "sort=name" in page.url
         finally:
             browser.close()
+
+
+def test_an_operator_finds_the_documents_on_the_delivery_day_page_and_opens_them(live_server):
+    day = make_day(suppliers=2, points=3, members=9, campaigns=2)
+    split_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
+    cookies = session_cookies(live_server.url, factories.operator(), language="zh-hans")
+    url = reverse("fulfillment:day", args=[day.brand_id, day.delivery_date.isoformat()])
+    supplier = day.skus[0].product.supplier
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            page, admin_requests = staff_page(browser, cookies)
+            page.goto(f"{live_server.url}{url}")
+            section = page.locator("#documents")
+            assert section.get_by_role("heading", name="单据").is_visible()
+            section.screenshot(path=SHOTS / "day-documents.png")
+            row = section.locator("tr", has_text=supplier.name)
+            with page.context.expect_page() as opened:
+                row.get_by_role("link", name="打印 A4").click()
+            sheet = opened.value
+            sheet.wait_for_load_state()
+            assert sheet.get_by_role("heading", name=f"拣货单 · {supplier.name}").is_visible()
+            with page.expect_download() as download:
+                row.get_by_role("link", name="Excel").click()
+            assert download.value.suggested_filename.endswith(".xlsx")
+            assert admin_requests == []
+        finally:
+            browser.close()
