@@ -5,7 +5,9 @@ orders whose 50 first-N places went in 8 minutes, the next session already reser
 event stream that tells the same story, so every dashboard shows something true on first run.
 
 The seed writes rows directly, in bulk, instead of calling the services: the services stamp "now" and
-publish domain events, and a demo needs a past. Every row is found again by a natural key, and every
+publish domain events, and a demo needs a past. (The delivery after the jielong is the exception: it is
+told through the fulfilment services with the historical time passed as ``now``, see ``demo.fulfilment``.)
+Every row is found again by a natural key, and every
 random choice comes from one seeded generator in a fixed order before the database is read, so a
 second run updates in place and leaves every count exactly as it was. Times hang on today's local date,
 not on the clock, so two runs on the same day write nothing new except the replaced demo events.
@@ -28,6 +30,7 @@ from analytics.models import Event
 from catalogue.models import SKU, Product, Supplier
 from community.models import Brand, Community, Membership, PickupPoint, User
 from community.phones import normalize_phone
+from demo.fulfilment import FULFILMENT_MARK
 from groupbuy import clock
 from jielong.models import Campaign, CampaignItem, Order, OrderLine
 from livestream.models import LiveSeries, LiveSession, Reservation, WatchRecord
@@ -67,7 +70,7 @@ REFERRED_MAIN = 205  # > 60% of the community came through a viewer's invitation
 PAST_RESERVATIONS = 240
 UPCOMING_RESERVATIONS = 180
 UNPAID_ORDERS = 5
-AWAITING_PICKUP = 6
+LATE_PICKUPS = 6  # paid, and collected after noon (see demo.fulfilment)
 
 # Days relative to today (local time): the past session ran three days ago, the next one is in two.
 PAST_DAY = -3
@@ -267,7 +270,8 @@ _PICKUP_POINTS = (
         MAIN_COMMUNITY_SLUG,
         "阳光花园3栋架空层",
         "杭州市西湖区文一西路588号阳光花园3栋1单元架空层",
-        "每天 16:00–20:00",
+        # 李阿姨 (the 核销员) hands out in the mornings, the leader after work.
+        "每天 07:30–12:00、16:00–20:00",
         35,
     ),
     (MAIN_COMMUNITY_SLUG, "阳光花园北门菜鸟驿站", "杭州市西湖区紫荆花路216号阳光花园北门", "每天 09:00–21:30", 20),
@@ -807,6 +811,8 @@ class Jielong:
     past: Campaign
     upcoming: Campaign
     orders: list[Order]
+    unpaid_seqs: frozenset[int] = frozenset()
+    late_seqs: frozenset[int] = frozenset()  # paid, collected after noon
     upcoming_untouched: bool = False
 
 
@@ -834,7 +840,8 @@ def seed_jielong(rng: random.Random, clock: Clock, people: People, catalogue: Ca
 
     opens_at = clock.at(PAST_DAY, 20, 55)
     formed_at = opens_at + timedelta(minutes=PERK_MINUTES)
-    closes_at = clock.at(PAST_DAY + 1, 8)
+    # 今晚截单: the farm picks through the night and the vans leave at dawn (demo.fulfilment).
+    closes_at = clock.at(PAST_DAY, 23, 30)
     past = _campaign(
         people,
         live.past,
@@ -858,7 +865,7 @@ def seed_jielong(rng: random.Random, clock: Clock, people: People, catalogue: Ca
         created_at=clock.at(PAST_DAY - 2, 15),
     )
     items = _items(past, catalogue, [(code, price, limit) for code, price, limit, _ in _PAST_ITEMS], perk=0.8)
-    orders = _save_orders(rng, people, live, past, items, opens_at, formed_at, closes_at)
+    orders, unpaid, late = _save_orders(rng, people, live, past, items, opens_at, formed_at, closes_at)
 
     upcoming = Campaign.objects.filter(live_session=live.upcoming, title=UPCOMING_CAMPAIGN_TITLE).first()
     untouched = upcoming is not None and upcoming.status != Campaign.Status.DRAFT
@@ -874,7 +881,7 @@ def seed_jielong(rng: random.Random, clock: Clock, people: People, catalogue: Ca
                 "perk_limit": 30,
                 "perk_description": "前30名接龙享9折，加赠散养鸡蛋6枚",
                 "opens_at": None,
-                "closes_at": clock.at(UPCOMING_DAY + 1, 8),
+                "closes_at": clock.at(UPCOMING_DAY, 23, 30),
                 "formed_at": None,
                 "delivery_note": "成团后次日中午前送达自提点",
                 "joined_count": 0,
@@ -885,7 +892,14 @@ def seed_jielong(rng: random.Random, clock: Clock, people: People, catalogue: Ca
             created_at=clock.at(PAST_DAY + 1, 16),
         )
         _items(upcoming, catalogue, _UPCOMING_ITEMS, perk=0.9)
-    return Jielong(past=past, upcoming=upcoming, orders=orders, upcoming_untouched=untouched)
+    return Jielong(
+        past=past,
+        upcoming=upcoming,
+        orders=orders,
+        unpaid_seqs=unpaid,
+        late_seqs=late,
+        upcoming_untouched=untouched,
+    )
 
 
 def _campaign(people: People, session: LiveSession, title: str, values: dict, *, created_at: datetime) -> Campaign:
@@ -932,8 +946,10 @@ def _save_orders(
     opens_at: datetime,
     formed_at: datetime,
     closes_at: datetime,
-) -> list[Order]:
-    """210 entries: the KOCs lead, 50 first-N places gone in 8 minutes, a tail through the night."""
+) -> tuple[list[Order], frozenset[int], frozenset[int]]:
+    """210 entries: the KOCs lead, 50 first-N places gone in 8 minutes, a tail until the close at night.
+
+    Returns the orders and the seqs of the unpaid ones and of the paid ones collected late."""
     watched_to_end = {id(w.person) for w in live.watches if w.last_seen_at >= opens_at}
     kocs = list(people.kocs)
     rng.shuffle(kocs)
@@ -949,12 +965,12 @@ def _save_orders(
         + _spread(rng, opens_at + timedelta(seconds=75), formed_at, PERK_PLACES - KOC_COUNT - 1)
         + [formed_at]  # the 50th entry forms the group
         + _spread(rng, formed_at + timedelta(seconds=1), opens_at + timedelta(minutes=65), 110)
-        + _spread(rng, opens_at + timedelta(minutes=65), opens_at + timedelta(hours=3), 40)
-        + _spread(rng, closes_at - timedelta(minutes=90), closes_at - timedelta(minutes=5), JOINERS - PERK_PLACES - 150)
+        + _spread(rng, opens_at + timedelta(minutes=65), closes_at - timedelta(minutes=35), 40)
+        + _spread(rng, closes_at - timedelta(minutes=30), closes_at - timedelta(minutes=5), JOINERS - PERK_PLACES - 150)
     )
-    late = range(PERK_PLACES, JOINERS)
-    unpaid = set(rng.sample(late, UNPAID_ORDERS))
-    waiting = set(rng.sample([i for i in late if i not in unpaid], AWAITING_PICKUP))
+    tail = range(PERK_PLACES, JOINERS)
+    unpaid = set(rng.sample(tail, UNPAID_ORDERS))
+    waiting = set(rng.sample([i for i in tail if i not in unpaid], LATE_PICKUPS))
 
     planned_orders, planned_lines = [], []
     for i, (p, created_at) in enumerate(zip(joiners, times, strict=True)):
@@ -975,7 +991,8 @@ def _save_orders(
                 community_id=membership.community_id,
                 pickup_point_id=membership.default_pickup_point_id,
                 seq=i + 1,
-                status=Order.Status.READY if (i in unpaid or i in waiting) else Order.Status.PICKED_UP,
+                # Where the order went after the split is fulfilment's to say (demo.fulfilment moves it).
+                status=Order.Status.JOINED,
                 payment_status=Order.PaymentStatus.PAID if paid else Order.PaymentStatus.UNPAID,
                 is_perk=is_perk,
                 total_fen=sum(qty * price for _, qty, price in priced),
@@ -994,7 +1011,6 @@ def _save_orders(
             "user",
             "community",
             "pickup_point",
-            "status",
             "payment_status",
             "is_perk",
             "total_fen",
@@ -1016,7 +1032,7 @@ def _save_orders(
         fields=["quantity", "unit_price_fen"],
         prune=True,
     )
-    return orders
+    return orders, frozenset(i + 1 for i in unpaid), frozenset(i + 1 for i in waiting)
 
 
 # --- analytics events ------------------------------------------------------------------------------
@@ -1148,16 +1164,13 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
             operator=people.operator,
             verifier=next(p.user for p in people.kocs if p.nickname == "李阿姨"),
             delivery_date=clock.today + timedelta(days=PAST_DAY + 1),
-            split_at=clock.at(PAST_DAY + 1, 8, 5),
+            split_at=jielong.past.closes_at + timedelta(minutes=5),
+            unpaid_seqs=jielong.unpaid_seqs,
+            late_seqs=jielong.late_seqs,
+            now=now,
         )
     summary = _summary(people, live, jielong)
-    return replace(
-        summary,
-        fulfilment=(
-            f"{delivery.delivery_date.isoformat()}: {delivery.split.orders} orders, {delivery.split.units} units "
-            f"split onto {len(delivery.routes)} routes from {delivery.warehouse.name}"
-        ),
-    )
+    return replace(summary, fulfilment=delivery.describe())
 
 
 def _summary(people: People, live: Live, jielong: Jielong) -> DemoSummary:
@@ -1190,6 +1203,6 @@ def _summary(people: People, live: Live, jielong: Jielong) -> DemoSummary:
         upcoming_start=live.upcoming.scheduled_start,
         upcoming_reservations=Reservation.objects.filter(session=live.upcoming).count(),
         draft_campaign=jielong.upcoming.title,
-        events=Event.objects.filter(properties__seed=SEED_MARK).count(),
+        events=Event.objects.filter(properties__seed__in=[SEED_MARK, FULFILMENT_MARK]).count(),
         notes=tuple(notes),
     )

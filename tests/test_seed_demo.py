@@ -1,9 +1,16 @@
-"""The 源味集 demo data set: the story's numbers, exactly, and the same after every re-run."""
+"""The 源味集 demo data set: the story's numbers, exactly, and the same after every re-run.
 
-from datetime import timedelta
+The demo is seeded once for the module (committed, flushed at the end: a seed tells a whole delivery day
+through the services, seconds on PostgreSQL); each test runs in its own transaction on top of it, so what a
+test seeds again or changes is rolled back. The clock is pinned to 15:00 today (local time), after the
+story's reminders came due; two tests tell the story as of 05:00, before they did.
+"""
+
+from datetime import datetime, time, timedelta
 from io import StringIO
 
 import pytest
+import time_machine
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db.models import Avg, Count, F, Sum
@@ -16,22 +23,47 @@ from community.models import Community, Membership, PickupPoint, User
 from community.phones import normalize_phone
 from demo import story as demo
 from fulfillment.models import (
+    BatchMove,
     CampaignDelivery,
     Handout,
     HandoutLine,
     LoadLine,
+    Notice,
     Parcel,
     PickLine,
     PointVerifier,
     Route,
     RouteStop,
+    Shortage,
+    Verification,
     Warehouse,
 )
 from jielong.models import Campaign, CampaignItem, Order, OrderLine
-from livestream.models import LiveSeries, LiveSession, Reservation, WatchRecord
+from livestream.models import LiveSeries, LiveSession, Notification, Reservation, WatchRecord
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
+
+
+def _today_at(hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(timezone.localdate(), time(hour, minute), tzinfo=timezone.get_current_timezone())
+
+
+@pytest.fixture(autouse=True)
+def _afternoon():
+    with time_machine.travel(_today_at(15), tick=True):
+        yield
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _demo(django_db_setup, django_db_blocker):
+    """The demo, seeded once and committed; every table emptied afterwards, as a transactional test would."""
+    with django_db_blocker.unblock(), time_machine.travel(_today_at(15), tick=True):
+        output = _seed()
+    yield output
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
 
 # Rows per table after a seed: 402 members + 3 staff; 300 + 80 + 45 memberships; 240 + 180 reservations.
 EXPECTED_ROWS = {
@@ -48,9 +80,9 @@ EXPECTED_ROWS = {
     "campaigns": 2,
     "campaign_items": 9,
     "orders": 210,
-    "order_lines": 543,
-    "events": 1330,
-    "gmv_fen": 1459930,
+    "order_lines": 546,
+    "events": 1330 + 230,  # the story's, then the delivery's (see test_the_delivery_is_in_the_event_stream)
+    "gmv_fen": 1468290,
     # fulfilment: one warehouse, a cold-chain and an ambient van at the 7 points, a 核销员, the past day split
     "warehouses": 1,
     "routes": 2,
@@ -60,8 +92,15 @@ EXPECTED_ROWS = {
     "pick_lines": 5,  # the past jielong's 5 SKUs
     "load_lines": 15,  # 5 SKUs at each of 阳光花园's 3 points
     "handouts": 210,  # one member, one order, one hand-out
-    "handout_lines": 543,
+    "handout_lines": 546,
     "parcels": 210,
+    # its story: shipped, received, two vans, five stops and one point received; 207 pickups; 4 lettuce short
+    "batch_moves": 10,
+    "verifications": 207,
+    "shortages": 3,
+    # shipped (inbox), at the point (inbox, SMS, 3 leader copies), picked up (inbox), not collected (inbox, SMS)
+    "notices": 210 + 210 + 210 + 3 + 207 + 3 + 3,
+    "notifications": 210 + 210 + 3 + 207 + 3,
 }
 
 
@@ -93,6 +132,11 @@ def _rows() -> dict[str, int]:
         "handouts": Handout.objects.count(),
         "handout_lines": HandoutLine.objects.count(),
         "parcels": Parcel.objects.count(),
+        "batch_moves": BatchMove.objects.count(),
+        "verifications": Verification.objects.count(),
+        "shortages": Shortage.objects.count(),
+        "notices": Notice.objects.count(),
+        "notifications": Notification.objects.count(),
     }
 
 
@@ -103,8 +147,9 @@ def _seed() -> str:
 
 
 @pytest.fixture
-def seeded() -> str:
-    return _seed()
+def seeded(_demo) -> str:
+    """What ``seed_demo`` printed (the data is there for every test of the module)."""
+    return _demo
 
 
 def _main() -> Community:
@@ -139,12 +184,21 @@ def test_a_later_day_moves_the_story_but_keeps_the_counts():
     now = timezone.now()
     demo.seed_demo(now=now)
     start = _upcoming().scheduled_start
+    day = _delivery_day()
+    copies = Notification.objects.filter(title__startswith="请转发到微信群").count()
 
     demo.seed_demo(now=now + timedelta(days=1))
 
     assert _rows() == EXPECTED_ROWS
     assert _upcoming().scheduled_start == start + timedelta(days=1)
     assert _past().ended_at > now + timedelta(days=1) - timedelta(days=4)
+    # The delivery day's story is told again a day later, and nothing of the old day is left.
+    assert _delivery_day() == day + timedelta(days=1)
+    assert set(BatchMove.objects.values_list("delivery_date", flat=True)) == {day + timedelta(days=1)}
+    assert set(Notice.objects.values_list("delivery_date", flat=True)) == {day + timedelta(days=1)}
+    assert Notification.objects.filter(title__startswith="请转发到微信群").count() == copies == 3
+    picked = Parcel.objects.filter(state=Parcel.State.PICKED_UP).values_list("picked_up_at", flat=True)
+    assert {timezone.localdate(t) for t in picked} == {day + timedelta(days=1), day + timedelta(days=2)}
 
 
 def test_main_community_has_300_members_with_leader_kocs_and_referrals(seeded):
@@ -237,7 +291,9 @@ def test_jielong_has_210_orders_and_the_first_50_took_the_perk_within_8_minutes(
     assert (campaign.group_threshold, campaign.perk_limit) == (50, 50)
     assert campaign.formed_at == campaign.opens_at + timedelta(minutes=8)
     assert timezone.localtime(campaign.opens_at).strftime("%H:%M") == "20:55"
-    assert campaign.closes_at.date() > campaign.opens_at.date()
+    # 今晚截单: the list closes at night, so the farm can pick before dawn.
+    assert timezone.localtime(campaign.closes_at).strftime("%H:%M") == "23:30"
+    assert timezone.localdate(campaign.closes_at) == timezone.localdate(campaign.opens_at)
     assert list(orders.values_list("seq", flat=True)) == list(range(1, 211))
     assert orders.values("user").distinct().count() == 210
     assert orders.filter(user__in=viewers).count() == 210
@@ -297,6 +353,12 @@ def test_events_tell_the_same_story(seeded):
         "jielong.order_joined": 210,
         "jielong.group_formed": 1,
         "jielong.campaign_completed": 1,
+        "fulfillment.day_split": 2,
+        "fulfillment.supply_confirmed": 5,
+        "fulfillment.shortage_recorded": 3,
+        "fulfillment.parcels_moved": 10,
+        "fulfillment.order_picked_up": 207,
+        "fulfillment.order_uncollected": 3,
     }
     entered = Event.objects.filter(name="livestream.entered", live_session_id=past.pk)
     assert entered.values("user").distinct().count() == 270
@@ -372,7 +434,9 @@ def test_the_past_jielong_is_delivered_the_next_day_split_onto_a_cold_and_an_amb
 
     ordered = OrderLine.objects.filter(order__campaign=campaign).aggregate(n=Sum("quantity"))["n"]
     assert sum(PickLine.objects.values_list("quantity", flat=True)) == ordered
-    assert sum(HandoutLine.objects.values_list("quantity", flat=True)) == ordered
+    # 4 heads of lettuce were short: picked for (the farm was asked), neither loaded nor handed out.
+    assert sum(HandoutLine.objects.values_list("quantity", flat=True)) == ordered - 4
+    assert sum(LoadLine.objects.values_list("quantity", flat=True)) == ordered - 4
     assert not LoadLine.objects.filter(route__isnull=True).exists()
     for line in LoadLine.objects.select_related("sku"):
         assert line.route_id == (dry.pk if line.sku.zone == "ambient" else cold.pk)
@@ -390,3 +454,297 @@ def test_the_past_jielong_is_delivered_the_next_day_split_onto_a_cold_and_an_amb
         f"/ops/fulfilment/{brand.pk}/{delivery.delivery_date.isoformat()}/"
         in client.get("/ops/fulfilment/").content.decode()
     )
+
+
+# --- the past jielong's delivery day, as it happened -----------------------------------------------------------
+
+
+def _delivery_day():
+    return CampaignDelivery.objects.get(campaign=_past_campaign()).delivery_date
+
+
+def _at(day, hour: int, minute: int = 0):
+    return datetime.combine(day, time(hour, minute), tzinfo=timezone.get_current_timezone())
+
+
+def _local(value) -> str:
+    return timezone.localtime(value).strftime("%m-%d %H:%M")
+
+
+def test_the_night_after_the_live_moves_every_order_to_its_point_in_batch_steps(seeded):
+    day = _delivery_day()
+    eve = day - timedelta(days=1)
+    d, e = day.strftime("%m-%d"), eve.strftime("%m-%d")
+
+    moves = [
+        (
+            m.kind,
+            _local(m.at),
+            str(m.supplier or m.warehouse or m.route or ""),
+            m.pickup_point.name if m.pickup_point else "",
+            m.by.display_name if m.by else "",
+            m.parcels,
+        )
+        for m in BatchMove.objects.select_related("supplier", "warehouse", "route", "pickup_point", "by")
+    ]
+
+    # The farm ships and the warehouse receives in the night; each van leaves at its departure time and calls at
+    # 阳光花园's three points (the only ones with orders); at 3栋 the ambient van's driver left the eggs with the
+    # 核销员, who marked the point received.
+    assert moves == [
+        ("supplier_shipped", f"{d} 02:40", "老李有机农场", "", "", 210),
+        ("warehouse_received", f"{d} 04:25", "源味集杭州城西仓", "", "林峰", 210),
+        ("route_departed", f"{d} 05:30", "冷链一线", "", "", 209),
+        ("stop_arrived", f"{d} 06:04", "冷链一线", "阳光花园北门菜鸟驿站", "", 23),
+        ("stop_arrived", f"{d} 06:16", "冷链一线", "阳光花园南门·陈姐便利店", "", 49),
+        ("stop_arrived", f"{d} 06:28", "冷链一线", "阳光花园3栋架空层", "", 47),
+        ("route_departed", f"{d} 06:30", "常温一线", "", "", 1),
+        ("stop_arrived", f"{d} 07:04", "常温一线", "阳光花园北门菜鸟驿站", "", 15),
+        ("stop_arrived", f"{d} 07:16", "常温一线", "阳光花园南门·陈姐便利店", "", 43),
+        ("point_received", f"{d} 07:31", "", "阳光花园3栋架空层", "李阿姨", 33),
+    ]
+    assert set(BatchMove.objects.values_list("delivery_date", flat=True)) == {day}
+    parcels = Parcel.objects.filter(order__campaign=_past_campaign())
+    assert {_local(t) for t in parcels.values_list("shipped_at", flat=True)} == {f"{d} 02:40"}
+    assert {_local(t) for t in parcels.values_list("at_warehouse_at", flat=True)} == {f"{d} 04:25"}
+    assert {_local(t) for t in parcels.values_list("out_for_delivery_at", flat=True)} == {f"{d} 05:30", f"{d} 06:30"}
+    arrived = {_local(t) for t in parcels.values_list("at_pickup_at", flat=True)}
+    assert arrived == {f"{d} {hm}" for hm in ("06:04", "06:16", "06:28", "07:04", "07:16", "07:31")}
+
+    # 老李 confirmed his pick list the night before: everything but 4 heads of lettuce.
+    lines = {
+        line.sku.code: (line.quantity, line.confirmed_quantity, _local(line.confirmed_at))
+        for line in PickLine.objects.select_related("sku")
+    }
+    ordered = dict(
+        OrderLine.objects.filter(order__campaign=_past_campaign())
+        .values_list("item__sku__code")
+        .annotate(n=Sum("quantity"))
+    )
+    assert lines == {code: (n, n - 4 if code == "LL-LET-400" else n, f"{e} 23:48") for code, n in ordered.items()}
+    # The shortfall falls on the latest joiners who ordered lettuce, ready for after-sales; their orders still
+    # had the rest to hand over.
+    short = Shortage.objects.select_related("order_line__order", "order_line__item__sku")
+    assert sum(s.quantity for s in short) == 4
+    assert {s.order_line.item.sku.code for s in short} == {"LL-LET-400"}
+    with_lettuce = OrderLine.objects.filter(order__campaign=_past_campaign(), item__sku__code="LL-LET-400")
+    latest = list(with_lettuce.order_by("-order__seq").values_list("order__seq", "quantity"))
+    hit, units = [], 0
+    for seq, quantity in latest:
+        if units >= 4:
+            break
+        hit.append(seq)
+        units += quantity
+    assert sorted(s.order_line.order.seq for s in short) == sorted(hit)
+    assert not parcels.filter(state=Parcel.State.SHORTAGE).exists()
+
+
+def test_most_neighbours_collect_before_noon_a_few_late_and_three_never(seeded):
+    day = _delivery_day()
+    campaign = _past_campaign()
+    parcels = Parcel.objects.filter(order__campaign=campaign).select_related("order", "pickup_point", "handout")
+    noon, next_noon = _at(day, 12), _at(day + timedelta(days=1), 12)
+
+    assert dict(parcels.order_by().values_list("state").annotate(n=Count("pk"))) == {"picked_up": 207, "uncollected": 3}
+    picked = [p for p in parcels if p.state == Parcel.State.PICKED_UP]
+    on_time = [p for p in picked if p.picked_up_at <= noon]
+    late = [p for p in picked if p.picked_up_at > noon]
+    assert (len(on_time), len(late)) == (199, 8)
+    # Inside each point's morning hours, after the goods arrived.
+    opens = {"阳光花园南门·陈姐便利店": (8, 0), "阳光花园北门菜鸟驿站": (9, 0), "阳光花园3栋架空层": (7, 35)}
+    for p in on_time:
+        assert p.picked_up_at >= max(_at(day, *opens[p.pickup_point.name]), p.at_pickup_at), p.order.seq
+    # The late ones: that evening after work, or the next morning (the group keeps them until noon).
+    evening = [p for p in late if timezone.localdate(p.picked_up_at) == day]
+    assert len(evening) == 6 and all(17 <= timezone.localtime(p.picked_up_at).hour < 20 for p in evening)
+    assert all(noon + timedelta(hours=12) < p.picked_up_at < next_noon for p in late if p not in evening)
+    unpaid = Order.objects.filter(campaign=campaign, payment_status=Order.PaymentStatus.UNPAID)
+    assert sum(p.order.payment_status == Order.PaymentStatus.UNPAID for p in late) == 2
+    for p in picked:
+        assert p.handout.verified_at == p.picked_up_at
+        assert p.order.status == Order.Status.PICKED_UP
+
+    # The three latest unpaid joiners never came: 超时未取 at the reminder sweep's first run after 48 hours.
+    never = sorted((p for p in parcels if p.state == Parcel.State.UNCOLLECTED), key=lambda p: p.order.seq)
+    assert [p.order.seq for p in never] == sorted(unpaid.order_by("-seq").values_list("seq", flat=True)[:3])
+    for p in never:
+        due = p.at_pickup_at + timedelta(hours=48)
+        assert due <= p.state_changed_at < due + timedelta(minutes=10)
+        assert timezone.localtime(p.state_changed_at).minute % 10 == 0
+        assert p.state_changed_at <= timezone.now()
+        assert p.picked_up_at is None and p.handout.verified_at is None
+        assert p.order.status == Order.Status.READY
+
+    # The leader verified at her shop and the north gate, 李阿姨 at 3栋 in the mornings.
+    assert dict(Verification.objects.values_list("by__nickname").annotate(n=Count("pk"))) == {
+        "阳光花园-陈姐": 129,
+        "李阿姨": 78,
+    }
+    assert not Verification.objects.filter(undone_at__isnull=False).exists()
+    for v in Verification.objects.select_related("by", "handout__pickup_point"):
+        at_3 = v.handout.pickup_point.name == "阳光花园3栋架空层" and v.at < noon
+        assert v.by.nickname == ("李阿姨" if at_3 else "阳光花园-陈姐")
+
+    # 王姐 collected hers in the morning at 陈姐's shop.
+    wang = parcels.get(order__user__phone=demo.DEMO_MEMBER_PHONE)
+    assert wang.state == Parcel.State.PICKED_UP and wang.pickup_point.name == "阳光花园南门·陈姐便利店"
+    assert _at(day, 8) <= wang.picked_up_at <= noon
+
+
+def test_every_notice_was_delivered_back_then_and_no_text_reached_the_gateway(settings):
+    from tests import sms_fakes
+
+    settings.SMS_PROVIDER = "tests.sms_fakes.RecordingSMSProvider"
+    sms_fakes.sent.clear()
+    # Seeded again tomorrow, the story moves a day and is told again, every step with this gateway listening.
+    demo.seed_demo(now=timezone.now() + timedelta(days=1))
+    day = _delivery_day()
+
+    assert sms_fakes.sent == []
+    assert list(
+        Notice.objects.order_by("state", "channel")
+        .values_list("state", "channel", "status")
+        .annotate(n=Count("pk"))
+        .order_by("state", "channel")
+    ) == [
+        ("at_pickup", "inbox", "sent", 210),
+        ("at_pickup", "leader_copy", "sent", 3),
+        ("at_pickup", "sms", "sent", 210),
+        ("picked_up", "inbox", "sent", 207),
+        ("shipped", "inbox", "sent", 210),
+        ("uncollected", "inbox", "sent", 3),
+        ("uncollected", "sms", "sent", 3),
+    ]
+    # Each went out when its step happened.
+    assert not Notice.objects.exclude(sent_at=F("created_at")).exists()
+    for notice in Notice.objects.filter(state="picked_up").select_related("order__parcel"):
+        assert notice.created_at == notice.order.parcel.picked_up_at
+    # 王姐's inbox tells her order's night and morning, dated then.
+    wang = User.objects.get(phone=demo.DEMO_MEMBER_PHONE)
+    parcel = Parcel.objects.get(order__user=wang)
+    inbox = [(n.title, n.created_at) for n in Notification.objects.filter(user=wang).order_by("created_at")]
+    assert inbox == [
+        ("订单已发货", _at(day, 2, 40)),
+        ("订单已到阳光花园南门·陈姐便利店，请取货", _at(day, 7, 16)),
+        ("订单已取货", parcel.picked_up_at),
+    ]
+    # 陈姐 got the group copy of each of her points when the first van arrived there.
+    leader = User.objects.get(nickname="阳光花园-陈姐")
+    copies = [
+        (n.body.split("，")[0], n.created_at)
+        for n in Notification.objects.filter(user=leader, title__startswith="请转发到微信群").order_by("created_at")
+    ]
+    assert copies == [
+        ("阳光花园北门菜鸟驿站：今天 06:04 到货 23 份", _at(day, 6, 4)),
+        ("阳光花园南门·陈姐便利店：今天 06:16 到货 49 份", _at(day, 6, 16)),
+        ("阳光花园3栋架空层：今天 06:28 到货 47 份", _at(day, 6, 28)),
+    ]
+    # Every inbox message is dated when its notice was queued, none when the demo was seeded.
+    queued = set(Notice.objects.values_list("created_at", flat=True))
+    assert set(Notification.objects.values_list("created_at", flat=True)) <= queued
+
+
+def test_the_delivery_is_in_the_event_stream_at_the_moments_it_happened(seeded):
+    fulfilment = Event.objects.filter(name__startswith="fulfillment.")
+
+    assert dict(fulfilment.values_list("name").annotate(n=Count("pk"))) == {
+        "fulfillment.day_split": 2,  # once the jielong closed, again after the farm's confirmation
+        "fulfillment.supply_confirmed": 5,
+        "fulfillment.shortage_recorded": 3,
+        "fulfillment.parcels_moved": 10,
+        "fulfillment.order_picked_up": 207,
+        "fulfillment.order_uncollected": 3,
+    }
+    moves = BatchMove.objects.in_bulk()
+    for event in fulfilment.filter(name="fulfillment.parcels_moved"):
+        assert event.occurred_at == moves[event.properties["batch_move_id"]].at
+    picked = dict(Parcel.objects.values_list("order_id", "picked_up_at"))
+    for event in fulfilment.filter(name="fulfillment.order_picked_up"):
+        assert event.occurred_at == picked[event.properties["order_id"]]
+        assert event.user_id is not None
+    changed = dict(Parcel.objects.values_list("order_id", "state_changed_at"))
+    for event in fulfilment.filter(name="fulfillment.order_uncollected"):
+        assert event.occurred_at == changed[event.properties["order_id"]]
+    assert not Event.objects.filter(occurred_at__gt=timezone.now()).exists()
+
+
+def test_told_before_the_reminders_are_due_the_three_wait_and_a_later_run_catches_up():
+    tomorrow = timezone.localdate() + timedelta(days=1)
+
+    # Seeded at 05:00 tomorrow: the story moves a day, and the three arrived less than 48 hours ago.
+    demo.seed_demo(now=_at(tomorrow, 5))
+
+    assert Parcel.objects.filter(state=Parcel.State.AT_PICKUP).count() == 3
+    assert not Parcel.objects.filter(state=Parcel.State.UNCOLLECTED).exists()
+    assert not Notice.objects.filter(state="uncollected").exists()
+    assert not Notice.objects.exclude(status=Notice.Status.SENT).exists()
+
+    # Seeded again at 09:00 (no worker ran the sweep meanwhile): the sweep's runs since are caught up on.
+    demo.seed_demo(now=_at(tomorrow, 9))
+
+    assert _rows() == EXPECTED_ROWS
+    for parcel in Parcel.objects.filter(state=Parcel.State.UNCOLLECTED):
+        due = parcel.at_pickup_at + timedelta(hours=48)
+        assert due <= parcel.state_changed_at < min(due + timedelta(minutes=10), _at(tomorrow, 9))
+
+
+def test_the_running_worker_marks_the_three_when_they_come_due():
+    from fulfillment.pickup import parcels_mark_uncollected
+
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    demo.seed_demo(now=_at(tomorrow, 5))
+
+    assert parcels_mark_uncollected(now=_at(tomorrow, 8)) == 3
+    assert Notice.objects.filter(state="uncollected", status=Notice.Status.PENDING).count() == 6  # inbox + SMS
+
+
+def test_the_delivery_day_pages_tell_the_story(seeded, client):
+    brand, day = _main().brand, _delivery_day()
+    wang = User.objects.get(phone=demo.DEMO_MEMBER_PHONE)
+    order = Order.objects.get(campaign=_past_campaign(), user=wang)
+    south = PickupPoint.objects.get(name="阳光花园南门·陈姐便利店")
+
+    client.force_login(User.objects.get(username=demo.OPERATOR_USERNAME))
+    page = client.get(f"/ops/fulfilment/{brand.pk}/{day.isoformat()}/").content.decode()
+    assert "陈师傅" in page and "李阿姨" in page
+    purchase = client.get("/ops/fulfilment/purchase/", {"date": day.isoformat()}).content.decode()
+    assert "老李有机农场" in purchase
+
+    client.force_login(wang)
+    member = client.get(reverse("jielong:member-order", args=[order.pk])).content.decode()
+    assert "已取货" in member
+
+    client.force_login(User.objects.get(nickname="阳光花园-陈姐"))
+    counter = client.get(reverse("fulfillment:pickup-point", args=[south.pk]), {"date": day.isoformat()})
+    assert counter.status_code == 200
+    assert order.parcel.handout.code in counter.content.decode()
+
+
+def test_the_upcoming_jielong_enters_the_live_purchase_summary_as_joins_arrive(
+    seeded, monkeypatch, django_capture_on_commit_callbacks
+):
+    from fulfillment import purchase_subscribers
+    from fulfillment.purchase import purchase_summary
+    from jielong.services.campaigns import campaign_open
+    from jielong.services.joins import order_join
+
+    pushed = []
+    monkeypatch.setattr(purchase_subscribers, "summary_changed", pushed.append)
+    brand = _main().brand
+    upcoming = Campaign.objects.get(live_session=_upcoming())
+    eggs = upcoming.items.get(sku__code="LL-EGG-30")
+    wang = User.objects.get(phone=demo.DEMO_MEMBER_PHONE)
+
+    def ordered(code: str) -> tuple[int, int]:
+        skus = purchase_summary(brand_id=brand.pk)["suppliers"][0]["skus"]
+        row = next((s for s in skus if s["code"] == code), None)
+        return (row["open"], row["formed"]) if row else (0, 0)
+
+    assert ordered("LL-EGG-30") == (0, 0)  # the past day is delivered; the next jielong is a draft
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign_open(campaign=upcoming)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_join(campaign_id=upcoming.pk, user=wang, quantities={eggs.pk: 2})
+
+    assert ordered("LL-EGG-30") == (2, 0)
+    assert pushed and set(pushed) == {brand.pk}
