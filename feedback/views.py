@@ -17,6 +17,8 @@ from groupbuy.errors import DomainError
 from . import nps, reviews, selectors
 from .models import NpsSurvey
 
+COPY_ALL = 5
+
 
 def _order_url(order_id: int) -> str:
     return reverse("jielong:member-order", args=[order_id])
@@ -99,4 +101,10 @@ def leader_reviews(request: HttpRequest) -> HttpResponse:
     if not selectors.led_community_ids(user=request.user):
         raise PermissionDenied
     rows = [(review, selectors.group_copy(review)) for review in selectors.reviews_for_leader(user=request.user)]
-    return render(request, "member/feedback/leader.html", {"rows": rows, "days": selectors.LEADER_DAYS})
+    # One message with the best few, for a leader who posts once rather than review by review.
+    combined = "\n\n".join([_("What neighbours say:")] + [text for _review, text in rows[:COPY_ALL]])
+    return render(
+        request,
+        "member/feedback/leader.html",
+        {"rows": rows, "days": selectors.LEADER_DAYS, "combined": combined, "copy_all": min(len(rows), COPY_ALL)},
+    )

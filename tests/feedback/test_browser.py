@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from feedback.models import NpsSurvey, Review, ReviewPhoto
+from feedback.reviews import review_post
 from tests import factories
 from tests.browser import launch, phone_page, session_cookies, staff_page
 from tests.feedback.scenario import delivered_day, leader_of, photo, pick_up
@@ -35,6 +36,9 @@ def test_a_member_reviews_with_a_photo_and_answers_the_survey_at_375_px(live_ser
     pick_up(order)  # a real 核销: its after-commit event asks the NPS question
     survey = NpsSurvey.objects.get(user=order.user, campaign=order.campaign)
     leader = leader_of(day)
+    neighbour = day.orders[1]
+    pick_up(neighbour)
+    review_post(order_id=neighbour.pk, user=neighbour.user, rating=4, text="鸡蛋很香，就是送得晚了一点")
     picture = tmp_path / "greens.jpg"
     picture.write_bytes(photo().read())
     member_cookies = session_cookies(live_server.url, order.user, language="zh-hans")
@@ -88,7 +92,8 @@ def test_a_member_reviews_with_a_photo_and_answers_the_survey_at_375_px(live_ser
                 leader_page = phone_page(browser, leader_cookies)
                 leader_page.goto(f"{live_server.url}/m/")
                 leader_page.locator("#home-leader-reviews").click()
-                expect(leader_page.locator(".fb-copy").first).to_contain_text("上海青很嫩")
+                expect(leader_page.locator("#copy-all")).to_contain_text("上海青很嫩")
+                expect(leader_page.locator("#copy-all")).to_contain_text("鸡蛋很香")
                 shoot(leader_page, "leader-reviews")
 
                 ops, admin_requests = staff_page(browser, operator_cookies)
@@ -100,12 +105,15 @@ def test_a_member_reviews_with_a_photo_and_answers_the_survey_at_375_px(live_ser
                 ops.locator(".fb-tabs a", has_text="评价晒单").click()
                 expect(ops.locator("#reviews")).to_contain_text("上海青很嫩")
                 shoot(ops, "ops-reviews", width=1280)
+                ops.goto(f"{live_server.url}/ops/jielong/{order.campaign_id}/")
+                expect(ops.locator("#feedback")).to_contain_text("NPS 100")
+                ops.locator("#feedback").screenshot(path=str(SHOTS / "ops-campaign-panel.png"))
                 assert admin_requests == []
             finally:
                 browser.close()
         survey.refresh_from_db()
         assert (survey.score, survey.reason) == (9, "菜新鲜，取货方便")
-        assert list(Review.objects.values_list("rating", "photo_count")) == [(5, 1)]
+        assert list(Review.objects.filter(order=order).values_list("rating", "photo_count")) == [(5, 1)]
     finally:
         for stored in ReviewPhoto.objects.all():
             stored.image.delete(save=False)
