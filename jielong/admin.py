@@ -6,6 +6,7 @@ from .models import (
     CampaignImage,
     CampaignItem,
     CampaignOutbox,
+    LedgerEntry,
     Order,
     OrderLine,
     PriceTier,
@@ -93,4 +94,24 @@ class CampaignOutboxAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """Read only: the ledger is written by ``jielong.ledger`` alone, never edited by hand."""
+
+    list_display = ("created_at", "kind", "amount_fen", "order", "order_line", "key", "by")
+    list_filter = ("kind",)
+    search_fields = ("key",)
+    list_select_related = ("order", "order_line__item__sku", "by")
+    raw_id_fields = ("order", "order_line", "by")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
