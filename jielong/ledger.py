@@ -290,6 +290,24 @@ def credit_issue(*, order: Order, amount_fen: int, key: str, by: User | None, re
     return entry
 
 
+def payments_backfill() -> int:
+    """Write the payment entries of paid orders that have none (marked paid before the ledger existed, or
+    written straight by a seed), as recorded late. Idempotent; returns how many orders it wrote."""
+    missing = (
+        Order.objects.exclude(payment_status=Order.PaymentStatus.UNPAID)
+        .exclude(pk__in=LedgerEntry.objects.filter(kind=Kind.PAYMENT).values("order_id"))
+        .order_by("pk")
+    )
+    written = 0
+    for order in missing.iterator():
+        with transaction.atomic():
+            locked = Order.objects.select_for_update().get(pk=order.pk)
+            if locked.payment_status != Order.PaymentStatus.UNPAID:
+                _ensure_payment(locked)
+                written += 1
+    return written
+
+
 def ledger_reconcile(*, order_ids: list[int] | None = None) -> list[str]:
     """Compare the ledger with the orders, to the fen; returns the differences found (empty: it reconciles).
 
@@ -317,6 +335,8 @@ def ledger_reconcile(*, order_ids: list[int] | None = None) -> list[str]:
             problems.append(f"order {order.pk}: refunded_fen {order.refunded_fen} != ledger {refunded}")
         if order.payment_status == Order.PaymentStatus.UNPAID and paid:
             problems.append(f"order {order.pk}: unpaid with payments {paid}")
+        if order.payment_status != Order.PaymentStatus.UNPAID and not paid:
+            problems.append(f"order {order.pk}: {order.payment_status} without a payment in the ledger")
         if order.payment_status == Order.PaymentStatus.REFUNDED and paid and refunded != paid:
             problems.append(f"order {order.pk}: marked refunded, {refunded} of {paid}")
     return problems
@@ -334,6 +354,7 @@ __all__ = [
     "credit_issue",
     "ledger_reconcile",
     "payment_record",
+    "payments_backfill",
     "refund_failed_campaign",
     "refund_issue",
     "refundable_fen",

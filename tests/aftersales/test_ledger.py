@@ -228,3 +228,14 @@ def _entries_by_line(order):
     for line_id, amount in _entries(order, "refund"):
         totals[line_id] = totals.get(line_id, 0) + amount
     return totals.items()
+
+
+def test_orders_paid_outside_the_ledger_are_backfilled_once():
+    made = paid_orders(members=2, paid=False)
+    Order.objects.filter(pk__in=[o.pk for o in made.orders]).update(payment_status="paid")  # as a seed writes them
+    assert len(ledger.ledger_reconcile()) == 2
+
+    assert ledger.payments_backfill() == 2
+    assert ledger.payments_backfill() == 0
+    assert ledger.ledger_reconcile() == []
+    assert LedgerEntry.objects.filter(kind="payment", reason="recorded late").count() == 4
