@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -30,6 +30,7 @@ from groupbuy.errors import DomainError
 from jielong.models import Order, OrderLine
 
 from . import events as fulfillment_events
+from .locks import lock_day
 from .models import BatchMove, Parcel, PickLine, Shortage
 from .split import SPLITTABLE, split_day
 
@@ -78,7 +79,7 @@ def supply_confirm_day(
         if len(lines) != len(quantities):
             raise SupplyError(_("That line is not on your pick list for this day."), code="not_yours")
         brand_id = lines[0].brand_id
-        _lock_day(brand_id, delivery_date)
+        lock_day(brand_id, delivery_date)
         lines = list(PickLine.objects.select_for_update().filter(pk__in=[line.pk for line in lines]).order_by("pk"))
         if _shipped(brand_id=brand_id, supplier_id=supplier_id, delivery_date=delivery_date):
             raise SupplyError(
@@ -130,7 +131,7 @@ def shortages_reallocate_day(*, brand_id: int, delivery_date: date, now: datetim
         return ()
     now = now or clock.now()
     with transaction.atomic():
-        _lock_day(brand_id, delivery_date)
+        lock_day(brand_id, delivery_date)
         hit: set[int] = set()
         lines = PickLine.objects.select_for_update().filter(
             brand_id=brand_id, delivery_date=delivery_date, confirmed_quantity__isnull=False
@@ -240,15 +241,6 @@ def _shipped(*, brand_id: int, supplier_id: int, delivery_date: date) -> bool:
     return BatchMove.objects.filter(
         brand_id=brand_id, delivery_date=delivery_date, kind=BatchMove.Kind.SUPPLIER_SHIPPED, supplier_id=supplier_id
     ).exists()
-
-
-def _lock_day(brand_id: int, delivery_date: date) -> None:
-    """The split's own lock of the day (``fulfillment.split.split_day`` takes it too, re-entrant within one
-    transaction): a confirmation and a split of the same day never interleave, and never deadlock over the
-    pick line rows both of them write."""
-    if connection.vendor == "postgresql":  # SQLite's write transactions are serial already
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"fulfillment.split:{brand_id}:{delivery_date}"])
 
 
 def _day_label(day: date) -> str:

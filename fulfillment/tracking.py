@@ -28,8 +28,9 @@ nothing. ``shortage``, ``uncollected`` and ``cancelled`` parcels are never moved
 Each move is one transaction: the ``BatchMove`` row (with the count of parcels moved), the parcels' state
 and timestamps, ``jielong`` ``Order.status`` (``ready`` at *at_pickup*), the member notices
 (``fulfillment.notices.notices_queue``) and one ``ParcelsMoved`` event per state reached (published on
-commit, with the order ids). Moves of one brand's day are serialised (an advisory lock on PostgreSQL), so
-two vans arriving at one point at the same moment still see each other.
+commit, with the order ids). Moves of one brand's day are serialised with its splits and supplier
+confirmations (``fulfillment.locks.lock_day``), so two vans arriving at one point at the same moment still
+see each other, and a confirmation pressed with 已发货 is refused once the day is shipped.
 
 ``Order.status`` ``ready`` and ``picked_up`` are jielong's one-word summary of the parcel; fulfilment
 (this module and 核销 in ``fulfillment.pickup``, through :func:`orders_follow_parcels`) is their only
@@ -42,7 +43,7 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -54,6 +55,7 @@ from groupbuy.errors import DomainError
 from jielong.models import Order, OrderLine
 
 from . import events as fulfillment_events
+from .locks import lock_day
 from .models import BatchMove, LoadLine, Parcel, Route, RouteStop, Warehouse
 from .notices import notices_queue
 
@@ -231,14 +233,6 @@ def _complete(*, brand_id: int, delivery_date: date, kind: str, target: _Target,
 # --- the move --------------------------------------------------------------------------------------
 
 
-def _lock_day(brand_id: int, delivery_date: date) -> None:
-    if connection.vendor == "postgresql":  # SQLite's write transactions are serial already
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(%s))", [f"fulfillment.tracking:{brand_id}:{delivery_date}"]
-            )
-
-
 def _move(ids: list[int], state: str, now: datetime) -> None:
     stamp = STAMP[state]
     for start in range(0, len(ids), CHUNK):
@@ -294,7 +288,7 @@ def batch_move(
     name = _target_name(kind, target)
     state = TARGET[Kind(kind)]
     with transaction.atomic():
-        _lock_day(brand_id, delivery_date)
+        lock_day(brand_id, delivery_date)  # the day's one lock: splits and confirmations wait for the step
         if not Parcel.objects.filter(brand_id=brand_id, delivery_date=delivery_date).exists():
             raise TrackingError(
                 _("Nothing has been split for %(day)s yet: split the day before recording its steps.")
