@@ -63,11 +63,18 @@ def surveys_ask(*, order_ids: Iterable[int] | None = None, now: datetime | None 
     """Make the missing surveys for picked-up orders (``order_ids``, or every pickup within the sweep window) and
     tell their members. Safe to run twice and in parallel; returns how many members were told."""
     now = now or clock.now()
-    parcels = Parcel.objects.filter(state=Parcel.State.PICKED_UP)
     if order_ids is not None:
-        parcels = parcels.filter(pk__in=list(order_ids))
+        _ask(Parcel.objects.filter(state=Parcel.State.PICKED_UP, pk__in=list(order_ids)), now=now)
     else:
-        parcels = parcels.filter(picked_up_at__gte=now - SWEEP_WINDOW)
+        # Brand by brand over recent delivery days: the parcels' (brand, delivery_date, state) index answers it.
+        since = clock.localdate() - SWEEP_WINDOW - timedelta(days=1)
+        for brand_id in Brand.objects.order_by("pk").values_list("pk", flat=True):
+            recent = Parcel.objects.filter(brand_id=brand_id, delivery_date__gte=since, state=Parcel.State.PICKED_UP)
+            _ask(recent.filter(picked_up_at__gte=now - SWEEP_WINDOW), now=now)
+    return surveys_notify(now=now)
+
+
+def _ask(parcels: QuerySet[Parcel], *, now: datetime) -> None:
     missing = parcels.filter(
         ~Exists(
             NpsSurvey.objects.filter(user_id=OuterRef("order__user_id"), campaign_id=OuterRef("order__campaign_id"))
@@ -92,7 +99,6 @@ def surveys_ask(*, order_ids: Iterable[int] | None = None, now: datetime | None 
             ignore_conflicts=True,
             batch_size=1000,
         )
-    return surveys_notify(now=now)
 
 
 def surveys_notify(*, now: datetime | None = None) -> int:
