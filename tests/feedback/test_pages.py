@@ -157,3 +157,17 @@ def test_members_cannot_open_operator_pages(client, day):
     assert client.get(reverse("feedback:ops-nps")).status_code == 403
     assert client.get(reverse("feedback:ops-reviews")).status_code == 403
     assert Parcel.objects.exists()
+
+
+def test_a_review_with_words_is_in_the_community_feed_until_hidden(client, day):
+    order = day.orders[0]
+    pick_up(order)
+    review = review_post(order_id=order.pk, user=order.user, rating=5, text="鸡蛋很香", photos=[photo()])
+    client.force_login(day.orders[1].user)
+    feed = client.get(reverse("community:member-feed")).content.decode()
+    assert "鸡蛋很香" in feed and "feed-kind-review" in feed
+    from feedback.reviews import review_hide
+
+    review_hide(review_id=review.pk, by=factories.operator(), reason="重复")
+    feed = client.get(reverse("community:member-feed")).content.decode()
+    assert "鸡蛋很香" not in feed
