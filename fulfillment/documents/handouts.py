@@ -20,8 +20,7 @@ from django.utils.translation import pgettext
 from community.models import PickupPoint
 from community.phones import mask_phone
 
-from ..models import HandoutLine
-from .common import CHUNK, change_mark, member_name, sku_facts
+from .common import change_mark, member_name, sku_facts
 from .xlsx import Book, write_xlsx
 
 SORTS = ("code", "name")
@@ -66,9 +65,9 @@ def sort_key(value: str | None) -> str:
     return value if value in SORTS else "code"
 
 
-# One pickup point's day is a few hundred rows: plain SQL on a client-side cursor, fetched in chunks — a
-# server-side cursor's extra round trips and the ORM's row machinery cost more than the rows themselves
-# when every point's list of a 100k-order day is written. The SQL is the PostgreSQL/SQLite common subset.
+# One pickup point's day is a few hundred rows: plain SQL fetched at once — a server-side cursor's extra
+# round trips and the ORM's row machinery cost more than the rows themselves when every point's list of a
+# 100k-order day is written. The SQL is the PostgreSQL/SQLite common subset.
 _HANDOUT_LINES = """
 SELECT hl.handout_id, h.code, u.nickname, u.username, u.phone, h.verified_at IS NOT NULL,
        hl.sku_id, hl.quantity, hl.previous_quantity, hl.changed_at IS NOT NULL
@@ -81,21 +80,17 @@ ORDER BY {order}, hl.handout_id, hl.sku_id
 _ORDER = {"code": "h.code", "name": "u.nickname, u.username, h.user_id"}
 
 
-def _lines(pickup_point_id: int, delivery_date: date, sort: str) -> Iterator[tuple]:
+def _lines(pickup_point_id: int, delivery_date: date, sort: str) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(_HANDOUT_LINES.format(order=_ORDER[sort_key(sort)]), [pickup_point_id, delivery_date])
-        while chunk := cursor.fetchmany(CHUNK):
-            yield from chunk
+        return cursor.fetchall()
 
 
 def handout_rows(pickup_point_id: int, delivery_date: date, *, sort: str = "code") -> Iterator[HandoutRow]:
     """The point's hand-outs of the day, by pickup code (or member name)."""
-    skus = sku_facts(
-        HandoutLine.objects.filter(
-            handout__pickup_point_id=pickup_point_id, handout__delivery_date=delivery_date
-        ).values("sku_id")
-    )
-    for handout_id, group in itertools.groupby(_lines(pickup_point_id, delivery_date, sort), key=lambda r: r[0]):
+    lines = _lines(pickup_point_id, delivery_date, sort)  # one point's day: bounded by the point
+    skus = sku_facts({line[6] for line in lines})
+    for handout_id, group in itertools.groupby(lines, key=lambda r: r[0]):
         first, *rest = group
         _id, code, nickname, username, phone, verified = first[:6]
         items = []
