@@ -4,7 +4,8 @@ A supplier confirms, per pick line, how many units it can supply (never more tha
 allocated to the order lines of that SKU and day, **latest joiners first** — the first who joined keep theirs
 — as one ``Shortage`` row per order line hit; then the day is re-split, so loads and hand-outs drop the
 missing units and an order left with nothing to deliver gets a ``shortage`` parcel. Confirming again adjusts
-the rows (confirming the full quantity clears them, and such parcels are pending again).
+the rows (confirming the full quantity clears them, and such parcels are pending again). The member is
+told (``SHORTAGE`` notice, inbox + SMS) in the same transaction, once per order — see ``_members_told``.
 
 The allocation is also re-run after every split of a day with confirmations (``shortages_reallocate_day``,
 on ``DaySplit``): a late cancellation frees units for the next in line, a late join is the latest joiner.
@@ -31,7 +32,8 @@ from jielong.models import Order, OrderLine
 
 from . import events as fulfillment_events
 from .locks import lock_day
-from .models import BatchMove, Parcel, PickLine, Shortage
+from .models import BatchMove, Notice, Parcel, PickLine, Shortage
+from .notices import notices_queue
 from .split import SPLITTABLE, split_day
 
 
@@ -115,6 +117,7 @@ def supply_confirm_day(
             short_lines |= {order_line: units for order_line, (_order, units) in target.items()}
         split_day(brand_id=brand_id, delivery_date=delivery_date, now=now)
         _parcels_follow_shortages(hit, now=now)
+        _members_told(hit, now=now)
     return SupplyResult(
         confirmed={line.pk: line.confirmed_quantity for line in lines},
         short_lines=short_lines,
@@ -141,6 +144,7 @@ def shortages_reallocate_day(*, brand_id: int, delivery_date: date, now: datetim
         if hit:
             split_day(brand_id=brand_id, delivery_date=delivery_date, now=now)
             _parcels_follow_shortages(hit, now=now)
+            _members_told(hit, now=now)
     return tuple(sorted(hit))
 
 
@@ -235,6 +239,27 @@ def _parcels_follow_shortages(order_ids: set[int], *, now: datetime) -> int:
         .filter(Exists(deliverable))
         .update(state=Parcel.State.PENDING, state_changed_at=now)
     )
+
+
+def _members_told(order_ids: set[int], *, now: datetime) -> None:
+    """Queue the member's SHORTAGE notice (inbox + SMS) for the orders now short, in the confirming transaction.
+
+    Once per order: a re-confirmation that changes how much is short tells nobody again (the order page shows
+    the current units; the refund follows them). A shortage cleared before its notice went out withdraws
+    the notice, so a member is never told of a shortage that no longer exists; once sent it stays sent (we do
+    not text "never mind"), and a shortage recorded again after a withdrawal is told afresh."""
+    if not order_ids:
+        return
+    short = set(
+        Shortage.objects.filter(order_line__order_id__in=order_ids).values_list("order_line__order_id", flat=True)
+    )
+    Notice.objects.filter(
+        order_id__in=order_ids - short,
+        state=Parcel.State.SHORTAGE,
+        status=Notice.Status.PENDING,
+        lease_until__isnull=True,
+    ).delete()
+    notices_queue(order_ids=short, state=Parcel.State.SHORTAGE, now=now)
 
 
 def _shipped(*, brand_id: int, supplier_id: int, delivery_date: date) -> bool:

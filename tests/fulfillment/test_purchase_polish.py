@@ -9,11 +9,12 @@ import pytest
 from django.db import connection, transaction
 
 from fulfillment import locks, supplier_supply, tracking
-from fulfillment.models import BatchMove, Parcel, PickLine
+from fulfillment.models import BatchMove, Notice, Parcel, PickLine
 from fulfillment.split import split_day
-from fulfillment.supplier_supply import SupplyError, supply_confirm
+from fulfillment.supplier_supply import SupplyError, shortages_reallocate_day, supply_confirm
 from fulfillment.tracking import batch_move
 from tests.fulfillment.day import make_day
+from tests.fulfillment.test_purchase_supply import formed_day
 
 Kind = BatchMove.Kind
 
@@ -134,3 +135,60 @@ def test_racing_confirmation_and_shipped_never_both_pass_once_shipped(monkeypatc
             assert outcome["confirm"] == "shipped", (round_, acquired)
         else:
             assert outcome["confirm"] == "confirmed", (round_, acquired)
+
+
+# --- the member is told of a shortage -------------------------------------------------------------
+
+
+def _told(day) -> dict[int, set[str]]:
+    """order index → channels of its SHORTAGE notices."""
+    index = {order.pk: n for n, order in enumerate(day.orders)}
+    out: dict[int, set[str]] = {}
+    for order_id, channel in Notice.objects.filter(state=Parcel.State.SHORTAGE).values_list("order_id", "channel"):
+        out.setdefault(index[order_id], set()).add(channel)
+    return out
+
+
+@pytest.mark.django_db
+def test_a_shortage_queues_the_members_notice_once_per_order(time_machine):
+    day = formed_day(time_machine)  # joined 2, 1, 3, 2 units
+
+    supply_confirm(pick_line=day.pick, confirmed_quantity=5)  # 3 short: the last two joiners
+
+    assert _told(day) == {2: {"inbox", "sms"}, 3: {"inbox", "sms"}}
+    inbox = Notice.objects.get(order=day.orders[3], channel="inbox")
+    assert inbox.status == Notice.Status.PENDING
+    assert "×2" in inbox.text
+
+    # More short: the third joiner was told already (once per order); the second is told now.
+    supply_confirm(pick_line=PickLine.objects.get(pk=day.pick.pk), confirmed_quantity=2)
+    assert _told(day) == {1: {"inbox", "sms"}, 2: {"inbox", "sms"}, 3: {"inbox", "sms"}}
+    assert Notice.objects.filter(state=Parcel.State.SHORTAGE).count() == 6
+
+
+@pytest.mark.django_db
+def test_a_cleared_shortage_withdraws_the_notice_not_yet_sent_and_keeps_the_sent_one(time_machine):
+    day = formed_day(time_machine)
+    supply_confirm(pick_line=day.pick, confirmed_quantity=5)
+    Notice.objects.filter(order=day.orders[3]).update(status=Notice.Status.SENT)  # the last joiner was told
+
+    supply_confirm(pick_line=PickLine.objects.get(pk=day.pick.pk), confirmed_quantity=8)  # all supplied after all
+
+    assert _told(day) == {3: {"inbox", "sms"}}  # order 2's unsent notice is withdrawn
+
+    supply_confirm(pick_line=PickLine.objects.get(pk=day.pick.pk), confirmed_quantity=6)  # short again
+    assert _told(day) == {3: {"inbox", "sms"}}  # the last joiner again — told already, not twice
+    supply_confirm(pick_line=PickLine.objects.get(pk=day.pick.pk), confirmed_quantity=4)
+    assert _told(day) == {2: {"inbox", "sms"}, 3: {"inbox", "sms"}}
+
+
+@pytest.mark.django_db
+def test_a_late_joiner_who_takes_a_shortage_on_reallocation_is_told(time_machine):
+    day = formed_day(time_machine)
+    supply_confirm(pick_line=day.pick, confirmed_quantity=8)  # everything supplied: nobody told
+    assert _told(day) == {}
+    # A confirmation left unallocated (written behind the service's back): the re-allocation after a split finds it.
+    PickLine.objects.filter(pk=day.pick.pk).update(confirmed_quantity=6)
+    hit = shortages_reallocate_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
+    assert hit
+    assert set(_told(day)) == {day.orders.index(o) for o in day.orders if o.pk in hit}
