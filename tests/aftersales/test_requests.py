@@ -342,3 +342,40 @@ def test_bulk_refund_refuses_a_stale_preview():
         )
     assert refused.value.code == "changed"
     assert LedgerEntry.objects.filter(kind="refund").count() == 1 and not BulkRefund.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_leader_and_the_operator_resolving_at_once_move_money_once():
+    import threading
+
+    from django.db import close_old_connections
+
+    made = paid_orders()
+    req = open_request(made)
+    barrier = threading.Barrier(6)
+    outcomes = []
+
+    def resolve(by, amount):
+        try:
+            barrier.wait()
+            services.request_resolve(request_id=req.pk, by=by, resolution="refund", amount_fen=amount)
+            outcomes.append(amount)
+        except DomainError as refused:
+            outcomes.append(refused.code)
+        finally:
+            close_old_connections()
+
+    threads = [
+        threading.Thread(target=resolve, args=(by, amount))
+        for by, amount in [(made.leader, 1590), (made.operator, 1000)] * 3
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    req.refresh_from_db()
+    assert outcomes.count("closed") == 5 and req.resolved_fen in outcomes
+    assert list(LedgerEntry.objects.filter(kind="refund").values_list("amount_fen", flat=True)) == [req.resolved_fen]
+    assert Order.objects.get(pk=req.order_id).refunded_fen == req.resolved_fen
+    assert ledger.ledger_reconcile(order_ids=[req.order_id]) == []
