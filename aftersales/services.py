@@ -236,12 +236,9 @@ def request_open_for_shortage(*, order_line_id: int, quantity: int) -> Request |
                 resolution_due=now + timedelta(hours=sla.resolution_hours),
             )
             RequestLine.objects.create(request=request, order_line=line, quantity=quantity)
+            # No inbox message of our own: fulfilment's SHORTAGE notice already tells the member (inbox + SMS)
+            # and links to the order page, where this request shows.
             _step(request, _("Opened for you: the supplier was short"))
-            _notify(
-                request,
-                _("%(item)s is out of stock for your order") % {"item": line.item.sku},
-                _("We opened an after-sales request for you; no need to do anything."),
-            )
             _publish_opened(request)
     except IntegrityError:
         return Request.objects.filter(shortage_line=line).first()  # the sweep and the event raced

@@ -256,6 +256,8 @@ def test_a_recorded_shortage_opens_one_request(django_capture_on_commit_callback
     req = Request.objects.get()
     assert (req.source, req.reason, req.ask, req.asked_fen) == ("shortage", "shortage", "refund", 2 * 1590)
     assert services.shortages_sweep() == 0 and Request.objects.count() == 1
+    # fulfilment's own SHORTAGE notice tells the member; the request adds no second inbox message
+    assert not Notification.objects.filter(link__startswith="/m/aftersales/").exists()
 
 
 def test_the_sweep_opens_what_an_event_missed_once():
