@@ -27,6 +27,5 @@ def test_a_failing_hook_is_logged_and_the_commit_stands(caplog):
 
 def test_a_bare_partial_would_have_raised_after_the_commit():
     # What the helper exists for: Django 5.2 reads __qualname__ of a failing robust hook.
-    with pytest.raises(AttributeError, match="__qualname__"):
-        with transaction.atomic():
-            transaction.on_commit(functools.partial(_boom, "x", times=1), robust=True)
+    with pytest.raises(AttributeError, match="__qualname__"), transaction.atomic():
+        transaction.on_commit(functools.partial(_boom, "x", times=1), robust=True)
