@@ -43,7 +43,7 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -52,7 +52,7 @@ from catalogue.models import Supplier
 from community.models import PickupPoint, User
 from groupbuy import clock, events
 from groupbuy.errors import DomainError
-from jielong.models import Order, OrderLine
+from jielong.models import CampaignItem, Order, OrderLine
 
 from . import events as fulfillment_events
 from .locks import lock_day
@@ -93,6 +93,31 @@ def _before(state: str) -> list[str]:
 
 def state_label(state: str) -> str:
     return str(State(state).label)
+
+
+def step_refused(kind: str, states: Iterable[str]) -> str | None:
+    """Would a step (not yet recorded) over parcels in ``states`` be refused? "nothing" (no parcel of the day
+    concerns it), "backwards" (everything is past its state), else None — the rule ``batch_move`` applies."""
+    states = set(states) - set(ASIDE)
+    if not states:
+        return "nothing"
+    state = TARGET[Kind(kind)]
+    if not states & set(_before(state)) and state not in states:
+        return "backwards"
+    return None
+
+
+def step_moves_nothing(kind: str, states: Iterable[str]) -> bool:
+    """No parcel in ``states`` is behind the step: pressing it would be refused, or at best recorded late
+    moving nothing (the leader received before the van's 已到达). Pages show such a step as done, not as a
+    button."""
+    return not (set(states) & set(_before(TARGET[Kind(kind)])))
+
+
+def least_advanced(states: Iterable[str]) -> str:
+    """The state furthest behind on the happy path (what a page says a finished step's orders are at)."""
+    flow = [s.value for s in Parcel.FLOW]
+    return min(states, key=lambda s: flow.index(s) if s in flow else len(flow))
 
 
 # --- validation ----------------------------------------------------------------------------------
@@ -230,6 +255,41 @@ def _complete(*, brand_id: int, delivery_date: date, kind: str, target: _Target,
     return parcels
 
 
+def reached_states(*, brand_id: int, delivery_date: date, route_id: int | None = None) -> dict[tuple, set[str]]:
+    """Per step target key, the states of the day's parcels that step concerns (as ``tracking._reached``);
+    with ``route_id``, only that route's steps (the driver's page)."""
+    parcels = Parcel.objects.filter(brand_id=brand_id, delivery_date=delivery_date).exclude(state__in=ASIDE)
+    out: dict[tuple, set[str]] = {}
+    if route_id is None:
+        by_supplier = parcels.values_list("order__lines__item__sku__product__supplier_id", "state").distinct()
+        for supplier_id, state in by_supplier:
+            if supplier_id is not None:
+                out.setdefault((Kind.SUPPLIER_SHIPPED, supplier_id, None, None, None), set()).add(state)
+        for point_id, state in parcels.values_list("pickup_point_id", "state").distinct():
+            out.setdefault((Kind.POINT_RECEIVED, None, None, None, point_id), set()).add(state)
+    # Parcels with a line loaded on a route at their point: plain SQL (PostgreSQL and SQLite alike).
+    sql = f"""
+        SELECT DISTINCT l.route_id, r.warehouse_id, p.pickup_point_id, p.state
+        FROM {Parcel._meta.db_table} p
+        JOIN {OrderLine._meta.db_table} ol ON ol.order_id = p.order_id
+        JOIN {CampaignItem._meta.db_table} ci ON ci.id = ol.item_id
+        JOIN {LoadLine._meta.db_table} l ON l.delivery_date = p.delivery_date
+            AND l.pickup_point_id = p.pickup_point_id AND l.sku_id = ci.sku_id AND l.quantity > 0
+        JOIN {Route._meta.db_table} r ON r.id = l.route_id
+        WHERE p.brand_id = %s AND p.delivery_date = %s
+            AND p.state NOT IN ({", ".join(["%s"] * len(ASIDE))}) {"AND l.route_id = %s" if route_id else ""}
+    """
+    params = [brand_id, delivery_date, *[str(a) for a in ASIDE], *([route_id] if route_id else [])]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    for route_id, warehouse_id, point_id, state in rows:
+        out.setdefault((Kind.STOP_ARRIVED, None, None, route_id, point_id), set()).add(state)
+        out.setdefault((Kind.ROUTE_DEPARTED, None, None, route_id, None), set()).add(state)
+        out.setdefault((Kind.WAREHOUSE_RECEIVED, None, warehouse_id, None, None), set()).add(state)
+    return out
+
+
 # --- the move --------------------------------------------------------------------------------------
 
 
@@ -311,7 +371,7 @@ def batch_move(
         behind = set(_before(state))
         # Backwards: everything is past this step already. Orders exactly at its state (the leader received
         # before the van's 已到达 was pressed) make it a late record that moves nothing — kept for the log.
-        if not states & behind and state not in states:
+        if step_refused(kind, states) == "backwards":
             furthest = max(states, key=lambda s: Parcel.FLOW.index(s) if s in Parcel.FLOW else len(Parcel.FLOW))
             raise TrackingError(
                 _("These orders are already “%(now)s”: they cannot go back to “%(step)s”.")

@@ -21,6 +21,7 @@ from groupbuy.errors import DomainError
 
 from .documents.common import Contact, point_contacts, zone_label, zone_rank
 from .models import BatchMove, LoadLine, Route, RouteStop
+from .tracking import least_advanced, reached_states, state_label, step_moves_nothing
 
 SALT = "fulfillment.tracking.driver-route"
 DRIVER_LINK_DAYS = 2
@@ -89,10 +90,15 @@ class DriverStop:
     contact: Contact | None
     crates: tuple[ZoneCrates, ...]
     arrived: BatchMove | None
+    past: str = ""  # not recorded, but every order here is already this far (the leader received first)
 
     @property
     def has_goods(self) -> bool:
         return bool(self.crates)
+
+    @property
+    def past_label(self) -> str:
+        return state_label(self.past) if self.past else ""
 
     @property
     def tel(self) -> str:
@@ -106,10 +112,15 @@ class DriverRoute:
     delivery_date: date
     departed: BatchMove | None
     stops: tuple[DriverStop, ...]
+    past: str = ""  # 发车 not recorded, but every order is already this far
 
     @property
     def crates(self) -> int:
         return sum(z.crates for s in self.stops for z in s.crates)
+
+    @property
+    def past_label(self) -> str:
+        return state_label(self.past) if self.past else ""
 
     @property
     def stops_with_goods(self) -> int:
@@ -144,10 +155,17 @@ def driver_route(*, route: Route, delivery_date: date) -> DriverRoute:
     stops = list(RouteStop.objects.filter(route=route).select_related("pickup_point").order_by("position"))
     contacts = point_contacts([s.pickup_point_id for s in stops])
     crates = _crates(route.pk, delivery_date)
+    reached = reached_states(brand_id=route.brand_id, delivery_date=delivery_date, route_id=route.pk)
+
+    def past(kind, point_id=None) -> str:
+        states = reached.get((kind, None, None, route.pk, point_id), set())
+        return least_advanced(states) if states and step_moves_nothing(kind, states) else ""
+
     return DriverRoute(
         route=route,
         delivery_date=delivery_date,
         departed=departed,
+        past="" if departed else past(Kind.ROUTE_DEPARTED),
         stops=tuple(
             DriverStop(
                 position=s.position,
@@ -158,6 +176,7 @@ def driver_route(*, route: Route, delivery_date: date) -> DriverRoute:
                 contact=contacts.get(s.pickup_point_id),
                 crates=tuple(crates.get(s.pickup_point_id, ())),
                 arrived=arrived.get(s.pickup_point_id),
+                past="" if s.pickup_point_id in arrived else past(Kind.STOP_ARRIVED, s.pickup_point_id),
             )
             for s in stops
         ),

@@ -14,6 +14,7 @@ from community.models import PickupPoint
 from .documents.qr import qr_svg
 from .models import BatchMove, LoadLine, Notice, Parcel, Route, RouteStop, Warehouse
 from .notices_texts import arrivals, leader_copy_text
+from .tracking import ASIDE, least_advanced, reached_states, state_label, step_moves_nothing
 from .tracking_driver import driver_link_expires, driver_token
 
 State = Parcel.State
@@ -32,11 +33,36 @@ class StateCount:
 
 
 @dataclasses.dataclass(frozen=True)
+class Blocked:
+    """A step not recorded that has nothing to move: nothing of the day concerns it, or its orders are at its
+    state or past it already (``at``: the state the least advanced of them is in, e.g. 待取货)."""
+
+    at: str = ""
+
+    @property
+    def label(self) -> str:
+        return state_label(self.at) if self.at else ""
+
+
+def blocked_steps(*, brand_id: int, delivery_date: date, keys) -> dict[tuple, Blocked]:
+    """Of the step ``keys`` (kind, supplier, warehouse, route, point) not yet recorded, those with nothing to
+    move, read set-based (three grouped queries whatever the number of targets)."""
+    states = reached_states(brand_id=brand_id, delivery_date=delivery_date)
+    out = {}
+    for key in keys:
+        reached = states.get(key, set())
+        if step_moves_nothing(key[0], reached):
+            out[key] = Blocked(least_advanced(reached) if reached else "")
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
 class Step:
-    """One target's batch step: done (``move``) or a button."""
+    """One target's batch step: done (``move``), refused if pressed (``blocked``), or a button."""
 
     target: object
     move: BatchMove | None
+    blocked: Blocked | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,6 +71,7 @@ class StopStep:
     position: int
     arrived: BatchMove | None
     has_goods: bool
+    blocked: Blocked | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +82,7 @@ class RouteStep:
     driver_url: str
     driver_qr: str
     driver_expires: object
+    blocked: Blocked | None = None  # 发车 would be refused
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,6 +92,7 @@ class PointStep:
     orders: int
     arrived: int
     picked_up: int
+    blocked: Blocked | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +128,19 @@ def _key(move: BatchMove) -> tuple:
     return (move.kind, move.supplier_id, move.warehouse_id, move.route_id, move.pickup_point_id)
 
 
+def _open_keys(done, *, routes, stops_by_route, point_ids, supplier_ids) -> list[tuple]:
+    """Every step the section could offer that has not been recorded."""
+    keys = [(Kind.SUPPLIER_SHIPPED, pk, None, None, None) for pk in supplier_ids]
+    keys += [(Kind.POINT_RECEIVED, None, None, None, pk) for pk in point_ids]
+    for route in routes:
+        keys += [
+            (Kind.ROUTE_DEPARTED, None, None, route.pk, None),
+            (Kind.WAREHOUSE_RECEIVED, None, route.warehouse_id, None, None),
+        ]
+        keys += [(Kind.STOP_ARRIVED, None, None, route.pk, s.pickup_point_id) for s in stops_by_route.get(route.pk, [])]
+    return [k for k in keys if k not in done]
+
+
 def day_tracking(*, brand_id: int, delivery_date: date, point_ids, route_ids, supplier_ids, absolute) -> DayTracking:
     """Everything the tracking section shows for one brand's day; ``absolute(path)`` makes the driver links
     absolute (``request.build_absolute_uri``)."""
@@ -108,15 +150,7 @@ def day_tracking(*, brand_id: int, delivery_date: date, point_ids, route_ids, su
     moves = list(BatchMove.objects.filter(**day).select_related("by", "supplier", "warehouse", "route", "pickup_point"))
     done = {_key(m): m for m in moves}
 
-    suppliers = tuple(
-        Step(s, done.get((Kind.SUPPLIER_SHIPPED, s.pk, None, None, None)))
-        for s in Supplier.objects.filter(pk__in=supplier_ids).order_by("name")
-    )
     routes = list(Route.objects.filter(pk__in=route_ids).select_related("warehouse").order_by("name"))
-    warehouses = tuple(
-        Step(w, done.get((Kind.WAREHOUSE_RECEIVED, None, w.pk, None, None)))
-        for w in Warehouse.objects.filter(pk__in={r.warehouse_id for r in routes}).order_by("name")
-    )
     loaded = set(
         LoadLine.objects.filter(**day, route_id__in=route_ids, quantity__gt=0)
         .values_list("route_id", "pickup_point_id")
@@ -125,6 +159,21 @@ def day_tracking(*, brand_id: int, delivery_date: date, point_ids, route_ids, su
     stops_by_route: dict[int, list[RouteStop]] = {}
     for stop in RouteStop.objects.filter(route_id__in=route_ids).select_related("pickup_point").order_by("position"):
         stops_by_route.setdefault(stop.route_id, []).append(stop)
+    blocked = blocked_steps(
+        brand_id=brand_id,
+        delivery_date=delivery_date,
+        keys=_open_keys(
+            done, routes=routes, stops_by_route=stops_by_route, point_ids=point_ids, supplier_ids=supplier_ids
+        ),
+    )
+    suppliers = tuple(
+        Step(s, done.get(k := (Kind.SUPPLIER_SHIPPED, s.pk, None, None, None)), blocked.get(k))
+        for s in Supplier.objects.filter(pk__in=supplier_ids).order_by("name")
+    )
+    warehouses = tuple(
+        Step(w, done.get(k := (Kind.WAREHOUSE_RECEIVED, None, w.pk, None, None)), blocked.get(k))
+        for w in Warehouse.objects.filter(pk__in={r.warehouse_id for r in routes}).order_by("name")
+    )
     route_steps = []
     for route in routes:
         token = driver_token(route_id=route.pk, delivery_date=delivery_date)
@@ -137,14 +186,16 @@ def day_tracking(*, brand_id: int, delivery_date: date, point_ids, route_ids, su
                     StopStep(
                         point=s.pickup_point,
                         position=s.position,
-                        arrived=done.get((Kind.STOP_ARRIVED, None, None, route.pk, s.pickup_point_id)),
+                        arrived=done.get(k := (Kind.STOP_ARRIVED, None, None, route.pk, s.pickup_point_id)),
                         has_goods=(route.pk, s.pickup_point_id) in loaded,
+                        blocked=blocked.get(k),
                     )
                     for s in stops_by_route.get(route.pk, [])
                 ),
                 driver_url=url,
                 driver_qr=qr_svg(url),
                 driver_expires=driver_link_expires(delivery_date),
+                blocked=blocked.get((Kind.ROUTE_DEPARTED, None, None, route.pk, None)),
             )
         )
 
@@ -167,6 +218,7 @@ def day_tracking(*, brand_id: int, delivery_date: date, point_ids, route_ids, su
             orders=per_point.get(p.pk, {}).get("orders", 0),
             arrived=per_point.get(p.pk, {}).get("arrived", 0),
             picked_up=per_point.get(p.pk, {}).get("picked_up", 0),
+            blocked=blocked.get((Kind.POINT_RECEIVED, None, None, None, p.pk)),
         )
         for p in points
     )
@@ -230,6 +282,7 @@ class PointReceive:
     orders: int  # live orders of the point that day
     arrived: int
     copy_text: str
+    blocked: Blocked | None = None  # nothing left to receive (everything is at the point or further)
 
     @property
     def waiting(self) -> int:
@@ -245,6 +298,16 @@ def point_receive(*, point: PickupPoint, delivery_date: date) -> PointReceive:
     received = BatchMove.objects.filter(
         delivery_date=delivery_date, kind=Kind.POINT_RECEIVED, pickup_point=point
     ).first()
+    blocked = None
+    if received is None and counts["orders"]:
+        states = set(
+            Parcel.objects.filter(pickup_point=point, delivery_date=delivery_date)
+            .exclude(state__in=ASIDE)
+            .values_list("state", flat=True)
+            .distinct()
+        )
+        if step_moves_nothing(Kind.POINT_RECEIVED, states):
+            blocked = Blocked(least_advanced(states) if states else "")
     return PointReceive(
         point=point,
         delivery_date=delivery_date,
@@ -252,4 +315,5 @@ def point_receive(*, point: PickupPoint, delivery_date: date) -> PointReceive:
         orders=counts["orders"],
         arrived=counts["arrived"],
         copy_text=leader_copy_text(point=point, delivery_date=delivery_date),
+        blocked=blocked,
     )

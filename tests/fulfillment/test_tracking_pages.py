@@ -267,6 +267,6 @@ def test_the_tracking_section_reads_a_bounded_number_of_queries(rf: RequestFacto
     notices_send()
     request = rf.get("/ops/fulfilment/x/")
     request.user = factories.operator()
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(17):  # +3: which steps have nothing left to move (grouped, fixed)
         html = render_to_string("ops/fulfillment/_day_tracking.html", {"day": _day_context(day)}, request=request)
     assert html.count('class="tk-copy"') == len(day.points)
