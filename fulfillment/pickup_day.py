@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpRequest
+from django.utils import timezone
 
 from community.models import PickupPoint, User
 from groupbuy import clock
@@ -63,9 +64,39 @@ def point_counts(*, point_ids: list[int] | tuple[int, ...], delivery_date: date)
 
 
 @dataclasses.dataclass(frozen=True)
+class Backlog:
+    """What is still at a point from before ``today``: orders waiting (待取货, not yet late) and every order
+    not collected in time (超时未取, of any day, today's included)."""
+
+    waiting: int = 0
+    uncollected: int = 0
+
+
+def point_backlog(*, point_ids, today: date) -> dict[int, Backlog]:
+    """Per point, one grouped query (points with no backlog are absent)."""
+    rows = (
+        Parcel.objects.filter(pickup_point_id__in=point_ids)
+        .filter(Q(state=State.AT_PICKUP, delivery_date__lt=today) | Q(state=State.UNCOLLECTED))
+        .values("pickup_point_id")
+        .annotate(
+            waiting=Count("pk", filter=Q(state=State.AT_PICKUP)),
+            uncollected=Count("pk", filter=Q(state=State.UNCOLLECTED)),
+        )
+        .order_by()
+    )
+    return {row.pop("pickup_point_id"): Backlog(**row) for row in rows}
+
+
+@dataclasses.dataclass(frozen=True)
 class PointDayRow:
     point: PickupPoint
     counts: PointCounts
+    backlog: Backlog = Backlog()
+
+    @property
+    def outstanding(self) -> int:
+        """Everything a leader still has to hand over at the point: the day's, and earlier days' waiting."""
+        return self.counts.outstanding + self.backlog.waiting
 
 
 def brand_pickup_day(*, brand_id: int, delivery_date: date) -> list[PointDayRow]:
@@ -118,8 +149,13 @@ def verifier_points(*, user: User, day: date) -> list[PointDayRow]:
     points = list(access.points_user_may_verify(user).select_related("community").order_by("community__name", "name"))
     if not points:
         return []
-    counts = point_counts(point_ids=[p.pk for p in points], delivery_date=day)
-    return [PointDayRow(point=p, counts=counts.get(p.pk, PointCounts(point_id=p.pk))) for p in points]
+    ids = [p.pk for p in points]
+    counts = point_counts(point_ids=ids, delivery_date=day)
+    backlog = point_backlog(point_ids=ids, today=day)
+    return [
+        PointDayRow(point=p, counts=counts.get(p.pk, PointCounts(point_id=p.pk)), backlog=backlog.get(p.pk, Backlog()))
+        for p in points
+    ]
 
 
 def member_home_entry(request: HttpRequest, community_ids: list[int]) -> dict:
@@ -127,7 +163,8 @@ def member_home_entry(request: HttpRequest, community_ids: list[int]) -> dict:
     rows = verifier_points(user=request.user, day=clock.localdate())
     return {
         "rows": rows,
-        "outstanding": sum(r.counts.outstanding for r in rows),
+        "outstanding": sum(r.outstanding for r in rows),
+        "uncollected": sum(r.backlog.uncollected for r in rows),
         "picked_up": sum(r.counts.picked_up for r in rows),
     }
 
@@ -171,6 +208,11 @@ class PointDay:
     picked_up: list[HandoutRow]  # latest first
     uncollected: list[HandoutRow]  # 超时未取, of this day and earlier days still waiting
     counts: PointCounts
+    earlier_orders: int = 0  # orders of earlier days still waiting (listed under outstanding, today only)
+
+    @property
+    def outstanding_orders(self) -> int:
+        return self.counts.outstanding + self.earlier_orders
 
 
 _OUTSTANDING_ORDER = {State.AT_PICKUP: 0, State.OUT_FOR_DELIVERY: 1, State.AT_WAREHOUSE: 2, State.SHIPPED: 3}
@@ -227,7 +269,25 @@ def point_day(*, point: PickupPoint, delivery_date: date) -> PointDay:
     earlier_late = _rows(list(base.filter(pk__in=late_ids, verified_at__isnull=True).order_by("delivery_date")))
     outstanding = [r for r in todays if r.state not in (State.PICKED_UP, State.UNCOLLECTED)]
     outstanding.sort(key=lambda r: (_OUTSTANDING_ORDER.get(r.state, 9), r.member_name))
-    picked = sorted((r for r in todays if r.state == State.PICKED_UP), key=lambda r: r.verified_at, reverse=True)
+    earlier_rows: list[HandoutRow] = []
+    if delivery_date == clock.localdate():
+        # Earlier days' hand-outs still waiting at the point (not late yet) are handed over today too.
+        waiting_ids = Parcel.objects.filter(
+            pickup_point=point, state=State.AT_PICKUP, delivery_date__lt=delivery_date
+        ).values("handout_id")
+        earlier = base.filter(pk__in=waiting_ids, verified_at__isnull=True).order_by("delivery_date", "pk")
+        earlier_rows = [r for r in _rows(list(earlier)) if r.state == State.AT_PICKUP]
+        outstanding += earlier_rows
+    # Picked up that day: the day's hand-outs, and earlier days' collected late on it — newest first.
+    start = timezone.make_aware(datetime.combine(delivery_date, time.min), clock.localtime().tzinfo)
+    late_pickups = base.filter(
+        pickup_point=point, verified_at__gte=start, verified_at__lt=start + timedelta(days=1)
+    ).exclude(delivery_date=delivery_date)
+    picked = sorted(
+        (r for r in todays + _rows(list(late_pickups)) if r.state == State.PICKED_UP),
+        key=lambda r: (r.verified_at, r.handout_id),
+        reverse=True,
+    )
     late = [r for r in todays if r.state == State.UNCOLLECTED] + earlier_late
     counts = point_counts(point_ids=[point.pk], delivery_date=delivery_date).get(point.pk, PointCounts(point.pk))
     return PointDay(
@@ -237,4 +297,5 @@ def point_day(*, point: PickupPoint, delivery_date: date) -> PointDay:
         picked_up=picked,
         uncollected=late,
         counts=counts,
+        earlier_orders=sum(r.orders for r in earlier_rows),
     )
