@@ -65,22 +65,27 @@ def point_counts(*, point_ids: list[int] | tuple[int, ...], delivery_date: date)
 
 @dataclasses.dataclass(frozen=True)
 class Backlog:
-    """What is still at a point from before ``today``: orders waiting (待取货, not yet late) and every order
-    not collected in time (超时未取, of any day, today's included)."""
+    """What is at a point besides ``today``'s orders: orders of other days waiting there (待取货, not yet late —
+    an earlier day's, or the next day's arrived the evening before) and every order not collected in time
+    (超时未取, of any day, today's included)."""
 
     waiting: int = 0
     uncollected: int = 0
+    picked_up: int = 0  # other days' orders picked up today (collected late, or early)
 
 
 def point_backlog(*, point_ids, today: date) -> dict[int, Backlog]:
     """Per point, one grouped query (points with no backlog are absent)."""
+    start = timezone.make_aware(datetime.combine(today, time.min), clock.localtime().tzinfo)
+    picked_today = Q(state=State.PICKED_UP, picked_up_at__gte=start, picked_up_at__lt=start + timedelta(days=1))
     rows = (
         Parcel.objects.filter(pickup_point_id__in=point_ids)
-        .filter(Q(state=State.AT_PICKUP, delivery_date__lt=today) | Q(state=State.UNCOLLECTED))
+        .filter((Q(state=State.AT_PICKUP) | picked_today) & ~Q(delivery_date=today) | Q(state=State.UNCOLLECTED))
         .values("pickup_point_id")
         .annotate(
             waiting=Count("pk", filter=Q(state=State.AT_PICKUP)),
             uncollected=Count("pk", filter=Q(state=State.UNCOLLECTED)),
+            picked_up=Count("pk", filter=Q(state=State.PICKED_UP)),
         )
         .order_by()
     )
@@ -95,8 +100,12 @@ class PointDayRow:
 
     @property
     def outstanding(self) -> int:
-        """Everything a leader still has to hand over at the point: the day's, and earlier days' waiting."""
+        """Everything a leader still has to hand over at the point: the day's, and other days' waiting."""
         return self.counts.outstanding + self.backlog.waiting
+
+    @property
+    def picked_up_today(self) -> int:
+        return self.counts.picked_up + self.backlog.picked_up
 
 
 def brand_pickup_day(*, brand_id: int, delivery_date: date) -> list[PointDayRow]:
@@ -165,7 +174,7 @@ def member_home_entry(request: HttpRequest, community_ids: list[int]) -> dict:
         "rows": rows,
         "outstanding": sum(r.outstanding for r in rows),
         "uncollected": sum(r.backlog.uncollected for r in rows),
-        "picked_up": sum(r.counts.picked_up for r in rows),
+        "picked_up": sum(r.picked_up_today for r in rows),
     }
 
 
@@ -208,7 +217,7 @@ class PointDay:
     picked_up: list[HandoutRow]  # latest first
     uncollected: list[HandoutRow]  # 超时未取, of this day and earlier days still waiting
     counts: PointCounts
-    earlier_orders: int = 0  # orders of earlier days still waiting (listed under outstanding, today only)
+    earlier_orders: int = 0  # orders of other days waiting at the point (listed under outstanding, today only)
 
     @property
     def outstanding_orders(self) -> int:

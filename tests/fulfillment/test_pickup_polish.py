@@ -58,9 +58,10 @@ def test_the_points_page_counts_earlier_days_still_waiting_and_every_late_order(
         home = client.get(reverse("community:member-home")).content.decode()
 
     card = page[page.index(f'id="point-{point.pk}"') :]
+    assert re.search(r'class="pk-picked-up">(\d+)<', card).group(1) == "0"
     assert re.search(r'class="pk-outstanding">(\d+)<', card).group(1) == str(_live(waiting))
     assert re.search(r'class="pk-uncollected">(\d+)<', card).group(1) == str(_live(late))
-    assert "往日" in card or "earlier days" in card
+    assert "其他日期" in card
     assert f"<b>{_live(waiting)}</b>" in home
 
 
@@ -96,3 +97,14 @@ def test_the_picked_up_list_says_the_date_when_not_today_newest_first(client, po
     d0 = day.delivery_date
     assert f"{d0.month}月{d0.day}日 23:50" in picked  # not today: the date is said
     assert re.search(r">\s*00:10<", picked)  # today: the time alone
+
+
+def test_the_points_page_counts_other_days_orders_picked_up_today(client, point_day):
+    day, point, (waiting, _late, _other), leader = point_day
+    arrive(waiting, at=at(day, 0, 8))
+    verify_pickup(code=waiting.code, pickup_point_id=point.pk, by=leader, now=at(day, 1, 9))
+    client.force_login(leader)
+    with time_machine.travel(at(day, 1, 10), tick=False):
+        page = client.get(reverse("fulfillment:pickup-points")).content.decode()
+    card = page[page.index(f'id="point-{point.pk}"') :]
+    assert re.search(r'class="pk-picked-up">(\d+)<', card).group(1) == str(_live(waiting))
