@@ -56,7 +56,7 @@ class Sheet:
         for column, value in enumerate(values):
             if value is None or value == "":
                 continue
-            if value.__class__ is str:  # control characters: xlsxwriter escapes them itself
+            if isinstance(value, str):  # control characters: xlsxwriter escapes them itself
                 string(row, column, value, self._book.quoted if value.startswith(FORMULA_TRIGGERS) else None)
             elif isinstance(value, bool):
                 self._ws.write_boolean(row, column, value)
