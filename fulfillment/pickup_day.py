@@ -280,14 +280,17 @@ def point_day(*, point: PickupPoint, delivery_date: date) -> PointDay:
     outstanding.sort(key=lambda r: (_OUTSTANDING_ORDER.get(r.state, 9), r.member_name))
     earlier_rows: list[HandoutRow] = []
     if delivery_date == clock.localdate():
-        # Earlier days' hand-outs still waiting at the point (not late yet) are handed over today too.
-        waiting_ids = Parcel.objects.filter(
-            pickup_point=point, state=State.AT_PICKUP, delivery_date__lt=delivery_date
-        ).values("handout_id")
-        earlier = base.filter(pk__in=waiting_ids, verified_at__isnull=True).order_by("delivery_date", "pk")
-        earlier_rows = [r for r in _rows(list(earlier)) if r.state == State.AT_PICKUP]
+        # Other days' hand-outs waiting at the point (not late yet; an earlier day's, or the next day's that
+        # arrived the evening before) are handed over today too.
+        waiting_ids = (
+            Parcel.objects.filter(pickup_point=point, state=State.AT_PICKUP)
+            .exclude(delivery_date=delivery_date)
+            .values("handout_id")
+        )
+        others = base.filter(pk__in=waiting_ids, verified_at__isnull=True).order_by("delivery_date", "pk")
+        earlier_rows = [r for r in _rows(list(others)) if r.state == State.AT_PICKUP]
         outstanding += earlier_rows
-    # Picked up that day: the day's hand-outs, and earlier days' collected late on it — newest first.
+    # Picked up that day: the day's hand-outs, and other days' collected on it — newest first.
     start = timezone.make_aware(datetime.combine(delivery_date, time.min), clock.localtime().tzinfo)
     late_pickups = base.filter(
         pickup_point=point, verified_at__gte=start, verified_at__lt=start + timedelta(days=1)

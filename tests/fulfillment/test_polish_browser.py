@@ -17,6 +17,7 @@ from fulfillment.supplier_links import supplier_link_create
 from fulfillment.supplier_supply import supply_confirm
 from fulfillment.tracking import batch_move
 from fulfillment.tracking_driver import driver_token
+from groupbuy import clock
 from tests import factories
 from tests.browser import launch, phone_page, session_cookies
 from tests.fulfillment.test_tracking_browser import _day
@@ -59,6 +60,11 @@ def test_fulfilment_phone_pages_speak_chinese(live_server):
         "leader-home": (point.leader, reverse("community:member-home")),
         "leader-points": (point.leader, reverse("fulfillment:pickup-points")),
         "leader-counter": (point.leader, reverse("fulfillment:pickup-point", args=[point.pk])),
+        # Today, the day before delivery: the goods already at the point are listed with their day.
+        "leader-counter-today": (
+            point.leader,
+            reverse("fulfillment:pickup-point", args=[point.pk]) + f"?date={clock.localdate().isoformat()}",
+        ),
         "member-inbox": (member, reverse("livestream:member-inbox")),
         "member-order": (member, reverse("jielong:member-order", args=[order.pk])),
         "driver": (None, driver_url),
@@ -79,6 +85,8 @@ def test_fulfilment_phone_pages_speak_chinese(live_server):
                     leaks[name] = words
                 if _wider_than_phone(page):
                     wide.append(name)
+                if name == "leader-counter-today":
+                    assert "的货" in page.locator("#outstanding").inner_text()
                 if name == "member-inbox":
                     assert "开放" not in page.locator("main").inner_text()
                 page.context.close()
