@@ -269,8 +269,9 @@ class _History:
     notices it queued are delivered as of that moment (see the module docstring); inside ``together()`` they
     wait for the last step and are dated when each was queued (a morning of pickups costs one delivery)."""
 
-    def __init__(self, *, now: datetime) -> None:
+    def __init__(self, *, now: datetime, mark: str = FULFILMENT_MARK) -> None:
         self.now = now
+        self.mark = mark
         self.last: datetime | None = None
         self.waiting_since: datetime | None = None
         self.events: list[tuple[datetime, domain_events.DomainEvent]] = []
@@ -344,9 +345,7 @@ class _History:
         for when, event in self.events:
             payload = dict(event.payload)
             columns = {key: payload.pop(key) for key in _EVENT_COLUMNS if key in payload}
-            rows.append(
-                Event(name=event.name, occurred_at=when, properties={**payload, "seed": FULFILMENT_MARK}, **columns)
-            )
+            rows.append(Event(name=event.name, occurred_at=when, properties={**payload, "seed": self.mark}, **columns))
         Event.objects.bulk_create(rows, batch_size=500)
         self.events.clear()
 

@@ -30,6 +30,7 @@ from analytics.models import Event
 from catalogue.models import SKU, Product, Supplier
 from community.models import Brand, Community, Membership, PickupPoint, User
 from community.phones import normalize_phone
+from demo.aftercare import AFTERCARE_MARK
 from demo.fulfilment import FULFILMENT_MARK
 from groupbuy import clock
 from jielong.models import Campaign, CampaignItem, Order, OrderLine
@@ -1135,6 +1136,7 @@ class DemoSummary:
     events: int = 0
     notes: tuple[str, ...] = ()
     fulfilment: str = ""  # the past jielong's delivery day, as split
+    aftercare: str = ""  # its after-sales, reviews and NPS
 
 
 def seed_demo(*, now: datetime | None = None) -> DemoSummary:
@@ -1169,8 +1171,18 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
             late_seqs=jielong.late_seqs,
             now=now,
         )
+        from demo.aftercare import seed_aftercare
+
+        # What the neighbours said and got back: after-sales, refunds, reviews and NPS (issue 13).
+        aftercare = seed_aftercare(
+            past=jielong.past,
+            operator=people.operator,
+            demo_member=people.demo_member.user,
+            delivery_date=delivery.delivery_date,
+            now=now,
+        )
     summary = _summary(people, live, jielong)
-    return replace(summary, fulfilment=delivery.describe())
+    return replace(summary, fulfilment=delivery.describe(), aftercare=aftercare.describe())
 
 
 def _summary(people: People, live: Live, jielong: Jielong) -> DemoSummary:
@@ -1203,6 +1215,6 @@ def _summary(people: People, live: Live, jielong: Jielong) -> DemoSummary:
         upcoming_start=live.upcoming.scheduled_start,
         upcoming_reservations=Reservation.objects.filter(session=live.upcoming).count(),
         draft_campaign=jielong.upcoming.title,
-        events=Event.objects.filter(properties__seed__in=[SEED_MARK, FULFILMENT_MARK]).count(),
+        events=Event.objects.filter(properties__seed__in=[SEED_MARK, FULFILMENT_MARK, AFTERCARE_MARK]).count(),
         notes=tuple(notes),
     )

@@ -17,11 +17,13 @@ from django.db.models import Avg, Count, F, Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from aftersales.models import Request, RequestPhoto
 from analytics.models import Event
 from catalogue.models import SKU, Product, Supplier
 from community.models import Community, Membership, PickupPoint, User
 from community.phones import normalize_phone
 from demo import story as demo
+from feedback.models import NpsSurvey, Review, ReviewPhoto
 from fulfillment.models import (
     BatchMove,
     CampaignDelivery,
@@ -38,7 +40,8 @@ from fulfillment.models import (
     Verification,
     Warehouse,
 )
-from jielong.models import Campaign, CampaignItem, Order, OrderLine
+from jielong.ledger import ledger_reconcile
+from jielong.models import Campaign, CampaignItem, LedgerEntry, Order, OrderLine
 from livestream.models import LiveSeries, LiveSession, Notification, Reservation, WatchRecord
 from tests import factories as f
 
@@ -81,7 +84,7 @@ EXPECTED_ROWS = {
     "campaign_items": 9,
     "orders": 210,
     "order_lines": 546,
-    "events": 1330 + 230,  # the story's, then the delivery's (see test_the_delivery_is_in_the_event_stream)
+    "events": 1330 + 230 + 102,  # the story's, then the delivery's (see test_the_delivery_is_in_the_event_stream)
     "gmv_fen": 1468290,
     # fulfilment: one warehouse, a cold-chain and an ambient van at the 7 points, a 核销员, the past day split
     "warehouses": 1,
@@ -99,8 +102,19 @@ EXPECTED_ROWS = {
     "verifications": 207,
     "shortages": 3,
     # shipped (inbox), at the point (inbox, SMS, 3 leader copies), picked up (inbox), not collected (inbox, SMS)
-    "notices": 210 + 210 + 210 + 3 + 207 + 3 + 3,
-    "notifications": 210 + 210 + 3 + 207 + 3,
+    # ..., short (inbox, SMS)
+    "notices": 210 + 210 + 210 + 3 + 207 + 3 + 3 + 3 + 3,
+    "notifications": 210 + 210 + 3 + 207 + 3 + 3 + 207 + 9,  # ..., short (inbox) + NPS surveys + after-sales steps
+    # after-care (demo.aftercare): 3 shortage requests, a replacement, a rejected claim, one open; 12 reviews
+    # with 7 photos; a survey for each of the 207 who picked up, 40 answered
+    "requests": 6,
+    "request_photos": 2,
+    "reviews": 12,
+    "review_photos": 7,
+    "nps_surveys": 207,
+    "nps_answers": 40,
+    "ledger_entries": 534 + 2,  # a payment per line of the 205 paid orders, two lettuce refunds
+    "refunded_fen": 2 * 990,
 }
 
 
@@ -137,6 +151,14 @@ def _rows() -> dict[str, int]:
         "shortages": Shortage.objects.count(),
         "notices": Notice.objects.count(),
         "notifications": Notification.objects.count(),
+        "requests": Request.objects.count(),
+        "request_photos": RequestPhoto.objects.count(),
+        "reviews": Review.objects.count(),
+        "review_photos": ReviewPhoto.objects.count(),
+        "nps_surveys": NpsSurvey.objects.count(),
+        "nps_answers": NpsSurvey.objects.filter(answered_at__isnull=False).count(),
+        "ledger_entries": LedgerEntry.objects.count(),
+        "refunded_fen": Order.objects.aggregate(total=Sum("refunded_fen"))["total"],
     }
 
 
@@ -359,6 +381,15 @@ def test_events_tell_the_same_story(seeded):
         "fulfillment.parcels_moved": 10,
         "fulfillment.order_picked_up": 207,
         "fulfillment.order_uncollected": 3,
+        # after-care: 6 opened, 5 first answers and 5 resolutions, 2 refunds; 12 reviews; the NPS sweep's
+        # 32 ten-minute runs after the pickups asked 207, and 40 answered
+        "aftersales.request_opened": 6,
+        "aftersales.request_answered": 5,
+        "aftersales.request_resolved": 5,
+        "jielong.refund_issued": 2,
+        "feedback.review_posted": 12,
+        "feedback.nps_asked": 32,
+        "feedback.nps_answered": 40,
     }
     entered = Event.objects.filter(name="livestream.entered", live_session_id=past.pk)
     assert entered.values("user").distinct().count() == 270
@@ -465,6 +496,10 @@ def _delivery_day():
 
 def _at(day, hour: int, minute: int = 0):
     return datetime.combine(day, time(hour, minute), tzinfo=timezone.get_current_timezone())
+
+
+def _next_ten_minutes(value: datetime) -> datetime:
+    return value - timedelta(seconds=value.timestamp() % 600) + timedelta(minutes=10)
 
 
 def _local(value) -> str:
@@ -597,7 +632,8 @@ def test_every_notice_was_delivered_back_then_and_no_text_reached_the_gateway(se
     settings.SMS_PROVIDER = "tests.sms_fakes.RecordingSMSProvider"
     sms_fakes.sent.clear()
     # Seeded again tomorrow, the story moves a day and is told again, every step with this gateway listening.
-    demo.seed_demo(now=timezone.now() + timedelta(days=1))
+    later = timezone.now() + timedelta(days=1)
+    demo.seed_demo(now=later)
     day = _delivery_day()
 
     assert sms_fakes.sent == []
@@ -612,6 +648,8 @@ def test_every_notice_was_delivered_back_then_and_no_text_reached_the_gateway(se
         ("at_pickup", "sms", "sent", 210),
         ("picked_up", "inbox", "sent", 207),
         ("shipped", "inbox", "sent", 210),
+        ("shortage", "inbox", "sent", 3),
+        ("shortage", "sms", "sent", 3),
         ("uncollected", "inbox", "sent", 3),
         ("uncollected", "sms", "sent", 3),
     ]
@@ -627,6 +665,8 @@ def test_every_notice_was_delivered_back_then_and_no_text_reached_the_gateway(se
         ("订单已发货", _at(day, 2, 40)),
         ("订单已到阳光花园南门·陈姐便利店，请取货", _at(day, 7, 16)),
         ("订单已取货", parcel.picked_up_at),
+        # The NPS sweep's next 10-minute run after her pickup (demo.aftercare).
+        ("关于您订单的一个小问题", _next_ten_minutes(parcel.picked_up_at)),
     ]
     # 陈姐 got the group copy of each of her points when the first van arrived there.
     leader = User.objects.get(nickname="阳光花园-陈姐")
@@ -639,9 +679,15 @@ def test_every_notice_was_delivered_back_then_and_no_text_reached_the_gateway(se
         ("阳光花园南门·陈姐便利店：今天 06:16 到货 49 份", _at(day, 6, 16)),
         ("阳光花园3栋架空层：今天 06:28 到货 47 份", _at(day, 6, 28)),
     ]
-    # Every inbox message is dated when its notice was queued, none when the demo was seeded.
+    # Every inbox message is dated when its notice was queued, none when the demo was seeded; the after-care's
+    # (demo.aftercare) when its step happened: an NPS question when its survey was made.
     queued = set(Notice.objects.values_list("created_at", flat=True))
-    assert set(Notification.objects.values_list("created_at", flat=True)) <= queued
+    aftercare = Notification.objects.filter(link__regex=r"^/m/(aftersales|feedback)/")
+    assert set(Notification.objects.difference(aftercare).values_list("created_at", flat=True)) <= queued
+    asked = dict(NpsSurvey.objects.values_list("pk", "created_at"))
+    for link, at in aftercare.filter(link__startswith="/m/feedback/nps/").values_list("link", "created_at"):
+        assert at == asked[int(link.rstrip("/").rsplit("/", 1)[1])]
+    assert aftercare.count() == 207 + 9 and not aftercare.filter(created_at__gt=later).exists()
 
 
 def test_the_delivery_is_in_the_event_stream_at_the_moments_it_happened(seeded):
@@ -748,3 +794,128 @@ def test_the_upcoming_jielong_enters_the_live_purchase_summary_as_joins_arrive(
 
     assert ordered("LL-EGG-30") == (2, 0)
     assert pushed and set(pushed) == {brand.pk}
+
+
+# --- after-care (demo.aftercare): the ledger, after-sales, NPS and reviews --------------------------------------
+
+
+def test_the_money_ledger_reconciles_to_the_fen_with_orders_and_refunds(seeded):
+    campaign = _past_campaign()
+    paid = Order.objects.filter(campaign=campaign, payment_status=Order.PaymentStatus.PAID)
+    payments = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYMENT)
+    refunds = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REFUND)
+    refunded_requests = Request.objects.filter(resolution=Request.Resolution.REFUND)
+
+    assert ledger_reconcile() == []
+    assert paid.count() == 205
+    assert payments.aggregate(s=Sum("amount_fen"))["s"] == paid.aggregate(s=Sum("total_fen"))["s"]
+    # Each payment is dated when the member paid, not when the seed ran.
+    paid_at = dict(paid.values_list("pk", "paid_at"))
+    assert all(at == paid_at[order_id] for order_id, at in payments.values_list("order_id", "created_at"))
+    assert not payments.exclude(reason="").exists()
+    refunded = refunds.aggregate(s=Sum("amount_fen"))["s"]
+    assert refunded == refunded_requests.aggregate(s=Sum("resolved_fen"))["s"] == 2 * 990
+    assert refunded == Order.objects.aggregate(s=Sum("refunded_fen"))["s"]
+    assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CREDIT).exists()
+
+
+def test_after_sales_a_shortage_refund_a_replacement_a_rejection_and_one_waiting(seeded, client):
+    campaign = _past_campaign()
+    requests = Request.objects.filter(order__campaign=campaign)
+    by_outcome = sorted(requests.values_list("source", "reason", "status", "resolution", "resolved_fen"))
+    assert by_outcome == [
+        ("member", "not_received", "rejected", "rejected", 0),
+        ("member", "quality", "open", "", 0),
+        ("member", "quality", "resolved", "replacement", 0),
+        ("shortage", "shortage", "rejected", "rejected", 0),  # #201 was never paid: nothing to give back
+        ("shortage", "shortage", "resolved", "refund", 990),
+        ("shortage", "shortage", "resolved", "refund", 990),
+    ]
+    # The lettuce 老李 could not supply: the sweep opened one request per short line, all 4 units.
+    shortage = requests.filter(source=Request.Source.SHORTAGE)
+    assert sorted(shortage.values_list("order__seq", flat=True)) == [199, 201, 210]
+    assert sum(line.quantity for r in shortage for line in r.lines.all()) == 4
+    assert set(Shortage.objects.values_list("order_line_id", flat=True)) == set(
+        shortage.values_list("shortage_line_id", flat=True)
+    )
+    tomato = requests.get(resolution=Request.Resolution.REPLACEMENT)
+    assert tomato.photos.count() == 1 and tomato.messages.filter(is_staff=True, kind="message").exists()
+    assert tomato.opened_at > tomato.order.parcel.picked_up_at
+    claim = requests.get(reason=Request.Reason.NOT_RECEIVED)
+    assert "核销记录" in claim.resolution_note
+    # Every step happened in the past, and the one still waiting is inside its promised time.
+    now = timezone.now()
+    assert not requests.filter(opened_at__gt=now).exists()
+    waiting = requests.get(status=Request.Status.OPEN)
+    assert not waiting.is_overdue(at=now) and waiting.photos.count() == 1
+    assert waiting.order.user.phone != demo.DEMO_MEMBER_PHONE
+
+    client.force_login(User.objects.get(nickname="阳光花园-陈姐"))
+    queue = client.get(reverse("aftersales:leader-queue"))
+    assert queue.status_code == 200
+    assert reverse("aftersales:leader-request", args=[waiting.pk]) in queue.content.decode()
+
+
+def test_nps_for_the_campaign_is_95(seeded, client):
+    from feedback.nps import answered, nps_by, nps_total, reasons_by_band
+
+    brand, campaign = _main().brand, _past_campaign()
+    surveys = NpsSurvey.objects.filter(campaign=campaign)
+    row = next(r for r in nps_by(answered(brand=brand), group="campaign") if r.key == campaign.pk)
+
+    assert (row.answers, row.promoters, row.passives, row.detractors) == (40, 38, 2, 0)
+    assert row.nps == 95 == round(100 * (38 - 0) / 40)
+    assert nps_total(answered(brand=brand)).nps == 95
+    # Everyone who picked up was asked, once, after their pickup; the answers came after the question.
+    picked = Parcel.objects.filter(order__campaign=campaign, state=Parcel.State.PICKED_UP)
+    assert set(surveys.values_list("order_id", flat=True)) == set(picked.values_list("pk", flat=True))
+    assert not surveys.filter(notified_at__isnull=True).exists()
+    for survey in surveys.filter(answered_at__isnull=False).select_related("order__parcel"):
+        assert survey.order.parcel.picked_up_at < survey.created_at < survey.answered_at < timezone.now()
+    reasons = reasons_by_band(answered(brand=brand))
+    assert len(reasons["promoter"]) == 5 and len(reasons["passive"]) == 1 and not reasons["detractor"]
+
+    client.force_login(User.objects.get(username=demo.OPERATOR_USERNAME))
+    page = client.get(reverse("feedback:ops-nps")).content.decode()
+    assert "95" in page and "生菜脆甜" in page
+
+
+def test_reviews_with_photos_are_social_proof_and_the_leaders_copy(seeded, client):
+    from community.models import FeedItem
+    from feedback.selectors import reviews_for_campaign
+
+    campaign = _past_campaign()
+    reviews = Review.objects.filter(campaign=campaign)
+    assert reviews.count() == 12
+    assert reviews.filter(photo_count__gt=0).count() == 5 and ReviewPhoto.objects.count() == 7
+    assert reviews.exclude(text="").count() == 8
+    assert reviews.filter(text="", photo_count=0).count() == 4
+    for review in reviews.select_related("order__parcel"):
+        assert review.order.parcel.picked_up_at < review.created_at < timezone.now()
+    for photo in ReviewPhoto.objects.all():
+        assert (photo.width, photo.height) == (640, 480) and photo.image.name.endswith(".jpg")
+    # Words or photos go to the community's feed; a bare star rating does not.
+    assert FeedItem.objects.filter(kind=FeedItem.Kind.REVIEW).count() == 8
+    shown = reviews_for_campaign(campaign=campaign)
+    assert shown.reviews[0].photo_count > 0
+
+    wang = User.objects.get(phone=demo.DEMO_MEMBER_PHONE)
+    assert not reviews.filter(user=wang).exists()  # left for whoever tries the demo as 王姐
+
+    client.force_login(User.objects.get(nickname="阳光花园-陈姐"))
+    page = client.get(reverse("feedback:leader-reviews")).content.decode()
+    assert "老李家的生菜真的脆" in page
+
+
+def test_after_care_on_a_later_day_is_told_again_and_still_reconciles():
+    now = timezone.now()
+    demo.seed_demo(now=now + timedelta(days=1))
+
+    assert _rows() == EXPECTED_ROWS
+    assert ledger_reconcile() == []
+    day = _delivery_day()
+    assert timezone.localdate(Review.objects.earliest("created_at").created_at) >= day
+    assert (
+        Event.objects.filter(properties__seed="demo.aftercare", occurred_at__lt=_at(day, 0) - timedelta(days=1)).count()
+        == 0
+    )

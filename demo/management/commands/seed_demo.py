@@ -35,6 +35,8 @@ class Command(BaseCommand):
         out(f"  analytics events: {summary.events}")
         if summary.fulfilment:
             out(f"  its delivery day: {summary.fulfilment}")
+        if summary.aftercare:
+            out(f"  after the delivery: {summary.aftercare}")
         for note in summary.notes:
             out(self.style.WARNING(f"  {note}"))
 
