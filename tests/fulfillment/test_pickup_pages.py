@@ -221,3 +221,16 @@ def test_my_orders_shows_where_each_order_is_its_code_and_the_points_hours(clien
     section = page.split('id="orders"', 1)[1]
     assert 'class="small order-pickup" data-state="at_pickup"' in section
     assert handout.code in section and "每天 9:00-20:00" in section
+
+
+def test_the_counter_links_the_days_hand_out_list_and_labels_which_the_leader_may_open(client, counter):
+    day, handout, leader = counter
+    client.force_login(leader)
+    iso = day.delivery_date.isoformat()
+
+    page = client.get(point_url(handout), {"date": iso}).content.decode()
+
+    handouts_url = reverse("fulfillment:doc-handouts", args=[iso, handout.pickup_point_id])
+    assert handouts_url in page
+    assert reverse("fulfillment:doc-handout-labels", args=[iso, handout.pickup_point_id]) in page
+    assert client.get(handouts_url).status_code == 200
