@@ -454,6 +454,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="processes the leaders are spread over")
     parser.add_argument("--race-points", type=int, default=10, help="points whose phones race on the same codes")
     parser.add_argument("--race-codes", type=int, default=10, help="codes raced at each of those points")
+    parser.add_argument(
+        "--only",
+        default="split,documents,verify",
+        help="comma-separated parts to measure (split always runs: the others need it): split, documents, verify",
+    )
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--documents-child", metavar="DATE", help=argparse.SUPPRESS)
     parser.add_argument("--verify-child", metavar="JSON", help=argparse.SUPPRESS)
@@ -472,6 +477,7 @@ def main() -> None:
         verify_child(json.loads(args.verify_child))
         return
 
+    only = set(args.only.split(","))
     database_url = bench_database_url(DB_NAME)
     recreate_database(database_url)
     env = app_env(database_url, args.redis_url, pool_max=max(args.leaders, 4 * args.race_points) + 4)
@@ -491,45 +497,48 @@ def main() -> None:
         f"split: {result.orders} orders, {result.units} units, {result.handouts_created} hand-outs in {split_s:.2f} s",
         flush=True,
     )
-    floor_s, floor_rows = measure_floor(database_url, delivery_date)
-    print(f"floor: {floor_rows} rows in {floor_s:.2f} s", flush=True)
-    docs = measure_documents(env, delivery_date)
-    print(
-        f"documents: {docs['files']} xlsx, {docs['bytes'] / 1e6:.1f} MB in {docs['seconds']:.1f} s, peak RSS {docs['peak_mb']:.0f} MB (after start-up {docs['baseline_mb']:.0f} MB)",
-        flush=True,
-    )
-    verify = measure_verify(env, args)
-    print(
-        f"verify: {len(verify['latencies'])} verifications by {args.leaders} leaders in {verify['elapsed']:.2f} s, refused {len(verify['refused'])}",
-        flush=True,
-    )
-    races = measure_races(args)
-    print(f"races: {races['codes']} codes × 4 phones, {races['verified']} verified", flush=True)
-    print(
-        json.dumps(
-            {
-                "bench": "fulfilment",
-                "orders": size["orders"],
-                "lines": size["lines"],
-                "units": size["units"],
-                "handouts": result.handouts_created,
-                "split_s": round(split_s, 2),
-                "floor_s": round(floor_s, 2),
-                "split_ratio": round(split_s / floor_s, 2),
-                "documents_s": round(docs["seconds"], 1),
-                "documents_files": docs["files"],
-                "documents_peak_mb": round(docs["peak_mb"]),
-                "verify_leaders": args.leaders,
-                "verify_think_ms": args.think_ms,
-                "verifications": len(verify["latencies"]),
-                "verify_p50_ms": round(percentile(verify["latencies"], 50), 1),
-                "verify_p99_ms": round(percentile(verify["latencies"], 99), 1),
-                "verify_per_s": round(len(verify["latencies"]) / verify["elapsed"], 1),
-                "double_verifications": races["doubles"],
-                "load_avg": round(os.getloadavg()[0], 1),
-            }
+    figures = {
+        "bench": "fulfilment",
+        "orders": size["orders"],
+        "lines": size["lines"],
+        "units": size["units"],
+        "handouts": result.handouts_created,
+        "split_s": round(split_s, 2),
+    }
+    if "split" in only:
+        floor_s, floor_rows = measure_floor(database_url, delivery_date)
+        print(f"floor: {floor_rows} rows in {floor_s:.2f} s", flush=True)
+        figures |= {"floor_s": round(floor_s, 2), "split_ratio": round(split_s / floor_s, 2)}
+    if "documents" in only:
+        docs = measure_documents(env, delivery_date)
+        print(
+            f"documents: {docs['files']} xlsx, {docs['bytes'] / 1e6:.1f} MB in {docs['seconds']:.1f} s, peak RSS {docs['peak_mb']:.0f} MB (after start-up {docs['baseline_mb']:.0f} MB)",
+            flush=True,
         )
-    )
+        figures |= {
+            "documents_s": round(docs["seconds"], 1),
+            "documents_files": docs["files"],
+            "documents_peak_mb": round(docs["peak_mb"]),
+        }
+    if "verify" in only:
+        verify = measure_verify(env, args)
+        print(
+            f"verify: {len(verify['latencies'])} verifications by {args.leaders} leaders in {verify['elapsed']:.2f} s, refused {len(verify['refused'])}",
+            flush=True,
+        )
+        races = measure_races(args)
+        print(f"races: {races['codes']} codes × 4 phones, {races['verified']} verified", flush=True)
+        figures |= {
+            "verify_leaders": args.leaders,
+            "verify_think_ms": args.think_ms,
+            "verifications": len(verify["latencies"]),
+            "verify_p50_ms": round(percentile(verify["latencies"], 50), 1),
+            "verify_p99_ms": round(percentile(verify["latencies"], 99), 1),
+            "verify_per_s": round(len(verify["latencies"]) / verify["elapsed"], 1),
+            "double_verifications": races["doubles"],
+        }
+    figures["load_avg"] = round(os.getloadavg()[0], 1)
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
