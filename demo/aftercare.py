@@ -68,20 +68,21 @@ NPS_REASONS = {
     9: ["早上上班前顺路就取了，很方便", "番茄有小时候的味道"],
     8: ["菜很好，就是希望自提点晚上能开到九点"],
 }
-# (stars, words, photos): a few with words and photos, some with words only, some stars only.
+# (what it is about, stars, words, photos): a few with words and photos, some with words only, some stars
+# only. Each goes to a neighbour whose order has that SKU (None: any), and its photos show what they bought.
 REVIEWS = (
-    (5, "老李家的生菜真的脆，洗的时候都能听到咔嚓声，拌个沙拉一家人抢光了！", 2),
-    (5, "番茄沙沙的，有小时候的味道，切开满屋子番茄香。第二期还跟！", 1),
-    (5, "鸡蛋个头均匀，蛋黄颜色很正，煮了个溏心蛋太香了", 1),
-    (4, "黄瓜很嫩，顶花带刺，就是有一根稍微弯了点，不影响吃", 1),
-    (5, "第一次参加接龙，早上 8 点就在陈姐店里取到了，包装很用心", 2),
-    (5, "上海青炒一下就很甜，孩子平时不吃青菜这次吃了一大碗", 0),
-    (5, "直播里看到大棚才下的单，实物和直播一样，放心", 0),
-    (4, "菜都很新鲜，希望下次多一点品种", 0),
-    (5, "", 0),
-    (5, "", 0),
-    (5, "", 0),
-    (4, "", 0),
+    ("LL-LET-400", 5, "老李家的生菜真的脆，洗的时候都能听到咔嚓声，拌个沙拉一家人抢光了！", 2),
+    ("LL-TOM-500", 5, "番茄沙沙的，有小时候的味道，切开满屋子番茄香。第二期还跟！", 1),
+    ("LL-EGG-30", 5, "鸡蛋个头均匀，蛋黄颜色很正，煮了个溏心蛋太香了", 1),
+    ("LL-CUC-500", 4, "黄瓜很嫩，顶花带刺，就是有一根稍微弯了点，不影响吃", 1),
+    (None, 5, "第一次参加接龙，早上 8 点就在陈姐店里取到了，包装很用心", 2),
+    ("LL-SHQ-500", 5, "上海青炒一下就很甜，孩子平时不吃青菜这次吃了一大碗", 0),
+    (None, 5, "直播里看到大棚才下的单，实物和直播一样，放心", 0),
+    (None, 4, "菜都很新鲜，希望下次多一点品种", 0),
+    (None, 5, "", 0),
+    (None, 5, "", 0),
+    (None, 5, "", 0),
+    (None, 4, "", 0),
 )
 
 
@@ -319,10 +320,21 @@ def _tell(*, past: Campaign, operator: User, demo_member: User, delivery_date: d
     )
 
     # Reviews and NPS answers through the day and the next, each after that neighbour's pickup.
-    reviewers = [o for o in candidates if o.pk not in used][: len(REVIEWS)]
-    for order, (stars, words, photos) in zip(reviewers, REVIEWS, strict=True):
-        at = max(picked[order.pk], _at(day, time(8))) + timedelta(minutes=rng.randint(25, 600))
-        pictures = [_photo(rng, kind) for kind in rng.sample(PHOTO_KINDS, photos)]
+    bought: dict[int, list[str]] = {}
+    for order_id, code in (
+        OrderLine.objects.filter(order__in=candidates).order_by("pk").values_list("order_id", "item__sku__code")
+    ):
+        bought.setdefault(order_id, []).append(code)
+    for about, stars, words, photos in REVIEWS:
+        order = next(
+            o
+            for o in candidates
+            if o.pk not in used and (about in bought[o.pk] if about else len(bought[o.pk]) >= photos)
+        )
+        used.add(order.pk)
+        at = _awake(rng, picked[order.pk] + timedelta(minutes=rng.randint(25, 360)))
+        kinds = [SKU_PHOTO[about]] * photos if about else [SKU_PHOTO[c] for c in bought[order.pk]][:photos]
+        pictures = [_photo(rng, kind) for kind in kinds]
         steps.append(
             (
                 at,
@@ -338,7 +350,7 @@ def _tell(*, past: Campaign, operator: User, demo_member: User, delivery_date: d
     rng.shuffle(scores)
     for order, score in zip(answerers, scores, strict=True):
         asked = picked[order.pk] + NPS_SWEEP
-        at = asked + timedelta(minutes=rng.randint(3, 300))
+        at = _awake(rng, asked + timedelta(minutes=rng.randint(3, 240)))
         reason = reasons.get(score, []).pop() if reasons.get(score) else ""
         steps.append((at, lambda order=order, score=score, reason=reason: _answer(order, score, reason)))
 
@@ -363,6 +375,15 @@ def _tell(*, past: Campaign, operator: User, demo_member: User, delivery_date: d
         with _as_of(history, when):
             step()
     history.write_events()
+
+
+def _awake(rng: random.Random, at: datetime) -> datetime:
+    """``at``, or the next morning if it falls at night: nobody reviews at 2 a.m. in the demo."""
+    local = clock.localtime(at)
+    if 7 <= local.hour < 22:
+        return at
+    morning = local.date() + timedelta(days=1) if local.hour >= 22 else local.date()
+    return _at(morning, time(7, 30)) + timedelta(minutes=rng.randint(0, 90))
 
 
 def _answer(order: Order, score: int, reason: str) -> None:
@@ -400,7 +421,14 @@ def _forget(*, past: Campaign) -> None:
 
 # --- photos: small JPEGs drawn for the demo ------------------------------------------------------------
 
-PHOTO_KINDS = ("lettuce", "tomato", "cucumber", "egg", "greens")
+SKU_PHOTO = {
+    "LL-LET-400": "lettuce",
+    "LL-TOM-500": "tomato",
+    "LL-CUC-500": "cucumber",
+    "LL-SHQ-500": "greens",
+    "LL-EGG-30": "egg",
+    "LL-EGG-15": "egg",
+}
 _PALETTE = {
     "lettuce": ((233, 240, 220), [(110, 170, 60), (140, 195, 80), (90, 150, 50)]),
     "tomato": ((240, 232, 220), [(205, 45, 35), (225, 70, 50), (180, 35, 30)]),

@@ -896,6 +896,9 @@ def test_reviews_with_photos_are_social_proof_and_the_leaders_copy(seeded, clien
         assert (photo.width, photo.height) == (640, 480) and photo.image.name.endswith(".jpg")
     # Words or photos go to the community's feed; a bare star rating does not.
     assert FeedItem.objects.filter(kind=FeedItem.Kind.REVIEW).count() == 8
+    # A review speaks of what the neighbour bought, and its photos show it.
+    for start, code in (("老李家的生菜", "LL-LET-400"), ("番茄沙沙的", "LL-TOM-500"), ("黄瓜很嫩", "LL-CUC-500")):
+        assert reviews.get(text__startswith=start).order.lines.filter(item__sku__code=code).exists()
     shown = reviews_for_campaign(campaign=campaign)
     assert shown.reviews[0].photo_count > 0
 
