@@ -71,7 +71,7 @@ def _point_or_refuse(*, pickup_point_id: int, by: User) -> PickupPoint:
     point = PickupPoint.objects.filter(pk=pickup_point_id).first()
     if point is None:
         raise PickupRefused(_("This pickup point does not exist."), code="no_point")
-    if not access.may_verify_at(user=by, point=point.pk):
+    if not access.may_verify_at(user=by, point=point):
         raise PickupRefused(_("You may not verify pickups at %(point)s.") % {"point": point.name}, code="not_allowed")
     return point
 
