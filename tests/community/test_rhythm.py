@@ -653,7 +653,8 @@ def test_the_demo_plants_columns_posts_and_feed_entries_and_a_second_run_changes
     assert (due.community.slug, due.column.name) == ("yangguang", "周五答疑日")
     assert timezone.now() < due.scheduled_at <= timezone.now() + timedelta(minutes=5)
     kinds = {kind for _slug, kind, _title in first[4]}
-    assert kinds == {"post", "campaign", "live"}
+    # 晒单 (reviews) from the delivered jielong join the posts, jielong and lives in the feed.
+    assert kinds == {"post", "campaign", "live", "review"}
     assert all(post.published_at <= timezone.now() for post in Post.objects.filter(status=Post.Status.PUBLISHED))
 
 
