@@ -171,7 +171,7 @@ def test_the_leader_scans_the_members_qr_and_the_members_page_turns_to_picked_up
 
             # A second member: the code read from a picture (where the camera cannot be used).
             leader.locator("#scan-photo").set_input_files(str(second_qr))
-            expect(leader.locator("#handout-member")).to_have_text(second.user.display_name, timeout=15_000)
+            expect(leader.locator("#handout-member")).to_have_text(second.user.display_name, timeout=30_000)
             leader.locator("#verify-confirm").click()
             expect(leader.locator("#handout-verified")).to_be_visible()
             second.refresh_from_db()
