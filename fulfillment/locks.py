@@ -3,7 +3,7 @@
 Everything that changes a day's fulfilment — the split, a supplier's confirmation, a batch step — takes the
 same transaction-scoped advisory lock, so none of them interleave: a confirmation and the supplier's
 已发货 pressed at the same moment are serialised, and the second sees the first (confirmations are refused
-once shipped). The key is the split's historical one, so code still taking it by hand shares it.
+once shipped).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ It is written in set-based SQL (one temp table, then one upsert per document), b
 100k orders. It is idempotent (an upsert that finds the same quantity writes nothing) and incremental: a
 row whose quantity changes keeps ``previous_quantity`` and gets ``changed_at``; a row nothing feeds any more
 falls to 0 and is marked the same way. Units a supplier could not supply (``Shortage``) are picked (the
-supplier was asked for them) but neither loaded nor handed out. Splits of one day are serialised (an
-advisory lock on PostgreSQL). The same SQL runs on the embedded SQLite default.
+supplier was asked for them) but neither loaded nor handed out. Splits of one day are serialised with the
+day's other changes (``fulfillment.locks.lock_day``). The same SQL runs on the embedded SQLite default.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from groupbuy import clock, events
 from jielong.models import Campaign
 
 from . import events as fulfillment_events
+from .locks import lock_day
 from .models import CampaignDelivery, RouteStop
 
 SPLITTABLE = (Campaign.Status.FORMED, Campaign.Status.COMPLETED)
@@ -296,8 +297,8 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
     params = {"b": brand_id, "d": delivery_date, "now": now}
     postgres = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cur:
-        if postgres:  # SQLite's write transactions are serial already
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"fulfillment.split:{brand_id}:{delivery_date}"])
+        lock_day(brand_id, delivery_date)  # the day's one lock (fulfillment.locks)
+        if postgres:
             # The GROUP BYs of a 100k-order day hash ~10 MB each: in memory rather than spilled to disk.
             cur.execute("SET LOCAL work_mem = '64MB'")
         for table in _TEMP_TABLES:
