@@ -18,7 +18,7 @@ from django.views.decorators.http import require_safe
 from catalogue.models import Supplier
 from community.models import PickupPoint
 
-from ..access import may_run_fulfilment, may_verify_at
+from ..access import console_view, may_verify_at
 from ..models import Route, Warehouse
 from . import handouts, inbound, pick, route
 from .common import paper
@@ -31,14 +31,6 @@ def _day(iso: str) -> date:
         return date.fromisoformat(iso)
     except ValueError:
         raise Http404 from None
-
-
-def _operator_only(request: HttpRequest) -> HttpResponse | None:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("web:staff-login"))
-    if not may_run_fulfilment(request.user):
-        raise PermissionDenied
-    return None
 
 
 def _point_reader(request: HttpRequest, point_id: int) -> tuple[PickupPoint | None, HttpResponse | None]:
@@ -62,9 +54,8 @@ def _print(request: HttpRequest, template: str, context: dict) -> HttpResponse:
 
 
 @require_safe
+@console_view
 def pick_list(request: HttpRequest, iso: str, supplier_id: int) -> HttpResponse:
-    if refused := _operator_only(request):
-        return refused
     day, supplier = _day(iso), get_object_or_404(Supplier, pk=supplier_id)
     rows = list(pick.pick_list_rows(supplier.pk, day))
     return _print(
@@ -82,9 +73,8 @@ def pick_list(request: HttpRequest, iso: str, supplier_id: int) -> HttpResponse:
 
 
 @require_safe
+@console_view
 def pick_list_xlsx(request: HttpRequest, iso: str, supplier_id: int) -> HttpResponse:
-    if refused := _operator_only(request):
-        return refused
     day, supplier = _day(iso), get_object_or_404(Supplier, pk=supplier_id)
     return xlsx_response(pick.pick_list_xlsx(supplier.pk, day), pick.pick_list_filename(supplier, day))
 
@@ -93,9 +83,8 @@ def pick_list_xlsx(request: HttpRequest, iso: str, supplier_id: int) -> HttpResp
 
 
 @require_safe
+@console_view
 def inbound_list(request: HttpRequest, iso: str, warehouse_id: int) -> HttpResponse:
-    if refused := _operator_only(request):
-        return refused
     day, warehouse = _day(iso), get_object_or_404(Warehouse, pk=warehouse_id)
     suppliers: list[dict] = []
     for row in inbound.inbound_rows(warehouse.pk, day):  # aggregated: a few hundred rows at most
@@ -121,9 +110,8 @@ def inbound_list(request: HttpRequest, iso: str, warehouse_id: int) -> HttpRespo
 
 
 @require_safe
+@console_view
 def inbound_xlsx(request: HttpRequest, iso: str, warehouse_id: int) -> HttpResponse:
-    if refused := _operator_only(request):
-        return refused
     day, warehouse = _day(iso), get_object_or_404(Warehouse, pk=warehouse_id)
     return xlsx_response(inbound.inbound_xlsx(warehouse.pk, day), inbound.inbound_filename(warehouse, day))
 
@@ -132,9 +120,8 @@ def inbound_xlsx(request: HttpRequest, iso: str, warehouse_id: int) -> HttpRespo
 
 
 @require_safe
+@console_view
 def route_list(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
-    if refused := _operator_only(request):
-        return refused
     day, the_route = _day(iso), get_object_or_404(Route.objects.select_related("warehouse"), pk=route_id)
     stops = list(route.route_stops(the_route.pk, day))
     return _print(
@@ -152,17 +139,15 @@ def route_list(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
 
 
 @require_safe
+@console_view
 def route_xlsx(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
-    if refused := _operator_only(request):
-        return refused
     day, the_route = _day(iso), get_object_or_404(Route, pk=route_id)
     return xlsx_response(route.route_xlsx(the_route.pk, day), route.route_filename(the_route, day))
 
 
 @require_safe
+@console_view
 def crate_labels(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
-    if refused := _operator_only(request):
-        return refused
     day, the_route = _day(iso), get_object_or_404(Route, pk=route_id)
     labels = [(label, qr_svg(label.payload)) for label in route.crate_labels(the_route, day)]
     return _print(
@@ -178,9 +163,8 @@ def crate_labels(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
 
 
 @require_safe
+@console_view
 def crate_labels_xlsx(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
-    if refused := _operator_only(request):
-        return refused
     day, the_route = _day(iso), get_object_or_404(Route, pk=route_id)
     return xlsx_response(route.crate_labels_xlsx(the_route.pk, day), route.crate_labels_filename(the_route, day))
 
