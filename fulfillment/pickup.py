@@ -24,7 +24,7 @@ from groupbuy import clock, events
 from groupbuy.errors import DomainError
 from jielong.models import Order
 
-from . import access
+from . import access, hooks
 from . import events as fulfillment_events
 from .models import Handout, Parcel, Verification
 from .notices import notices_queue
@@ -242,6 +242,7 @@ def verify_pickup(*, code: str, pickup_point_id: int, by: User, now: datetime | 
             status=Order.Status.PICKED_UP
         )
         Verification.objects.create(handout=handout, by=by, at=now)
+        hooks.picked_up(order_ids, now)  # commissions accrue with the pickup (the fission app)
         notices_queue(order_ids=order_ids, state=State.PICKED_UP, now=now)
         events.publish_many(
             fulfillment_events.OrderPickedUp(
@@ -297,6 +298,7 @@ def pickup_undo(*, handout_id: int, by: User, reason: str, now: datetime | None 
         )
         Parcel.objects.filter(pk__in=order_ids).update(state=State.AT_PICKUP, picked_up_at=None, state_changed_at=now)
         Order.objects.filter(pk__in=order_ids, status=Order.Status.PICKED_UP).update(status=Order.Status.READY)
+        hooks.pickup_undone(order_ids, now)
         events.publish_many(
             fulfillment_events.PickupUndone(order_id=order_id, handout_id=handout.pk, undone_by=by.pk, reason=reason)
             for order_id in order_ids
