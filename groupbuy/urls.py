@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("", include("aftersales.urls")),
     path("", include("analytics.urls")),
+    path("", include("bi.urls")),
 ]
 
 if settings.SERVE_MEDIA:

@@ -145,6 +145,7 @@ _APPS = (
     "aftersales",
     "feedback",
     "analytics",
+    "bi",
     "groupbuy",
     "demo",
 )

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "aftersales",
     "feedback",
     "analytics",
+    "bi",
     "groupbuy.web",
     "demo",
 ]
