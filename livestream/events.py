@@ -48,6 +48,14 @@ class ItemPinned(events.DomainEvent):
     sku_id: int | None
 
 
+@events.event("livestream.item_unpinned")
+class ItemUnpinned(events.DomainEvent):
+    """The host took the product being explained down (the end of its explanation, 讲解结束)."""
+
+    live_session_id: int
+    user_id: int
+
+
 @events.event("livestream.jielong_requested")
 class JielongRequested(events.DomainEvent):
     """The host pressed 发布接龙 in the control panel."""

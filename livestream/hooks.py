@@ -138,9 +138,36 @@ def calendar_campaigns(since: datetime, until: datetime) -> list[CalendarCampaig
     return _calendar_campaigns(since, until) if _calendar_campaigns is not None else []
 
 
+# The media app (above livestream) gives the room its player and replay, and the host's panel its stream card.
+_room_media: Callable[[int], dict | None] | None = None
+_panel_media: Callable[[object, object], str] | None = None
+
+
+def register_room_media(provider: Callable[[int], dict | None]) -> None:
+    """``provider(live_session_id)`` returns the room snapshot's ``media`` part: whether the stream is on, where
+    members play it (HLS), whether the media server runs, and the replay with its chapters (JSON-ready)."""
+    global _room_media
+    _room_media = provider
+
+
+def register_panel_media(provider: Callable[[object, object], str]) -> None:
+    """``provider(request, session)`` renders the host panel's stream card (key, encoder guide, destinations)."""
+    global _panel_media
+    _panel_media = provider
+
+
+def room_media(live_session_id: int) -> dict | None:
+    return _room_media(live_session_id) if _room_media is not None else None
+
+
+def panel_media(request, session) -> str:
+    return _panel_media(request, session) if _panel_media is not None else ""
+
+
 def reset() -> None:
     """Forget the providers (tests)."""
     global _pin_candidates, _sales, _campaign_url, _campaign_is_open, _session_campaigns, _campaign_builder_url
-    global _calendar_campaigns
+    global _calendar_campaigns, _room_media, _panel_media
     _pin_candidates = _sales = _campaign_url = None
     _campaign_is_open = _session_campaigns = _campaign_builder_url = _calendar_campaigns = None
+    _room_media = _panel_media = None

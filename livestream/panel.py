@@ -49,6 +49,8 @@ def room_snapshot(*, session_id: int) -> dict | None:
         "pinned": pinned,
         "jielong": {"url": url} if url else None,
         "replay_url": session.replay_url,
+        # The player, the media server's state and the recorded replay, from the media app (None without it).
+        "media": hooks.room_media(session.pk),
     }
 
 

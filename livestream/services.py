@@ -199,6 +199,7 @@ def session_unpin_item(*, session: LiveSession, by: User) -> LiveSession:
         session.pinned_name, session.pinned_price_fen, session.pinned_image_url = "", None, ""
         session.pinned_at = None
         session.save(update_fields=["pinned_sku", "pinned_name", "pinned_price_fen", "pinned_image_url", "pinned_at"])
+        events.publish(livestream_events.ItemUnpinned(live_session_id=session.pk, user_id=by.pk))
         transaction.on_commit(partial(broadcast.room_changed, session.pk))
     return session
 

@@ -140,6 +140,7 @@ _APPS = (
     "community",
     "catalogue",
     "livestream",
+    "media",
     "jielong",
     "fulfillment",
     "aftersales",

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "community",
     "catalogue",
     "livestream",
+    "media",
     "jielong",
     "fulfillment",
     "aftersales",
@@ -196,6 +197,8 @@ CELERY_BEAT_SCHEDULE = {
     "feedback-ask-nps": _every(300.0, "feedback.tasks.ask_nps"),
     # After-sales: SLA escalation and the shortage sweep behind the ShortageRecorded subscriber.
     "aftersales-escalate-due": _every(300.0, "aftersales.tasks.escalate_due"),
+    # Recordings: remux any FLV whose on_record_done was lost; delete recordings past retention.
+    "media-sweep-recordings": _every(600.0, "media.tasks.sweep_recordings"),
 }
 
 # --- Fulfilment: pickup (核销) -----------------------------------------------------------------
@@ -203,6 +206,29 @@ CELERY_BEAT_SCHEDULE = {
 FULFILMENT_PICKUP_UNDO_MINUTES = env.int("FULFILMENT_PICKUP_UNDO_MINUTES", default=10)
 # How long an order may wait at the pickup point before it is 超时未取 and the member is reminded (once).
 FULFILMENT_UNCOLLECTED_AFTER_HOURS = env.int("FULFILMENT_UNCOLLECTED_AFTER_HOURS", default=48)
+
+# --- Live media: nginx-rtmp ingest, HLS, recordings (media app; README "Live media") -------------
+# nginx-rtmp runs beside the app (`./bin/media` locally, the media-server service in docker-compose.yml); its
+# config is rendered from these by `manage.py media_server`. Encoders publish to MEDIA_RTMP_PUBLIC_URL, members
+# play HLS from MEDIA_HLS_PUBLIC_URL, nginx calls the app back at MEDIA_CALLBACK_URL with MEDIA_CALLBACK_SECRET.
+MEDIA_SERVER_DIR = Path(env.str("MEDIA_SERVER_DIR", default=str(DATA_DIR / "media-server")))
+MEDIA_SERVER_HOST = env.str("MEDIA_SERVER_HOST", default="127.0.0.1")  # where the app reaches nginx
+MEDIA_RTMP_PORT = env.int("MEDIA_RTMP_PORT", default=1935)
+MEDIA_HTTP_PORT = env.int("MEDIA_HTTP_PORT", default=8088)
+MEDIA_RTMP_PUBLIC_URL = env.str("MEDIA_RTMP_PUBLIC_URL", default="")  # default rtmp://<host>:<port>/live
+MEDIA_HLS_PUBLIC_URL = env.str("MEDIA_HLS_PUBLIC_URL", default="")  # default http://<host>:<http port>/hls/
+MEDIA_CALLBACK_URL = env.str("MEDIA_CALLBACK_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}")
+MEDIA_CALLBACK_SECRET = env.str("MEDIA_CALLBACK_SECRET", default="")  # default: derived from SECRET_KEY
+MEDIA_SERVER_USER = env.str("MEDIA_SERVER_USER", default="nobody")  # nginx's workers when started as root
+MEDIA_HLS_FRAGMENT_SECONDS = env.int("MEDIA_HLS_FRAGMENT_SECONDS", default=1)
+MEDIA_HLS_PLAYLIST_SECONDS = env.int("MEDIA_HLS_PLAYLIST_SECONDS", default=6)
+MEDIA_UPDATE_SECONDS = env.int("MEDIA_UPDATE_SECONDS", default=3)  # a rotated key is cut off within this
+MEDIA_RELAY_TIMEOUT_SECONDS = env.int("MEDIA_RELAY_TIMEOUT_SECONDS", default=5)  # ffmpeg -rw_timeout of relays
+MEDIA_RECORDING_RETENTION_DAYS = env.int("MEDIA_RECORDING_RETENTION_DAYS", default=90)
+MEDIA_NGINX = env.str("MEDIA_NGINX", default="/usr/sbin/nginx")
+MEDIA_RTMP_MODULE = env.str("MEDIA_RTMP_MODULE", default="/usr/lib/nginx/modules/ngx_rtmp_module.so")
+MEDIA_FFMPEG = env.str("MEDIA_FFMPEG", default="ffmpeg")
+MEDIA_FFPROBE = env.str("MEDIA_FFPROBE", default="ffprobe")
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
