@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -161,6 +162,7 @@ def _session_page(request: HttpRequest, session: LiveSession, *, round_form=None
             "campaign_url": campaign_url,
             "builder_url": hooks.campaign_builder_url(session.pk),
             "reservation_count": selectors.session_reservation_count(session_id=session.pk),
+            "panels": mark_safe(hooks.ops_session_panels(request, session)),  # providers render escaped HTML
         },
     )
 

@@ -164,6 +164,21 @@ def panel_media(request, session) -> str:
     return _panel_media(request, session) if _panel_media is not None else ""
 
 
+# Apps above livestream add sections to the operator's session page (the highlights app: the session's clips).
+OpsSessionPanel = Callable[[object, object], str]
+_ops_session_panels: list[OpsSessionPanel] = []
+
+
+def register_ops_session_panel(provider: OpsSessionPanel) -> None:
+    """``provider(request, session)`` renders a section of the operator's session page ("" for none)."""
+    if provider not in _ops_session_panels:
+        _ops_session_panels.append(provider)
+
+
+def ops_session_panels(request, session) -> str:
+    return "".join(provider(request, session) for provider in _ops_session_panels)
+
+
 def reset() -> None:
     """Forget the providers (tests)."""
     global _pin_candidates, _sales, _campaign_url, _campaign_is_open, _session_campaigns, _campaign_builder_url
