@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import Community, Membership, User
+from .models import Brand, Community, Flag, Membership, User
 
 
 def may_manage_community(*, user: User, community: Community | int) -> bool:
@@ -15,3 +15,14 @@ def may_manage_community(*, user: User, community: Community | int) -> bool:
     return Membership.objects.filter(
         user=user, community_id=community_id, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
     ).exists()
+
+
+def is_flagged(*, user: User | int, brand: Brand | int) -> bool:
+    """Whether ``user`` has an active refund-abuse flag (售后黑名单) in ``brand``: they may look at every
+    page but not join a jielong or open an after-sales request. The one answer in Python; the join
+    function ``jielong_join`` (jielong/join/jielong_join_v3.sql) asks the same of the same index."""
+    user_id = user if isinstance(user, int) else user.pk
+    brand_id = brand if isinstance(brand, int) else brand.pk
+    if user_id is None or brand_id is None:
+        return False
+    return Flag.objects.filter(brand_id=brand_id, user_id=user_id, lifted_at__isnull=True).exists()

@@ -58,3 +58,21 @@ class RosterImported(events.DomainEvent):
     already_members: int
     duplicates: int
     bad_rows: int
+
+
+@events.event("community.person_flagged")
+class PersonFlagged(events.DomainEvent):
+    """An operator flagged a person for refund abuse (售后黑名单) across the brand's communities."""
+
+    flag_id: int
+    brand_id: int
+    user_id: int
+    flagged_by_id: int
+
+
+@events.event("community.person_unflagged")
+class PersonUnflagged(events.DomainEvent):
+    flag_id: int
+    brand_id: int
+    user_id: int
+    unflagged_by_id: int

@@ -458,3 +458,67 @@ class FeedItem(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Flag(models.Model):
+    """A person flagged for refund abuse (售后黑名单) across all of a brand's communities.
+
+    A flagged person still sees every page but cannot join a jielong or open an after-sales request;
+    they are told so in neutral words. Each flag is one row of history: it is active until lifted, and
+    a person has at most one active flag per brand (the partial unique constraint, which is also the
+    index the join function's EXISTS reads). ``evidence`` is the after-sales record the operator saw
+    when flagging (refund rate, amounts, repeated reasons), kept as it was then.
+    """
+
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="flags")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="flags")
+    reason = models.CharField(_("reason"), max_length=500)
+    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
+    flagged_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    flagged_at = models.DateTimeField(_("flagged at"))
+    lifted_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lift_reason = models.CharField(_("reason for lifting"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("flag")
+        verbose_name_plural = _("flags")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "user"], condition=Q(lifted_at__isnull=True), name="flag_one_active_per_person"
+            ),
+            models.CheckConstraint(
+                condition=Q(lifted_at__isnull=True) | Q(lifted_by__isnull=False), name="flag_lifted_by_someone"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.brand}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
+
+
+class FlagLogEntry(models.Model):
+    """One line of the flag log: who flagged or unflagged whom, when and why. Append-only."""
+
+    class Action(models.TextChoices):
+        FLAGGED = "flagged", _("Flagged")
+        UNFLAGGED = "unflagged", _("Unflagged")
+
+    flag = models.ForeignKey(Flag, on_delete=models.PROTECT, related_name="log")
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("reason"), max_length=500)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        verbose_name = _("flag log entry")
+        verbose_name_plural = _("flag log entries")
+        indexes = [models.Index(fields=["brand", "-at"], name="flag_log_brand_at")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.user} @ {self.brand}"

@@ -5,7 +5,8 @@
 * ``membership``: leaving, removal, community roles;
 * ``pickup_points``: pickup points (自提点) and a member's default one;
 * ``settings``: a community's positioning, capacity and join gate;
-* ``creation``: a new community with its leaders and first pickup points.
+* ``creation``: a new community with its leaders and first pickup points;
+* ``flags``: the refund-abuse blacklist (售后黑名单), flagging and unflagging a person in a brand.
 
 Other apps, the demo and the tests call them through this package (``from community import services``);
 the names below are its public face.
@@ -19,6 +20,7 @@ from .creation import (
     PickupPointInput,
     community_create,
 )
+from .flags import FlagRefused, person_flag, person_unflag
 from .joining import (
     INVITATION_ALPHABET,
     INVITATION_CODE_LENGTH,
@@ -95,6 +97,7 @@ __all__ = [
     "CommunityInput",
     "CommunityInvalid",
     "CommunitySettingsInvalid",
+    "FlagRefused",
     "InvalidPhone",
     "InvitationInvalid",
     "JoinRefused",
@@ -120,6 +123,8 @@ __all__ = [
     "membership_pickup_point_set",
     "membership_remove",
     "membership_role_set",
+    "person_flag",
+    "person_unflag",
     "phone_code_send",
     "phone_code_verify",
     "pickup_point_save",

@@ -1,4 +1,4 @@
-"""The ORM twin of ``jielong_join`` (``jielong_join_v2.sql``): the same join rules for the embedded
+"""The ORM twin of ``jielong_join`` (``jielong_join_v3.sql``): the same join rules for the embedded
 SQLite demo, where there is no PL/pgSQL. The test suite runs every join test against both; change
 one, change the other.
 
@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from django.db import IntegrityError, transaction
 
 from catalogue import stock
+from community.access import is_flagged
 from community.models import Membership, PickupPoint, User
 from groupbuy import clock, events
 from groupbuy.commit import after_commit
@@ -38,6 +39,8 @@ def check_join(
     )
     if membership is None:
         raise join_error({"code": "not_member"})
+    if is_flagged(user=user, brand=campaign.brand_id):
+        raise join_error({"code": "not_available"})
     if not campaign.is_joinable(at=clock.now(), is_koc=membership.role == Membership.Role.KOC):
         raise join_error({"code": "not_open_yet"})
     if not quantities:

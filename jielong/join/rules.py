@@ -144,6 +144,10 @@ def join_error(outcome: Mapping) -> DomainError:
         "not_found": _("This jielong does not exist."),
         "closed": _("This jielong is closed."),
         "not_member": _("This jielong is only open to members of its communities."),
+        # A person flagged for refund abuse (community.Flag): neutral words, no reason given.
+        "not_available": _(
+            "You cannot take part in this jielong for now; please contact your leader if you have questions."
+        ),
         "not_open_yet": _("This jielong has not opened yet."),
         "empty": _("Choose at least one item."),
         "unknown_item": _("That item is not part of this jielong."),

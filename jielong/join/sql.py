@@ -1,5 +1,5 @@
-"""The join as data for the PostgreSQL function ``jielong_join`` (``jielong_join_v2.sql`` beside this
-file, installed by migration 0008): the request it takes and the outcomes it returns.
+"""The join as data for the PostgreSQL function ``jielong_join`` (``jielong_join_v3.sql`` beside this
+file, installed by migration 0011): the request it takes and the outcomes it returns.
 
 Shared by the synchronous service (``services.order_join``) and the ASGI fast path
 (``jielong.join.asgi``), so both send the same request and read the same answer.
