@@ -7,3 +7,11 @@ class BiConfig(AppConfig):
 
     name = "bi"
     verbose_name = _("Dashboards")
+
+    def ready(self) -> None:
+        # The leader's way to their own board, on the member home (the member-side menu of a leader).
+        from groupbuy.member_home import Section, register
+
+        from .panels import leader_home_entry
+
+        register(Section("bi", "member/bi/_home_entry.html", 7, leader_home_entry))
