@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("fulfillment.urls")),
     path("", include("feedback.urls")),
     path("", include("aftersales.urls")),
+    path("", include("fission.urls")),
     path("", include("analytics.urls")),
     path("", include("bi.urls")),
 ]

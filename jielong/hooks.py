@@ -68,3 +68,56 @@ def member_order_summaries(request: HttpRequest, orders: list) -> dict[int, Safe
         for pk, html in provider(request, orders).items():
             merged[pk] = merged.get(pk, "") + html
     return {pk: mark_safe(html) for pk, html in merged.items()}
+
+
+# --- the campaign page and the operator's order lists ---------------------------------------------------
+
+# (request, campaign) -> None, when a member opens a campaign page (GET): the fission app records a touch when
+# the page was opened through a help-seller's link (its ``?hs=`` / ``?ref=``). It must be cheap without them.
+CampaignPageOpened = Callable[[HttpRequest, object], None]
+_campaign_page_opened: list[CampaignPageOpened] = []
+# (request, orders) -> {order pk: HTML} for the operator's order lists (the help-seller an order came through)
+OpsOrderSummaries = Callable[[HttpRequest, list], dict[int, str]]
+_ops_order_summaries: list[OpsOrderSummaries] = []
+
+
+def register_campaign_page_opened(handler: CampaignPageOpened) -> None:
+    if handler not in _campaign_page_opened:
+        _campaign_page_opened.append(handler)
+
+
+def campaign_page_opened(request: HttpRequest, campaign) -> None:
+    for handler in _campaign_page_opened:
+        handler(request, campaign)
+
+
+def register_ops_order_summaries(provider: OpsOrderSummaries) -> None:
+    if provider not in _ops_order_summaries:
+        _ops_order_summaries.append(provider)
+
+
+def ops_order_summaries(request: HttpRequest, orders: list) -> dict[int, SafeString]:
+    merged: dict[int, str] = {}
+    for provider in _ops_order_summaries:
+        for pk, html in provider(request, orders).items():
+            merged[pk] = merged.get(pk, "") + html
+    return {pk: mark_safe(html) for pk, html in merged.items()}
+
+
+# --- the ledger ---------------------------------------------------------------------------------------
+
+# (refund entries just written) -> None, called inside ``ledger.refund_issue``'s transaction, holding the
+# order's lock: the fission app takes back the commissions earned on the refunded lines (clawback).
+RefundWritten = Callable[[list], None]
+_refund_written: list[RefundWritten] = []
+
+
+def register_refund_written(handler: RefundWritten) -> None:
+    if handler not in _refund_written:
+        _refund_written.append(handler)
+
+
+def refund_written(entries: list) -> None:
+    if entries:
+        for handler in _refund_written:
+            handler(entries)

@@ -23,7 +23,7 @@ from groupbuy.errors import DomainError
 from groupbuy.money import format_fen
 
 from . import events as jielong_events
-from . import payments
+from . import hooks, payments
 from .models import Campaign, LedgerEntry, Order, OrderLine
 
 Kind = LedgerEntry.Kind
@@ -204,6 +204,8 @@ def refund_issue(
                 )
                 remaining -= share
         LedgerEntry.objects.bulk_create(entries)
+        # Commissions earned on these lines give back their share (fission's clawback), in this transaction.
+        hooks.refund_written(entries)
         paid = LedgerEntry.objects.filter(order_id=order_id, kind=Kind.PAYMENT).aggregate(s=Sum("amount_fen"))["s"]
         locked.refunded_fen += amount_fen
         if locked.refunded_fen >= (paid or 0):
@@ -290,6 +292,106 @@ def credit_issue(*, order: Order, amount_fen: int, key: str, by: User | None, re
     return entry
 
 
+# --- commissions (佣金) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommissionDue:
+    """A commission to write: ``payee`` earned ``amount_fen`` on an order line (a help-seller's sale, a
+    leader's pickup-point commission). ``key`` makes it once (e.g. "hs:<line>:<payee>:0")."""
+
+    order_id: int
+    order_line_id: int
+    payee_id: int
+    amount_fen: int
+    key: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClawbackDue:
+    """Give back ``amount_fen`` of the commission entry ``reverses`` (a refund of the line, an undone pickup)."""
+
+    reverses_id: int
+    amount_fen: int
+    key: str
+    reason: str = ""
+
+
+def commissions_record(*, due: list[CommissionDue], now=None) -> list[LedgerEntry]:
+    """Write commissions (kind ``commission``, naming the payee and the line), skipping keys written before.
+    Call inside the transaction of what earned them (a 核销), holding the orders' row locks. Returns what
+    was written now."""
+    wanted = [d for d in due if d.amount_fen > 0]
+    for d in wanted:
+        _check_key(d.key)
+    if not wanted:
+        return []
+    keys = [f"commission:{d.key}" for d in wanted]
+    known = set(LedgerEntry.objects.filter(key__in=keys).values_list("key", flat=True))
+    now = now or clock.now()
+    fresh = [
+        LedgerEntry(
+            kind=Kind.COMMISSION,
+            amount_fen=d.amount_fen,
+            order_id=d.order_id,
+            order_line_id=d.order_line_id,
+            payee_id=d.payee_id,
+            key=key,
+            reason=d.reason[:200],
+            created_at=now,
+        )
+        for d, key in zip(wanted, keys, strict=True)
+        if key not in known
+    ]
+    LedgerEntry.objects.bulk_create(fresh)
+    return fresh
+
+
+def clawbacks_record(*, due: list[ClawbackDue], now=None) -> list[LedgerEntry]:
+    """Write clawbacks (kind ``clawback``) of commission entries, each on its commission's order line and payee,
+    skipping keys written before. Never more than what is left of a commission: that is a caller's bug
+    (``ValueError``), so the transaction rolls back. Call holding the order's row lock."""
+    wanted = [d for d in due if d.amount_fen > 0]
+    for d in wanted:
+        _check_key(d.key)
+    if not wanted:
+        return []
+    keys = [f"clawback:{d.key}" for d in wanted]
+    known = set(LedgerEntry.objects.filter(key__in=keys).values_list("key", flat=True))
+    todo = [(d, key) for d, key in zip(wanted, keys, strict=True) if key not in known]
+    accruals = LedgerEntry.objects.in_bulk([d.reverses_id for d, _key in todo])
+    left = {
+        pk: accrual.amount_fen
+        - (LedgerEntry.objects.filter(reverses_id=pk, kind=Kind.CLAWBACK).aggregate(s=Sum("amount_fen"))["s"] or 0)
+        for pk, accrual in accruals.items()
+    }
+    now = now or clock.now()
+    fresh = []
+    for d, key in todo:
+        accrual = accruals.get(d.reverses_id)
+        if accrual is None or accrual.kind != Kind.COMMISSION:
+            raise ValueError(f"a clawback reverses a commission entry, not {d.reverses_id}")
+        if d.amount_fen > left[accrual.pk]:
+            raise ValueError(f"clawback {d.amount_fen} > {left[accrual.pk]} left of commission {accrual.pk}")
+        left[accrual.pk] -= d.amount_fen
+        fresh.append(
+            LedgerEntry(
+                kind=Kind.CLAWBACK,
+                amount_fen=d.amount_fen,
+                order_id=accrual.order_id,
+                order_line_id=accrual.order_line_id,
+                payee_id=accrual.payee_id,
+                reverses=accrual,
+                key=key,
+                reason=d.reason[:200],
+                created_at=now,
+            )
+        )
+    LedgerEntry.objects.bulk_create(fresh)
+    return fresh
+
+
 def payments_backfill() -> int:
     """Write the payment entries of paid orders that have none (marked paid before the ledger existed, or
     written straight by a seed), as recorded late. Idempotent; returns how many orders it wrote."""
@@ -339,6 +441,49 @@ def ledger_reconcile(*, order_ids: list[int] | None = None) -> list[str]:
             problems.append(f"order {order.pk}: {order.payment_status} without a payment in the ledger")
         if order.payment_status == Order.PaymentStatus.REFUNDED and paid and refunded != paid:
             problems.append(f"order {order.pk}: marked refunded, {refunded} of {paid}")
+    problems += _commissions_reconcile(order_ids=order_ids, sums=sums)
+    return problems
+
+
+def _commissions_reconcile(*, order_ids: list[int] | None, sums: dict) -> list[str]:
+    """Commissions: each names its payee and line; a clawback reverses a commission of the same payee and line
+    and never takes back more than it; what a line's commissions keep never exceeds what its member kept paid."""
+    entries = LedgerEntry.objects.filter(kind__in=[Kind.COMMISSION, Kind.CLAWBACK])
+    if order_ids is not None:
+        entries = entries.filter(order_id__in=order_ids)
+    rows = list(
+        entries.values_list(
+            "pk", "kind", "amount_fen", "order_id", "order_line_id", "payee_id", "reverses_id", "reverses__kind"
+        )
+    )
+    problems = []
+    kept: dict[int, int] = defaultdict(int)  # commission pk → what is left of it
+    per_line: dict[tuple[int, int], int] = defaultdict(int)
+    by_pk = {row[0]: row for row in rows}
+    for pk, kind, amount, order_id, line_id, payee_id, _reverses, _rkind in rows:
+        if payee_id is None or line_id is None:
+            problems.append(f"{kind} {pk}: without a payee or an order line")
+        if kind == Kind.COMMISSION:
+            kept[pk] += amount
+            per_line[(order_id, line_id)] += amount
+    for pk, kind, amount, order_id, line_id, payee_id, reverses, reverses_kind in rows:
+        if kind != Kind.CLAWBACK:
+            continue
+        accrual = by_pk.get(reverses)
+        if reverses_kind != Kind.COMMISSION or accrual is None:
+            problems.append(f"clawback {pk}: reverses no commission of its order")
+            continue
+        if (accrual[4], accrual[5]) != (line_id, payee_id):
+            problems.append(f"clawback {pk}: another line or payee than commission {reverses}")
+        kept[reverses] -= amount
+        per_line[(order_id, line_id)] -= amount
+    for pk, left in kept.items():
+        if left < 0:
+            problems.append(f"commission {pk}: clawed back {-left} more than it was")
+    for (order_id, line_id), commission in per_line.items():
+        net_paid = sums.get((order_id, line_id, Kind.PAYMENT), 0) - sums.get((order_id, line_id, Kind.REFUND), 0)
+        if commission > net_paid:
+            problems.append(f"order {order_id} line {line_id}: commissions {commission} > {net_paid} kept paid")
     return problems
 
 
@@ -348,8 +493,12 @@ def credit_balance_fen(*, user_id: int) -> int:
 
 
 __all__ = [
+    "ClawbackDue",
+    "CommissionDue",
     "Refund",
     "RefundRefused",
+    "clawbacks_record",
+    "commissions_record",
     "credit_balance_fen",
     "credit_issue",
     "ledger_reconcile",

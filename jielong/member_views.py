@@ -245,6 +245,7 @@ def _share_text(campaign: Campaign, items: list[CampaignItem], line: str, url: s
 @require_GET
 def campaign_page(request: HttpRequest, pk: int) -> HttpResponse:
     campaign, membership = _campaign_for_member(request, pk)
+    hooks.campaign_page_opened(request, campaign)  # a help-seller's link (?hs=) counts as a touch (fission)
     return _render_page(request, campaign, membership)
 
 
@@ -348,6 +349,11 @@ def poster_for(campaign: Campaign, items: list[CampaignItem], *, qr_url: str) ->
         headline=_("Community jielong") + "\n" + still,
         more_format=_("…and %(count)s more items"),
     )
+
+
+def share_poster(campaign: Campaign, *, qr_url: str) -> posters.Poster:
+    """The campaign's share poster with a QR code opening ``qr_url`` (a help-seller's link, say)."""
+    return poster_for(campaign, _items(campaign), qr_url=qr_url)
 
 
 @member_required

@@ -293,6 +293,8 @@ class LedgerEntry(models.Model):
         REFUND = "refund", _("Refund")
         CREDIT = "credit", _("Store credit")
         COMMISSION = "commission", _("Commission")
+        # A commission taken back (a refund of what earned it, an undone pickup); ``reverses`` names it.
+        CLAWBACK = "clawback", _("Commission clawback")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     amount_fen = models.PositiveIntegerField(_("amount (fen)"))
@@ -306,12 +308,22 @@ class LedgerEntry(models.Model):
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"))
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Commissions and clawbacks: who earns (or gives back) the money, and the commission a clawback reverses.
+    payee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="commission_entries"
+    )
+    reverses = models.ForeignKey(
+        "self", on_delete=models.RESTRICT, null=True, blank=True, related_name="clawbacks", verbose_name=_("reverses")
+    )
 
     class Meta:
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         ordering = ["created_at", "pk"]
-        indexes = [models.Index(fields=["order_line", "kind"])]
+        indexes = [
+            models.Index(fields=["order_line", "kind"]),
+            models.Index(fields=["payee", "created_at"], condition=Q(payee__isnull=False), name="ledger_payee_at"),
+        ]
         constraints = [models.CheckConstraint(condition=Q(amount_fen__gte=1), name="ledger_amount_positive")]
 
     def __str__(self) -> str:

@@ -284,6 +284,7 @@ def ops_campaign_orders(request: HttpRequest, campaign_id: int) -> HttpResponse:
         perk=cleaned.get("perk") or "",
     )
     page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    _with_summaries(request, page)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -291,6 +292,14 @@ def ops_campaign_orders(request: HttpRequest, campaign_id: int) -> HttpResponse:
         "ops/jielong/orders.html",
         {"campaign": campaign, "filters": filters, "page": page, "query": query.urlencode()},
     )
+
+
+def _with_summaries(request: HttpRequest, page) -> None:
+    """Each order of the page gets ``hook_summary``: what higher apps say of it (the help-seller it came through)."""
+    page.object_list = list(page.object_list)
+    summaries = hooks.ops_order_summaries(request, page.object_list)
+    for order in page.object_list:
+        order.hook_summary = summaries.get(order.pk, "")
 
 
 @operator_required
@@ -352,6 +361,7 @@ def ops_all_orders(request: HttpRequest) -> HttpResponse:
     """One order list for every campaign: filters, mark paid (one or the ticked ones), xlsx export."""
     filters, orders = _all_orders(request)
     page = Paginator(orders, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    _with_summaries(request, page)
     query = request.GET.copy()
     query.pop("page", None)
     return render(

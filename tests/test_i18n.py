@@ -145,6 +145,7 @@ _APPS = (
     "fulfillment",
     "aftersales",
     "feedback",
+    "fission",
     "analytics",
     "bi",
     "groupbuy",

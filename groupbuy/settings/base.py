@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "aftersales",
     "feedback",
+    "fission",
     "analytics",
     "bi",
     "groupbuy.web",
@@ -197,6 +198,9 @@ CELERY_BEAT_SCHEDULE = {
     "feedback-ask-nps": _every(300.0, "feedback.tasks.ask_nps"),
     # After-sales: SLA escalation and the shortage sweep behind the ShortageRecorded subscriber.
     "aftersales-escalate-due": _every(300.0, "aftersales.tasks.escalate_due"),
+    # Help-sellers and commissions: the sweeps behind the join subscriber and the pickup/refund hooks.
+    "fission-attribute-orders": _every(300.0, "fission.tasks.attribute_orders"),
+    "fission-catch-up-commissions": _every(600.0, "fission.tasks.catch_up_commissions"),
     # Recordings: remux any FLV whose on_record_done was lost; delete recordings past retention.
     "media-sweep-recordings": _every(600.0, "media.tasks.sweep_recordings"),
 }
@@ -206,6 +210,12 @@ CELERY_BEAT_SCHEDULE = {
 FULFILMENT_PICKUP_UNDO_MINUTES = env.int("FULFILMENT_PICKUP_UNDO_MINUTES", default=10)
 # How long an order may wait at the pickup point before it is 超时未取 and the member is reminded (once).
 FULFILMENT_UNCOLLECTED_AFTER_HOURS = env.int("FULFILMENT_UNCOLLECTED_AFTER_HOURS", default=48)
+
+# --- Help-sellers (帮卖) and commissions (fission) -----------------------------------------------------
+# How long a help-seller's link counts before an order (last touch), and the leaders' pickup-point commission in
+# basis points (1 % = 100): the defaults until an operator sets the brand's own.
+FISSION_ATTRIBUTION_DAYS = env.int("FISSION_ATTRIBUTION_DAYS", default=7)
+FISSION_LEADER_RATE_BP = env.int("FISSION_LEADER_RATE_BP", default=0)
 
 # --- Live media: nginx-rtmp ingest, HLS, recordings (media app; README "Live media") -------------
 # nginx-rtmp runs beside the app (`./bin/media` locally, the media-server service in docker-compose.yml); its

@@ -1,0 +1,324 @@
+"""Commissions (佣金): accrued on pickup, taken back on refund (clawback), written through ``jielong.ledger``.
+
+On each picked-up order line two people may earn:
+
+- the help-seller the order is attributed to (帮卖佣金): their own rule, else the campaign's default — a
+  percentage of what the member paid for the line, or fixed fen per unit;
+- the leader of the order's pickup point (团长佣金): the campaign's leader rate, else the brand's.
+
+The base is what the member kept paid for the line at that moment (payments less refunds, from the ledger);
+an order not paid earns nothing until it is (the sweep catches it up). The help-seller's share never exceeds
+what is left after the leader's, so a line's commissions never exceed what was paid for it.
+
+Accruals are written inside the 核销's transaction (``fulfillment.hooks``), clawbacks inside the refund's
+(``jielong.hooks.refund_written``), each holding the order's row lock. A refund takes back the share of each
+commission the refund took from the line's base: after it, each commission keeps
+``accrued × (kept paid now) / (kept paid when accrued)``, rounded half up — a full refund takes back all. An
+undone pickup takes back the whole commission; a pickup verified again earns anew (a new generation key).
+
+Keys (each written once): ``commission:<role>:<line>:<payee>:<generation>``,
+``clawback:<refund entry>:<commission entry>``, ``clawback:undo:<commission entry>``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from fulfillment.models import Parcel
+from groupbuy import clock, events
+from jielong import ledger
+from jielong.models import LedgerEntry, Order, OrderLine
+
+from . import events as fission_events
+from .models import Attribution, RuleKind
+from .sellers import FULL_BP, brand_defaults, campaign_rule, leader_rate_bp
+
+Kind = LedgerEntry.Kind
+HELP_SELLER, LEADER = "hs", "leader"
+ROLE_NAMES = {HELP_SELLER: "help_seller", LEADER: "leader"}
+SWEEP_LOOKBACK = timedelta(days=14)
+
+
+def _half_up(numerator: int, denominator: int) -> int:
+    return (2 * numerator + denominator) // (2 * denominator)
+
+
+@dataclass(frozen=True)
+class _Line:
+    pk: int
+    order_id: int
+    quantity: int
+    paid: int
+    kept: int  # paid less refunded
+
+
+def _lines(order_ids: list[int]) -> list[_Line]:
+    money: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for line_id, kind, amount in LedgerEntry.objects.filter(
+        order_id__in=order_ids, kind__in=[Kind.PAYMENT, Kind.REFUND]
+    ).values_list("order_line_id", "kind", "amount_fen"):
+        money[line_id][kind] += amount
+    return [
+        _Line(
+            pk=pk,
+            order_id=order_id,
+            quantity=quantity,
+            paid=money[pk][Kind.PAYMENT],
+            kept=money[pk][Kind.PAYMENT] - money[pk][Kind.REFUND],
+        )
+        for pk, order_id, quantity in OrderLine.objects.filter(order_id__in=order_ids)
+        .order_by("pk")
+        .values_list("pk", "order_id", "quantity")
+    ]
+
+
+def _generations(line_ids: list[int]) -> dict[str, int]:
+    """Per "<role>:<line>:<payee>": the generation a new accrual would take (how many were undone), or -1
+    when a live one exists (the pickup already earned it)."""
+    accruals = list(
+        LedgerEntry.objects.filter(kind=Kind.COMMISSION, order_line_id__in=line_ids).values_list("pk", "key")
+    )
+    undone = set(
+        LedgerEntry.objects.filter(
+            kind=Kind.CLAWBACK, reverses_id__in=[pk for pk, _key in accruals], key__startswith="clawback:undo:"
+        ).values_list("reverses_id", flat=True)
+    )
+    result: dict[str, int] = {}
+    live = set()
+    for pk, key in accruals:
+        stem = key.removeprefix("commission:").rsplit(":", 1)[0]
+        if pk in undone:
+            result[stem] = result.get(stem, 0) + 1
+        else:
+            live.add(stem)
+    for stem in live:
+        result[stem] = -1
+    return result
+
+
+def accrue(*, order_ids: list[int], now: datetime | None = None) -> list[LedgerEntry]:
+    """Write the commissions earned by these orders' lines, for the orders picked up (others are skipped).
+    Call holding the orders' row locks (the 核销's transaction does; ``commissions_catch_up`` takes them).
+    Idempotent: what was accrued before is not accrued again."""
+    now = now or clock.now()
+    orders = {
+        o.pk: o
+        for o in Order.objects.filter(pk__in=order_ids, status=Order.Status.PICKED_UP)
+        .exclude(payment_status=Order.PaymentStatus.UNPAID)
+        .select_related("campaign", "pickup_point")
+    }
+    if not orders:
+        return []
+    attributed = {
+        a.order_id: a.help_seller for a in Attribution.objects.filter(order_id__in=orders).select_related("help_seller")
+    }
+    rules, defaults = {}, {}
+    lines = [line for line in _lines(list(orders)) if line.kept > 0]
+    generations = _generations([line.pk for line in lines])
+    due: list[ledger.CommissionDue] = []
+    roles: dict[str, str] = {}
+    for line in lines:
+        order = orders[line.order_id]
+        campaign_id = order.campaign_id
+        if campaign_id not in rules:
+            rules[campaign_id] = campaign_rule(campaign_id)
+            defaults[campaign_id] = brand_defaults(order.campaign.brand_id)
+        rule = rules[campaign_id]
+        leader_amount = 0
+        leader_id = order.pickup_point.leader_id if order.pickup_point else None
+        if leader_id:
+            leader_amount = _half_up(line.kept * leader_rate_bp(rule, defaults[campaign_id]), FULL_BP)
+            _add(due, roles, generations, LEADER, line, leader_id, leader_amount, "leader commission")
+        seller = attributed.get(line.order_id)
+        if seller is not None:
+            kind, rate_bp, fixed_fen = (
+                (seller.kind, seller.rate_bp or 0, seller.fixed_fen or 0)
+                if seller.kind
+                else (rule.kind, rule.rate_bp, rule.fixed_fen)
+            )
+            if kind == RuleKind.PERCENT:
+                amount = _half_up(line.kept * rate_bp, FULL_BP)
+            else:
+                amount = _half_up(fixed_fen * line.quantity * line.kept, line.paid) if line.paid else 0
+            amount = min(amount, line.kept - leader_amount)
+            _add(due, roles, generations, HELP_SELLER, line, seller.user_id, amount, "help-seller commission")
+    written = ledger.commissions_record(due=due, now=now)
+    events.publish_many(
+        fission_events.CommissionAccrued(
+            entry_id=entry.pk,
+            order_id=entry.order_id,
+            payee_id=entry.payee_id,
+            role=ROLE_NAMES[roles[entry.key]],
+            amount_fen=entry.amount_fen,
+        )
+        for entry in written
+    )
+    return written
+
+
+def _add(due, roles, generations, role, line: _Line, payee_id: int, amount: int, reason: str) -> None:
+    stem = f"{role}:{line.pk}:{payee_id}"
+    generation = generations.get(stem, 0)
+    if amount <= 0 or generation < 0:
+        return
+    key = f"{stem}:{generation}"
+    roles[f"commission:{key}"] = role
+    due.append(
+        ledger.CommissionDue(
+            order_id=line.order_id, order_line_id=line.pk, payee_id=payee_id, amount_fen=amount, key=key, reason=reason
+        )
+    )
+
+
+def _order(entry) -> tuple:
+    return (entry.created_at, entry.pk)
+
+
+def claw_back(*, refund_entries: list[LedgerEntry], now: datetime | None = None) -> list[LedgerEntry]:
+    """Take back, for each refund entry, the share of each earlier commission on its line that the refund took
+    from the line's base. Call holding the order's lock (``refund_issue`` does). Idempotent per (refund entry,
+    commission)."""
+    refund_entries = [e for e in refund_entries if e.kind == Kind.REFUND and e.order_line_id]
+    line_ids = {e.order_line_id for e in refund_entries}
+    if not line_ids:
+        return []
+    accruals = list(LedgerEntry.objects.filter(kind=Kind.COMMISSION, order_line_id__in=line_ids).order_by("pk"))
+    if not accruals:
+        return []
+    money = list(
+        LedgerEntry.objects.filter(order_line_id__in=line_ids, kind__in=[Kind.PAYMENT, Kind.REFUND]).only(
+            "pk", "kind", "amount_fen", "created_at", "order_line_id"
+        )
+    )
+    left = {a.pk: a.amount_fen for a in accruals}
+    for reverses_id, amount in LedgerEntry.objects.filter(kind=Kind.CLAWBACK, reverses_id__in=list(left)).values_list(
+        "reverses_id", "amount_fen"
+    ):
+        left[reverses_id] -= amount
+    done = set(
+        LedgerEntry.objects.filter(
+            key__in=[f"clawback:{r.pk}:{a.pk}" for r in refund_entries for a in accruals]
+        ).values_list("key", flat=True)
+    )
+    due = []
+    for refund in sorted(refund_entries, key=_order):
+        line_money = [m for m in money if m.order_line_id == refund.order_line_id]
+        paid = sum(m.amount_fen for m in line_money if m.kind == Kind.PAYMENT)
+        kept_after = paid - sum(
+            m.amount_fen for m in line_money if m.kind == Kind.REFUND and _order(m) <= _order(refund)
+        )
+        for accrual in accruals:
+            if accrual.order_line_id != refund.order_line_id or _order(accrual) >= _order(refund):
+                continue
+            key = f"{refund.pk}:{accrual.pk}"
+            if f"clawback:{key}" in done:
+                continue
+            kept_then = paid - sum(
+                m.amount_fen for m in line_money if m.kind == Kind.REFUND and _order(m) < _order(accrual)
+            )
+            target = _half_up(accrual.amount_fen * max(kept_after, 0), kept_then) if kept_then > 0 else 0
+            amount = max(left[accrual.pk] - target, 0)
+            if amount:
+                left[accrual.pk] -= amount
+                due.append(ledger.ClawbackDue(reverses_id=accrual.pk, amount_fen=amount, key=key, reason="refund"))
+    written = ledger.clawbacks_record(due=due, now=now or clock.now())
+    _publish_reversed(written, reason="refund")
+    return written
+
+
+def _publish_reversed(written: list[LedgerEntry], *, reason: str) -> None:
+    events.publish_many(
+        fission_events.CommissionReversed(
+            entry_id=entry.pk,
+            reverses_id=entry.reverses_id,
+            order_id=entry.order_id,
+            payee_id=entry.payee_id,
+            amount_fen=entry.amount_fen,
+            reason=reason,
+        )
+        for entry in written
+    )
+
+
+def reverse_all(*, order_ids: list[int], now: datetime | None = None) -> list[LedgerEntry]:
+    """An undone pickup: take back what is left of every commission on these orders."""
+    accruals = list(LedgerEntry.objects.filter(kind=Kind.COMMISSION, order_id__in=order_ids).order_by("pk"))
+    left = {a.pk: a.amount_fen for a in accruals}
+    for reverses_id, amount in LedgerEntry.objects.filter(kind=Kind.CLAWBACK, reverses_id__in=list(left)).values_list(
+        "reverses_id", "amount_fen"
+    ):
+        left[reverses_id] -= amount
+    due = [
+        ledger.ClawbackDue(reverses_id=pk, amount_fen=amount, key=f"undo:{pk}", reason="pickup undone")
+        for pk, amount in left.items()
+        if amount > 0
+    ]
+    written = ledger.clawbacks_record(due=due, now=now or clock.now())
+    _publish_reversed(written, reason="pickup_undone")
+    return written
+
+
+# --- hooks (registered in FissionConfig.ready) -----------------------------------------------------------
+
+
+def accrue_on_pickup(order_ids: list[int], now: datetime) -> None:
+    accrue(order_ids=order_ids, now=now)
+
+
+def reverse_on_undo(order_ids: list[int], now: datetime) -> None:
+    reverse_all(order_ids=order_ids, now=now)
+
+
+def claw_back_on_refund(entries: list) -> None:
+    claw_back(refund_entries=entries)
+
+
+# --- the sweep -------------------------------------------------------------------------------------------
+
+
+def commissions_catch_up(*, now: datetime | None = None, lookback: timedelta = SWEEP_LOOKBACK) -> int:
+    """What the hooks could not do: orders picked up by a batch step (not a 核销) or paid after their pickup,
+    and refunds written before their commissions were. Each order under its lock; idempotent. Returns the
+    entries written."""
+    now = now or clock.now()
+    since = now - lookback
+    picked = set(
+        Parcel.objects.filter(state=Parcel.State.PICKED_UP, picked_up_at__gte=since).values_list("order_id", flat=True)
+    )
+    refunded = set(
+        LedgerEntry.objects.filter(kind=Kind.REFUND, created_at__gte=since)
+        .filter(order_line_id__in=LedgerEntry.objects.filter(kind=Kind.COMMISSION).values("order_line_id"))
+        .values_list("order_id", flat=True)
+    )
+    written = 0
+    for order_id in sorted(picked | refunded):
+        with transaction.atomic():
+            list(Order.objects.select_for_update().filter(pk=order_id))
+            written += len(accrue(order_ids=[order_id], now=now))
+            written += len(
+                claw_back(
+                    refund_entries=list(LedgerEntry.objects.filter(order_id=order_id, kind=Kind.REFUND)),
+                    now=now,
+                )
+            )
+    return written
+
+
+def payee_totals(*, payee_id: int) -> dict[str, int]:
+    """A person's commissions from the ledger: accrued, reversed, settled (in statements) and owed."""
+    rows = LedgerEntry.objects.filter(payee_id=payee_id, kind__in=[Kind.COMMISSION, Kind.CLAWBACK])
+    totals = {"accrued": 0, "reversed": 0, "settled": 0}
+    for kind, amount, settled in rows.values_list("kind", "amount_fen", "statement_line"):
+        sign = 1 if kind == Kind.COMMISSION else -1
+        totals["accrued" if sign > 0 else "reversed"] += amount
+        if settled is not None:
+            totals["settled"] += sign * amount
+    totals["owed"] = totals["accrued"] - totals["reversed"] - totals["settled"]
+    return totals
+
+
+__all__ = ["accrue", "claw_back", "commissions_catch_up", "payee_totals", "reverse_all"]
