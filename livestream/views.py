@@ -15,7 +15,7 @@ from groupbuy import health, posters
 from groupbuy.access import host_required, member_required, operator_required
 from groupbuy.errors import DomainError
 
-from . import actions, chat, panel, selectors, services, warmup, watch
+from . import actions, chat, hooks, panel, selectors, services, warmup, watch
 from .models import BannedWord, Comment, LiveSession, WarmupRound
 
 
@@ -87,6 +87,8 @@ def host_panel(request: HttpRequest, pk: int) -> HttpResponse:
             "remind_at_ms": panel.reminder_at_ms(session=session),
             "ws_path": f"/ws/live/{session.pk}/",
             "realtime_up": health.redis_is_up(),
+            # The stream card (encoder key, preview, push destinations), rendered by the media app when installed.
+            "media_panel": hooks.panel_media(request, session),
         },
     )
 

@@ -39,6 +39,9 @@ class Stream(models.Model):
     client_id = models.CharField(max_length=32, blank=True)
     encoder_addr = models.CharField(_("encoder address"), max_length=64, blank=True)
     connected_at = models.DateTimeField(_("connected at"), null=True, blank=True)
+    # Last word from nginx about that connection (publish or update): a connection silent for long is gone
+    # even if its publish-done call was lost.
+    seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True)
     disconnected_at = models.DateTimeField(_("disconnected at"), null=True, blank=True)
 
     class Meta:

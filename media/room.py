@@ -1,11 +1,97 @@
-"""What the live room and the host's panel show of the media pipeline (registered as livestream hooks)."""
+"""What the live room and the host's panel show of the media pipeline (registered as livestream hooks).
+
+``room_media`` is the ``media`` part of the room snapshot every watcher gets over the socket: whether an
+encoder is on air (the room switches from the waiting card to the player without a reload), the HLS URL,
+whether the media server answers, and the replays with their chapters once recordings are ready.
+``panel_media`` renders the host panel's stream card; ``panel_status`` is what that card polls.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from livestream import selectors as live_selectors
+from livestream.models import LiveSession
+
+from . import chapters, config, server, services
+from .models import Destination, Recording, Stream
+
+
+def replays(*, session_id: int) -> list[dict]:
+    """The session's ready recordings, oldest first, with their chapters as offsets."""
+    result = []
+    for recording in Recording.objects.filter(session_id=session_id, status=Recording.Status.READY).order_by(
+        "started_at", "pk"
+    ):
+        result.append(
+            {
+                "id": recording.pk,
+                "url": reverse("media:replay-file", args=[session_id, recording.pk]),
+                "duration": recording.duration_seconds,
+                "chapters": chapters.recording_chapters(recording),
+            }
+        )
+    return result
+
 
 def room_media(live_session_id: int) -> dict | None:
-    return None
+    stream = Stream.objects.filter(session_id=live_session_id).first()
+    return {
+        "server_up": server.is_running(),
+        "on_air": bool(stream and stream.is_connected),
+        "hls_url": config.hls_url(stream.name) if stream else "",
+        "replays": replays(session_id=live_session_id),
+    }
 
 
-def panel_media(request, session) -> str:
-    return ""
+def _destination_data(destination: Destination) -> dict:
+    return {
+        "id": destination.pk,
+        "status": destination.status,
+        "status_label": str(destination.get_status_display()),
+        "reason": destination.reason if destination.status in ("retrying", "failed") else "",
+        "is_enabled": destination.is_enabled,
+    }
+
+
+def panel_status(*, session: LiveSession) -> dict:
+    stream = services.stream_for(session=session)
+    return {
+        "server_up": server.is_running(),
+        "connected": stream.is_connected,
+        "session_status": session.status,
+        "hls_url": config.hls_url(stream.name),
+        "destinations": [_destination_data(d) for d in Destination.objects.filter(session=session).order_by("pk")],
+        "recordings": [
+            {"id": r.pk, "status": r.status, "status_label": str(r.get_status_display())}
+            for r in Recording.objects.filter(session=session).order_by("started_at", "pk")
+        ],
+    }
+
+
+def panel_media(request, session: LiveSession) -> str:
+    may_control = live_selectors.user_may_control(user=request.user, session=session)
+    stream = services.stream_for(session=session)
+    server_url = config.rtmp_public_url()
+    key = f"{stream.name}?key={stream.key}"
+    context = {
+        "session": session,
+        "stream": stream,
+        "may_control": may_control,
+        "server_up": server.is_running(),
+        "server_url": server_url,
+        "stream_key": key,
+        "full_url": f"{server_url.rstrip('/')}/{key}",
+        "hls_url": config.hls_url(stream.name),
+        "destinations": list(Destination.objects.filter(session=session).order_by("pk")),
+        "kinds": Destination.Kind.choices,
+        "recordings": list(Recording.objects.filter(session=session).order_by("started_at", "pk")),
+        "replays": replays(session_id=session.pk),
+        "is_over": session.status in (LiveSession.Status.ENDED, LiveSession.Status.CANCELLED),
+        "fragment_seconds": settings.MEDIA_HLS_FRAGMENT_SECONDS,
+    }
+    # Rendered by Django templates (autoescaped) into the panel.
+    return mark_safe(render_to_string("host/_stream.html", context, request=request))

@@ -52,6 +52,8 @@
       window.location.reload();
       return;
     }
+    // The picture: the waiting card until the encoder is on air, then the player (live.js).
+    if (r.media && window.groupbuyLiveStage) window.groupbuyLiveStage.set(r.media);
     var card = document.getElementById("live-pinned");
     if (!card) return;
     if (r.pinned) {

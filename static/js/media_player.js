@@ -1,0 +1,66 @@
+// HLS playback for the live room and the host's preview: native HLS where the browser has it (iOS Safari,
+// WeChat on iOS), else hls.js (npm, copied to static/vendor by scripts/build-static.mjs) tuned for a short
+// delay: 1 s fragments, play ~1.5 s behind the live edge, catch up by playing slightly faster, and jump
+// ahead when more than 5 s behind. A playlist that is not there yet (the encoder just connected) is
+// retried, so the player can start the moment the room is told the stream is on.
+(function () {
+  "use strict";
+
+  var LIVE = {
+    liveSyncDuration: 1.5,
+    liveMaxLatencyDuration: 5,
+    maxLiveSyncPlaybackRate: 1.15,
+    maxBufferLength: 8,
+    backBufferLength: 10,
+    lowLatencyMode: false,
+    manifestLoadingMaxRetry: 30,
+    manifestLoadingRetryDelay: 1000,
+    manifestLoadingMaxRetryTimeout: 4000,
+    levelLoadingMaxRetry: 10,
+    fragLoadingMaxRetry: 10,
+  };
+
+  function attach(video, src) {
+    var hls = null;
+    var retry = null;
+    var stopped = false;
+
+    function start() {
+      if (stopped) return;
+      if (video.canPlayType("application/vnd.apple.mpegurl")) {
+        video.src = src;
+        video.play().catch(function () {});
+        return;
+      }
+      if (!window.Hls || !window.Hls.isSupported()) return;
+      hls = new window.Hls(LIVE);
+      hls.on(window.Hls.Events.ERROR, function (event, data) {
+        if (!data.fatal) return;
+        // Give up this instance and start again shortly: the stream may be reconnecting.
+        hls.destroy();
+        hls = null;
+        window.clearTimeout(retry);
+        retry = window.setTimeout(start, 2000);
+      });
+      hls.on(window.Hls.Events.MANIFEST_PARSED, function () {
+        video.play().catch(function () {});
+      });
+      hls.loadSource(src);
+      hls.attachMedia(video);
+    }
+
+    start();
+    return {
+      destroy: function () {
+        stopped = true;
+        window.clearTimeout(retry);
+        if (hls) hls.destroy();
+        hls = null;
+        video.removeAttribute("src");
+        video.load();
+      },
+    };
+  }
+
+  window.groupbuyPlayer = { attach: attach, config: LIVE };
+})();
