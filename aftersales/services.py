@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from community.access import is_flagged
 from community.models import User
 from groupbuy import clock, events
 from groupbuy.errors import DomainError
@@ -117,11 +118,19 @@ def request_open(
     photos: list | None = None,
 ) -> Request:
     """A member opens an after-sales request on their own order. Photos are checked and cleaned (resized,
-    EXIF stripped) before anything is written; any refusal leaves nothing behind."""
+    EXIF stripped) before anything is written; any refusal leaves nothing behind. A person flagged for
+    refund abuse in the brand (``community.access.is_flagged``) is refused in neutral words."""
     photos = photos or []
     order = Order.objects.select_related("campaign", "community").filter(pk=order_id).first()
     if order is None or order.user_id != user.pk:
         raise AftersalesRefused(_("That is not your order."), code="not_owner")
+    if is_flagged(user=user, brand=order.campaign.brand_id):
+        # The refund-abuse blacklist (community.Flag): neutral words. Shortages that fulfilment records
+        # still open by themselves (request_open_for_shortage): those are not the member's doing.
+        raise AftersalesRefused(
+            _("You cannot open a new after-sales request for now; please contact your leader if you have questions."),
+            code="not_available",
+        )
     if order.status == Order.Status.CANCELLED:
         raise AftersalesRefused(_("This order was cancelled: there is nothing to claim."), code="cancelled")
     if reason not in Request.Reason.values:

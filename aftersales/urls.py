@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import blacklist_views, views
 
 app_name = "aftersales"
 
@@ -19,4 +19,14 @@ urlpatterns = [
     path("ops/aftersales/<int:pk>/", views.ops_request, name="ops-request"),
     path("ops/aftersales/settings/", views.ops_settings, name="ops-settings"),
     path("ops/aftersales/bulk-refund/", views.ops_bulk_refund, name="ops-bulk-refund"),
+    # The refund-abuse blacklist (售后黑名单)
+    path("ops/aftersales/blacklist/", blacklist_views.ops_blacklist, name="ops-blacklist"),
+    path("ops/aftersales/blacklist/review/", blacklist_views.ops_blacklist_suggestions, name="ops-blacklist-review"),
+    path("ops/aftersales/blacklist/log/", blacklist_views.ops_blacklist_log, name="ops-blacklist-log"),
+    path(
+        "ops/aftersales/blacklist/people/<int:user_id>/",
+        blacklist_views.ops_blacklist_person,
+        name="ops-blacklist-person",
+    ),
+    path("ops/aftersales/blacklist/<int:flag_id>/unflag/", blacklist_views.ops_blacklist_unflag, name="ops-unflag"),
 ]

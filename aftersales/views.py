@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from community.access import is_flagged
 from community.models import Brand, PickupPoint
 from groupbuy import clock
 from groupbuy.access import member_required, operator_required
@@ -195,11 +196,9 @@ def leader_request(request: HttpRequest, pk: int) -> HttpResponse:
 @operator_required
 def ops_request(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_object_or_404(Request.objects.select_related("order__campaign", "user", "community"), pk=pk)
-    return render(
-        request,
-        "ops/aftersales/request.html",
-        _handler_context(request, req, reverse("aftersales:ops-request", args=[pk])),
-    )
+    context = _handler_context(request, req, reverse("aftersales:ops-request", args=[pk]))
+    context["member_flagged"] = is_flagged(user=req.user_id, brand=req.brand_id)
+    return render(request, "ops/aftersales/request.html", context)
 
 
 def _back(request: HttpRequest, fallback: str) -> str:
