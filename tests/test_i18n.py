@@ -145,6 +145,7 @@ _APPS = (
     "fulfillment",
     "aftersales",
     "feedback",
+    "highlights",
     "fission",
     "analytics",
     "bi",

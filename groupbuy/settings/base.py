@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "fulfillment",
     "aftersales",
     "feedback",
+    "highlights",
     "fission",
     "analytics",
     "bi",
@@ -198,6 +199,8 @@ CELERY_BEAT_SCHEDULE = {
     "feedback-ask-nps": _every(300.0, "feedback.tasks.ask_nps"),
     # After-sales: SLA escalation and the shortage sweep behind the ShortageRecorded subscriber.
     "aftersales-escalate-due": _every(300.0, "aftersales.tasks.escalate_due"),
+    # Highlights: ready recordings the recording_ready subscriber missed, clips whose cutting was lost.
+    "highlights-sweep": _every(120.0, "highlights.tasks.sweep"),
     # Help-sellers and commissions: the sweeps behind the join subscriber and the pickup/refund hooks.
     "fission-attribute-orders": _every(300.0, "fission.tasks.attribute_orders"),
     "fission-catch-up-commissions": _every(600.0, "fission.tasks.catch_up_commissions"),
