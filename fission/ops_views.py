@@ -137,7 +137,7 @@ def campaign_sellers(request: HttpRequest, campaign_id: int) -> HttpResponse:
             "rule": rule,
             "rule_form": rule_form,
             "defaults": defaults,
-            "leader_bp": sellers.leader_rate_bp(rule, defaults),
+            "leader_percent": f"{sellers.leader_rate_bp(rule, defaults) / 100:g}%",
             "rows": rows,
             "candidates": candidates,
             "error": error,
