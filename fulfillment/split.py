@@ -18,6 +18,7 @@ day's other changes (``fulfillment.locks.lock_day``). The same SQL runs on the e
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
@@ -25,11 +26,14 @@ from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
 from groupbuy import clock, events
+from groupbuy.commit import after_commit
 from jielong.models import Campaign
 
 from . import events as fulfillment_events
 from .locks import lock_day
 from .models import CampaignDelivery, RouteStop
+
+logger = logging.getLogger(__name__)
 
 SPLITTABLE = (Campaign.Status.FORMED, Campaign.Status.COMPLETED)
 
@@ -367,12 +371,44 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
             parcels_cancelled=cancelled,
             unrouted_point_ids=unrouted,
         )
+        if postgres and max(orders if not resplit else 0, result.changed) >= ANALYZE_AFTER_ROWS:
+            after_commit(_analyze_soon)
         events.publish(
             fulfillment_events.DaySplit(
                 brand_id=brand_id, delivery_date=delivery_date.isoformat(), orders=orders, changed=result.changed
             )
         )
     return result
+
+
+# A split this big changes the tables more than autovacuum's next look (up to a minute away) assumes: until
+# then the planner takes a point's 500 hand-out lines for thousands and reads whole tables for each document
+# (a hand-out list: ~90 ms instead of ~15 ms at 100k orders).
+ANALYZE_AFTER_ROWS = 5_000
+_ANALYZED = (
+    "fulfillment_pickline",
+    "fulfillment_loadline",
+    "fulfillment_handout",
+    "fulfillment_handoutline",
+    "fulfillment_parcel",
+)
+
+
+def analyze_split_tables() -> None:
+    """ANALYZE the tables a split writes (PostgreSQL; ~0.8 s at 100k orders, not inside the split's lock)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            for table in _ANALYZED:
+                cur.execute(f"ANALYZE {table}")
+
+
+def _analyze_soon() -> None:
+    from . import tasks
+
+    try:
+        tasks.analyze_split_tables.delay()
+    except Exception:  # autovacuum gets there anyway, a minute later
+        logger.warning("could not queue the statistics refresh after a split", exc_info=True)
 
 
 def _changed(cur, table: str, params: dict) -> int:

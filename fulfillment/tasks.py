@@ -23,3 +23,11 @@ def mark_uncollected() -> int:
     from .pickup import parcels_mark_uncollected
 
     return parcels_mark_uncollected()
+
+
+@shared_task(acks_late=True)
+def analyze_split_tables() -> None:
+    """Refresh the planner's statistics of the split's tables after a big split (see ``split.split_day``)."""
+    from .split import analyze_split_tables as analyze
+
+    analyze()

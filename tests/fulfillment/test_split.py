@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from django.db import connection
 
 from fulfillment.models import Handout, HandoutLine, LoadLine, Parcel, PickLine, Shortage
 from fulfillment.split import SplitError, split_campaign, split_day
@@ -179,3 +180,28 @@ def _handed(day) -> Counter:
     for line in HandoutLine.objects.filter(quantity__gt=0).select_related("handout"):
         handed[(line.sku_id, line.handout.pickup_point_id, line.handout.user_id)] += line.quantity
     return handed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_big_split_refreshes_the_planners_statistics_after_it_commits(monkeypatch):
+    """A first split above the threshold queues ANALYZE of its tables once committed; a small re-split does not."""
+    from fulfillment import split as split_module
+    from fulfillment import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.analyze_split_tables, "delay", lambda: queued.append(True))
+    day = make_day()
+    monkeypatch.setattr(split_module, "ANALYZE_AFTER_ROWS", 1)
+
+    split(day)
+    assert queued == [True]
+
+    split(day)  # nothing changed: nothing to refresh
+    assert queued == [True]
+
+    split_module.analyze_split_tables()  # what the task runs
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'fulfillment_handoutline'"
+        )
+        assert cur.fetchone() == (True,)
