@@ -6,6 +6,6 @@ app_name = "highlights"
 
 urlpatterns = [
     path("m/clips/<int:pk>/", views.member_clip, name="member-clip"),
-    path("ops/live/sessions/<int:session_id>/clips/", views.ops_clips, name="ops-clips"),
+    path("ops/live/<int:session_id>/clips/", views.ops_clips, name="ops-clips"),
     path("ops/clips/<int:pk>/<str:action>/", views.ops_clip_action, name="ops-clip-action"),
 ]
