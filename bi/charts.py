@@ -168,13 +168,15 @@ def cohorts(scope: Scope, *, months: int = 12) -> dict:
         for ym in month_set:
             if ym in index and index[ym] >= row:
                 counts[row][index[ym] - row] += 1
+    # The heatmap starts at the first month anyone first ordered (a young brand has no empty rows on top).
+    first = next((row for row in range(months) if sizes[row]), months - 1)
     cells = [
-        [offset, row, round(100 * counts[row][offset] / sizes[row]), counts[row][offset]]
-        for row in range(months)
+        [offset, row - first, round(100 * counts[row][offset] / sizes[row]), counts[row][offset]]
+        for row in range(first, months)
         for offset in range(months - row)
         if sizes[row]
     ]
-    return {"cohorts": labels, "sizes": sizes, "cells": cells}
+    return {"cohorts": labels[first:], "sizes": sizes[first:], "cells": cells}
 
 
 def cohort_people(scope: Scope, cohort: str, offset: int) -> list[PersonRow]:

@@ -635,7 +635,7 @@ METRICS: dict[str, Metric] = {
         ),
         Metric(
             "average_order_value",
-            _("Average order value (客单价)"),
+            _("Average order value"),
             _("gross GMV ÷ number of orders"),
             _("The gross GMV's orders; one order is one jielong entry, whatever its number of items."),
             FEN,
@@ -735,7 +735,7 @@ METRICS: dict[str, Metric] = {
             _("Delivered on time"),
             _("parcels at the pickup point by 12:00 on the delivery day ÷ parcels due"),
             _(
-                "The promise is 次日中午前送达. Parcels of the board's orders, not cancelled or out of stock, whose "
+                "The promise is delivery by noon the next day. Parcels of the board's orders, not cancelled or out of stock, whose "
                 "noon has passed or that have arrived; the arrival is the point's receipt (or the pickup when "
                 "nobody pressed arrived)."
             ),
@@ -749,7 +749,7 @@ METRICS: dict[str, Metric] = {
             _("Pickup rate"),
             _("parcels picked up ÷ parcels that reached the pickup point"),
             _(
-                "Parcels waiting at the point, picked up or not collected in time (超时未取); the ones still on "
+                "Parcels waiting at the point, picked up or not collected in time; the ones still on "
                 "their way do not count yet."
             ),
             PCT,

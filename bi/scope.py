@@ -147,7 +147,12 @@ def scope_resolve(
             picked = True
         session_ids = tuple(in_period.order_by("started_at", "pk").values_list("pk", flat=True).distinct())
     if not labels:
-        labels.append(str(_ALL) if visible is None else _("My communities"))
+        if visible is None:
+            labels.append(str(_ALL))
+        elif len(visible) == 1:
+            labels.append(Community.objects.get(pk=visible[0]).name)
+        else:
+            labels.append(_("My communities"))
     return Scope(
         since=since,
         until=until,

@@ -36,7 +36,10 @@ def _scope(request: HttpRequest) -> tuple[ScopeForm, Scope]:
         errors = [str(e) for field in form.errors.values() for e in field]
         raise ScopeRefused(_("Please correct the pickers: %(errors)s") % {"errors": " ".join(errors)})
     pickers = form.pickers() if form.is_bound else {}
-    return form, scope_resolve(viewer=request.user, **pickers)
+    scope = scope_resolve(viewer=request.user, **pickers)
+    if not form.is_bound:
+        form.initial.update(since=scope.since, until=scope.until)
+    return form, scope
 
 
 def _refused(request: HttpRequest, shell: str, message: str, *, status: int = 400) -> HttpResponse:

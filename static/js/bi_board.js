@@ -71,7 +71,7 @@
       },
       yAxis: [
         { type: "value", min: 0, max: 1, axisLabel: { formatter: pct } },
-        { type: "value", name: labels.average_watch, nameTextStyle: { align: "right" } },
+        { type: "value", axisLabel: { formatter: "{value}′" } },
       ],
       series: [
         {
@@ -181,7 +181,7 @@
         {
           type: "heatmap",
           data: cohorts.cells,
-          label: { show: !narrow, formatter: function (item) { return item.data[2] + "%"; } },
+          label: { show: !narrow || cohorts.cells.length <= 24, formatter: function (item) { return item.data[2] + "%"; } },
         },
       ],
     });

@@ -147,6 +147,7 @@ def test_cohorts_are_by_month_of_first_order(data, operator):
     assert result["sizes"][last] == 5
     first_of_a1 = result["cohorts"].index(scenario.day(-60).strftime("%Y-%m"))
     assert result["sizes"][first_of_a1] == 1
+    assert result["cohorts"][0] == scenario.day(-60).strftime("%Y-%m")  # no empty months above the first cohort
     offset = last - first_of_a1
     assert [offset, first_of_a1, 100, 1] in result["cells"]
     assert by_name(charts.cohort_people(_all(operator), scenario.day(-60).strftime("%Y-%m"), offset)) == ["a1"]
