@@ -11,8 +11,10 @@ generates the day with set-based SQL (``generate_series``): ~300,000 order lines
 - ``floor_s``: the plain SQL GROUP BYs that give the same pick, route and hand-out lists, written into a
   scratch table (no ORM, no codes, no parcels, no documents); ``split_ratio = split_s / floor_s``;
 - ``documents_s`` / ``documents_peak_mb``: every xlsx of the day (pick list per supplier, inbound per
-  warehouse, loading list and crate labels per route, hand-out list and hand-out labels per point), in a
-  child process whose peak RSS (``getrusage``) is the figure;
+  warehouse, loading list and crate labels per route, hand-out list and hand-out labels per point), shared
+  by ``--document-workers`` child processes at once (2: the app's worker processes, serving the day's
+  downloads), after the statistics refresh a big split queues; the slowest child's wall time, and the
+  largest peak RSS (``getrusage``) of a child; ``documents_cpu_s`` is their CPU time together;
 - ``verify_p99_ms``: 50 leaders at 50 points verify distinct codes at the same time
   (``fulfillment.pickup.verify_pickup``), a thread each with its own connection, spread over 2 processes as
   over the app's 2 worker processes; each leader pauses ``--think-ms`` (3 s ± half) between members — a
@@ -220,8 +222,9 @@ def measure_split(delivery_date: date) -> tuple[float, object]:
 # --- documents: a child process, so its peak RSS is the documents' own -------------------------------------
 
 
-def documents_child(delivery_date: date) -> None:
-    """Write every xlsx of the day, each into a temporary file; print time, files, bytes and peak RSS."""
+def documents_child(delivery_date: date, shard: int = 0, shards: int = 1) -> None:
+    """Write this shard's share of the day's xlsx (every ``shards``-th file from ``shard``), each into a
+    temporary file; print time, files, bytes and peak RSS."""
     import tempfile
 
     from fulfillment.documents import (
@@ -249,6 +252,7 @@ def documents_child(delivery_date: date) -> None:
         + [(job, r) for r in routes for job in (route_xlsx, crate_labels_xlsx)]
         + [(job, p) for p in points for job in (handouts_xlsx, handout_labels_xlsx)]
     )
+    jobs = jobs[shard::shards]
     written, per_kind = 0, {}
     for job, target in jobs:
         began = time.perf_counter()
@@ -273,16 +277,40 @@ def documents_child(delivery_date: date) -> None:
     )
 
 
-def measure_documents(env: dict[str, str], delivery_date: date) -> dict:
-    child = subprocess.run(
-        [PYTHON, __file__, "--documents-child", delivery_date.isoformat()],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(child.stdout.strip().splitlines()[-1])
+def measure_documents(env: dict[str, str], delivery_date: date, workers: int) -> dict:
+    """Every xlsx of the day written by ``workers`` processes at once, as the app's worker processes serve
+    the day's downloads (suppliers, drivers and 500 leaders fetch theirs); wall time of the slowest."""
+    started = time.perf_counter()
+    children = [
+        subprocess.Popen(
+            [PYTHON, __file__, "--documents-child", f"{delivery_date.isoformat()}:{shard}:{workers}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for shard in range(workers)
+    ]
+    results = []
+    for child in children:
+        out, err = child.communicate(timeout=1800)
+        if child.returncode:
+            raise RuntimeError(f"documents child failed: {err[-2000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    per_kind: dict[str, float] = {}
+    for result in results:
+        for kind, seconds in result["per_kind"].items():
+            per_kind[kind] = round(per_kind.get(kind, 0) + seconds, 2)
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_s": sum(r["cpu_s"] for r in results),
+        "files": sum(r["files"] for r in results),
+        "bytes": sum(r["bytes"] for r in results),
+        "peak_mb": max(r["peak_mb"] for r in results),
+        "baseline_mb": max(r["baseline_mb"] for r in results),
+        "per_kind": per_kind,
+    }
 
 
 # --- 核销: 50 leaders at once, then phones racing on the same codes ----------------------------------------
@@ -458,6 +486,9 @@ def main() -> None:
         "--think-ms", type=int, default=3000, help="a leader's pause between two members (± half), 0: back to back"
     )
     parser.add_argument("--processes", type=int, default=2, help="processes the leaders are spread over")
+    parser.add_argument(
+        "--document-workers", type=int, default=2, help="processes writing the day's xlsx at once (the app's workers)"
+    )
     parser.add_argument("--race-points", type=int, default=10, help="points whose phones race on the same codes")
     parser.add_argument("--race-codes", type=int, default=10, help="codes raced at each of those points")
     parser.add_argument(
@@ -474,7 +505,8 @@ def main() -> None:
         import django
 
         django.setup()
-        documents_child(date.fromisoformat(args.documents_child))
+        day, shard, shards = args.documents_child.split(":")
+        documents_child(date.fromisoformat(day), int(shard), int(shards))
         return
     if args.verify_child:  # a child process of measure_verify
         import django
@@ -516,7 +548,11 @@ def main() -> None:
         print(f"floor: {floor_rows} rows in {floor_s:.2f} s", flush=True)
         figures |= {"floor_s": round(floor_s, 2), "split_ratio": round(split_s / floor_s, 2)}
     if "documents" in only:
-        docs = measure_documents(env, delivery_date)
+        from fulfillment.split import analyze_split_tables
+
+        # What fulfillment.tasks.analyze_split_tables does right after a big split (no worker runs here).
+        analyze_split_tables()
+        docs = measure_documents(env, delivery_date, args.document_workers)
         print(
             f"documents: {docs['files']} xlsx, {docs['bytes'] / 1e6:.1f} MB in {docs['seconds']:.1f} s, peak RSS {docs['peak_mb']:.0f} MB (after start-up {docs['baseline_mb']:.0f} MB)",
             flush=True,
@@ -525,6 +561,8 @@ def main() -> None:
             "documents_s": round(docs["seconds"], 1),
             "documents_files": docs["files"],
             "documents_peak_mb": round(docs["peak_mb"]),
+            "documents_workers": args.document_workers,
+            "documents_cpu_s": round(docs["cpu_s"], 1),
         }
     if "verify" in only:
         verify = measure_verify(env, args)
