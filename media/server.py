@@ -19,6 +19,7 @@ Playing over RTMP is allowed from this machine only (the relays); members watch 
 from __future__ import annotations
 
 import contextlib
+import grp
 import json
 import os
 import pwd
@@ -63,6 +64,15 @@ def _worker_user() -> str | None:
     return settings.MEDIA_SERVER_USER if os.geteuid() == 0 else None
 
 
+def _relay_python() -> str:
+    """The relay needs only the standard library, and runs as nginx's worker user, who may not reach this
+    process's interpreter (a virtualenv under /root): the system's python3 when there is one."""
+    for candidate in ("/usr/bin/python3", "/usr/local/bin/python3"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return sys.executable
+
+
 def _callback(name: str) -> str:
     base = settings.MEDIA_CALLBACK_URL.rstrip("/")
     return f"{base}/internal/media/{name}/?secret={config.callback_secret()}"
@@ -74,7 +84,7 @@ def render(*, extra_rtmp: str = "", daemon: bool = True) -> str:
     user = _worker_user()
     fragment = settings.MEDIA_HLS_FRAGMENT_SECONDS
     playlist = max(settings.MEDIA_HLS_PLAYLIST_SECONDS, 4 * fragment)  # hls.js needs several fragments listed
-    relay = f"{sys.executable} {RELAY_SCRIPT} --config {d / 'relay.json'} --name $name"
+    relay = f"{_relay_python()} {RELAY_SCRIPT} --config {d / 'relay.json'} --name $name"
     lines = [
         "# Rendered by `manage.py media_server` from the MEDIA_* settings: edit those, not this file.",
         f"load_module {settings.MEDIA_RTMP_MODULE};",
@@ -83,7 +93,7 @@ def render(*, extra_rtmp: str = "", daemon: bool = True) -> str:
         f"daemon {'on' if daemon else 'off'};",
         "worker_processes 1;",
         # nginx passes no environment to what it starts: the relay needs only its config file.
-        *([f"user {user};"] if user else []),
+        *([f"user {user} {grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name};"] if user else []),
         "events { worker_connections 1024; }",
         "",
         "rtmp {",
