@@ -1181,6 +1181,9 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
             delivery_date=delivery.delivery_date,
             now=now,
         )
+        from demo.fission import seed_fission  # help-sellers, commissions, a settled statement (issue 13 item 5)
+
+        seed_fission(past=jielong.past, operator=people.operator, delivery_date=delivery.delivery_date, now=now)
     summary = _summary(people, live, jielong)
     return replace(summary, fulfilment=delivery.describe(), aftercare=aftercare.describe())
 
