@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -143,23 +144,28 @@ def monthly_trend(scope: Scope, *, months: int = 12) -> list[dict]:
     return rows
 
 
+def _order_months(scope: Scope) -> dict[int, set[tuple[int, int]]]:
+    """For each customer of the scope's communities, the (year, month)s they ordered in up to the period's end —
+    grouped in SQL (one row per customer and month, however many orders)."""
+    rows = Order.objects.exclude(status=Order.Status.CANCELLED).filter(created_at__lt=scope.end)
+    if scope.community_ids is not None:
+        rows = rows.filter(community_id__in=scope.community_ids)
+    months = rows.annotate(month=TruncMonth("created_at", tzinfo=timezone.get_current_timezone()))
+    by_user: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    for user_id, month in months.values_list("user_id", "month").distinct().order_by().iterator():
+        by_user[user_id].add((month.year, month.month))
+    return by_user
+
+
 def cohorts(scope: Scope, *, months: int = 12) -> dict:
     """Retention by month of first order (首单月份): for each cohort, the share that ordered again in each month
     after (0 = the first month, always 100%)."""
     starts = _month_starts(scope, months)
-    rows = Order.objects.exclude(status=Order.Status.CANCELLED).filter(created_at__lt=scope.end)
-    if scope.community_ids is not None:
-        rows = rows.filter(community_id__in=scope.community_ids)
-    tz = timezone.get_current_timezone()
-    by_user: dict[int, set[tuple[int, int]]] = defaultdict(set)
-    for user_id, created_at in rows.values_list("user_id", "created_at").iterator():
-        local = created_at.astimezone(tz)
-        by_user[user_id].add((local.year, local.month))
     labels = [s.strftime("%Y-%m") for s in starts]
     index = {(s.year, s.month): i for i, s in enumerate(starts)}
     sizes = [0] * months
     counts = [[0] * months for _ in range(months)]
-    for month_set in by_user.values():
+    for month_set in _order_months(scope).values():
         first = min(month_set)
         if first not in index:
             continue
@@ -181,19 +187,11 @@ def cohorts(scope: Scope, *, months: int = 12) -> dict:
 
 def cohort_people(scope: Scope, cohort: str, offset: int) -> list[PersonRow]:
     """The customers of a cohort (first order in month ``cohort``, YYYY-MM) who ordered ``offset`` months later."""
-    tz = timezone.get_current_timezone()
     year, month = (int(part) for part in cohort.split("-"))
-    rows = Order.objects.exclude(status=Order.Status.CANCELLED).filter(created_at__lt=scope.end)
-    if scope.community_ids is not None:
-        rows = rows.filter(community_id__in=scope.community_ids)
-    by_user: dict[int, set[tuple[int, int]]] = defaultdict(set)
-    for user_id, created_at in rows.values_list("user_id", "created_at").iterator():
-        local = created_at.astimezone(tz)
-        by_user[user_id].add((local.year, local.month))
     target_index = year * 12 + month - 1 + offset
     target = (target_index // 12, target_index % 12 + 1)
     return person_rows(
-        {pk: cohort for pk, months in by_user.items() if min(months) == (year, month) and target in months}
+        {pk: cohort for pk, months in _order_months(scope).items() if min(months) == (year, month) and target in months}
     )
 
 

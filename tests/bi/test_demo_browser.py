@@ -86,6 +86,8 @@ def test_the_demo_boards_show_the_articles_figures(live_server):
 
                 phone = phone_page(browser, leader_cookies)
                 phone.goto(f"{live_server.url}/m/")
+                expect(phone.locator("#bi-entry")).to_contain_text("78%")
+                phone.locator("#bi-entry").screenshot(path=str(SHOTS / "leader-home-entry-375.png"))
                 phone.locator("#bi-entry-link").click()
                 expect(phone.locator("#bi-scope")).to_contain_text("阳光花园")
                 expect(phone.locator("#chart-funnel svg")).to_have_count(1)  # SVG renderer on phones
