@@ -1,7 +1,8 @@
-// HLS playback for the live room and the host's preview: native HLS where the browser has it (iOS Safari,
-// WeChat on iOS), else hls.js (npm, copied to static/vendor by scripts/build-static.mjs) tuned for a short
-// delay: 1 s fragments, play ~1.5 s behind the live edge, catch up by playing slightly faster, and jump
-// ahead when more than 5 s behind. A playlist that is not there yet (the encoder just connected) is
+// HLS playback for the live room and the host's preview: hls.js (npm, copied to static/vendor by
+// scripts/build-static.mjs) where Media Source Extensions exist, else native HLS (older iOS Safari, WeChat on
+// iOS) when video.canPlayType('application/vnd.apple.mpegurl'). hls.js is tuned for a short delay: 1 s
+// fragments, play ~1.5 s behind the live edge, catch up by playing slightly faster, and jump ahead when more
+// than 5 s behind. A playlist that is not there yet (the encoder just connected) is
 // retried, so the player can start the moment the room is told the stream is on.
 (function () {
   "use strict";
@@ -27,12 +28,16 @@
 
     function start() {
       if (stopped) return;
-      if (video.canPlayType("application/vnd.apple.mpegurl")) {
-        video.src = src;
-        video.play().catch(function () {});
+      if (!window.Hls || !window.Hls.isSupported()) {
+        // No Media Source Extensions (older iOS Safari, WeChat on iOS): the browser's own HLS.
+        if (video.canPlayType("application/vnd.apple.mpegurl")) {
+          video.src = src;
+          video.play().catch(function () {});
+        }
         return;
       }
-      if (!window.Hls || !window.Hls.isSupported()) return;
+      // hls.js wherever it runs, even where the browser also says it can play HLS itself (recent Chromium
+      // does): its live-sync tuning is what keeps the delay short.
       hls = new window.Hls(LIVE);
       hls.on(window.Hls.Events.ERROR, function (event, data) {
         if (!data.fatal) return;
