@@ -28,7 +28,7 @@ def plain_value(metric: metrics.Metric, figure: metrics.Figure):
         return ""
     if metric.unit == metrics.FEN:
         return float(fen_to_yuan(figure.value))
-    if metric.unit == metrics.PCT:
+    if metric.unit in (metrics.PCT, metrics.LIFT):
         return round(figure.value, 4)
     return figure.value
 
@@ -36,6 +36,7 @@ def plain_value(metric: metrics.Metric, figure: metrics.Figure):
 def _unit_label(unit: str) -> str:
     return {
         metrics.PCT: _("share (0–1)"),
+        metrics.LIFT: _("relative change (1.0 = twice as much)"),
         metrics.FEN: _("yuan"),
         metrics.MINUTES: _("minutes"),
         metrics.COUNT: _("people"),

@@ -30,7 +30,7 @@ from .scope import Scope
 ON_TIME_BY = time(12, 0)
 ACTIVE_DAYS = 30  # 月活: any activity in the 30 days ending on the period's last day
 
-PCT, FEN, MINUTES, COUNT, SCORE = "pct", "fen", "minutes", "count", "score"
+PCT, LIFT, FEN, MINUTES, COUNT, SCORE = "pct", "lift", "fen", "minutes", "count", "score"
 
 
 @dataclass(frozen=True)
@@ -232,6 +232,29 @@ def average_order_value(scope: Scope) -> Figure:
     totals = orders(scope).aggregate(s=Sum("total_fen"), n=Count("pk"))
     n = totals["n"] or 0
     return Figure(round((totals["s"] or 0) / n) if n else None, totals["s"] or 0, n)
+
+
+def _aov(rows: QuerySet[Order]) -> float | None:
+    totals = rows.aggregate(s=Sum("total_fen"), n=Count("pk"))
+    return (totals["s"] or 0) / totals["n"] if totals["n"] else None
+
+
+def aov_live_lift(scope: Scope) -> Figure:
+    """客单价 of orders in jielongs a live launched against the other orders, as a lift: 2.0 reads "+200%"."""
+    rows = orders(scope)
+    live, other = (
+        _aov(rows.filter(campaign__live_session__isnull=False)),
+        _aov(rows.filter(campaign__live_session__isnull=True)),
+    )
+    if live is None or not other:
+        return Figure(None)
+    return Figure(live / other - 1)
+
+
+def aov_live_lift_people(scope: Scope, part: str) -> list[PersonRow]:
+    rows = orders(scope).filter(campaign__live_session__isnull=False)
+    spent = dict(rows.values("user_id").annotate(s=Sum("total_fen")).values_list("user_id", "s"))
+    return person_rows({pk: _yuan(fen) for pk, fen in spent.items()})
 
 
 def _buyers(scope: Scope, *, net: bool = False) -> list[PersonRow]:
@@ -641,6 +664,18 @@ METRICS: dict[str, Metric] = {
             FEN,
             average_order_value,
             lambda scope, part: _buyers(scope),
+        ),
+        Metric(
+            "aov_live_lift",
+            _("AOV lift of live-driven orders"),
+            _("AOV of orders in jielongs a live launched ÷ AOV of other orders − 1"),
+            _(
+                "The gross GMV's orders, split by whether their jielong was launched by a live session. Empty when "
+                "either side has no orders. The people: buyers of live-driven orders."
+            ),
+            LIFT,
+            aov_live_lift,
+            aov_live_lift_people,
         ),
         Metric(
             "average_watch",

@@ -21,6 +21,8 @@ def figure_text(unit: str, value) -> str:
         return "—"
     if unit == metrics.PCT:
         return f"{round(100 * value)}%"
+    if unit == metrics.LIFT:
+        return f"{round(100 * value):+d}%"
     if unit == metrics.FEN:
         return format_fen(int(value))
     if unit == metrics.MINUTES:

@@ -76,6 +76,15 @@ def test_average_order_value__gross_gmv_over_order_count(data, operator):
     assert metrics.average_order_value(_session(operator, data)) == metrics.Figure(1560, 7800, 5)
 
 
+def test_aov_live_lift__aov_of_live_driven_orders_over_aov_of_other_orders_minus_1(data, operator):
+    # Last 30 days: every order came from a live's jielong, so there is nothing to compare with.
+    assert metrics.aov_live_lift(_all(operator)) == metrics.Figure(None)
+    # Over the year: C1 and C2's six orders average 15.00, a1's C0 order (no live) 40.00 → 15 / 40 − 1 = −62.5%.
+    year = scope_resolve(viewer=operator, since=scenario.day(-364).date(), until=NOW.date())
+    assert metrics.aov_live_lift(year) == metrics.Figure(1500 / 4000 - 1)
+    assert len(metrics.aov_live_lift_people(year, "numerator")) == 6
+
+
 def test_average_watch__seconds_watched_over_viewer_sessions_over_60(data, operator):
     # (3600+3000+2400+1800+1200+600+600) + (1200+1800) = 16200 s over 9 watch records = 30 min.
     assert metrics.average_watch(_all(operator)) == metrics.Figure(30.0)
@@ -160,6 +169,7 @@ def test_every_metric_is_in_the_glossary_registry_with_a_formula():
         "gmv_gross",
         "gmv_net",
         "average_order_value",
+        "aov_live_lift",
         "average_watch",
         "peak_online",
         "monthly_active",
