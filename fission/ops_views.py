@@ -165,6 +165,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     brand = Brand.objects.order_by("pk").first()
     defaults = sellers.brand_defaults(brand.pk) if brand else None
     campaigns = Campaign.objects.filter(help_sellers__isnull=False).distinct().order_by("-closes_at")[:20]
+    rows = selectors.payee_rows(period_start=start, period_end=end)
     return render(
         request,
         "ops/fission/overview.html",
@@ -172,7 +173,8 @@ def overview(request: HttpRequest) -> HttpResponse:
             "period_form": form,
             "start": start,
             "end": end,
-            "rows": selectors.payee_rows(period_start=start, period_end=end),
+            "rows": rows,
+            "has_period_entries": any(row.in_period_entries for row in rows),
             "statements": Statement.objects.select_related("payee", "settled_by")[:50],
             "brand": brand,
             "defaults_form": DefaultsForm(
