@@ -1,4 +1,9 @@
+"""Direct writes to the event stream, for producers that are not domain events (the Celery task below;
+domain events are written by ``groupbuy.events.publish`` through ``groupbuy.stream.envelope``)."""
+
 from typing import Any
+
+from groupbuy.stream.envelope import distinct_id_of_user
 
 from .models import Event
 
@@ -9,6 +14,8 @@ _COLUMNS = ("user_id", "community_id", "live_session_id", "campaign_id")
 def _event(name: str, payload: dict[str, Any], occurred_at=None) -> Event:
     columns = {key: payload.pop(key) for key in _COLUMNS if key in payload}
     event = Event(name=name, properties=payload, **columns)
+    if columns.get("user_id"):
+        event.distinct_id = distinct_id_of_user(columns["user_id"])
     if occurred_at is not None:
         event.occurred_at = occurred_at
     return event
@@ -22,5 +29,5 @@ def event_record(*, name: str, occurred_at=None, **payload: Any) -> Event:
 
 
 def events_record(batch: list[tuple[str, dict[str, Any]]]) -> list[Event]:
-    """Append several events in one INSERT (a burst of joins is one burst of rows)."""
+    """Append several events in one INSERT."""
     return Event.objects.bulk_create([_event(name, dict(payload)) for name, payload in batch])

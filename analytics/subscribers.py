@@ -1,13 +1,25 @@
-"""Every domain event becomes a row in the event stream."""
+"""What analytics hears. The stream rows themselves are written by ``groupbuy.events.publish`` in the
+publishing transaction (``groupbuy.stream``); analytics resolves who they belong to:
 
-from groupbuy import events
+- the relay's durable consumer ``analytics.identity`` fills in each row's ``person_id``;
+- a sign-in merges the device's anonymous history into the account's person.
+"""
 
-from .services import events_record
+from django.contrib.auth.signals import user_logged_in
+
+from groupbuy.stream import relay
+
+from . import identity
+
+IDENTITY_CONSUMER = "analytics.identity"
 
 
-def record_domain_events(batch: list[events.DomainEvent]) -> None:
-    events_record([(event.name, event.payload) for event in batch])
+def on_sign_in(sender, request, user, **kwargs) -> None:
+    from .middleware import device_id
+
+    identity.identify(user, device_id=device_id(request) if request is not None else "")
 
 
 def register() -> None:
-    events.subscribe_many(events.ALL, record_domain_events)
+    relay.register(IDENTITY_CONSUMER, identity.resolve_events, reset=identity.reset_resolution)
+    user_logged_in.connect(on_sign_in, dispatch_uid="analytics.identity.on_sign_in")

@@ -72,6 +72,7 @@ from fulfillment.supplier_supply import supply_confirm_day
 from fulfillment.tracking import batch_move
 from groupbuy import clock
 from groupbuy import events as domain_events
+from groupbuy.stream import envelope as stream_envelope
 from jielong.models import Campaign, Order
 from livestream.models import Notification
 
@@ -145,7 +146,6 @@ RANDOM_SEED = 20261203
 # The events this module writes into the stream, so a re-told story replaces them (demo.story's own are
 # marked "demo" and replaced on every run; these only when the day is told again).
 FULFILMENT_MARK = "demo.fulfilment"
-_EVENT_COLUMNS = ("user_id", "community_id", "live_session_id", "campaign_id")
 
 
 @dataclass(frozen=True)
@@ -284,7 +284,9 @@ class _History:
         self.last = when
         pending = len(connection.run_on_commit)
         try:
-            yield
+            # The stream rows are written by write_events below, as of ``when`` (publish writes none here).
+            with stream_envelope.context(recording=False):
+                yield
         finally:
             for _savepoints, callback, _robust in connection.run_on_commit[pending:]:
                 # groupbuy.events publishes a batch as partial(_dispatch_many, [events]) on commit.
@@ -341,11 +343,10 @@ class _History:
         Notification.objects.bulk_update(delivered, ["created_at"], batch_size=500)
 
     def write_events(self) -> None:
-        rows = []
-        for when, event in self.events:
-            payload = dict(event.payload)
-            columns = {key: payload.pop(key) for key in _EVENT_COLUMNS if key in payload}
-            rows.append(Event(name=event.name, occurred_at=when, properties={**payload, "seed": self.mark}, **columns))
+        rows = [
+            stream_envelope.row(event, context=stream_envelope.Context(occurred_at=when, properties={"seed": self.mark}))
+            for when, event in self.events
+        ]
         Event.objects.bulk_create(rows, batch_size=500)
         self.events.clear()
 

@@ -12,6 +12,12 @@ Upstream apps publish (``livestream`` says "the session ended"); downstream apps
 subscriber imports the publisher's ``events`` module, never the reverse. Handlers run after the
 publishing transaction commits, so nothing reacts to a change that was rolled back; one failing
 handler is logged and does not keep the others from hearing the event.
+
+Publishing also writes the event to the durable stream (``groupbuy.stream``) at once, in the publishing
+transaction (a transactional outbox): it commits or rolls back with the fact, and a crash between the
+commit and the handlers loses nothing. Work that must not be lost reads the stream instead of
+subscribing (``groupbuy.stream.relay``). ``key=("order_id",)`` on a declaration makes the stream row's id
+follow from those fields, so publishing the same fact twice (a retry) writes one row.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ class DomainEvent:
     """Base of every event. ``name`` is the stable wire name (the analytics stream stores it)."""
 
     name: ClassVar[str] = ""
+    # Fields that identify the fact: its stream row's id is derived from them (idempotent on retry).
+    stream_key: ClassVar[tuple[str, ...]] = ()
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -48,13 +56,15 @@ E = TypeVar("E", bound=type[DomainEvent])
 registry: dict[str, type[DomainEvent]] = {}
 
 
-def event(name: str) -> Callable[[E], E]:
-    """Declare an event class: a frozen, keyword-only dataclass registered under ``name``."""
+def event(name: str, *, key: tuple[str, ...] = ()) -> Callable[[E], E]:
+    """Declare an event class: a frozen, keyword-only dataclass registered under ``name``; ``key``
+    names the fields that identify the fact (see the module docstring)."""
 
     def declare(cls: E) -> E:
         if name in registry and registry[name].__qualname__ != cls.__qualname__:
             raise ValueError(f"event {name!r} is declared twice ({registry[name]!r} and {cls!r})")
         cls.name = name
+        cls.stream_key = tuple(key)
         declared = dataclasses.dataclass(frozen=True, kw_only=True)(cls)
         registry[name] = declared
         return declared
@@ -106,16 +116,24 @@ def _check(event: DomainEvent) -> DomainEvent:
     return event
 
 
-def publish(event: DomainEvent) -> None:
-    """Publish an event; subscribers run once the current transaction commits."""
-    transaction.on_commit(partial(_dispatch_many, [_check(event)]))
+def publish(event: DomainEvent, *, recorded: bool = False) -> None:
+    """Publish an event: its stream row now, in the current transaction; subscribers once it commits.
+
+    ``recorded``: the caller's own statement already wrote the row (the join's SQL); dispatch only."""
+    publish_many([event], recorded=recorded)
 
 
-def publish_many(batch: Iterable[DomainEvent]) -> None:
-    """Publish several events at once (after commit, like ``publish``); batch handlers get them in one call."""
+def publish_many(batch: Iterable[DomainEvent], *, recorded: bool = False) -> None:
+    """Publish several events at once (one INSERT into the stream; after commit, batch handlers get
+    them in one call)."""
     checked = [_check(event) for event in batch]
-    if checked:
-        transaction.on_commit(partial(_dispatch_many, checked))
+    if not checked:
+        return
+    if not recorded:
+        from groupbuy.stream import envelope
+
+        envelope.record(checked)
+    transaction.on_commit(partial(_dispatch_many, checked))
 
 
 def _dispatch_many(batch: list[DomainEvent]) -> None:

@@ -11,7 +11,7 @@ class CampaignOpened(events.DomainEvent):
     live_session_id: int | None
 
 
-@events.event("jielong.order_joined")
+@events.event("jielong.order_joined", key=("order_id",))
 class OrderJoined(events.DomainEvent):
     campaign_id: int
     user_id: int
@@ -21,7 +21,7 @@ class OrderJoined(events.DomainEvent):
     is_perk: bool
 
 
-@events.event("jielong.group_formed")
+@events.event("jielong.group_formed", key=("campaign_id",))
 class GroupFormed(events.DomainEvent):
     """成团: the campaign reached its threshold."""
 

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     # Layered bottom-up: each app may import only from the apps above it.
+    "groupbuy.stream",  # the kernel's durable event stream
     "community",
     "catalogue",
     "livestream",
@@ -62,6 +63,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "analytics.middleware.DeviceIdMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -206,6 +208,8 @@ CELERY_BEAT_SCHEDULE = {
     "fission-catch-up-commissions": _every(600.0, "fission.tasks.catch_up_commissions"),
     # Recordings: remux any FLV whose on_record_done was lost; delete recordings past retention.
     "media-sweep-recordings": _every(600.0, "media.tasks.sweep_recordings"),
+    # The event stream's durable consumers (identity resolution, ...), each from its cursor.
+    "stream-relay": _every(15.0, "groupbuy.stream.tasks.relay"),
 }
 
 # --- Fulfilment: pickup (核销) -----------------------------------------------------------------

@@ -60,7 +60,8 @@ def after_join(campaign_id: int, *, user_ids: list[int], outcomes: list[Mapping]
         version = max(version, outcome.get("campaign_version") or 0)
     if not published:
         return
-    events.publish_many(published)
+    # Their stream rows were written by the join's own statement (``sql.JOIN_SQL``): dispatch only.
+    events.publish_many(published, recorded=True)
     # Never fails the join: what cannot be done now stays owed in the outbox.
     after_commit(deliver, campaign_id, settle=settle, version=version)
 

@@ -14,7 +14,10 @@ from datetime import datetime
 from django.db import connection
 
 from groupbuy import clock
+from groupbuy.stream.envelope import default_source
+from groupbuy.stream.models import Event as StreamEvent
 
+from .. import events as jielong_events
 from ..models import CampaignOutbox
 from .rules import MAX_KEY_LENGTH, MAX_NOTE_LENGTH
 
@@ -37,6 +40,10 @@ class JoinRequest:
         }
 
 
+ORDER_JOINED, GROUP_FORMED = jielong_events.OrderJoined.name, jielong_events.GroupFormed.name
+SOURCE = default_source(ORDER_JOINED)
+
+
 def in_database() -> bool:
     """Whether joins run as the PostgreSQL function (everywhere but the embedded SQLite demo)."""
     return connection.vendor == "postgresql"
@@ -44,13 +51,35 @@ def in_database() -> bool:
 
 # One statement, so one transaction even in autocommit (the ASGI fast path): the joins, and — when
 # any was created — the campaign's outbox row (``models.CampaignOutbox``): the broadcast and tier
-# settling they are owed, recorded with them. A volatile function's CTE is evaluated once.
+# settling they are owed, recorded with them; and their events in the durable stream
+# (``groupbuy.stream``): one ``jielong.order_joined`` per created order and ``jielong.group_formed``
+# when one formed the group, the rows ``groupbuy.stream.envelope.row`` would write for the events
+# ``after_join`` publishes (which therefore publishes them ``recorded=True``). Their ids follow from
+# the order (the campaign), so nothing is written twice. A volatile function's CTE is evaluated once.
 JOIN_SQL = f"""
 WITH joined AS (SELECT jielong_join(%(campaign)s, %(requests)s::jsonb, %(now)s) AS outcomes),
 created AS (
-    SELECT (o->>'campaign_version')::integer AS version, coalesce((o->>'settle')::boolean, false) AS settle
-    FROM joined, jsonb_array_elements(joined.outcomes) AS o
+    SELECT (o->>'campaign_version')::integer AS version, coalesce((o->>'settle')::boolean, false) AS settle,
+           o, (r->>'user')::bigint AS user_id
+    FROM joined,
+         jsonb_array_elements(joined.outcomes) WITH ORDINALITY AS outcome(o, n)
+         JOIN jsonb_array_elements(%(requests)s::jsonb) WITH ORDINALITY AS request(r, m) ON m = n
     WHERE (o->>'ok')::boolean AND (o->>'created')::boolean
+),
+recorded AS (
+    INSERT INTO {StreamEvent._meta.db_table} (uuid, name, occurred_at, received_at, user_id, distinct_id, source,
+                                              community_id, campaign_id, order_id, amount_fen, properties)
+    SELECT md5('{ORDER_JOINED}:' || (o->>'id'))::uuid, '{ORDER_JOINED}', %(now)s, %(now)s, user_id,
+           'user:' || user_id, '{SOURCE}', (o->>'community')::bigint, %(campaign)s, (o->>'id')::bigint,
+           (o->>'total_fen')::bigint,
+           jsonb_build_object('order_id', (o->>'id')::bigint, 'total_fen', (o->>'total_fen')::bigint,
+                              'is_perk', (o->>'is_perk')::boolean)
+    FROM created
+    UNION ALL
+    SELECT md5('{GROUP_FORMED}:' || %(campaign)s)::uuid, '{GROUP_FORMED}', %(now)s, %(now)s, NULL, '', '{SOURCE}',
+           NULL, %(campaign)s, NULL, NULL, jsonb_build_object('joined', (o->>'joined')::integer)
+    FROM created WHERE coalesce((o->>'formed')::boolean, false)
+    ON CONFLICT (uuid) DO NOTHING
 ),
 queued AS (
     INSERT INTO {CampaignOutbox._meta.db_table} AS box (campaign_id, needs_settle, version, queued_at)

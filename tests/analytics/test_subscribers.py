@@ -1,4 +1,5 @@
-"""Every published domain event becomes one row of the event stream, after commit (analytics/subscribers.py)."""
+"""Every published domain event becomes one row of the event stream, written in the publishing transaction
+(groupbuy.events.publish → groupbuy.stream; analytics.Event reads it)."""
 
 import dataclasses
 import json
@@ -50,13 +51,14 @@ def _example(cls, *, user_id: int) -> events.DomainEvent:
 
 
 @pytest.mark.django_db
-def test_a_published_event_becomes_one_row_once_the_transaction_commits(django_capture_on_commit_callbacks):
+def test_a_published_event_becomes_one_row_in_the_publishing_transaction(django_capture_on_commit_callbacks):
     member = factories.member()
     joined = community_events.MemberJoined(membership_id=3, user_id=member.pk, community_id=4, source="import")
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         events.publish(joined)
-        assert not Event.objects.exists()
+        assert Event.objects.count() == 1  # before any after-commit callback ran
+    assert len(callbacks) == 1  # the handlers' dispatch, after commit
 
     assert _rows() == [
         (
@@ -97,7 +99,7 @@ def test_a_batch_is_recorded_in_one_insert_in_publishing_order(
         community_events.MemberLeft(membership_id=1, user_id=a.pk, community_id=9),
     ]
 
-    with django_assert_num_queries(1), django_capture_on_commit_callbacks(execute=True):
+    with django_assert_num_queries(1), django_capture_on_commit_callbacks(execute=False):
         events.publish_many(batch)
 
     assert _rows() == [_expected_row(event) for event in batch]
@@ -111,12 +113,12 @@ def test_the_apps_declare_events_for_the_check_below():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_declared_domain_event_is_recorded_exactly_once_after_a_real_commit():
+def test_every_declared_domain_event_is_recorded_exactly_once_with_a_real_commit():
     member = factories.member()
     published = [_example(cls, user_id=member.pk) for cls in DECLARED]
 
     with transaction.atomic():
         events.publish_many(published)
-        assert not Event.objects.exists()
+        assert Event.objects.count() == len(published)
 
     assert _rows() == [_expected_row(event) for event in published]

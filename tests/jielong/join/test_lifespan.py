@@ -1,5 +1,5 @@
 """Graceful shutdown of the join gateway: uvicorn runs with ``--lifespan on`` and a stop (SIGTERM)
-finishes the after-join work of joins already answered (events, broadcast, tier settling)."""
+finishes the after-join work of joins already answered (in-process events, broadcast, tier settling)."""
 
 import json
 import os
@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from analytics.models import Event
-from jielong.models import Order
+from jielong.models import CampaignOutbox, Order
 from tests import factories as f
 from tests.jielong.gateway_client import cookie_headers, session_cookie
 
@@ -65,8 +65,11 @@ def test_sigterm_finishes_the_queued_after_join_work_before_the_server_exits():
             with urllib.request.urlopen(request, timeout=10) as response:
                 assert response.status == 201
         assert Order.objects.filter(campaign=campaign).count() == 2
-        # Answered and committed; the after-join work waits in the gateway (its delay is stretched).
-        assert not Event.objects.filter(name="jielong.order_joined", campaign_id=campaign.pk).exists()
+        # Answered and committed, with their events (the join's statement writes them to the stream);
+        # the after-join work (broadcast, clearing the owed outbox row) waits in the gateway (its delay
+        # is stretched).
+        assert Event.objects.filter(name="jielong.order_joined", campaign_id=campaign.pk).count() == 2
+        assert CampaignOutbox.objects.filter(campaign_id=campaign.pk).exists()
 
         server.send_signal(signal.SIGTERM)
         # uvicorn ends by re-raising the signal once the application has shut down
@@ -76,5 +79,6 @@ def test_sigterm_finishes_the_queued_after_join_work_before_the_server_exits():
             server.kill()
             server.wait()
 
+    assert not CampaignOutbox.objects.filter(campaign_id=campaign.pk).exists()  # the work was done
     assert Event.objects.filter(name="jielong.order_joined", campaign_id=campaign.pk).count() == 2
     assert Event.objects.filter(name="jielong.group_formed", campaign_id=campaign.pk).count() == 1
