@@ -156,3 +156,22 @@ def test_the_glossary_opens_for_operators_and_leaders(ops, data, client):
     assert 'id="viewer_to_joiner"' in page and 'id="monthly_active"' in page
     client.force_login(data["la"])
     assert client.get(reverse("bi:glossary")).status_code == 200
+
+
+def test_an_operator_picks_a_series_a_leader_or_a_community(ops, data):
+    series = ops.get(reverse("bi:board"), {"series": data.s1.series_id})
+    assert series.context["scope"].session_ids == (data.s1.pk, data.s2.pk)  # both sessions are of 农场主来了
+    assert series.context["scope"].session_picked
+    by_leader = ops.get(reverse("bi:board"), {"leader": data["lb"].pk})
+    assert by_leader.context["scope"].community_ids == (data.b.pk,)
+    assert by_leader.context["scope"].session_ids == (data.s2.pk,)
+    community = ops.get(reverse("bi:board"), {"community": data.a.pk})
+    assert community.context["scope"].session_ids == (data.s1.pk,)
+    assert 'data-figure="community_to_viewer">60%<' in _text(community)
+
+
+def test_a_leader_cannot_pick_another_leader(leader, data):
+    # A leader's form has no leader picker: a hand-made ?leader= is ignored and the board stays theirs.
+    response = leader.get(reverse("bi:leader-board"), {"leader": data["lb"].pk})
+    assert response.status_code == 200
+    assert response.context["scope"].community_ids == (data.a.pk,)
