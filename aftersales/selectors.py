@@ -194,20 +194,21 @@ def person_history(*, brand_id: int, user_id: int) -> PersonHistory:
 class Suggestion:
     user: User
     history: PersonHistory
+    is_flagged: bool = False
 
 
 def flag_suggestions(*, brand_id: int, limit: int = SUGGESTIONS_LIMIT) -> list[Suggestion]:
-    """Whom to review for refund abuse in a brand: people whose record reaches a threshold, most
-    reasons first, then the highest refund rate and amount. People already flagged there and staff
-    accounts are left out."""
+    """Whom to review for refund abuse in a brand: members whose record reaches a threshold, most reasons
+    first, then the highest refund rate and amount. People already flagged there come after the others,
+    marked (their record still shows why); staff accounts are left out."""
     flagged = set(Flag.objects.filter(brand_id=brand_id, lifted_at__isnull=True).values_list("user_id", flat=True))
     ranked = sorted(
-        (h for user_id, h in _histories(brand_id=brand_id).items() if h.signals and user_id not in flagged),
-        key=lambda h: h.rank,
+        (h for h in _histories(brand_id=brand_id).values() if h.signals),
+        key=lambda h: (h.user_id in flagged, h.rank),
     )
     users = User.objects.in_bulk([h.user_id for h in ranked])
     return [
-        Suggestion(user=users[h.user_id], history=h)
+        Suggestion(user=users[h.user_id], history=h, is_flagged=h.user_id in flagged)
         for h in ranked
         if h.user_id in users and users[h.user_id].role == User.Role.MEMBER
     ][:limit]

@@ -41,7 +41,6 @@ from fulfillment.models import (
     Warehouse,
 )
 from groupbuy import clock
-from groupbuy import clock
 from jielong.ledger import ledger_reconcile
 from jielong.models import Campaign, CampaignItem, LedgerEntry, Order, OrderLine
 from livestream.models import LiveSeries, LiveSession, Notification, Reservation, WatchRecord
@@ -71,6 +70,9 @@ def _demo(django_db_setup, django_db_blocker):
 
 
 # Rows per table after a seed: 402 members + 3 staff; 300 + 80 + 45 memberships; 240 + 180 reservations.
+# The flagged neighbour's two refunds (demo.blacklist): one unit each of their two cheapest items.
+FLAGGED_REFUNDED_FEN = 2180
+
 EXPECTED_ROWS = {
     "users": 405,
     "memberships": 425,
@@ -86,7 +88,8 @@ EXPECTED_ROWS = {
     "campaign_items": 9,
     "orders": 210,
     "order_lines": 546,
-    "events": 1330 + 230 + 102,  # the story's, then the delivery's (see test_the_delivery_is_in_the_event_stream)
+    # the story's, then the delivery's (see test_the_delivery_is_in_the_event_stream), then demo.blacklist's 12
+    "events": 1330 + 230 + 102 + 12,
     "gmv_fen": 1468290,
     # fulfilment: one warehouse, a cold-chain and an ambient van at the 7 points, a 核销员, the past day split
     "warehouses": 1,
@@ -106,10 +109,11 @@ EXPECTED_ROWS = {
     # shipped (inbox), at the point (inbox, SMS, 3 leader copies), picked up (inbox), not collected (inbox, SMS)
     # ..., short (inbox, SMS)
     "notices": 210 + 210 + 210 + 3 + 207 + 3 + 3 + 3 + 3,
-    "notifications": 210 + 210 + 3 + 207 + 3 + 3 + 207 + 9,  # ..., short (inbox) + NPS surveys + after-sales steps
+    # ..., short (inbox) + NPS surveys + after-sales steps + the flagged neighbour's (demo.blacklist) 3 opened, 3 closed
+    "notifications": 210 + 210 + 3 + 207 + 3 + 3 + 207 + 9 + 6,
     # after-care (demo.aftercare): 3 shortage requests, a replacement, a rejected claim, one open; 12 reviews
     # with 7 photos; a survey for each of the 207 who picked up, 40 answered
-    "requests": 6,
+    "requests": 6 + 3,  # + the flagged neighbour's three (demo.blacklist)
     "request_photos": 2,
     "reviews": 12,
     "review_photos": 7,
@@ -118,8 +122,9 @@ EXPECTED_ROWS = {
     # demo.fission: a commission per line of the 205 paid orders picked up (the point leader's), 55 + 25 lines of
     # the help-sellers' attributed ones
     "commissions": 532 + 55 + 25,
-    "ledger_entries": 534 + 2,  # a payment per line of the 205 paid orders, two lettuce refunds
-    "refunded_fen": 2 * 990,
+    # a payment per line of the 205 paid orders, two lettuce refunds, the flagged neighbour's two refunds
+    "ledger_entries": 534 + 2 + 2,
+    "refunded_fen": 2 * 990 + FLAGGED_REFUNDED_FEN,
 }
 
 
@@ -390,10 +395,11 @@ def test_events_tell_the_same_story(seeded):
         "fulfillment.order_uncollected": 3,
         # after-care: 6 opened, 5 first answers and 5 resolutions, 2 refunds; 12 reviews; the NPS sweep's
         # 32 ten-minute runs after the pickups asked 207, and 40 answered
-        "aftersales.request_opened": 6,
-        "aftersales.request_answered": 5,
-        "aftersales.request_resolved": 5,
-        "jielong.refund_issued": 2,
+        "aftersales.request_opened": 6 + 3,  # + the flagged neighbour's (demo.blacklist), and the flag
+        "aftersales.request_answered": 5 + 3,
+        "aftersales.request_resolved": 5 + 3,
+        "jielong.refund_issued": 2 + 2,
+        "community.person_flagged": 1,
         "feedback.review_posted": 12,
         "feedback.nps_asked": 32,
         "feedback.nps_answered": 40,
@@ -694,7 +700,7 @@ def test_every_notice_was_delivered_back_then_and_no_text_reached_the_gateway(se
     asked = dict(NpsSurvey.objects.values_list("pk", "created_at"))
     for link, at in aftercare.filter(link__startswith="/m/feedback/nps/").values_list("link", "created_at"):
         assert at == asked[int(link.rstrip("/").rsplit("/", 1)[1])]
-    assert aftercare.count() == 207 + 9 and not aftercare.filter(created_at__gt=later).exists()
+    assert aftercare.count() == 207 + 9 + 6 and not aftercare.filter(created_at__gt=later).exists()
 
 
 def test_the_delivery_is_in_the_event_stream_at_the_moments_it_happened(seeded):
@@ -821,7 +827,7 @@ def test_the_money_ledger_reconciles_to_the_fen_with_orders_and_refunds(seeded):
     assert all(at == paid_at[order_id] for order_id, at in payments.values_list("order_id", "created_at"))
     assert not payments.exclude(reason="").exists()
     refunded = refunds.aggregate(s=Sum("amount_fen"))["s"]
-    assert refunded == refunded_requests.aggregate(s=Sum("resolved_fen"))["s"] == 2 * 990
+    assert refunded == refunded_requests.aggregate(s=Sum("resolved_fen"))["s"] == 2 * 990 + FLAGGED_REFUNDED_FEN
     assert refunded == Order.objects.aggregate(s=Sum("refunded_fen"))["s"]
     assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.CREDIT).exists()
 
@@ -899,7 +905,8 @@ def test_two_help_sellers_earned_commissions_and_one_statement_is_settled(seeded
 
 def test_after_sales_a_shortage_refund_a_replacement_a_rejection_and_one_waiting(seeded, client):
     campaign = _past_campaign()
-    requests = Request.objects.filter(order__campaign=campaign)
+    # The flagged neighbour's requests are demo.blacklist's story (test_one_neighbour_is_flagged_...).
+    requests = Request.objects.filter(order__campaign=campaign).exclude(user__flags__isnull=False)
     by_outcome = sorted(requests.values_list("source", "reason", "status", "resolution", "resolved_fen"))
     assert by_outcome == [
         ("member", "not_received", "rejected", "rejected", 0),
@@ -1000,3 +1007,36 @@ def test_after_care_on_a_later_day_is_told_again_and_still_reconciles():
         Event.objects.filter(properties__seed="demo.aftercare", occurred_at__lt=_at(day, 0) - timedelta(days=1)).count()
         == 0
     )
+
+
+# --- the refund-abuse blacklist (demo.blacklist) ----------------------------------------------------------------
+
+
+def test_one_neighbour_is_flagged_with_their_record_and_is_also_among_the_suggestions(seeded, client):
+    from aftersales.selectors import flag_suggestions
+    from community.models import Flag, FlagLogEntry
+
+    campaign = _past_campaign()
+    flag = Flag.objects.select_related("user", "flagged_by").get()
+    assert flag.is_active and flag.flagged_by.username == demo.OPERATOR_USERNAME
+    assert flag.user.phone != demo.DEMO_MEMBER_PHONE
+    requests = Request.objects.filter(user=flag.user).order_by("opened_at")
+    assert list(requests.values_list("reason", "resolution")) == [
+        ("quality", "refund"),
+        ("quality", "refund"),
+        ("not_received", "rejected"),
+    ]
+    assert flag.flagged_at > requests.last().resolved_at and flag.flagged_at < timezone.now()
+    paid = Order.objects.get(campaign=campaign, user=flag.user).total_fen
+    assert (flag.evidence["requests"], flag.evidence["refunded_fen"], flag.evidence["paid_fen"]) == (
+        3,
+        FLAGGED_REFUNDED_FEN,
+        paid,
+    )
+    assert flag.evidence["signals"] == ["refund_rate"]
+    assert list(FlagLogEntry.objects.values_list("action", "user_id")) == [("flagged", flag.user_id)]
+    assert Event.objects.get(name="community.person_flagged").occurred_at == flag.flagged_at
+    assert [(s.user, s.is_flagged) for s in flag_suggestions(brand_id=campaign.brand_id)] == [(flag.user, True)]
+
+    client.force_login(User.objects.get(username=demo.OPERATOR_USERNAME))
+    assert flag.reason in client.get(reverse("aftersales:ops-blacklist")).content.decode()

@@ -175,7 +175,7 @@ def test_amount_and_request_count_thresholds(monkeypatch, histories):
     ]
 
 
-def test_flagged_people_leave_the_suggestions_and_their_flag_keeps_the_evidence(histories):
+def test_flagged_people_move_to_the_end_of_the_suggestions_and_their_flag_keeps_the_evidence(histories):
     a = histories.orders[0]
     brand = histories.campaign.brand
 
@@ -199,7 +199,10 @@ def test_flagged_people_leave_the_suggestions_and_their_flag_keeps_the_evidence(
             Request.objects.filter(user=a.user).order_by("-opened_at", "-pk").values_list("pk", flat=True)
         ),
     }
-    assert [s.user for s in selectors.flag_suggestions(brand_id=brand.pk)] == [histories.orders[1].user]
+    assert [(s.user, s.is_flagged) for s in selectors.flag_suggestions(brand_id=brand.pk)] == [
+        (histories.orders[1].user, False),
+        (a.user, True),
+    ]
 
 
 # --- the operator's pages ---------------------------------------------------------------------------------------------
