@@ -1181,24 +1181,12 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
             delivery_date=delivery.delivery_date,
             now=now,
         )
-        from demo.blacklist import seed_blacklist
-
-        seed_blacklist(
-            past=jielong.past,
-            brand=people.brand,
-            operator=people.operator,
-            delivery_date=delivery.delivery_date,
-            now=now,
-        )
         from demo.fission import seed_fission  # help-sellers, commissions, a settled statement (issue 13 item 5)
 
         seed_fission(past=jielong.past, operator=people.operator, delivery_date=delivery.delivery_date, now=now)
         from demo.media import seed_media  # the past session's replay and chapters (issue 15)
 
         seed_media(past=live.past)
-        from demo.highlights import seed_highlights  # the past live's clips, one on its jielong page (issue 15)
-
-        seed_highlights(past=live.past, upcoming=live.upcoming, campaign=jielong.past, operator=people.operator)
     summary = _summary(people, live, jielong)
     return replace(summary, fulfilment=delivery.describe(), aftercare=aftercare.describe())
 
