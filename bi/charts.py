@@ -20,13 +20,13 @@ from livestream.models import LiveSession, Reservation
 from .metrics import (
     METRICS,
     PersonRow,
-    _refunds_fen,
-    _watched_targeting_session,
     for_session,
     lifetime_value_at,
     live_joiners,
     person_rows,
+    refunds_fen,
     targeted_members,
+    watched_targeting_session,
 )
 from .scope import Scope
 
@@ -58,7 +58,7 @@ def _funnel_sets(scope: Scope) -> dict:
     """People at each step: members the sessions were aimed at; of them, who reserved; who watched; who joined
     the jielong of a session they watched (order not cancelled); who picked that order up."""
     members = targeted_members(scope)
-    watched = members.filter(_watched_targeting_session(scope))
+    watched = members.filter(watched_targeting_session(scope))
     joined = live_joiners(scope).filter(pk__in=watched.values("pk"))
     return {
         "members": members,
@@ -137,7 +137,7 @@ def monthly_trend(scope: Scope, *, months: int = 12) -> list[dict]:
             {
                 "month": start.strftime("%Y-%m"),
                 "gmv_gross": gross,
-                "gmv_net": gross - _refunds_fen(month_orders),
+                "gmv_net": gross - refunds_fen(month_orders),
                 "lifetime_value": lifetime_value_at(scope, end).value,
             }
         )

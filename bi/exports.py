@@ -70,7 +70,7 @@ def board_sheets(scope: Scope) -> list[tuple[str, list[list]]]:
         for row in charts.session_trend(scope)
     ]
     months = [[_("Month"), _("GMV (gross)"), _("GMV (net of refunds)"), _("Customer lifetime value (LTV)")]] + [
-        [row["month"], _yuan(row["gmv_gross"]), _yuan(row["gmv_net"]), _yuan(row["lifetime_value"])]
+        [row["month"], yuan_text(row["gmv_gross"]), yuan_text(row["gmv_net"]), yuan_text(row["lifetime_value"])]
         for row in charts.monthly_trend(scope)
     ]
     return [(_("Figures"), summary), (_("Funnel"), funnel), (_("Sessions"), sessions), (_("Months"), months)]
@@ -80,7 +80,7 @@ def _plain(key: str, value):
     return plain_value(metrics.METRICS[key], metrics.Figure(value))
 
 
-def _yuan(fen):
+def yuan_text(fen):
     return "" if fen is None else float(fen_to_yuan(fen))
 
 

@@ -1,0 +1,163 @@
+"""The live metrics: 社群→直播观看转化率, 直播观看→接龙转化率, 平均观看时长, 峰值在线, 福利售罄用时."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Max, QuerySet, Sum
+
+from community.models import User
+from jielong.models import Campaign, Order
+from livestream.models import LiveSession, ViewerSample, WatchRecord
+
+from ..scope import Scope
+from .base import (
+    Figure,
+    PersonRow,
+    in_scope_communities,
+    live_joiners,
+    minutes_text,
+    person_rows,
+    ratio,
+    targeted_members,
+    viewers,
+    watched_targeting_session,
+    yuan_text,
+)
+
+# --- 社群→直播观看转化率 ----------------------------------------------------------------------------------
+
+
+def community_to_viewer(scope: Scope) -> Figure:
+    members = targeted_members(scope)
+    return ratio(members.filter(watched_targeting_session(scope)).count(), members.count())
+
+
+def community_to_viewer_people(scope: Scope, part: str) -> list[PersonRow]:
+    members = targeted_members(scope)
+    if part == "numerator":
+        members = members.filter(watched_targeting_session(scope))
+    seconds = dict(
+        WatchRecord.objects.filter(session_id__in=scope.session_ids, user_id__in=members.values("pk"))
+        .values("user_id")
+        .annotate(s=Sum("seconds_watched"))
+        .values_list("user_id", "s")
+    )
+    ids = members.values_list("pk", flat=True)
+    return person_rows({pk: minutes_text(seconds[pk]) if pk in seconds else "—" for pk in ids})
+
+
+# --- 直播观看→接龙转化率 ----------------------------------------------------------------------------------
+
+
+def viewer_to_joiner(scope: Scope) -> Figure:
+    return ratio(live_joiners(scope).count(), viewers(scope).count())
+
+
+def viewer_to_joiner_people(scope: Scope, part: str) -> list[PersonRow]:
+    people = live_joiners(scope) if part == "numerator" else viewers(scope)
+    spent = dict(
+        Order.objects.filter(campaign__live_session_id__in=scope.session_ids, user_id__in=people.values("pk"))
+        .exclude(status=Order.Status.CANCELLED)
+        .values("user_id")
+        .annotate(s=Sum("total_fen"))
+        .values_list("user_id", "s")
+    )
+    return person_rows({pk: yuan_text(spent[pk]) if pk in spent else "—" for pk in people.values_list("pk", flat=True)})
+
+
+# --- 平均观看时长, 峰值在线 -----------------------------------------------------------------------------------
+
+
+def _watch_records(scope: Scope) -> QuerySet[WatchRecord]:
+    records = WatchRecord.objects.filter(session_id__in=scope.session_ids)
+    if scope.community_ids is not None:
+        records = records.filter(user__in=User.objects.filter(in_scope_communities(scope)))
+    return records
+
+
+def average_watch(scope: Scope) -> Figure:
+    seconds = _watch_records(scope).aggregate(a=Avg("seconds_watched"))["a"]
+    return Figure(round(seconds / 60, 1) if seconds is not None else None)
+
+
+def average_watch_people(scope: Scope, part: str) -> list[PersonRow]:
+    per_user = _watch_records(scope).values("user_id").annotate(s=Sum("seconds_watched")).values_list("user_id", "s")
+    return person_rows({pk: minutes_text(s) for pk, s in per_user})
+
+
+def peak_online(scope: Scope) -> Figure:
+    peak = LiveSession.objects.filter(pk__in=scope.session_ids).aggregate(m=Max("peak_online"))["m"]
+    return Figure(peak)
+
+
+def peak_moment(session: LiveSession) -> datetime | None:
+    """When the session had the most members online: its busiest viewer sample, else the moment the most watch
+    intervals overlapped."""
+    sample = ViewerSample.objects.filter(session=session).order_by("-online", "minute").first()
+    if sample is not None:
+        return sample.minute
+    edges = []
+    for first, last in WatchRecord.objects.filter(session=session).values_list("first_seen_at", "last_seen_at"):
+        edges += [(first, 1), (last, -1)]
+    online = best = 0
+    moment = None
+    for at, step in sorted(edges, key=lambda e: (e[0], -e[1])):
+        online += step
+        if online > best:
+            best, moment = online, at
+    return moment
+
+
+def peak_online_people(scope: Scope, part: str) -> list[PersonRow]:
+    session = LiveSession.objects.filter(pk__in=scope.session_ids).order_by("-peak_online", "pk").first()
+    moment = peak_moment(session) if session else None
+    if moment is None:
+        return []
+    online = WatchRecord.objects.filter(session=session, first_seen_at__lte=moment, last_seen_at__gte=moment)
+    return person_rows({pk: f"《{session.title}》" for pk in online.values_list("user_id", flat=True)})
+
+
+# --- 福利售罄用时 -------------------------------------------------------------------------------------------
+
+
+def _perk_campaigns(scope: Scope) -> QuerySet[Campaign]:
+    campaigns = Campaign.objects.filter(perk_limit__gt=0, opens_at__isnull=False)
+    if scope.session_picked:
+        campaigns = campaigns.filter(live_session_id__in=scope.session_ids)
+    else:
+        campaigns = campaigns.filter(opens_at__gte=scope.start, opens_at__lt=scope.end)
+    if scope.community_ids is not None:
+        campaigns = campaigns.filter(communities__in=scope.community_ids).distinct()
+    return campaigns
+
+
+def _sold_out(campaign: Campaign) -> tuple[timedelta, list[int]] | None:
+    """How long the first-N places took (from the opening to the N-th perk order), and who took them."""
+    takers = list(
+        Order.objects.filter(campaign=campaign, is_perk=True)
+        .exclude(status=Order.Status.CANCELLED)
+        .order_by("created_at", "seq")
+        .values_list("user_id", "created_at")[: campaign.perk_limit]
+    )
+    if len(takers) < campaign.perk_limit:
+        return None
+    return max(takers[-1][1] - campaign.opens_at, timedelta(0)), [user_id for user_id, _at in takers]
+
+
+def perk_sellout(scope: Scope) -> Figure:
+    spans = [found[0] for c in _perk_campaigns(scope) if (found := _sold_out(c)) is not None]
+    if not spans:
+        return Figure(None, 0, _perk_campaigns(scope).count())
+    minutes = sum(s.total_seconds() for s in spans) / len(spans) / 60
+    return Figure(round(minutes, 1), len(spans), _perk_campaigns(scope).count())
+
+
+def perk_sellout_people(scope: Scope, part: str) -> list[PersonRow]:
+    details: dict[int, str] = {}
+    for campaign in _perk_campaigns(scope):
+        found = _sold_out(campaign)
+        if found:
+            for user_id in found[1]:
+                details.setdefault(user_id, campaign.title)
+    return person_rows(details)

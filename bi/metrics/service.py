@@ -1,0 +1,99 @@
+"""After the live: NPS (feedback.nps does the arithmetic), delivered on time, pickup rate."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from feedback import nps
+from feedback.models import NpsSurvey
+from fulfillment.models import Parcel
+
+from ..scope import Scope
+from .base import ON_TIME_BY, Figure, PersonRow, orders, person_rows, ratio
+
+# --- NPS -----------------------------------------------------------------------------------------------
+
+
+def _answers(scope: Scope) -> QuerySet[NpsSurvey]:
+    surveys = NpsSurvey.objects.filter(answered_at__isnull=False)
+    if scope.session_picked:
+        surveys = surveys.filter(campaign__live_session_id__in=scope.session_ids)
+    else:
+        surveys = surveys.filter(answered_at__gte=scope.start, answered_at__lt=scope.end)
+    if scope.community_ids is not None:
+        surveys = surveys.filter(community_id__in=scope.community_ids)
+    return surveys
+
+
+def net_promoter(scope: Scope) -> Figure:
+    row = nps.nps_total(_answers(scope))  # feedback.nps owns the arithmetic (one definition of NPS)
+    return Figure(row.nps, row.promoters - row.detractors, row.answers)
+
+
+def net_promoter_people(scope: Scope, part: str) -> list[PersonRow]:
+    scores = dict(_answers(scope).values("user_id").annotate(s=Max("score")).values_list("user_id", "s"))
+    return person_rows({pk: str(score) for pk, score in scores.items()})
+
+
+# --- 准时送达率, 取货率 ---------------------------------------------------------------------------------------
+
+
+_NOT_DELIVERED = (Parcel.State.CANCELLED, Parcel.State.SHORTAGE)
+_AT_POINT = (Parcel.State.AT_PICKUP, Parcel.State.PICKED_UP, Parcel.State.UNCOLLECTED)
+
+
+def _parcels(scope: Scope) -> QuerySet[Parcel]:
+    return Parcel.objects.filter(order_id__in=orders(scope).values("pk")).exclude(state__in=_NOT_DELIVERED)
+
+
+def _deadline(delivery_date) -> datetime:
+    return datetime.combine(delivery_date, ON_TIME_BY, tzinfo=timezone.get_current_timezone())
+
+
+def _on_time_split(scope: Scope) -> tuple[dict[int, str], set[int]]:
+    """Parcels due by now (user id → delivery date), and the users whose parcel was on time."""
+    from groupbuy import clock
+
+    now = clock.now()
+    due: dict[int, str] = {}
+    on_time: set[int] = set()
+    rows = _parcels(scope).values_list("order__user_id", "delivery_date", "at_pickup_at", "picked_up_at")
+    for user_id, delivery_date, at_pickup, picked_up in rows:
+        deadline = _deadline(delivery_date)
+        arrived = at_pickup or picked_up
+        if arrived is None and deadline > now:
+            continue  # not due yet
+        due[user_id] = delivery_date.isoformat()
+        if arrived is not None and arrived <= deadline:
+            on_time.add(user_id)
+    return due, on_time
+
+
+def delivery_on_time(scope: Scope) -> Figure:
+    due, on_time = _on_time_split(scope)
+    return ratio(len(on_time), len(due))
+
+
+def delivery_on_time_people(scope: Scope, part: str) -> list[PersonRow]:
+    due, on_time = _on_time_split(scope)
+    if part == "numerator":
+        return person_rows({pk: due[pk] for pk in on_time})
+    return person_rows(due)
+
+
+def pickup_rate(scope: Scope) -> Figure:
+    at_point = _parcels(scope).filter(state__in=_AT_POINT)
+    return ratio(at_point.filter(state=Parcel.State.PICKED_UP).count(), at_point.count())
+
+
+def pickup_rate_people(scope: Scope, part: str) -> list[PersonRow]:
+    at_point = _parcels(scope).filter(state__in=_AT_POINT)
+    if part == "numerator":
+        at_point = at_point.filter(state=Parcel.State.PICKED_UP)
+    labels = dict(Parcel.State.choices)
+    return person_rows(
+        {user_id: str(labels[state]) for user_id, state in at_point.values_list("order__user_id", "state")}
+    )
