@@ -1181,6 +1181,15 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
             delivery_date=delivery.delivery_date,
             now=now,
         )
+        from demo.blacklist import seed_blacklist
+
+        seed_blacklist(
+            past=jielong.past,
+            brand=people.brand,
+            operator=people.operator,
+            delivery_date=delivery.delivery_date,
+            now=now,
+        )
         from demo.fission import seed_fission  # help-sellers, commissions, a settled statement (issue 13 item 5)
 
         seed_fission(past=jielong.past, operator=people.operator, delivery_date=delivery.delivery_date, now=now)
