@@ -1196,6 +1196,9 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
         from demo.media import seed_media  # the past session's replay and chapters (issue 15)
 
         seed_media(past=live.past)
+        from demo.highlights import seed_highlights  # the past live's clips, one on its jielong page (issue 15)
+
+        seed_highlights(past=live.past, upcoming=live.upcoming, campaign=jielong.past, operator=people.operator)
     summary = _summary(people, live, jielong)
     return replace(summary, fulfilment=delivery.describe(), aftercare=aftercare.describe())
 
