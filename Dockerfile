@@ -21,9 +21,10 @@ ENV PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=groupbuy.settings.production \
     GROUPBUY_DATA_DIR=/data
 
-# A CJK font for share posters (POSTER_FONT_PATH's default lives in this package).
+# A CJK font for share posters (POSTER_FONT_PATH's default lives in this package); nginx with the RTMP module
+# and ffmpeg for the live media (the media-server service runs nginx; the worker remuxes recordings).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk nginx libnginx-mod-rtmp ffmpeg \
     && rm -rf /var/lib/apt/lists/* \
     && pip install --no-cache-dir uv \
     && useradd --system --create-home --home-dir /home/groupbuy groupbuy \
@@ -43,7 +44,7 @@ RUN SECRET_KEY=build-only-not-secret SMS_CONSOLE_ALLOWED=true GROUPBUY_DATA_DIR=
 
 USER groupbuy
 VOLUME ["/data"]
-EXPOSE 8000
+EXPOSE 8000 1935 8088
 # WEB_CONCURRENCY sets uvicorn's worker count. X-Forwarded-For is judged by Django (TRUSTED_PROXIES), not
 # trusted from anyone who sends it. --lifespan on: a stop (SIGTERM) finishes the joins' queued after-join work.
 # --ws-per-message-deflate false: real-time messages are small; deflating each once per socket cost the

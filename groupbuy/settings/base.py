@@ -246,6 +246,10 @@ MEDIA_NGINX = env.str("MEDIA_NGINX", default="/usr/sbin/nginx")
 MEDIA_RTMP_MODULE = env.str("MEDIA_RTMP_MODULE", default="/usr/lib/nginx/modules/ngx_rtmp_module.so")
 MEDIA_FFMPEG = env.str("MEDIA_FFMPEG", default="ffmpeg")
 MEDIA_FFPROBE = env.str("MEDIA_FFPROBE", default="ffprobe")
+# nginx calls back with the callback URL's host name (``web`` in docker-compose.yml): let it in.
+_media_callback_host = urlsplit(MEDIA_CALLBACK_URL).hostname or ""
+if _media_callback_host and _media_callback_host not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(_media_callback_host)
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -30,7 +30,8 @@ SESSION_COOKIE_SECURE = _HTTPS
 CSRF_COOKIE_SECURE = _HTTPS
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_HTTPS)
 # Health probes inside the compose network speak plain HTTP to the app port.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# nginx-rtmp's callbacks too: it calls the app over the compose network and takes a redirect as "no".
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^internal/media/"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365 if _HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=_HTTPS)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=_HTTPS)
