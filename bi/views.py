@@ -39,6 +39,10 @@ def _scope(request: HttpRequest) -> tuple[ScopeForm, Scope]:
     scope = scope_resolve(viewer=request.user, **pickers)
     if not form.is_bound:
         form.initial.update(since=scope.since, until=scope.until)
+    elif not (form.data.get("since") and form.data.get("until")):
+        # The period the board fell back to shows in the pickers.
+        form.data = form.data.copy()
+        form.data["since"], form.data["until"] = scope.since.isoformat(), scope.until.isoformat()
     return form, scope
 
 

@@ -53,6 +53,7 @@ def test_the_operator_board_shows_every_metric_links_the_glossary_and_drills_dow
     assert reverse("bi:glossary") in page
     assert f"{reverse('bi:people', args=['viewer_to_joiner'])}?" in page
     assert "vendor/echarts.min.js" in page and 'id="bi-data"' in page
+    assert 'name="since" value="2031-02-17"' in page  # the period the board fell back to (30 days) is shown
     drill = ops.get(reverse("bi:people", args=["viewer_to_joiner"]), {"session": data.s1.pk, "part": "denominator"})
     assert drill.status_code == 200
     assert drill.context["total"] == 7
