@@ -148,6 +148,7 @@ _APPS = (
     "highlights",
     "fission",
     "analytics",
+    "cdp",
     "bi",
     "groupbuy",
     "demo",

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "highlights",
     "fission",
     "analytics",
+    "cdp",
     "bi",
     "groupbuy.web",
     "demo",

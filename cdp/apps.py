@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CdpConfig(AppConfig):
+    """The customer data platform (全域CDP): member 360, RFM/LTV/KOC models and segments."""
+
+    name = "cdp"
+    verbose_name = _("Customer data")
