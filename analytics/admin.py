@@ -5,7 +5,16 @@ from .models import DistinctId, Event, Person, PersonMerge
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ("name", "occurred_at", "user", "person_id", "source", "community_id", "live_session_id", "campaign_id")
+    list_display = (
+        "name",
+        "occurred_at",
+        "user",
+        "person_id",
+        "source",
+        "community_id",
+        "live_session_id",
+        "campaign_id",
+    )
     list_filter = ("name", "source")
     date_hierarchy = "occurred_at"
     raw_id_fields = ("user",)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,12 +31,14 @@ from community.phones import normalize_phone
 from groupbuy import clock
 from groupbuy.errors import DomainError
 from groupbuy.stream.envelope import distinct_id_of_device, distinct_id_of_user
+from groupbuy.stream.models import Cursor
 
 from .models import DistinctId, Event, Person, PersonMerge
 
 logger = logging.getLogger(__name__)
 
 Kind = DistinctId.Kind
+IDENTITY_CONSUMER = "analytics.identity"  # the relay's consumer that fills in the stream's person_id
 
 
 class IdentityError(DomainError):
@@ -84,9 +87,7 @@ def person_for_device(device_id: str) -> Person:
         return found
     with transaction.atomic():
         person = Person.objects.create(created_at=clock.now())
-        row, created = DistinctId.objects.get_or_create(
-            value=value, defaults={"kind": Kind.DEVICE, "person": person}
-        )
+        row, created = DistinctId.objects.get_or_create(value=value, defaults={"kind": Kind.DEVICE, "person": person})
         if not created:  # someone else made it meanwhile
             person.delete()
             return _root(row.person)
@@ -134,7 +135,9 @@ def link(user: User, *, kind: str, value: str) -> Person:
         return _attach(person_for_user(user), f"{kind}:{value}", kind)
 
 
-def merge(*, kept: Person, absorbed: Person, by: User | None = None, reason: str = "", automatic: bool = False) -> PersonMerge:
+def merge(
+    *, kept: Person, absorbed: Person, by: User | None = None, reason: str = "", automatic: bool = False
+) -> PersonMerge:
     """Move ``absorbed``'s ids and events to ``kept`` and record it. Automatic merges may only absorb an
     anonymous person (the rule above); ``operator_merge`` is the way for two identified ones."""
     kept, absorbed = _root(kept), _root(absorbed)
@@ -148,6 +151,10 @@ def merge(*, kept: Person, absorbed: Person, by: User | None = None, reason: str
         values = list(DistinctId.objects.filter(person=absorbed).order_by("pk").values_list("value", flat=True))
         DistinctId.objects.filter(person=absorbed).update(person=kept)
         moved = Event.objects.filter(person_id=absorbed.pk).update(person_id=kept.pk)
+        # Rows the relay has not resolved yet (only after its cursor) go along now, not a moment later.
+        moved += Event.objects.filter(pk__gt=_resolved_up_to(), person_id=None, distinct_id__in=values).update(
+            person_id=kept.pk
+        )
         Person.objects.filter(merged_into=absorbed).update(merged_into=kept)
         Person.objects.filter(pk=absorbed.pk).update(merged_into=kept)
         absorbed.merged_into = kept
@@ -237,6 +244,10 @@ def _roots(person_ids: set[int]) -> dict[int, int]:
     return roots
 
 
+def _resolved_up_to() -> int:
+    return Cursor.objects.filter(name=IDENTITY_CONSUMER).values_list("position", flat=True).first() or 0
+
+
 def reset_resolution() -> None:
     """For a rebuild: forget every resolved ``person_id`` (the persons and their ids stay)."""
     Event.objects.exclude(person_id=None).update(person_id=None)
@@ -246,4 +257,43 @@ def person_events(person: Person) -> QuerySet[Event]:
     """A person's events: resolved to them, or not yet resolved but carrying one of their ids."""
     person = _root(person)
     values = list(person.distinct_ids.values_list("value", flat=True))
-    return Event.objects.filter(Q(person_id=person.pk) | Q(person_id=None, distinct_id__in=values))
+    return Event.objects.filter(
+        Q(person_id=person.pk) | Q(pk__gt=_resolved_up_to(), person_id=None, distinct_id__in=values)
+    )
+
+
+# --- for the operator's identity page -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    ids: list[DistinctId]
+    events: int
+    recent: list[Event]
+    merges: list[PersonMerge]
+    accounts: list[User]  # the accounts whose persons were merged into this one (and its own)
+
+
+def person_summary(person: Person, *, recent: int = 20) -> PersonSummary:
+    person = _root(person)
+    stream = person_events(person)
+    merges = list(
+        PersonMerge.objects.filter(Q(kept=person) | Q(absorbed=person))
+        .select_related("by", "absorbed__user", "kept__user")
+        .order_by("-at", "-pk")
+    )
+    absorbed = Person.objects.filter(merged_into=person).exclude(user=None).select_related("user")
+    return PersonSummary(
+        ids=list(person.distinct_ids.order_by("kind", "pk")),
+        events=stream.count(),
+        recent=list(stream.order_by("-occurred_at", "-pk")[:recent]),
+        merges=merges,
+        accounts=[p.user for p in absorbed],
+    )
+
+
+def merged_message(merge: PersonMerge) -> str:
+    return _("Merged: %(ids)s ids and %(events)s events now belong to this person.") % {
+        "ids": len(merge.distinct_ids),
+        "events": merge.events,
+    }

@@ -80,9 +80,7 @@ class PersonMerge(models.Model):
     kept = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="merges_kept")
     absorbed = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="merges_absorbed")
     automatic = models.BooleanField(_("automatic"), default=False)  # an anonymous device on sign-in
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     reason = models.TextField(_("reason"), blank=True)
     distinct_ids = models.JSONField(default=list)  # the ids that moved
     events = models.PositiveIntegerField(default=0)  # the stream rows that moved

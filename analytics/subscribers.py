@@ -11,7 +11,7 @@ from groupbuy.stream import relay
 
 from . import identity
 
-IDENTITY_CONSUMER = "analytics.identity"
+IDENTITY_CONSUMER = identity.IDENTITY_CONSUMER
 
 
 def on_sign_in(sender, request, user, **kwargs) -> None:
