@@ -12,6 +12,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from livestream import selectors as live_selectors
 from livestream.models import LiveSession
@@ -47,12 +48,36 @@ def room_media(live_session_id: int) -> dict | None:
     }
 
 
+# ffmpeg's words for the usual failures, said the way a host can act on them (the raw text follows).
+_REASONS = (
+    (("connection refused",), gettext_lazy("The platform refused the connection: check the push URL.")),
+    (("timed out", "timeout"), gettext_lazy("The platform did not answer in time.")),
+    (("403", "forbidden", "auth", "unauthorized", "401"), gettext_lazy("The platform refused the stream key.")),
+    (
+        ("name or service not known", "resolve", "no address"),
+        gettext_lazy("The push URL's server name does not exist."),
+    ),
+    (("input/output error", "broken pipe", "reset by peer", "end of file"), gettext_lazy("The connection broke off.")),
+)
+
+
+def reason_text(reason: str) -> str:
+    """A failed push's reason for the host: what it means, then ffmpeg's own words."""
+    if not reason:
+        return ""
+    lowered = reason.lower()
+    for needles, meaning in _REASONS:
+        if any(n in lowered for n in needles):
+            return f"{meaning} ({reason.replace('<destination>: ', '')})"
+    return reason
+
+
 def _destination_data(destination: Destination) -> dict:
     return {
         "id": destination.pk,
         "status": destination.status,
         "status_label": str(destination.get_status_display()),
-        "reason": destination.reason if destination.status in ("retrying", "failed") else "",
+        "reason": reason_text(destination.reason) if destination.status in ("retrying", "failed") else "",
         "is_enabled": destination.is_enabled,
     }
 
@@ -86,7 +111,9 @@ def panel_media(request, session: LiveSession) -> str:
         "stream_key": key,
         "full_url": f"{server_url.rstrip('/')}/{key}",
         "hls_url": config.hls_url(stream.name),
-        "destinations": list(Destination.objects.filter(session=session).order_by("pk")),
+        "destinations": [
+            (d, _destination_data(d)["reason"]) for d in Destination.objects.filter(session=session).order_by("pk")
+        ],
         "kinds": Destination.Kind.choices,
         "recordings": list(Recording.objects.filter(session=session).order_by("started_at", "pk")),
         "replays": replays(session_id=session.pk),

@@ -323,3 +323,17 @@ def test_a_replay_is_served_to_members_of_the_target_communities_and_staff_only(
 
     assert answers == {"member": 206, "stranger": 404, "host": 206, "anonymous": 404}
     assert [r["url"] for r in room.replays(session_id=session.pk)] == [url]
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("<destination>: Connection refused", "平台拒绝了连接，请检查推流地址。 (Connection refused)"),
+        ("Server error: Authentication failed", "平台拒绝了推流密钥。 (Server error: Authentication failed)"),
+        ("something new", "something new"),
+        ("", ""),
+    ],
+    ids=["refused", "auth", "unknown", "none"],
+)
+def test_a_failed_push_says_what_to_check_then_ffmpegs_words(raw, shown):
+    assert room.reason_text(raw) == shown
