@@ -103,6 +103,12 @@ def test_the_operator_publishes_a_clip_and_a_member_sees_it_on_the_campaign_page
             replay.scroll_into_view_if_needed()
             shoot(phone, "member-campaign-replay", width=375)
             replay.screenshot(path=str(SHOTS / "member-campaign-replay-panel.png"))
+            caption = replay.get_by_role("link", name="看回放·老李讲上海青")
+            assert caption.bounding_box()["height"] >= 44
+            caption.click()
+            expect(phone.locator(".hl-replay-title")).to_have_text("看回放·老李讲上海青")
+            expect(phone.get_by_role("link", name="去接龙")).to_be_visible()
+            shoot(phone, "member-clip", width=375)
         finally:
             browser.close()
     clip = Clip.objects.get()
