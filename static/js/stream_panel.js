@@ -32,8 +32,10 @@
 
   function setConnected(on) {
     card.setAttribute("data-connected", on ? "1" : "0");
-    badge.textContent = badge.getAttribute(on ? "data-on" : "data-off");
-    badge.classList.toggle("badge-live", on);
+    if (badge) {
+      badge.textContent = badge.getAttribute(on ? "data-on" : "data-off");
+      badge.classList.toggle("badge-live", on);
+    }
     if (!video) return;
     video.hidden = !on;
     if (empty) empty.hidden = on;
