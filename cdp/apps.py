@@ -7,3 +7,8 @@ class CdpConfig(AppConfig):
 
     name = "cdp"
     verbose_name = _("Customer data")
+
+    def ready(self) -> None:
+        from . import audiences, events  # noqa: F401  (events: declare them at start-up)
+
+        audiences.register()  # warm-up rounds aimed at a segment; the session page's audience section

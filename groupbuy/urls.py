@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("aftersales.urls")),
     path("", include("fission.urls")),
     path("", include("analytics.urls")),
+    path("", include("cdp.urls")),
     path("", include("bi.urls")),
 ]
 

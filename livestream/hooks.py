@@ -186,3 +186,18 @@ def reset() -> None:
     _pin_candidates = _sales = _campaign_url = None
     _campaign_is_open = _session_campaigns = _campaign_builder_url = _calendar_campaigns = None
     _room_media = _panel_media = None
+
+
+# A warm-up round aimed at a narrower audience than whole communities (a segment from the customer data
+# platform). ``provider(round_id)`` returns the user ids the round reaches, or ``None`` when it does not
+# target that round (then the round's own audience applies). Asked once, when the round is expanded.
+_round_audience: Callable[[int], list[int] | None] | None = None
+
+
+def register_round_audience(provider: Callable[[int], list[int] | None]) -> None:
+    global _round_audience
+    _round_audience = provider
+
+
+def round_audience(round_id: int) -> list[int] | None:
+    return _round_audience(round_id) if _round_audience is not None else None

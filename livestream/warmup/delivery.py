@@ -49,6 +49,7 @@ from community.models import Membership
 from community.providers.sms import SMSDeliveryError, get_sms_provider
 from groupbuy import clock
 
+from .. import hooks
 from ..models import Delivery, LiveSession, Notification, Reservation, WarmupRound
 from . import texts
 
@@ -66,8 +67,12 @@ SESSION_OVER = (LiveSession.Status.ENDED, LiveSession.Status.CANCELLED)
 # --- expansion -------------------------------------------------------------------------------------
 
 
-def _audience_user_ids(round_: WarmupRound) -> list[int]:
+def _audience_user_ids(round_: WarmupRound) -> tuple[list[int], bool]:
+    """The round's recipients, and whether a downstream app (cdp's segments) chose them."""
     session = round_.session
+    targeted = hooks.round_audience(round_.pk)
+    if targeted is not None:
+        return sorted(set(targeted)), True
     if round_.audience == WarmupRound.Audience.RESERVED:
         ids = Reservation.objects.filter(session=session).values_list("user_id", flat=True)
     else:
@@ -77,14 +82,14 @@ def _audience_user_ids(round_: WarmupRound) -> list[int]:
         if round_.audience == WarmupRound.Audience.KOCS:
             memberships = memberships.filter(role=Membership.Role.KOC)
         ids = memberships.values_list("user_id", flat=True)
-    return sorted(set(ids))
+    return sorted(set(ids)), False
 
 
 def _expand(round_: WarmupRound, now: datetime) -> int:
     from community.models import User
 
     rows = []
-    user_ids = _audience_user_ids(round_)
+    user_ids, is_targeted = _audience_user_ids(round_)
     phones = set()
     if round_.send_sms:
         phones = set(User.objects.filter(pk__in=user_ids, phone__isnull=False).values_list("pk", flat=True))
@@ -107,7 +112,11 @@ def _expand(round_: WarmupRound, now: datetime) -> int:
     for row in rows:
         row.text = texts.message(round_, row.channel, row.user_id)
     Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    if round_.audience == WarmupRound.Audience.COMMUNITIES and round_.kind != WarmupRound.Kind.CANCELLED:
+    if (
+        round_.audience == WarmupRound.Audience.COMMUNITIES
+        and round_.kind != WarmupRound.Kind.CANCELLED
+        and not is_targeted  # a segment's round is not for the whole communities' feeds
+    ):
         _announce_in_feeds(round_.session)
     round_.status = WarmupRound.Status.EXPANDED
     round_.expanded_at = now
