@@ -66,7 +66,12 @@ def seed_highlights(*, past: LiveSession, upcoming: LiveSession, campaign: Campa
                 .order_by("send_at", "pk")
                 .first()
             )
-            if story is not None and (story.teaser_video_url == "" or showcase.warmup_round_id == story.pk):
+            # Only while it may still carry it: not yet sent, its session still to come, no other teaser in it.
+            if (
+                story is not None
+                and story.teaser_video_url in ("", services.clip_link(showcase))
+                and services.attachable_rounds(showcase).filter(pk=story.pk).exists()
+            ):
                 services.clip_attach_warmup(by=operator, clip_id=showcase.pk, round_id=story.pk)
     ready = sum(1 for c in Clip.objects.filter(recording=recording) if c.render_state == Clip.RenderState.READY)
     return f"{len(clips)} clip(s) of the past live ({ready} cut), “{SHOWCASE_TITLE}” on the jielong page"

@@ -183,12 +183,12 @@ def clip_attach_campaign(*, by: User, clip_id: int, campaign_id: int | None) -> 
     _check_operator(by)
     with transaction.atomic():
         clip = _locked(clip_id)
+        if clip.campaign_id == campaign_id:
+            return clip
         if campaign_id is not None:
             _require_published(clip)
             if not attachable_campaigns(clip).filter(pk=campaign_id).exists():
                 raise ClipRefused(_("Choose one of this brand's campaigns."), code="invalid")
-        if clip.campaign_id == campaign_id:
-            return clip
         clip.campaign_id, clip.updated_by = campaign_id, by
         clip.save(update_fields=["campaign", "updated_by"])
         events.publish(
@@ -218,6 +218,8 @@ def clip_attach_warmup(*, by: User, clip_id: int, round_id: int | None) -> Clip:
     _check_operator(by)
     with transaction.atomic():
         clip = _locked(clip_id)
+        if clip.warmup_round_id == round_id:
+            return clip
         if round_id is not None:
             _require_published(clip)
             round_ = attachable_rounds(clip).select_for_update(of=("self",)).filter(pk=round_id).first()
@@ -225,8 +227,6 @@ def clip_attach_warmup(*, by: User, clip_id: int, round_id: int | None) -> Clip:
                 raise ClipRefused(
                     _("Choose a warm-up round of a later session that has not gone out yet."), code="invalid"
                 )
-        if clip.warmup_round_id == round_id:
-            return clip
         _detach_warmup(clip)
         if round_id is not None:
             WarmupRound.objects.filter(pk=round_id).update(teaser_video_url=clip_link(clip))

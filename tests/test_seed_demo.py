@@ -88,8 +88,9 @@ EXPECTED_ROWS = {
     "campaign_items": 9,
     "orders": 210,
     "order_lines": 546,
-    # the story's, then the delivery's (see test_the_delivery_is_in_the_event_stream), then demo.blacklist's 12
-    "events": 1330 + 230 + 102 + 12,
+    # the story's, then the delivery's (see test_the_delivery_is_in_the_event_stream), then demo.blacklist's 12,
+    # then demo.highlights' 4 (the clips generated, 老李讲上海青 published, on the jielong page and a warm-up round)
+    "events": 1330 + 230 + 102 + 12 + 4,
     "gmv_fen": 1468290,
     # fulfilment: one warehouse, a cold-chain and an ambient van at the 7 points, a 核销员, the past day split
     "warehouses": 1,
@@ -403,6 +404,9 @@ def test_events_tell_the_same_story(seeded):
         "feedback.review_posted": 12,
         "feedback.nps_asked": 32,
         "feedback.nps_answered": 40,
+        "highlights.clips_generated": 1,
+        "highlights.clip_published": 1,
+        "highlights.clip_attached": 2,
     }
     entered = Event.objects.filter(name="livestream.entered", live_session_id=past.pk)
     assert entered.values("user").distinct().count() == 270
