@@ -1,15 +1,15 @@
 // HLS playback for the live room and the host's preview: hls.js (npm, copied to static/vendor by
 // scripts/build-static.mjs) where Media Source Extensions exist, else native HLS (older iOS Safari, WeChat on
 // iOS) when video.canPlayType('application/vnd.apple.mpegurl'). hls.js is tuned for a short delay: 1 s
-// fragments, play ~1.5 s behind the live edge, catch up by playing slightly faster, and jump ahead when more
-// than 5 s behind. A playlist that is not there yet (the encoder just connected) is
+// fragments, play 1.2 s behind the live edge, catch up by playing slightly faster, and jump ahead when more
+// than 4 s behind (bench/media.py: ~2.6 s glass to glass, no stalls, on the 2-core machine). A playlist that is not there yet (the encoder just connected) is
 // retried, so the player can start the moment the room is told the stream is on.
 (function () {
   "use strict";
 
   var LIVE = {
-    liveSyncDuration: 1.5,
-    liveMaxLatencyDuration: 5,
+    liveSyncDuration: 1.2,
+    liveMaxLatencyDuration: 4,
     maxLiveSyncPlaybackRate: 1.15,
     maxBufferLength: 8,
     backBufferLength: 10,
