@@ -106,6 +106,17 @@ def request_most_refund_fen(*, order: Order, lines: list[tuple[OrderLine, int]])
     return min(value, left)
 
 
+def request_open_check_person(*, user: User, brand_id: int) -> None:
+    """Refuse a person flagged for refund abuse in the brand (``community.access.is_flagged``), in neutral
+    words. Shortages that fulfilment records still open by themselves (``request_open_for_shortage``): those
+    are not the member's doing. The member's form asks this before it is filled in, too."""
+    if is_flagged(user=user, brand=brand_id):
+        raise AftersalesRefused(
+            _("You cannot open a new after-sales request for now; please contact your leader if you have questions."),
+            code="not_available",
+        )
+
+
 def request_open(
     *,
     order_id: int,
@@ -124,13 +135,7 @@ def request_open(
     order = Order.objects.select_related("campaign", "community").filter(pk=order_id).first()
     if order is None or order.user_id != user.pk:
         raise AftersalesRefused(_("That is not your order."), code="not_owner")
-    if is_flagged(user=user, brand=order.campaign.brand_id):
-        # The refund-abuse blacklist (community.Flag): neutral words. Shortages that fulfilment records
-        # still open by themselves (request_open_for_shortage): those are not the member's doing.
-        raise AftersalesRefused(
-            _("You cannot open a new after-sales request for now; please contact your leader if you have questions."),
-            code="not_available",
-        )
+    request_open_check_person(user=user, brand_id=order.campaign.brand_id)
     if order.status == Order.Status.CANCELLED:
         raise AftersalesRefused(_("This order was cancelled: there is nothing to claim."), code="cancelled")
     if reason not in Request.Reason.values:

@@ -84,6 +84,11 @@ def member_request_new(request: HttpRequest, order_id: int) -> HttpResponse:
             error, status = refused.message, 400
         else:
             return redirect("aftersales:member-request", made.pk)
+    else:
+        try:
+            services.request_open_check_person(user=request.user, brand_id=order.campaign.brand_id)
+        except DomainError as refused:
+            error = refused.message  # said before the form is filled in; posting it is refused the same way
     lines = _lines(order)
     for line in lines:
         line.posted = posted.get(f"qty-{line.pk}", "")

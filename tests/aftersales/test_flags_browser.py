@@ -1,7 +1,7 @@
 """The refund-abuse blacklist in real Chromium: the operator, on a laptop (1280 px), goes from the after-sales
 queue to 黑名单 → 待复核名单, opens the first suggestion's record, flags them with a reason and finds them on the
 list; the flagged neighbour, on their phone (375 px), taps 接龙 and reads the neutral message, and nothing is
-written. Screenshots go to /tmp/shots/a/."""
+written; the after-sales form says the same before it is filled in. Screenshots go to /tmp/shots/a/."""
 
 from __future__ import annotations
 
@@ -75,6 +75,9 @@ def test_operator_flags_from_the_suggestions_and_the_member_reads_the_neutral_me
         member.locator("#jl-submit").click()
         expect(member.locator("#jl-error")).to_have_text("暂时无法参与本次接龙，如有疑问请联系团长。")
         shoot(member, "6-member-join-refused", width=375)
+        member.goto(f"{base}/m/orders/{abuser.pk}/aftersales/")
+        expect(member.locator("#aftersales-error")).to_have_text("暂时无法发起新的售后申请，如有疑问请联系团长。")
+        shoot(member, "7-member-aftersales-refused", width=375)
         browser.close()
 
     assert Order.objects.count() == orders_before

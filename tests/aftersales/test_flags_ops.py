@@ -98,6 +98,9 @@ def test_the_member_page_shows_the_neutral_message():
     client = Client()
     client.force_login(order.user)
     first = order.lines.order_by("pk")[0]
+    # Told before the form is filled in.
+    form = client.get(f"/m/orders/{order.pk}/aftersales/")
+    assert form.status_code == 200 and NEUTRAL_ZH in form.content.decode()
 
     response = client.post(
         f"/m/orders/{order.pk}/aftersales/",
