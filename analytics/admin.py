@@ -41,3 +41,11 @@ class PersonMergeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False  # the audit record
+
+
+@admin.register(DistinctId)
+class DistinctIdAdmin(admin.ModelAdmin):
+    list_display = ("value", "kind", "person", "created_at")
+    list_filter = ("kind",)
+    search_fields = ("value",)
+    raw_id_fields = ("person",)

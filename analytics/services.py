@@ -3,8 +3,6 @@ domain events are written by ``groupbuy.events.publish`` through ``groupbuy.stre
 
 from typing import Any
 
-from groupbuy.stream.envelope import distinct_id_of_user
-
 from .models import Event
 
 # Payload keys that map onto Event columns; everything else goes into ``properties``.
@@ -14,8 +12,6 @@ _COLUMNS = ("user_id", "community_id", "live_session_id", "campaign_id")
 def _event(name: str, payload: dict[str, Any], occurred_at=None) -> Event:
     columns = {key: payload.pop(key) for key in _COLUMNS if key in payload}
     event = Event(name=name, properties=payload, **columns)
-    if columns.get("user_id"):
-        event.distinct_id = distinct_id_of_user(columns["user_id"])
     if occurred_at is not None:
         event.occurred_at = occurred_at
     return event

@@ -14,6 +14,16 @@ class MemberJoined(events.DomainEvent):
     source: str = "join"  # "join" (own request or approval), "import" (roster import), "creation" (a founding leader)
 
 
+@events.event("community.invitation_created")
+class InvitationCreated(events.DomainEvent):
+    """A leader or operator made a one-off invitation code (邀请码); its uses are ``MemberJoined.invited_by_id``."""
+
+    invitation_id: int
+    community_id: int
+    user_id: int  # the inviter
+    max_uses: int | None = None
+
+
 @events.event("community.application_submitted")
 class ApplicationSubmitted(events.DomainEvent):
     application_id: int

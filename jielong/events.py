@@ -50,6 +50,8 @@ class OrderPaid(events.DomainEvent):
     user_id: int
     order_id: int
     by: int
+    community_id: int | None = None
+    total_fen: int | None = None  # what was paid (the stream's amount)
 
 
 @events.event("jielong.campaign_completed")

@@ -30,9 +30,9 @@ def copy_events_into_the_stream(apps, schema_editor):
                     community_id=row.community_id,
                     live_session_id=row.live_session_id,
                     campaign_id=row.campaign_id,
-                    order_id=row.properties.get("order_id") if isinstance(row.properties.get("order_id"), int) else None,
+                    order_id=row.properties.get("order_id") if type(row.properties.get("order_id")) is int else None,
                     amount_fen=next(
-                        (row.properties[f] for f in ("amount_fen", "total_fen") if isinstance(row.properties.get(f), int)),
+                        (row.properties[f] for f in ("amount_fen", "total_fen") if type(row.properties.get(f)) is int),
                         None,
                     ),
                     properties=row.properties,

@@ -160,7 +160,14 @@ def invitation_create(
         raise InvitationInvalid(_("Only the community's leaders and operators can create invitations."))
     if max_uses is not None and max_uses < 1:
         raise InvitationInvalid(_("The number of uses must be at least 1."))
-    return _create_invitation(community=community, inviter=inviter, max_uses=max_uses, expires_at=expires_at)
+    with transaction.atomic():
+        invitation = _create_invitation(community=community, inviter=inviter, max_uses=max_uses, expires_at=expires_at)
+        events.publish(
+            community_events.InvitationCreated(
+                invitation_id=invitation.pk, community_id=community.pk, user_id=inviter.pk, max_uses=max_uses
+            )
+        )
+    return invitation
 
 
 def _check_invitation(*, code: str, community: Community, user: User, now: datetime) -> Invitation:

@@ -93,7 +93,7 @@ def row(event: DomainEvent, *, context: Context | None = None, now: datetime | N
     context = context or current()
     payload = json.loads(json.dumps(event.payload, default=str))  # JSON as stored: a tuple comes back a list
     columns = {key: payload.pop(key) for key in COLUMNS if key in payload}
-    amount = next((payload[f] for f in AMOUNT_FIELDS if isinstance(payload.get(f), int)), None)
+    amount = next((payload[f] for f in AMOUNT_FIELDS if type(payload.get(f)) is int), None)
     order_id = payload.get("order_id")
     user_id = columns.get("user_id")
     if user_id:
@@ -111,7 +111,7 @@ def row(event: DomainEvent, *, context: Context | None = None, now: datetime | N
         received_at=received,
         distinct_id=distinct_id,
         source=context.source or default_source(event.name),
-        order_id=order_id if isinstance(order_id, int) else None,
+        order_id=order_id if type(order_id) is int else None,
         amount_fen=amount,
         properties={**payload, **(context.properties or {})},
         **columns,

@@ -52,8 +52,29 @@ class Event(models.Model):
             models.Index(fields=["campaign_id", "name"], name="stream_campaign_name"),
         ]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if kwargs and not args:  # made in code (a row read from the database comes positionally)
+            self._fill_envelope()
+
     def __str__(self) -> str:
         return f"{self.name} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def _fill_envelope(self) -> None:
+        """A row written directly (the demo's history, ``analytics.services``) gets the envelope columns
+        the mapping in ``envelope.row`` would give it: the source, the user's distinct id, the order and
+        the amount from its properties."""
+        from .envelope import AMOUNT_FIELDS, default_source, distinct_id_of_user
+
+        if not self.source and self.name:
+            self.source = default_source(self.name)
+        if not self.distinct_id and self.user_id:
+            self.distinct_id = distinct_id_of_user(self.user_id)
+        properties = self.properties if isinstance(self.properties, dict) else {}
+        if self.order_id is None and type(properties.get("order_id")) is int:
+            self.order_id = properties["order_id"]
+        if self.amount_fen is None:
+            self.amount_fen = next((properties[f] for f in AMOUNT_FIELDS if type(properties.get(f)) is int), None)
 
 
 class Cursor(models.Model):

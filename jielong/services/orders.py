@@ -83,7 +83,14 @@ def order_mark_paid(*, order_id: int, by: User) -> Order:
         order.save(update_fields=["payment_status", "paid_at"])
         ledger.payment_record(order=order, by=by)
         events.publish(
-            jielong_events.OrderPaid(campaign_id=order.campaign_id, user_id=order.user_id, order_id=order.pk, by=by.pk)
+            jielong_events.OrderPaid(
+                campaign_id=order.campaign_id,
+                user_id=order.user_id,
+                order_id=order.pk,
+                by=by.pk,
+                community_id=order.community_id,
+                total_fen=order.total_fen,
+            )
         )
     return order
 
