@@ -30,7 +30,13 @@ class Builder:
         self.seqs: dict[int, int] = {}
 
     def person(
-        self, name: str, community: Community | None = None, *, joined: int = -400, invited_by: User | None = None, **extra
+        self,
+        name: str,
+        community: Community | None = None,
+        *,
+        joined: int = -400,
+        invited_by: User | None = None,
+        **extra,
     ) -> User:
         user = f.member(nickname=name)
         f.membership(

@@ -44,7 +44,7 @@ def _rfm_set():
 
 
 def test_rfm_cells_are_quintiles_of_recency_frequency_and_net_spend():
-    s, (u1, u2, u3, u4, u5) = _rfm_set()
+    s, (u1, u2, u3, u4, _u5) = _rfm_set()
     cells = rfm.rfm_cells(brand_id=s.brand.pk)
 
     assert set(cells) == {u1.pk, u2.pk, u3.pk, u4.pk}  # u5: only a cancelled order in the year
@@ -76,7 +76,7 @@ def test_rfm_cells_are_per_brand():
 
 
 def test_person_ltv_is_the_boards_ltv_per_customer():
-    s, people = _rfm_set()
+    _s, people = _rfm_set()
     ltv = {u.pk: rfm.lifetime_value(user_id=u.pk, until=NOW) for u in people}
     assert ltv == {people[0].pk: 15000, people[1].pk: 20000, people[2].pk: 1000, people[3].pk: 6000, people[4].pk: 9000}
     scope = Scope(
@@ -117,7 +117,7 @@ def _koc_set():
 
 
 def test_koc_score_components_and_ranking():
-    s, (k1, k2, r1, r2, r3, r4) = _koc_set()
+    s, (k1, k2, r1, _r2, _r3, r4) = _koc_set()
     scores = koc.koc_scores(brand_id=s.brand.pk)
     by_user = {x.user_id: x for x in scores}
 
@@ -166,7 +166,7 @@ def test_designate_as_koc_uses_the_community_role_and_is_logged():
 
 
 def test_designation_refused_changes_nothing():
-    s, (k1, k2, r1, *_rest) = _koc_set()
+    s, (k1, _k2, r1, *_rest) = _koc_set()
     boss = f.operator()
     leader = s.person("团长", role=Membership.Role.LEADER)
     with pytest.raises(koc.KocRefused):

@@ -40,7 +40,7 @@ def data():
 
 
 def test_member_360_shows_an_operator_everything_with_the_phone_masked(client, data):
-    s, k1, r1, *_ = data
+    _s, k1, _r1, *_ = data
     client.force_login(f.operator())
     page = client.get(reverse("cdp:member", args=[k1.pk]))
     assert page.status_code == 200
@@ -97,7 +97,7 @@ def test_models_page_ranks_kocs_and_designates_one(client, data):
 
 
 def test_the_builder_saves_a_segment_and_counts_live(client, data):
-    s, k1, r1, *_ = data
+    s, _k1, _r1, *_ = data
     client.force_login(f.operator())
     form = {
         "brand": s.brand.pk,
@@ -113,7 +113,10 @@ def test_the_builder_saves_a_segment_and_counts_live(client, data):
     saved = client.post(reverse("cdp:segments"), form)
     segment = Segment.objects.get()
     assert saved.status_code == 302 and saved.url == reverse("cdp:segment", args=[segment.pk])
-    assert segment.rule == {"match": "all", "conditions": [{"field": "orders_in_days", "op": "gte", "window": 30, "value": 1}]}
+    assert segment.rule == {
+        "match": "all",
+        "conditions": [{"field": "orders_in_days", "op": "gte", "window": 30, "value": 1}],
+    }
     page = client.get(reverse("cdp:segment", args=[segment.pk])).content.decode()
     assert "朵朵妈妈" in page and "小王" in page
     listing = client.get(reverse("cdp:segments")).content.decode()
@@ -123,7 +126,14 @@ def test_the_builder_saves_a_segment_and_counts_live(client, data):
 def test_the_builder_refuses_a_bad_rule_with_a_message_and_keeps_the_form(client, data):
     s, *_ = data
     client.force_login(f.operator())
-    form = {"brand": s.brand.pk, "name": "一年多", "field_0": "orders_in_days", "window_0": "900", "op_0": "gte", "value_0": "1"}
+    form = {
+        "brand": s.brand.pk,
+        "name": "一年多",
+        "field_0": "orders_in_days",
+        "window_0": "900",
+        "op_0": "gte",
+        "value_0": "1",
+    }
     page = client.post(reverse("cdp:segments"), form)
     assert page.status_code == 400
     html = page.content.decode()
@@ -136,7 +146,7 @@ def test_the_builder_refuses_a_bad_rule_with_a_message_and_keeps_the_form(client
 
 
 def test_the_session_page_aims_a_round_at_a_segment(client, data):
-    s, k1, r1, *_ = data
+    s, _k1, _r1, *_ = data
     boss = f.operator()
     segment = segments.segment_save(
         by=boss,

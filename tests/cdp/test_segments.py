@@ -82,9 +82,7 @@ def test_new_members_via_referral_this_month():
     s.person("j3", joined=-21, invited_by=x)  # 02-25: last month → out
     j4 = s.person("j4", s.b, joined=-6, invited_by=x)  # referred this month, but a member of 阳光花园 since 2030
     f.membership(user=j4, community=s.a, joined_at=day(-300))
-    assert list(segments.members(brand_id=s.brand.pk, rule=REFERRED_THIS_MONTH).values_list("pk", flat=True)) == [
-        j1.pk
-    ]
+    assert list(segments.members(brand_id=s.brand.pk, rule=REFERRED_THIS_MONTH).values_list("pk", flat=True)) == [j1.pk]
 
 
 def test_koc_top_n_rfm_cell_role_and_stream_events():
@@ -198,7 +196,7 @@ def _scheduled(s: Builder) -> LiveSession:
 
 
 def test_a_warm_up_round_aimed_at_a_segment_reaches_exactly_its_members():
-    s, (w1, w2, w3, w4, w5) = _watchers()
+    s, (w1, _w2, _w3, w4, _w5) = _watchers()
     outsider = s.person("翠湖的邻居", s.b)
     s.watch(outsider, LiveSession.objects.get(title="周二场"), 45)  # in the segment, not in the session's community
     boss = f.operator()
