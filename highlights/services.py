@@ -113,6 +113,22 @@ def clip_trim(*, by: User, clip_id: int, start_s, end_s) -> Clip:
     return clip
 
 
+def clip_recut(*, by: User, clip_id: int) -> Clip:
+    """Cut a clip whose cutting failed again (ffmpeg was missing, the disk was full …), by the worker."""
+    _check_operator(by)
+    with transaction.atomic():
+        clip = _locked(clip_id)
+        if clip.render_state != Clip.RenderState.FAILED:
+            return clip
+        clip.render_state, clip.render_error = Clip.RenderState.PENDING, ""
+        clip.render_requested_at, clip.updated_by = clock.now(), by
+        clip.save(update_fields=["render_state", "render_error", "render_requested_at", "updated_by"])
+        from . import tasks
+
+        transaction.on_commit(partial(tasks.cut_clip.delay, clip.pk))
+    return clip
+
+
 def clip_publish(*, by: User, clip_id: int) -> Clip:
     _check_operator(by)
     with transaction.atomic():

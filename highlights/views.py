@@ -77,6 +77,9 @@ def ops_clip_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         elif action == "trim":
             services.clip_trim(by=by, clip_id=pk, start_s=data.get("start_s", ""), end_s=data.get("end_s", ""))
             done = _("Clip trimmed; its video is being cut again.")
+        elif action == "recut":
+            services.clip_recut(by=by, clip_id=pk)
+            done = _("The clip is being cut again.")
         elif action == "publish":
             services.clip_publish(by=by, clip_id=pk)
             done = _("Clip published.")

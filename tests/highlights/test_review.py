@@ -178,3 +178,21 @@ def test_a_round_already_sent_or_of_an_earlier_session_is_refused(live):
             services.clip_attach_warmup(by=live.operator, clip_id=live.clip.pk, round_id=round_.pk)
         round_.refresh_from_db()
         assert round_.teaser_video_url == ""
+
+
+def test_a_failed_clip_is_cut_again_on_request(live, django_capture_on_commit_callbacks):
+    Clip.objects.filter(pk=live.clip.pk).update(render_state=Clip.RenderState.FAILED, render_error="磁盘已满")
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.clip_recut(by=live.operator, clip_id=live.clip.pk)
+    clip = Clip.objects.get(pk=live.clip.pk)
+    assert (clip.render_state, clip.render_error) == (Clip.RenderState.PENDING, "")
+    assert [(c.func, c.args) for c in callbacks if hasattr(c, "args")] == [(tasks.cut_clip.delay, (clip.pk,))]
+    tasks.cut_clip(clip.pk)
+    assert Clip.objects.get(pk=clip.pk).render_state == Clip.RenderState.READY
+
+
+def test_a_clip_that_did_not_fail_is_not_cut_again(live, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.clip_recut(by=live.operator, clip_id=live.clip.pk)
+    assert callbacks == []
+    assert Clip.objects.get(pk=live.clip.pk).render_state == Clip.RenderState.READY
