@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from community.models import Brand, Membership, User
@@ -146,7 +147,7 @@ def _builder_context(brand: Brand, *, rule: dict, name: str = "", segment: Segme
 
 EXAMPLES = [
     {
-        "name": "watched ≥ 30 min of the last two lives and no order in 30 days",
+        "name": gettext_lazy("watched ≥ 30 min of the last two lives and no order in 30 days"),
         "rule": {
             "match": "all",
             "conditions": [
@@ -160,7 +161,7 @@ EXAMPLES = [
         "rule": {"match": "all", "conditions": [{"field": "koc_rank", "op": "top", "value": 20}]},
     },
     {
-        "name": "new members via referral this month",
+        "name": gettext_lazy("new members via referral this month"),
         "rule": {
             "match": "all",
             "conditions": [{"field": "joined_in_days", "window": "month", "op": "is", "value": "referral"}],
@@ -193,7 +194,7 @@ def ops_segments(request: HttpRequest) -> HttpResponse:
             return redirect("cdp:segment", pk=segment.pk)
     elif request.GET.get("example", "").isdigit() and int(request.GET["example"]) < len(EXAMPLES):
         example = EXAMPLES[int(request.GET["example"])]
-        rule, name = example["rule"], _(example["name"])
+        rule, name = example["rule"], str(example["name"])
     saved = []
     for s in Segment.objects.filter(brand=brand).order_by("name", "pk"):
         try:
