@@ -79,6 +79,7 @@ from .sales import (
     lifetime_value,
     lifetime_value_at,
     lifetime_value_people,
+    ltv_change,
 )
 from .service import (
     _answers,
@@ -237,6 +238,19 @@ METRICS: dict[str, Metric] = {
             lifetime_value_people,
         ),
         Metric(
+            "ltv_change",
+            _("LTV change over the period"),
+            _("LTV at the period's end ÷ LTV at its start − 1"),
+            _(
+                "Both LTVs by the rule above, at the first moment of the period and at its end: the value per "
+                "customer the period added. Empty when nobody had ordered before the period. The people: the "
+                "customers at the end."
+            ),
+            LIFT,
+            ltv_change,
+            lifetime_value_people,
+        ),
+        Metric(
             "nps",
             _("NPS"),
             _("% promoters (9–10) − % detractors (0–6)"),
@@ -350,6 +364,7 @@ __all__ = [
     "lifetime_value_at",
     "lifetime_value_people",
     "live_joiners",
+    "ltv_change",
     "minutes_text",
     "monthly_active",
     "monthly_active_people",

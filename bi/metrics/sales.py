@@ -95,6 +95,15 @@ def lifetime_value(scope: Scope) -> Figure:
     return lifetime_value_at(scope, scope.end)
 
 
+def ltv_change(scope: Scope) -> Figure:
+    """用户LTV变化: LTV at the period's end against LTV at its start, as a lift: 5.0 reads "+500%". Empty when
+    nobody had ordered before the period."""
+    before, after = lifetime_value_at(scope, scope.start).value, lifetime_value_at(scope, scope.end).value
+    if not before or after is None:
+        return Figure(None)
+    return Figure(after / before - 1)
+
+
 def lifetime_value_people(scope: Scope, part: str) -> list[PersonRow]:
     rows = _customer_orders_until(scope, scope.end)
     spent = dict(rows.values("user_id").annotate(s=Sum("total_fen")).values_list("user_id", "s"))

@@ -3,6 +3,8 @@ The test names carry the formula; the docstring of the scenario says who did wha
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import time_machine
 
@@ -119,6 +121,13 @@ def test_lifetime_value__net_gmv_of_all_customers_so_far_over_customers(data, op
     assert len(trend) == 12 and trend[-1]["lifetime_value"] == 2083
 
 
+def test_ltv_change__ltv_at_the_periods_end_over_ltv_at_its_start_minus_one(data, operator):
+    # At the start of the last 30 days only a1 had ordered (C0, 40.00 → ¥40.00); at the end ¥20.83 (above).
+    assert metrics.ltv_change(_all(operator)) == metrics.Figure(2083 / 4000 - 1)
+    # Nobody had ordered before a period that starts 90 days back: no change to show.
+    assert metrics.ltv_change(scope_resolve(viewer=operator, since=NOW.date() - timedelta(days=89))).value is None
+
+
 def test_nps__percent_promoters_minus_percent_detractors(data, operator):
     # Scores 10, 9, 6, 8: (2 − 1) / 4 = 25.
     assert metrics.net_promoter(_all(operator)) == metrics.Figure(25, 1, 4)
@@ -175,6 +184,7 @@ def test_every_metric_is_in_the_glossary_registry_with_a_formula():
         "monthly_active",
         "referral_share",
         "lifetime_value",
+        "ltv_change",
         "nps",
         "perk_sellout",
         "delivery_on_time",
