@@ -15,6 +15,7 @@ from groupbuy import clock, events
 from groupbuy.errors import DomainError
 from jielong.models import Campaign
 from livestream.models import LiveSession, WarmupRound
+from media.models import Recording
 
 from . import events as highlights_events
 from .models import Clip
@@ -65,6 +66,8 @@ def clip_rename(*, by: User, clip_id: int, title: str) -> Clip:
 
 def check_window(*, clip: Clip, start_s: float, end_s: float) -> None:
     """A clip lies inside its recording and lasts between ``MIN_CLIP_S`` and ``MAX_CLIP_S`` seconds."""
+    if clip.recording.status != Recording.Status.READY or not clip.recording.mp4:
+        raise ClipRefused(_("The recording is no longer kept, so this clip cannot be trimmed."), code="expired")
     length = clip.recording.duration_seconds or 0
     if start_s < 0 or end_s > length + 0.001:
         raise ClipRefused(

@@ -196,3 +196,13 @@ def test_a_clip_that_did_not_fail_is_not_cut_again(live, django_capture_on_commi
         services.clip_recut(by=live.operator, clip_id=live.clip.pk)
     assert callbacks == []
     assert Clip.objects.get(pk=live.clip.pk).render_state == Clip.RenderState.READY
+
+
+def test_a_clip_of_an_expired_recording_cannot_be_trimmed(live):
+    from media.models import Recording
+
+    Recording.objects.filter(pk=live.recording.pk).update(status=Recording.Status.EXPIRED)
+    before = snapshot(live.clip)
+    with pytest.raises(ClipRefused, match="录像已不再保留，无法调整该片段。"):
+        services.clip_trim(by=live.operator, clip_id=live.clip.pk, start_s="3", end_s="8")
+    assert snapshot(live.clip) == before
