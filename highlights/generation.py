@@ -104,8 +104,8 @@ def clips_cut(*, clips: list[Clip], workers: int | None = None) -> int:
         by_recording.setdefault(clip.recording_id, []).append(clip)
     ready = 0
     for recording_id, group in by_recording.items():
-        recording = Recording.objects.get(pk=recording_id)
-        if not recording.mp4:
+        recording = Recording.objects.filter(pk=recording_id).first()
+        if recording is None or not recording.mp4 or recording.status != Recording.Status.READY:
             Clip.objects.filter(pk__in=[c.pk for c in group]).update(
                 render_state=Clip.RenderState.FAILED, render_error=_("The recording has no video file.")[:300]
             )
