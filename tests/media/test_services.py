@@ -337,3 +337,19 @@ def test_a_replay_is_served_to_members_of_the_target_communities_and_staff_only(
 )
 def test_a_failed_push_says_what_to_check_then_ffmpegs_words(raw, shown):
     assert room.reason_text(raw) == shown
+
+
+def test_a_session_deleted_while_streaming_cuts_the_encoder_off_and_leaves_nothing_behind(client):
+    session, _host = _live_session(status=LiveSession.Status.LIVE)
+    stream = services.stream_for(session=session)
+    assert _post(client, "publish", name=stream.name, key=stream.key, clientid="9").status_code == 200
+
+    session.delete()
+
+    assert (
+        _post(client, "update", name=stream.name, key=stream.key, clientid="9", call="update_publish").status_code
+        == 403
+    )
+    assert _post(client, "publish-done", name=stream.name, clientid="9").status_code == 200
+    assert _post(client, "record-done", name=stream.name, clientid="9", path="/tmp/x.flv").status_code == 200
+    assert (Stream.objects.count(), Recording.objects.count()) == (0, 0)
