@@ -70,5 +70,6 @@
   }
 
   setConnected(card.getAttribute("data-connected") === "1");
-  window.setInterval(poll, 2000);
+  // An ended session's card (no preview) has nothing live to follow.
+  if (video) window.setInterval(poll, 2000);
 })();
