@@ -66,7 +66,7 @@ class KocScore:
 
     @property
     def reasons(self) -> list[str]:
-        """The components in words, the largest contribution first."""
+        """The components that count, in words, the largest contribution first."""
         words = {
             "referral": _("%(people)s people they brought bought %(amount)s")
             % {"people": self.referred_people, "amount": format_fen(self.referral_fen)},
@@ -78,8 +78,8 @@ class KocScore:
             if self.nps is not None
             else _("no NPS answer"),
         }
-        order = sorted(WEIGHTS, key=lambda k: -self.parts.get(k, 0))
-        return [f"{words[k]} (+{self.parts.get(k, 0):.0f})" for k in order]
+        order = sorted((k for k in WEIGHTS if self.parts.get(k, 0) > 0), key=lambda k: -self.parts[k])
+        return [f"{words[k]} (+{self.parts[k]:.0f})" for k in order]
 
 
 def _subtrees(children: dict[int, set[int]], roots: set[int]) -> dict[int, set[int]]:

@@ -135,9 +135,15 @@ def rfm_cells(*, brand_id: int, now: datetime | None = None) -> dict[int, RfmCel
     return {pk: RfmCell(pk, recency[pk], totals[pk][1], spent.get(pk, 0), r[pk], f[pk], m[pk]) for pk in totals}
 
 
-def cell_counts(cells: dict[int, RfmCell]) -> list[tuple[str, str, int]]:
-    """(key, label, customers) for the eight cells, in the table's order."""
+def arrows(key: str) -> str:
+    """ "R↑ F↓ M↑": which of the three are high in a cell."""
+    highs = next(h for h, k in CELLS.items() if k == key)
+    return " ".join(f"{name}{'↑' if high else '↓'}" for name, high in zip("RFM", highs, strict=True))
+
+
+def cell_counts(cells: dict[int, RfmCell]) -> list[tuple[str, str, int, str]]:
+    """(key, label, customers, arrows) for the eight cells, in the table's order."""
     counts: dict[str, int] = dict.fromkeys(CELL_LABELS, 0)
     for cell in cells.values():
         counts[cell.key] += 1
-    return [(key, str(CELL_LABELS[key]), counts[key]) for key in CELL_LABELS]
+    return [(key, str(CELL_LABELS[key]), counts[key], arrows(key)) for key in CELL_LABELS]

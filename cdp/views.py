@@ -157,7 +157,7 @@ EXAMPLES = [
         },
     },
     {
-        "name": "KOC score top 20",
+        "name": gettext_lazy("KOC score top 20"),
         "rule": {"match": "all", "conditions": [{"field": "koc_rank", "op": "top", "value": 20}]},
     },
     {

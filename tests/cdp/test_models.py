@@ -64,7 +64,8 @@ def test_rfm_cells_are_quintiles_of_recency_frequency_and_net_spend():
         u3.pk: "general_develop",
         u4.pk: "general_retain",
     }
-    counts = dict((key, n) for key, _label, n in rfm.cell_counts(cells))
+    counts = {key: n for key, _label, n, _arrows in rfm.cell_counts(cells)}
+    assert rfm.cell_counts(cells)[1][3] == "R↑ F↓ M↑"  # important_develop
     assert counts["important_value"] == 1 and counts["general_winback"] == 0 and sum(counts.values()) == 4
 
 
@@ -143,6 +144,7 @@ def test_koc_score_components_and_ranking():
     assert all(x.score == 0 for x in scores[3:])
     assert one.reasons[0].endswith("(+25)")  # leadership is its largest part
     assert len(one.reasons) == 4
+    assert len(two.reasons) == 2  # only the parts that count: referrals and watching
 
 
 def test_designate_as_koc_uses_the_community_role_and_is_logged():
