@@ -20,17 +20,28 @@ from livestream.models import LiveSession
 from . import chapters, config, server, services
 from .models import Destination, Recording, Stream
 
+PREVIEW_SKIP_AFTER = 2.0  # seconds of encoder preview before going live worth skipping
+
 
 def replays(*, session_id: int) -> list[dict]:
-    """The session's ready recordings, oldest first, with their chapters as offsets."""
+    """The session's ready recordings, oldest first, with their chapters as offsets.
+
+    An encoder connected before the host went live recorded the preview too: the replay starts where the live
+    did (``url`` carries a ``#t=`` media fragment), and the file keeps every frame (clips and chapters count
+    from its start)."""
+    went_live = LiveSession.objects.filter(pk=session_id).values_list("started_at", flat=True).first()
     result = []
     for recording in Recording.objects.filter(session_id=session_id, status=Recording.Status.READY).order_by(
         "started_at", "pk"
     ):
+        url = reverse("media:replay-file", args=[session_id, recording.pk])
+        start = recording.offset(went_live) if went_live else 0.0
+        if PREVIEW_SKIP_AFTER < start < (recording.duration_seconds or 0):
+            url += f"#t={start:.1f}"
         result.append(
             {
                 "id": recording.pk,
-                "url": reverse("media:replay-file", args=[session_id, recording.pk]),
+                "url": url,
                 "duration": recording.duration_seconds,
                 "chapters": chapters.recording_chapters(recording),
             }

@@ -353,3 +353,13 @@ def test_a_session_deleted_while_streaming_cuts_the_encoder_off_and_leaves_nothi
     assert _post(client, "publish-done", name=stream.name, clientid="9").status_code == 200
     assert _post(client, "record-done", name=stream.name, clientid="9", path="/tmp/x.flv").status_code == 200
     assert (Stream.objects.count(), Recording.objects.count()) == (0, 0)
+
+
+def test_a_replay_starts_where_the_live_did_when_the_encoder_connected_earlier(settings):
+    session, _host = _live_session(status=LiveSession.Status.ENDED)
+    recording = _ready_recording(session, started_at=NOON, settings=settings)
+    LiveSession.objects.filter(pk=session.pk).update(started_at=NOON + timedelta(seconds=95))
+
+    assert room.replays(session_id=session.pk)[0]["url"] == f"/live/{session.pk}/replay/{recording.pk}.mp4#t=95.0"
+    LiveSession.objects.filter(pk=session.pk).update(started_at=NOON + timedelta(seconds=1))
+    assert room.replays(session_id=session.pk)[0]["url"] == f"/live/{session.pk}/replay/{recording.pk}.mp4"
