@@ -8,25 +8,62 @@ from django.db.models import Count, QuerySet, Sum
 
 from jielong.models import LedgerEntry, Order
 
+from .. import rollups
 from ..scope import Scope
 from .base import Figure, PersonRow, orders, person_rows, refunds_fen, yuan_text
 
 # --- GMV, net GMV, 客单价 ------------------------------------------------------------------------------
+#
+# Each figure is arithmetic over three parts of the board's orders (how many, their amounts, their refunds):
+# counted from the domain rows, or read from the stream's rollups when ``settings.BI_ROLLUPS`` is on
+# (``bi.rollups``: the same rule — orders not cancelled, of the period or the picked sessions' jielongs, in the
+# scope's communities — folded from the event stream). The ClickHouse check uses the same arithmetic.
+
+
+def _sales(scope: Scope, *, live: bool | None = None, refunds: bool = False) -> rollups.Sales:
+    if rollups.enabled():
+        return rollups.sales(scope, live=live)
+    rows = orders(scope)
+    if live is not None:
+        rows = rows.filter(campaign__live_session__isnull=not live)
+    totals = rows.aggregate(s=Sum("total_fen"), n=Count("pk"))
+    return rollups.Sales(totals["n"] or 0, totals["s"] or 0, refunds_fen(rows) if refunds else 0)
+
+
+def gross_figure(s: rollups.Sales) -> Figure:
+    return Figure(s.gross_fen)
+
+
+def net_figure(s: rollups.Sales) -> Figure:
+    return Figure(s.gross_fen - s.refund_fen)
+
+
+def aov_figure(s: rollups.Sales) -> Figure:
+    return Figure(round(s.gross_fen / s.orders) if s.orders else None, s.gross_fen, s.orders)
+
+
+def lift_figure(live: rollups.Sales, other: rollups.Sales) -> Figure:
+    """客单价 of live-driven orders against the others, as a lift: 2.0 reads "+200%"."""
+    live_aov = live.gross_fen / live.orders if live.orders else None
+    other_aov = other.gross_fen / other.orders if other.orders else None
+    if live_aov is None or not other_aov:
+        return Figure(None)
+    return Figure(live_aov / other_aov - 1)
+
+
+FROM_SALES = {"gmv_gross": gross_figure, "gmv_net": net_figure, "average_order_value": aov_figure}
 
 
 def gmv_gross(scope: Scope) -> Figure:
-    return Figure(orders(scope).aggregate(s=Sum("total_fen"))["s"] or 0)
+    return gross_figure(_sales(scope))
 
 
 def gmv_net(scope: Scope) -> Figure:
-    rows = orders(scope)
-    return Figure((rows.aggregate(s=Sum("total_fen"))["s"] or 0) - refunds_fen(rows))
+    return net_figure(_sales(scope, refunds=True))
 
 
 def average_order_value(scope: Scope) -> Figure:
-    totals = orders(scope).aggregate(s=Sum("total_fen"), n=Count("pk"))
-    n = totals["n"] or 0
-    return Figure(round((totals["s"] or 0) / n) if n else None, totals["s"] or 0, n)
+    return aov_figure(_sales(scope))
 
 
 def _aov(rows: QuerySet[Order]) -> float | None:
@@ -36,14 +73,7 @@ def _aov(rows: QuerySet[Order]) -> float | None:
 
 def aov_live_lift(scope: Scope) -> Figure:
     """客单价 of orders in jielongs a live launched against the other orders, as a lift: 2.0 reads "+200%"."""
-    rows = orders(scope)
-    live, other = (
-        _aov(rows.filter(campaign__live_session__isnull=False)),
-        _aov(rows.filter(campaign__live_session__isnull=True)),
-    )
-    if live is None or not other:
-        return Figure(None)
-    return Figure(live / other - 1)
+    return lift_figure(_sales(scope, live=True), _sales(scope, live=False))
 
 
 def aov_live_lift_people(scope: Scope, part: str) -> list[PersonRow]:

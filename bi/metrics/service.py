@@ -11,6 +11,7 @@ from feedback import nps
 from feedback.models import NpsSurvey
 from fulfillment.models import Parcel
 
+from .. import rollups
 from ..scope import Scope
 from .base import ON_TIME_BY, Figure, PersonRow, orders, person_rows, ratio
 
@@ -28,9 +29,19 @@ def _answers(scope: Scope) -> QuerySet[NpsSurvey]:
     return surveys
 
 
+def nps_figure(a: rollups.Answers) -> Figure:
+    passives = a.answers - a.promoters - a.detractors
+    value = nps.nps_value(promoters=a.promoters, passives=passives, detractors=a.detractors)
+    return Figure(value, a.promoters - a.detractors, a.answers)
+
+
 def net_promoter(scope: Scope) -> Figure:
-    row = nps.nps_total(_answers(scope))  # feedback.nps owns the arithmetic (one definition of NPS)
-    return Figure(row.nps, row.promoters - row.detractors, row.answers)
+    """From the answers (or the stream's rollups when ``settings.BI_ROLLUPS`` is on); feedback.nps owns the
+    arithmetic (one definition of NPS)."""
+    if rollups.enabled():
+        return nps_figure(rollups.answers(scope))
+    row = nps.nps_total(_answers(scope))
+    return nps_figure(rollups.Answers(row.answers, row.promoters, row.detractors))
 
 
 def net_promoter_people(scope: Scope, part: str) -> list[PersonRow]:

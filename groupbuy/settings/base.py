@@ -211,7 +211,16 @@ CELERY_BEAT_SCHEDULE = {
     "media-sweep-recordings": _every(600.0, "media.tasks.sweep_recordings"),
     # The event stream's durable consumers (identity resolution, ...), each from its cursor.
     "stream-relay": _every(15.0, "groupbuy.stream.tasks.relay"),
+    # BI: fold the stream into the dashboards' rollups; re-export recent days for ClickHouse (when configured).
+    "bi-rollups-catch-up": _every(30.0, "bi.tasks.rollups_catch_up"),
+    "bi-stream-export": _every(3600.0, "bi.tasks.stream_export_recent"),
 }
+
+# The sales and NPS tiles read the stream's rollups (bi.rollups) instead of counting domain rows: for a brand
+# whose every order is in the event stream (the demo's history year writes orders without events, so off).
+BI_ROLLUPS = env.bool("BI_ROLLUPS", default=False)
+# Where the periodic export writes the stream's day partitions for ClickHouse (bi.stream_export); empty: off.
+STREAM_EXPORT_DIR = env.str("STREAM_EXPORT_DIR", default="")
 
 # --- Fulfilment: pickup (核销) -----------------------------------------------------------------
 # How long after a 核销 the counter may undo it (a wrong code, a mix-up), with a reason.

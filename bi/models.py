@@ -1,0 +1,76 @@
+"""The rollups behind the sales and NPS tiles (see :mod:`bi.rollups`): daily sums per community and jielong,
+folded from the event stream by the background worker, and the per-order and per-jielong facts that let an
+event arriving late or out of order land in the right day.
+
+Plain ids, no foreign keys: like the stream, the rollups outlive the rows they mention, and a rebuild from the
+raw stream (``manage.py rollups_rebuild``) must not depend on them.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class RollupDay(models.Model):
+    """One local day's figures for one community and one jielong (campaign): the orders placed that day that
+    count (joined, not cancelled, jielong not failed), their amounts and refunds, and the NPS answers given that
+    day. Sums over rows are the tiles' figures."""
+
+    day = models.DateField()
+    community_id = models.BigIntegerField()
+    campaign_id = models.BigIntegerField()
+    orders = models.BigIntegerField(default=0)
+    gross_fen = models.BigIntegerField(default=0)
+    refund_fen = models.BigIntegerField(default=0)  # refunds of those orders, whenever they were paid back
+    nps_answers = models.IntegerField(default=0)
+    nps_promoters = models.IntegerField(default=0)
+    nps_detractors = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "bi_rollup_day"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "community_id", "campaign_id"], name="bi_rollup_day_key"),
+        ]
+        indexes = [models.Index(fields=["campaign_id"], name="bi_rollup_day_campaign")]
+
+    def __str__(self) -> str:
+        return f"{self.day} c{self.community_id} j{self.campaign_id}"
+
+
+class RollupOrder(models.Model):
+    """What the stream has said about one order so far. Its contribution to ``RollupDay`` is a function of this
+    row alone (and its jielong's), so events may come in any order: each moves the row and the day by the
+    difference."""
+
+    order_id = models.BigIntegerField(primary_key=True)
+    campaign_id = models.BigIntegerField(null=True)
+    community_id = models.BigIntegerField(null=True)
+    day = models.DateField(null=True)  # the local day of the join; null until the join is seen
+    total_fen = models.BigIntegerField(default=0)
+    total_event_id = models.BigIntegerField(default=0)  # the stream row that set the total: the latest wins
+    refund_fen = models.BigIntegerField(default=0)
+    is_joined = models.BooleanField(default=False)
+    is_cancelled = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "bi_rollup_order"
+        indexes = [models.Index(fields=["campaign_id"], name="bi_rollup_order_campaign")]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id}"
+
+
+class RollupCampaign(models.Model):
+    """A jielong as the stream knows it: the live session that launched it, and whether it failed (不成团 — its
+    orders were cancelled together, with one event)."""
+
+    campaign_id = models.BigIntegerField(primary_key=True)
+    live_session_id = models.BigIntegerField(null=True)
+    is_failed = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "bi_rollup_campaign"
+        indexes = [models.Index(fields=["live_session_id"], name="bi_rollup_campaign_session")]
+
+    def __str__(self) -> str:
+        return f"jielong {self.campaign_id}"

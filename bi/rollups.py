@@ -1,0 +1,392 @@
+"""Rollups of the event stream behind the sales and NPS tiles (汇总表): kept by the background worker from a
+cursor, rebuildable from the raw stream, read by :mod:`bi.metrics` when ``settings.BI_ROLLUPS`` is on.
+
+What is folded (``RELEVANT``): an order's join, amount changes, cancellation and refunds, a jielong's opening
+(its live session) and failure (不成团: every order cancelled with one event), and NPS answers. Into
+``RollupDay`` (day × community × jielong: orders that count, their amounts and refunds, NPS counts), through
+two fact tables, ``RollupOrder`` and ``RollupCampaign``.
+
+Late and out-of-order events: **additive upserts keyed by the order**. An order's contribution to its day is a
+function of its fact row alone (joined, not cancelled, jielong not failed → one order, its latest total, its
+refunds, on the local day of its join), so each event moves the fact and then the day by the difference
+(after − before). The result does not depend on the order events are folded in: a cancellation seen before
+the join, a refund a month late, an amount change older than the join all land where the recomputation puts
+them (``recompute`` — independent SQL over the raw stream; the test proves the two equal).
+
+Exactly once: the cursor (``stream.Cursor`` "bi.rollups") moves in the transaction that writes the sums, and
+only over rows received ``SETTLE`` ago (the relay's rule: a row with a lower id may still be committing).
+Fresh: a tile adds to the sums the fold of the stream after the cursor (``tail``), computed in memory, so a
+board is exact even when the worker is behind.
+
+Why not every tile: the others count people across days (viewers, joiners, monthly active, customers so far
+— not additive over day buckets), or rows the stream does not carry (parcels and their arrival, the
+referral tree, the first-N perk orders' times): they stay on the domain queries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from feedback.nps import DETRACTOR_MAX, PROMOTER_MIN
+from groupbuy import clock
+from groupbuy.stream.models import Cursor, Event
+from groupbuy.stream.relay import SETTLE
+
+from .models import RollupCampaign, RollupDay, RollupOrder
+
+CURSOR = "bi.rollups"
+SPAN = 50_000  # stream rows per transaction
+
+JOINED = "jielong.order_joined"
+UPDATED = "jielong.order_updated"
+CANCELLED = "jielong.order_cancelled"
+REFUND = "jielong.refund_issued"
+OPENED = "jielong.campaign_opened"
+FAILED = "jielong.campaign_failed"
+NPS = "feedback.nps_answered"
+RELEVANT = (JOINED, UPDATED, CANCELLED, REFUND, OPENED, FAILED, NPS)
+
+_FIELDS = ("pk", "name", "occurred_at", "community_id", "campaign_id", "order_id", "amount_fen", "live_session_id")
+# The sums of a RollupDay row, in this order.
+SUMS = ("orders", "gross_fen", "refund_fen", "nps_answers", "nps_promoters", "nps_detractors")
+Key = tuple[date, int, int]  # (day, community, jielong)
+
+
+def enabled() -> bool:
+    return bool(getattr(settings, "BI_ROLLUPS", False))
+
+
+def local_day(at: datetime) -> date:
+    return timezone.localtime(at).date()
+
+
+# --- the fold ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Fold:
+    """Facts loaded for a batch, changed in memory; ``deltas`` are what the batch adds to each day row."""
+
+    orders: dict[int, RollupOrder] = field(default_factory=dict)
+    campaigns: dict[int, RollupCampaign] = field(default_factory=dict)
+    before: dict[int, tuple[Key, int, int] | None] = field(default_factory=dict)
+    deltas: dict[Key, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0] * len(SUMS)))
+
+    def campaign(self, campaign_id: int) -> RollupCampaign:
+        found = self.campaigns.get(campaign_id)
+        if found is None:
+            found = self.campaigns[campaign_id] = RollupCampaign(campaign_id=campaign_id)
+        return found
+
+    def order(self, order_id: int) -> RollupOrder:
+        found = self.orders.get(order_id)
+        if found is None:
+            found = self.orders[order_id] = RollupOrder(order_id=order_id)
+            self.before[order_id] = None
+        return found
+
+    def contribution(self, o: RollupOrder) -> tuple[Key, int, int] | None:
+        if not o.is_joined or o.is_cancelled or o.day is None:
+            return None
+        campaign = self.campaigns.get(o.campaign_id or 0)
+        if campaign is not None and campaign.is_failed:
+            return None
+        return (o.day, o.community_id or 0, o.campaign_id or 0), o.total_fen, o.refund_fen
+
+
+def _rows(q: Q) -> list[tuple]:
+    return list(Event.objects.filter(q, name__in=RELEVANT).order_by("pk").values_list(*_FIELDS, "properties__score"))
+
+
+def fold(rows: list[tuple]) -> Fold:
+    """Load the facts ``rows`` touch, apply the rows to them in memory and work out the day deltas."""
+    f = Fold()
+    order_ids = {r[5] for r in rows if r[5] is not None and r[1] not in (OPENED, FAILED, NPS)}
+    failed = {r[4] for r in rows if r[1] == FAILED and r[4] is not None}
+    loaded = RollupOrder.objects.filter(Q(pk__in=order_ids) | Q(campaign_id__in=failed)) if order_ids or failed else []
+    for o in loaded:
+        f.orders[o.pk] = o
+    campaign_ids = {r[4] for r in rows if r[4] is not None} | {o.campaign_id for o in f.orders.values()}
+    campaign_ids.discard(None)
+    for c in RollupCampaign.objects.filter(pk__in=campaign_ids) if campaign_ids else []:
+        f.campaigns[c.pk] = c
+    for order_id, o in f.orders.items():
+        f.before[order_id] = f.contribution(o)
+
+    for pk, name, at, community_id, campaign_id, order_id, amount, session_id, score in rows:
+        if name == NPS:
+            row = f.deltas[(local_day(at), community_id or 0, campaign_id or 0)]
+            score = int(score) if score is not None else None
+            row[3] += 1
+            row[4] += score is not None and score >= PROMOTER_MIN
+            row[5] += score is not None and score <= DETRACTOR_MAX
+        elif name == OPENED:
+            if campaign_id is not None and session_id is not None:
+                f.campaign(campaign_id).live_session_id = session_id
+        elif name == FAILED:
+            if campaign_id is not None:
+                f.campaign(campaign_id).is_failed = True
+        elif order_id is not None:
+            o = f.order(order_id)
+            if campaign_id is not None and (name == JOINED or o.campaign_id is None):
+                o.campaign_id = campaign_id
+                f.campaign(campaign_id)  # preloaded when it exists: a new one starts blank
+            if name == JOINED:
+                o.is_joined, o.community_id, o.day = True, community_id, local_day(at)
+            elif name == CANCELLED:
+                o.is_cancelled = True
+            elif name == REFUND:
+                o.refund_fen += amount or 0
+            if name in (JOINED, UPDATED) and amount is not None and pk > o.total_event_id:
+                o.total_fen, o.total_event_id = amount, pk
+
+    for order_id, o in f.orders.items():
+        before, after = f.before.get(order_id), f.contribution(o)
+        if before == after:
+            continue
+        for found, sign in ((before, -1), (after, 1)):
+            if found is not None:
+                key, total, refund = found
+                row = f.deltas[key]
+                row[0] += sign
+                row[1] += sign * total
+                row[2] += sign * refund
+    return f
+
+
+def _write(f: Fold) -> None:
+    if f.orders:
+        RollupOrder.objects.bulk_create(
+            list(f.orders.values()),
+            update_conflicts=True,
+            unique_fields=["order_id"],
+            update_fields=[
+                "campaign_id",
+                "community_id",
+                "day",
+                "total_fen",
+                "total_event_id",
+                "refund_fen",
+                "is_joined",
+                "is_cancelled",
+            ],
+        )
+    if f.campaigns:
+        RollupCampaign.objects.bulk_create(
+            list(f.campaigns.values()),
+            update_conflicts=True,
+            unique_fields=["campaign_id"],
+            update_fields=["live_session_id", "is_failed"],
+        )
+    deltas = [(day, c, j, *sums) for (day, c, j), sums in f.deltas.items() if any(sums)]
+    if not deltas:
+        return
+    table = RollupDay._meta.db_table
+    columns = ", ".join(("day", "community_id", "campaign_id", *SUMS))
+    updates = ", ".join(f"{s} = {table}.{s} + excluded.{s}" for s in SUMS)
+    with connection.cursor() as cursor:
+        for start in range(0, len(deltas), 500):
+            chunk = deltas[start : start + 500]
+            values = ", ".join(["(" + ", ".join(["%s"] * 9) + ")"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {values} "
+                f"ON CONFLICT (day, community_id, campaign_id) DO UPDATE SET {updates}",
+                [v for row in chunk for v in row],
+            )
+
+
+# --- the worker and the rebuild ---------------------------------------------------------------------------
+
+
+def catch_up(
+    *, now: datetime | None = None, settle: timedelta = SETTLE, span: int = SPAN, max_batches: int | None = 200
+) -> int:
+    """Fold the stream after the cursor, ``span`` rows per transaction; returns how many stream rows it passed.
+    Safe to run concurrently (the cursor row is locked) and again (it resumes after the last commit)."""
+    until = (now or clock.now()) - settle
+    Cursor.objects.get_or_create(name=CURSOR)
+    passed = batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        with transaction.atomic():
+            cursor = Cursor.objects.select_for_update().get(name=CURSOR)
+            ids = Event.objects.filter(pk__gt=cursor.position, received_at__lte=until).order_by("pk")[:span]
+            with connection.cursor() as c:
+                sql, params = ids.values("id").query.sql_with_params()
+                c.execute(f"SELECT count(*), max(id) FROM ({sql}) AS batch", params)
+                count, last = c.fetchone()
+            if not count:
+                break
+            _write(fold(_rows(Q(pk__gt=cursor.position, pk__lte=last))))
+            Cursor.objects.filter(name=CURSOR).update(position=last, updated_at=clock.now())
+        passed += count
+        if count < span:
+            break
+    return passed
+
+
+def reset() -> None:
+    RollupDay.objects.all().delete()
+    RollupOrder.objects.all().delete()
+    RollupCampaign.objects.all().delete()
+
+
+def rebuild() -> int:
+    """Clear the rollups and fold the whole stream again (``manage.py rollups_rebuild``)."""
+    with transaction.atomic():
+        Cursor.objects.get_or_create(name=CURSOR)
+        Cursor.objects.select_for_update().get(name=CURSOR)
+        reset()
+        Cursor.objects.filter(name=CURSOR).update(position=0, updated_at=clock.now())
+    return catch_up(settle=timedelta(0), max_batches=None)
+
+
+def position() -> int:
+    return Cursor.objects.filter(name=CURSOR).values_list("position", flat=True).first() or 0
+
+
+def tail() -> Fold:
+    """The fold of the stream after the cursor, not written: what the sums do not have yet."""
+    return fold(_rows(Q(pk__gt=position())))
+
+
+# --- reading: the parts the tiles are made of ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sales:
+    orders: int = 0
+    gross_fen: int = 0
+    refund_fen: int = 0
+
+
+@dataclass(frozen=True)
+class Answers:
+    answers: int = 0
+    promoters: int = 0
+    detractors: int = 0
+
+
+def _campaigns_of_sessions(session_ids: Iterable[int], f: Fold) -> set[int]:
+    found = set(RollupCampaign.objects.filter(live_session_id__in=list(session_ids)).values_list("pk", flat=True))
+    for c in f.campaigns.values():  # the tail's openings
+        if c.live_session_id in session_ids:
+            found.add(c.pk)
+    return found
+
+
+def _live_campaigns(f: Fold) -> set[int]:
+    found = set(RollupCampaign.objects.filter(live_session_id__isnull=False).values_list("pk", flat=True))
+    return found | {c.pk for c in f.campaigns.values() if c.live_session_id is not None}
+
+
+def _sums(scope, columns: tuple[str, ...], *, live: bool | None = None) -> list[int]:
+    """The sums of ``columns`` over the scope's day rows, the tail's deltas added."""
+    f = tail()
+    rows = RollupDay.objects.all()
+    keep_campaigns: set[int] | None = None
+    if scope.session_picked:
+        keep_campaigns = _campaigns_of_sessions(scope.session_ids, f)
+        rows = rows.filter(campaign_id__in=keep_campaigns)
+    else:
+        rows = rows.filter(day__gte=scope.since, day__lte=scope.until)
+    if scope.community_ids is not None:
+        rows = rows.filter(community_id__in=scope.community_ids)
+    live_ids: set[int] | None = None
+    if live is not None:
+        live_ids = _live_campaigns(f)
+        live_q = Q(campaign_id__in=RollupCampaign.objects.filter(live_session_id__isnull=False).values("pk"))
+        rows = rows.filter(live_q) if live else rows.exclude(live_q)
+    totals = rows.aggregate(**{c: Sum(c) for c in columns})
+    sums = [totals[c] or 0 for c in columns]
+    indexes = [SUMS.index(c) for c in columns]
+    for (day, community_id, campaign_id), delta in f.deltas.items():
+        if keep_campaigns is not None and campaign_id not in keep_campaigns:
+            continue
+        if keep_campaigns is None and not scope.since <= day <= scope.until:
+            continue
+        if scope.community_ids is not None and community_id not in scope.community_ids:
+            continue
+        if live_ids is not None and (campaign_id in live_ids) != live:
+            continue
+        for n, i in enumerate(indexes):
+            sums[n] += delta[i]
+    return sums
+
+
+def sales(scope, *, live: bool | None = None) -> Sales:
+    """Orders that count in the scope (placed in its period, or of its sessions' jielongs; in its communities),
+    their amounts and refunds; ``live`` True/False: only those of jielongs a live launched / the others."""
+    return Sales(*_sums(scope, ("orders", "gross_fen", "refund_fen"), live=live))
+
+
+def answers(scope) -> Answers:
+    """NPS answers in the scope (given in its period, or about its sessions' jielongs; in its communities)."""
+    return Answers(*_sums(scope, ("nps_answers", "nps_promoters", "nps_detractors")))
+
+
+# --- the recomputation (PostgreSQL): the same figures straight from the raw stream ----------------------------
+
+RECOMPUTE_SQL = """
+WITH ev AS (SELECT * FROM stream_event WHERE name = ANY(%(names)s)),
+joined AS (
+    SELECT DISTINCT ON (order_id) order_id, campaign_id, COALESCE(community_id, 0) AS community_id,
+           (occurred_at AT TIME ZONE %(tz)s)::date AS day
+    FROM ev WHERE name = %(joined)s AND order_id IS NOT NULL ORDER BY order_id, id),
+total AS (
+    SELECT DISTINCT ON (order_id) order_id, amount_fen AS fen FROM ev
+    WHERE name IN (%(joined)s, %(updated)s) AND order_id IS NOT NULL AND amount_fen IS NOT NULL
+    ORDER BY order_id, id DESC),
+refund AS (SELECT order_id, SUM(amount_fen) AS fen FROM ev WHERE name = %(refund)s GROUP BY order_id),
+sales AS (
+    SELECT j.day, j.community_id, COALESCE(j.campaign_id, 0) AS campaign_id, COUNT(*) AS orders,
+           SUM(COALESCE(t.fen, 0)) AS gross_fen, SUM(COALESCE(r.fen, 0)) AS refund_fen
+    FROM joined j LEFT JOIN total t USING (order_id) LEFT JOIN refund r USING (order_id)
+    WHERE j.order_id NOT IN (SELECT order_id FROM ev WHERE name = %(cancelled)s AND order_id IS NOT NULL)
+      AND COALESCE(j.campaign_id, 0) NOT IN (SELECT campaign_id FROM ev WHERE name = %(failed)s
+                                              AND campaign_id IS NOT NULL)
+    GROUP BY 1, 2, 3),
+nps AS (
+    SELECT (occurred_at AT TIME ZONE %(tz)s)::date AS day, COALESCE(community_id, 0) AS community_id,
+           COALESCE(campaign_id, 0) AS campaign_id, COUNT(*) AS nps_answers,
+           COUNT(*) FILTER (WHERE (properties ->> 'score')::int >= %(promoter)s) AS nps_promoters,
+           COUNT(*) FILTER (WHERE (properties ->> 'score')::int <= %(detractor)s) AS nps_detractors
+    FROM ev WHERE name = %(nps)s GROUP BY 1, 2, 3)
+SELECT day, community_id, campaign_id, COALESCE(s.orders, 0), COALESCE(s.gross_fen, 0), COALESCE(s.refund_fen, 0),
+       COALESCE(n.nps_answers, 0), COALESCE(n.nps_promoters, 0), COALESCE(n.nps_detractors, 0)
+FROM sales s FULL JOIN nps n USING (day, community_id, campaign_id)
+"""
+
+
+def recompute() -> dict[Key, tuple[int, ...]]:
+    """Every day row, computed from the whole raw stream in one query (PostgreSQL), rows of zeros left out."""
+    params = {
+        "names": list(RELEVANT),
+        "tz": settings.TIME_ZONE,
+        "joined": JOINED,
+        "updated": UPDATED,
+        "refund": REFUND,
+        "cancelled": CANCELLED,
+        "failed": FAILED,
+        "nps": NPS,
+        "promoter": PROMOTER_MIN,
+        "detractor": DETRACTOR_MAX,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(RECOMPUTE_SQL, params)
+        rows = cursor.fetchall()
+    return {(r[0], r[1], r[2]): tuple(int(v) for v in r[3:]) for r in rows if any(r[3:])}
+
+
+def stored() -> dict[Key, tuple[int, ...]]:
+    """The day rows as the worker left them, rows of zeros left out."""
+    rows = RollupDay.objects.values_list("day", "community_id", "campaign_id", *SUMS)
+    return {(r[0], r[1], r[2]): tuple(r[3:]) for r in rows if any(r[3:])}
