@@ -15,6 +15,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales.models import Request as AftersalesRequest
 from analytics.models import Event, Person
@@ -30,6 +31,29 @@ from . import events as cdp_events
 from . import koc, rfm, segments
 from .models import PhoneUnmask
 
+# The timeline's words for the facts a member's history is mostly made of; other events show their name.
+EVENT_LABELS = {
+    "community.member_joined": gettext_lazy("Joined a community"),
+    "community.member_left": gettext_lazy("Left a community"),
+    "community.role_changed": gettext_lazy("Community role changed"),
+    "livestream.reserved": gettext_lazy("Reserved a live"),
+    "livestream.entered": gettext_lazy("Entered a live"),
+    "livestream.left": gettext_lazy("Left a live"),
+    "livestream.commented": gettext_lazy("Commented in a live"),
+    "livestream.asked": gettext_lazy("Asked a question in a live"),
+    "jielong.order_joined": gettext_lazy("Joined a jielong"),
+    "jielong.order_cancelled": gettext_lazy("Cancelled an order"),
+    "jielong.order_paid": gettext_lazy("Paid"),
+    "jielong.refund_issued": gettext_lazy("Refunded"),
+    "fulfillment.order_picked_up": gettext_lazy("Picked up"),
+    "aftersales.request_opened": gettext_lazy("Opened an after-sales request"),
+    "feedback.review_posted": gettext_lazy("Posted a review"),
+    "feedback.nps_answered": gettext_lazy("Answered the NPS question"),
+    "fission.order_attributed": gettext_lazy("Order credited to a help-seller"),
+    "analytics.link_opened": gettext_lazy("Opened a shared link"),
+    "cdp.koc_designated": gettext_lazy("Designated KOC"),
+    "cdp.phone_unmasked": gettext_lazy("Full phone shown to an operator"),
+}
 TIMELINE = 60
 ORDERS = 20
 LIVES = 20
@@ -112,6 +136,13 @@ def _timeline(member: User, person: Person | None):
     return stream
 
 
+def _labelled(rows) -> list[Event]:
+    rows = list(rows)
+    for row in rows:
+        row.label = EVENT_LABELS.get(row.name, "")
+    return rows
+
+
 def referral_subtree(member: User) -> tuple[list[ReferralNode], bool]:
     """Whom they invited, and whom those invited (depth ≤ 3, ≤ 100 people), breadth first."""
     nodes: list[ReferralNode] = []
@@ -181,7 +212,7 @@ def member_360(*, viewer: User, member: User, now: datetime | None = None) -> Me
         member=member,
         person=person,
         memberships=memberships,
-        timeline=list(stream.order_by("-occurred_at", "-pk")[:TIMELINE]),
+        timeline=_labelled(stream.order_by("-occurred_at", "-pk")[:TIMELINE]),
         event_total=stream.count(),
         orders=list(
             Order.objects.filter(user=member)

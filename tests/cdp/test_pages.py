@@ -65,6 +65,7 @@ def test_unmask_shows_the_full_number_once_and_logs_it(client, data):
     assert Event.objects.filter(name="cdp.phone_unmasked").count() == 1
     again = client.get(reverse("cdp:member", args=[k1.pk])).content.decode()
     assert k1.phone not in again  # shown for that answer only
+    assert "运营查看了完整手机号" in again  # the timeline (the stream) shows it too
 
 
 @pytest.mark.parametrize("who", ["leader_here", "leader_there", "member"])
