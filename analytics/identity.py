@@ -187,7 +187,8 @@ def operator_merge(*, kept_user: User, absorbed_phone: str, by: User, reason: st
         raise IdentityError(_("No member has this phone number."), code="no_member")
     if other.pk == kept_user.pk:
         raise IdentityError(_("These are already the same person."), code="same_person")
-    return merge(kept=person_for_user(kept_user), absorbed=person_for_user(other), by=by, reason=reason)
+    with transaction.atomic():  # a refusal leaves no person made on the way
+        return merge(kept=person_for_user(kept_user), absorbed=person_for_user(other), by=by, reason=reason)
 
 
 # --- the stream's person_id ---------------------------------------------------------------------------
@@ -272,6 +273,21 @@ class PersonSummary:
     recent: list[Event]
     merges: list[PersonMerge]
     accounts: list[User]  # the accounts whose persons were merged into this one (and its own)
+
+
+def person_summary_of_user(user: User, *, recent: int = 20) -> PersonSummary:
+    """What the identity page shows for an account (reads only: a person not made yet is not made here)."""
+    person = person_of(distinct_id_of_user(user.pk))
+    if person is not None:
+        return person_summary(person, recent=recent)
+    stream = Event.objects.filter(distinct_id=distinct_id_of_user(user.pk))
+    return PersonSummary(
+        ids=[],
+        events=stream.count(),
+        recent=list(stream.order_by("-occurred_at", "-pk")[:recent]),
+        merges=[],
+        accounts=[],
+    )
 
 
 def person_summary(person: Person, *, recent: int = 20) -> PersonSummary:

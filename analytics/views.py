@@ -19,7 +19,6 @@ def ops_identity(request: HttpRequest, user_id: int) -> HttpResponse:
     """A member's person (CDP): their ids, their events in the stream, merges — and the operator's merge
     of another account into this one (two identified persons are never merged automatically)."""
     user = get_object_or_404(User, pk=user_id)
-    person = identity.person_for_user(user)
     if request.method == "POST":
         try:
             merge = identity.operator_merge(
@@ -30,19 +29,16 @@ def ops_identity(request: HttpRequest, user_id: int) -> HttpResponse:
             )
         except DomainError as exc:
             messages.error(request, exc.message)
-            return render(
-                request, "ops/analytics/identity.html", _identity_context(user, person, request.POST), status=400
-            )
+            return render(request, "ops/analytics/identity.html", _identity_context(user, request.POST), status=400)
         messages.success(request, identity.merged_message(merge))
         return redirect("analytics:ops-identity", user_id=user.pk)
-    return render(request, "ops/analytics/identity.html", _identity_context(user, person, {}))
+    return render(request, "ops/analytics/identity.html", _identity_context(user, {}))
 
 
-def _identity_context(user: User, person, posted) -> dict:
+def _identity_context(user: User, posted) -> dict:
     return {
         "member": user,
-        "person": person,
-        "summary": identity.person_summary(person),
+        "summary": identity.person_summary_of_user(user),
         "posted": posted,
         # the member's page in the console, to go back to
         "membership": user.memberships.select_related("community").order_by("pk").first(),

@@ -195,6 +195,19 @@ def test_a_bad_merge_says_why_in_chinese_and_changes_nothing(client, posted, sai
     assert identity.person_for_user(kept) != identity.person_for_user(other)
 
 
+def test_opening_the_identity_page_writes_nothing(client):
+    member = factories.member()
+    events.publish(livestream_events.Entered(live_session_id=1, user_id=member.pk))  # not resolved yet
+    client.force_login(factories.operator())
+
+    page = client.get(reverse("analytics:ops-identity", args=[member.pk]))
+
+    assert page.status_code == 200
+    assert "livestream.entered" in page.content.decode()
+    assert identity.person_of(f"user:{member.pk}") is None
+    assert not DistinctId.objects.filter(value__in=[f"user:{member.pk}", f"phone:{member.phone}"]).exists()
+
+
 def test_only_an_operator_opens_the_identity_page(client):
     member = factories.member()
     client.force_login(factories.member())

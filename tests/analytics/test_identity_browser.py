@@ -1,11 +1,14 @@
 """An operator goes from a member's console page to their identity page (laptop) and merges a second
 account of the same neighbour into them; the merge shows in the record, in Chinese."""
 
+from datetime import timedelta
+
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from analytics.models import PersonMerge
 from groupbuy import events
+from groupbuy.stream import relay
 from livestream import events as livestream_events
 from tests import factories
 from tests.browser import launch, session_cookies, staff_page
@@ -21,6 +24,7 @@ def test_an_operator_merges_a_second_account_from_the_member_page(live_server):
     events.publish_many(
         [livestream_events.Entered(live_session_id=n, user_id=u.pk) for n, u in ((1, kept), (2, other), (3, kept))]
     )
+    relay.consume("analytics.identity", settle=timedelta(0))  # the periodic relay has seen them
     cookies = session_cookies(live_server.url, factories.operator(), language=None)
 
     with sync_playwright() as p:

@@ -43,6 +43,8 @@ def _example(cls, *, user_id: int) -> events.DomainEvent:
             values[field.name] = f"{field.name} {n}"
         elif hint in (int, int | None):
             values[field.name] = 1000 + n
+        elif hint in (float, float | None):
+            values[field.name] = 0.5 + n
         elif hint == tuple[int, ...]:
             values[field.name] = (1000 + n, 2000 + n)
         else:
