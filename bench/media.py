@@ -310,6 +310,8 @@ def main() -> None:
         lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
         if lines:
             result["clips_ready_s_per_hour"] = json.loads(lines[-1]).get("clips_ready_s_per_hour")
+        else:
+            result["clips_error"] = (out.stderr.strip().splitlines() or ["bench/clips.py printed no result"])[-1][:200]
     shutil.rmtree(directory, ignore_errors=True)
     print(json.dumps(result))
 
