@@ -43,8 +43,17 @@ def round_audience_user_ids(round_id: int) -> list[int] | None:
     )
 
 
+def round_audience_labels(round_ids: list[int]) -> dict[int, str]:
+    """The session page's words for rounds aimed at a segment: "Segment: <name>"."""
+    return {
+        t.round_id: _("Segment: %(name)s") % {"name": t.segment.name}
+        for t in RoundAudience.objects.filter(round_id__in=round_ids).select_related("segment")
+    }
+
+
 def register() -> None:
     live_hooks.register_round_audience(round_audience_user_ids)
+    live_hooks.register_round_audience_labels(round_audience_labels)
     from .panels import ops_session_panel
 
     live_hooks.register_ops_session_panel(ops_session_panel)

@@ -127,6 +127,7 @@ def ops_session_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _previews(session: LiveSession, rounds: list[WarmupRound], viewer_id: int) -> list[dict]:
     """Each round's text as members will receive it: inbox, and SMS / leader copy when the round uses them."""
     previews = []
+    audiences = hooks.round_audience_labels([r.pk for r in rounds])  # a segment instead of the round's own
     for round_ in rounds:
         round_.session = session
         texts = [(_("In-app inbox"), f"{round_.title}\n{warmup.texts.message(round_, Delivery.Channel.INBOX, 0)}")]
@@ -136,7 +137,9 @@ def _previews(session: LiveSession, rounds: list[WarmupRound], viewer_id: int) -
             texts.append(
                 (_("Leader's group copy"), warmup.texts.message(round_, Delivery.Channel.LEADER_COPY, viewer_id))
             )
-        previews.append({"round": round_, "texts": texts})
+        previews.append(
+            {"round": round_, "texts": texts, "audience": audiences.get(round_.pk) or round_.get_audience_display()}
+        )
     return previews
 
 

@@ -201,3 +201,16 @@ def register_round_audience(provider: Callable[[int], list[int] | None]) -> None
 
 def round_audience(round_id: int) -> list[int] | None:
     return _round_audience(round_id) if _round_audience is not None else None
+
+
+# How the session page names such an audience: ``provider(round_ids)`` → {round id: "Segment: …"}.
+_round_audience_labels: Callable[[list[int]], dict[int, str]] | None = None
+
+
+def register_round_audience_labels(provider: Callable[[list[int]], dict[int, str]]) -> None:
+    global _round_audience_labels
+    _round_audience_labels = provider
+
+
+def round_audience_labels(round_ids: list[int]) -> dict[int, str]:
+    return _round_audience_labels(round_ids) if _round_audience_labels is not None else {}

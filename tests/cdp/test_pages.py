@@ -163,6 +163,8 @@ def test_the_session_page_aims_a_round_at_a_segment(client, data):
     done = client.post(reverse("cdp:round-target", args=[round_.pk]), {"segment": segment.pk})
     assert done.status_code == 302
     assert RoundAudience.objects.get().segment == segment
+    plan = client.get(reverse("livestream:ops-session", args=[session.pk])).content.decode()
+    assert "人群：近30天下过单" in plan  # the warm-up plan names the segment as the round's audience
     invite = client.post(reverse("cdp:session-invite", args=[session.pk]), {"segment": segment.pk, "title": ""})
     assert invite.status_code == 302
     assert RoundAudience.objects.filter(is_invitation=True).count() == 1
