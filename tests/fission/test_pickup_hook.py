@@ -48,3 +48,34 @@ def test_verify_pickup_accrues_and_undo_reverses_the_leaders_commission():
     back = LedgerEntry.objects.filter(payee=leader, kind=Kind.CLAWBACK)
     assert sum(b.amount_fen for b in back) == sum(e.amount_fen for e in earned)
     assert ledger_reconcile() == []
+
+
+def test_the_sweep_accrues_what_a_batch_pickup_or_a_late_payment_left_out():
+    """A tracking batch step can mark parcels picked up without a 核销; an order paid after its pickup earned
+    nothing at the counter. The sweep accrues both, once."""
+    from django.utils import timezone
+
+    from fission.commissions import commissions_catch_up
+    from fulfillment.models import Parcel
+
+    day = make_day(suppliers=1, points=1, members=3, campaigns=1)
+    split_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
+    point = day.points[0]
+    leader = factories.member(nickname="王团长")
+    point.leader = leader
+    point.save(update_fields=["leader"])
+    operator = factories.operator()
+    sellers.rule_set(
+        campaign=day.campaigns[0], kind=RuleKind.PERCENT, rate_bp=0, fixed_fen=0, leader_rate_bp=1000, by=operator
+    )
+    orders = list(Order.objects.filter(campaign=day.campaigns[0]).order_by("pk"))
+    Parcel.objects.filter(order__in=orders).update(state=Parcel.State.PICKED_UP, picked_up_at=timezone.now())
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=Order.Status.PICKED_UP)
+    services.order_mark_paid(order_id=orders[0].pk, by=operator)
+
+    assert commissions_catch_up() == orders[0].lines.count()
+    assert set(LedgerEntry.objects.filter(kind=Kind.COMMISSION).values_list("order_id", flat=True)) == {orders[0].pk}
+    services.order_mark_paid(order_id=orders[1].pk, by=operator)  # paid after the pickup
+    assert commissions_catch_up() == orders[1].lines.count()
+    assert commissions_catch_up() == 0
+    assert ledger_reconcile() == []
