@@ -14,9 +14,7 @@ then run ``SALES_SQL`` / ``NPS_SQL`` with the scope filled in (:func:`sales_sql`
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from django.utils import timezone
+from datetime import UTC, datetime
 
 from . import rollups
 from .metrics import sales as sales_metrics
@@ -51,7 +49,7 @@ WITH
     SELECT order_id, sum(ifNull(amount_fen, 0)) AS fen FROM {{table}}
     WHERE name = '{rollups.REFUND}' AND order_id IS NOT NULL GROUP BY order_id),
   sessions AS (
-    SELECT campaign_id, argMax(live_session_id, id) AS live_session_id FROM {{table}}
+    SELECT campaign_id, argMax(live_session_id, id) AS session FROM {{table}}
     WHERE name = '{rollups.OPENED}' AND campaign_id IS NOT NULL AND live_session_id IS NOT NULL
     GROUP BY campaign_id)
 SELECT count(), sum(ifNull(t.fen, 0)), sum(ifNull(r.fen, 0))
@@ -66,7 +64,7 @@ WHERE j.order_id NOT IN (SELECT order_id FROM {{table}} WHERE name = '{rollups.C
 NPS_SQL = f"""
 WITH
   sessions AS (
-    SELECT campaign_id, argMax(live_session_id, id) AS live_session_id FROM {{table}}
+    SELECT campaign_id, argMax(live_session_id, id) AS session FROM {{table}}
     WHERE name = '{rollups.OPENED}' AND campaign_id IS NOT NULL AND live_session_id IS NOT NULL
     GROUP BY campaign_id)
 SELECT count(), countIf(score >= {rollups.PROMOTER_MIN}), countIf(score <= {rollups.DETRACTOR_MAX})
@@ -83,15 +81,13 @@ def _ids(values) -> str:
 
 
 def _utc(at: datetime) -> str:
-    return f"toDateTime64('{at.astimezone(timezone.UTC):%Y-%m-%d %H:%M:%S}', 6, 'UTC')"
+    return f"toDateTime64('{at.astimezone(UTC):%Y-%m-%d %H:%M:%S}', 6, 'UTC')"
 
 
 def _where(scope, *, live: bool | None = None) -> str:
     """The scope as ClickHouse conditions on ``j`` (at, community_id, campaign_id)."""
     if scope.session_picked:
-        parts = [
-            f"j.campaign_id IN (SELECT campaign_id FROM sessions WHERE live_session_id IN ({_ids(scope.session_ids)}))"
-        ]
+        parts = [f"j.campaign_id IN (SELECT campaign_id FROM sessions WHERE session IN ({_ids(scope.session_ids)}))"]
     else:
         parts = [f"j.at >= {_utc(scope.start)}", f"j.at < {_utc(scope.end)}"]
     if scope.community_ids is not None:
@@ -147,4 +143,4 @@ def figures(session, scope, *, table: str = "events") -> dict:
 def load(session, path: str, *, table: str = "events") -> None:
     """Create ``table`` in the session and load the export under ``path`` into it."""
     session.query(CREATE_SQL.format(table=table, structure=STRUCTURE))
-    session.query(LOAD_SQL.format(table=table, path=path, structure=STRUCTURE))
+    session.query(LOAD_SQL.format(table=table, path=path, structure=STRUCTURE.replace("'", "\\'")))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -56,7 +56,7 @@ def _bounds(since: date | None, until: date | None) -> tuple[datetime | None, da
 
 
 def _utc(at: datetime) -> str:
-    return at.astimezone(timezone.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 class _Partitions:
