@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from bi import clickhouse, rollups
+from bi import clickhouse, rollups, stream_export
 from bi.metrics import METRICS
 from groupbuy import clock
 from groupbuy.stream.models import Event
@@ -42,7 +42,7 @@ def test_export_partitions_by_day_and_clickhouse_gives_postgresqls_figures(chdb,
         assert days == expected_days
         lines = [json.loads(line) for d in days for line in (tmp_path / d / "events.jsonl").read_text().splitlines()]
         assert len(lines) == len(first) + len(second)
-        assert {line["day"] if "day" in line else None for line in lines} == {None}
+        assert {tuple(line) for line in lines} == {stream_export.COLUMNS}
         sample = next(line for line in lines if line["name"] == "feedback.nps_answered")
         assert "score" in json.loads(sample["properties"])
 
