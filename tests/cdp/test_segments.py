@@ -256,3 +256,34 @@ def test_a_segment_of_another_brand_is_refused_as_audience():
     with pytest.raises(audiences.AudienceRefused):
         audiences.segment_invite(by=boss, segment=foreign, session=_scheduled(s), title="邀请")
     assert WarmupRound.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_operators_saving_the_same_name_at_once_make_one_segment():
+    import threading
+
+    from django.db import connection
+
+    s = Builder()
+    bosses = [f.operator(), f.operator()]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def save(boss):
+        try:
+            barrier.wait()
+            segments.segment_save(by=boss, brand=s.brand, name="本月裂变新人", rule=REFERRED_THIS_MONTH)
+            outcomes.append("saved")
+        except segments.SegmentRuleInvalid as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(b,)) for b in bosses]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["name", "saved"]
+    assert Segment.objects.count() == 1
+    assert Event.objects.filter(name="cdp.segment_saved").count() == 1
