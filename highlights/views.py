@@ -95,6 +95,7 @@ def ops_clip_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         else:
             raise Http404
     except DomainError as exc:
-        return _review_page(request, clip.session, status=400, error={"clip": pk, "message": exc.message})
+        posted = {"clip": pk, "message": exc.message, "start_s": data.get("start_s"), "end_s": data.get("end_s")}
+        return _review_page(request, clip.session, status=400, error=posted)
     messages.success(request, done)
     return redirect(reverse("highlights:ops-clips", args=[clip.session_id]) + f"#clip-{pk}")

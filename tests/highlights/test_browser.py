@@ -74,6 +74,7 @@ def test_the_operator_publishes_a_clip_and_a_member_sees_it_on_the_campaign_page
             expect(ops.locator(f"#clip-{live.clip.pk} [role=alert]")).to_have_text(
                 "片段必须在录像范围内（0 至 12.0 秒）。"
             )
+            expect(ops.locator(f"#clip-{live.clip.pk} input[name=end_s]")).to_have_value("70")  # what was typed
             shoot(ops, "ops-clips-refused-trim", width=1280)
             assert Clip.objects.get().end_s == 8
 
