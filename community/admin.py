@@ -9,6 +9,8 @@ from .models import (
     Column,
     Community,
     FeedItem,
+    Flag,
+    FlagLogEntry,
     Invitation,
     Membership,
     PhoneCode,
@@ -180,3 +182,29 @@ class FeedItemAdmin(admin.ModelAdmin):
     list_filter = ("community", "kind")
     list_select_related = ("community",)
     search_fields = ("title", "source_key")
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """Flags change only through ``community.services.flags`` (operators' 黑名单 pages), which log every step."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Flag)
+class FlagAdmin(_ReadOnlyAdmin):
+    list_display = ("user", "brand", "reason", "flagged_at", "lifted_at")
+    list_filter = ("brand",)
+    raw_id_fields = ("user", "flagged_by", "lifted_by")
+
+
+@admin.register(FlagLogEntry)
+class FlagLogEntryAdmin(_ReadOnlyAdmin):
+    list_display = ("user", "brand", "action", "actor", "at")
+    list_filter = ("brand", "action")
