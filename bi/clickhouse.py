@@ -6,8 +6,12 @@ embedded ClickHouse (``chdb``) against the same export and compare with PostgreS
 
 In a ClickHouse server::
 
-    CREATE TABLE events (<STRUCTURE>) ENGINE = MergeTree PARTITION BY toDate(occurred_at) ORDER BY (name, occurred_at);
+    CREATE TABLE events (<STRUCTURE>) ENGINE = MergeTree PARTITION BY toYYYYMM(occurred_at) ORDER BY (name, occurred_at);
     INSERT INTO events SELECT * FROM file('<out>/day=*/events.jsonl', JSONEachRow, '<STRUCTURE>');
+
+(months, not days, as ClickHouse's partitions: it advises against many small ones). A day exported again
+(late events) replaces its rows: ``ALTER TABLE events DELETE WHERE toDate(occurred_at, 'Asia/Shanghai') = '<day>'``
+then insert that day's file.
 
 then run ``SALES_SQL`` / ``NPS_SQL`` with the scope filled in (:func:`sales_sql`, :func:`nps_sql`).
 """
@@ -29,7 +33,7 @@ STRUCTURE = (
 
 CREATE_SQL = (
     "CREATE TABLE IF NOT EXISTS {table} ({structure}) ENGINE = MergeTree "
-    "PARTITION BY toDate(occurred_at) ORDER BY (name, occurred_at)"
+    "PARTITION BY toYYYYMM(occurred_at) ORDER BY (name, occurred_at)"
 )
 LOAD_SQL = "INSERT INTO {table} SELECT * FROM file('{path}/day=*/events.jsonl', JSONEachRow, '{structure}')"
 

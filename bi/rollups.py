@@ -40,7 +40,7 @@ from groupbuy import clock
 from groupbuy.stream.models import Cursor, Event
 from groupbuy.stream.relay import SETTLE
 
-from .models import RollupCampaign, RollupDay, RollupOrder
+from .models import RollupCampaign, RollupDay, RollupDayAll, RollupOrder
 
 CURSOR = "bi.rollups"
 SPAN = 50_000  # stream rows per transaction
@@ -187,18 +187,27 @@ def _write(f: Fold) -> None:
             update_fields=["live_session_id", "is_failed"],
         )
     deltas = [(day, c, j, *sums) for (day, c, j), sums in f.deltas.items() if any(sums)]
-    if not deltas:
-        return
-    table = RollupDay._meta.db_table
-    columns = ", ".join(("day", "community_id", "campaign_id", *SUMS))
+    brand: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0] * len(SUMS))
+    for day, _c, j, *sums in deltas:
+        row = brand[(day, j)]
+        for i, v in enumerate(sums):
+            row[i] += v
+    _upsert(RollupDay._meta.db_table, ("day", "community_id", "campaign_id"), deltas)
+    _upsert(RollupDayAll._meta.db_table, ("day", "campaign_id"), [(*k, *v) for k, v in brand.items() if any(v)])
+
+
+def _upsert(table: str, key: tuple[str, ...], rows: list[tuple]) -> None:
+    """Add ``rows``' sums to the table's rows (made when missing): one statement per 500 rows."""
+    columns = ", ".join((*key, *SUMS))
     updates = ", ".join(f"{s} = {table}.{s} + excluded.{s}" for s in SUMS)
+    width = len(key) + len(SUMS)
     with connection.cursor() as cursor:
-        for start in range(0, len(deltas), 500):
-            chunk = deltas[start : start + 500]
-            values = ", ".join(["(" + ", ".join(["%s"] * 9) + ")"] * len(chunk))
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {values} "
-                f"ON CONFLICT (day, community_id, campaign_id) DO UPDATE SET {updates}",
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
                 [v for row in chunk for v in row],
             )
 
@@ -235,6 +244,7 @@ def catch_up(
 
 def reset() -> None:
     RollupDay.objects.all().delete()
+    RollupDayAll.objects.all().delete()
     RollupOrder.objects.all().delete()
     RollupCampaign.objects.all().delete()
 
@@ -291,7 +301,7 @@ def _live_campaigns(f: Fold) -> set[int]:
 def _sums(scope, columns: tuple[str, ...], *, live: bool | None = None) -> list[int]:
     """The sums of ``columns`` over the scope's day rows, the tail's deltas added."""
     f = tail()
-    rows = RollupDay.objects.all()
+    rows = RollupDay.objects.all() if scope.community_ids is not None else RollupDayAll.objects.all()
     keep_campaigns: set[int] | None = None
     if scope.session_picked:
         keep_campaigns = _campaigns_of_sessions(scope.session_ids, f)
@@ -302,7 +312,7 @@ def _sums(scope, columns: tuple[str, ...], *, live: bool | None = None) -> list[
         rows = rows.filter(community_id__in=scope.community_ids)
     live_ids: set[int] | None = None
     if live is not None:
-        live_ids = _live_campaigns(f)
+        live_ids = _live_campaigns(f) if f.deltas else set()
         live_q = Q(campaign_id__in=RollupCampaign.objects.filter(live_session_id__isnull=False).values("pk"))
         rows = rows.filter(live_q) if live else rows.exclude(live_q)
     totals = rows.aggregate(**{c: Sum(c) for c in columns})
@@ -367,7 +377,7 @@ FROM sales s FULL JOIN nps n USING (day, community_id, campaign_id)
 
 
 def recompute() -> dict[Key, tuple[int, ...]]:
-    """Every day row, computed from the whole raw stream in one query (PostgreSQL), rows of zeros left out."""
+    """Every day row (day, community, jielong), computed from the whole raw stream in one query (PostgreSQL), rows of zeros left out."""
     params = {
         "names": list(RELEVANT),
         "tz": settings.TIME_ZONE,
@@ -384,6 +394,27 @@ def recompute() -> dict[Key, tuple[int, ...]]:
         cursor.execute(RECOMPUTE_SQL, params)
         rows = cursor.fetchall()
     return {(r[0], r[1], r[2]): tuple(int(v) for v in r[3:]) for r in rows if any(r[3:])}
+
+
+def over_communities(rows: dict[Key, tuple[int, ...]]) -> dict[tuple[date, int], tuple[int, ...]]:
+    """Day rows summed over communities (what ``RollupDayAll`` holds), rows of zeros left out."""
+    found: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0] * len(SUMS))
+    for (day, _community, campaign), values in rows.items():
+        row = found[(day, campaign)]
+        for i, v in enumerate(values):
+            row[i] += v
+    return {k: tuple(v) for k, v in found.items() if any(v)}
+
+
+def stored_all() -> dict[tuple[date, int], tuple[int, ...]]:
+    rows = RollupDayAll.objects.values_list("day", "campaign_id", *SUMS)
+    return {(r[0], r[1]): tuple(r[2:]) for r in rows if any(r[2:])}
+
+
+def matches_recomputation() -> bool:
+    """Both rollup tables equal the recomputation from the raw stream (PostgreSQL)."""
+    again = recompute()
+    return stored() == again and stored_all() == over_communities(again)
 
 
 def stored() -> dict[Key, tuple[int, ...]]:

@@ -60,6 +60,7 @@ def test_rollup_equals_recomputation_with_late_and_out_of_order_events(pinned):
     assert rollups.catch_up(settle=settle0, span=37) == len(second)  # small transactions: many cursor moves
     stored = rollups.stored()
     assert stored == rollups.recompute()
+    assert rollups.stored_all() == rollups.over_communities(stored)  # the all-communities table
     assert sum(v[0] for v in stored.values()) > 50 and sum(v[2] for v in stored.values()) > 0
     assert sum(v[3] for v in stored.values()) > 10
     assert not any(key[2] == 112 and values[0] for key, values in stored.items())  # the failed jielong
@@ -92,6 +93,7 @@ def test_rebuild_command_gives_the_same_rollups(pinned):
     RollupDay.objects.update(gross_fen=0)  # damaged
     call_command("rollups_rebuild", "--check")
     assert rollups.stored() == incremental
+    assert rollups.stored_all() == rollups.over_communities(incremental)
 
 
 @pytest.mark.parametrize("name", list(SCOPES))
