@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Q
 
@@ -63,8 +63,6 @@ def session_campaign_filter(session: LiveSession) -> Q:
 
 def engagement(*, session: LiveSession, start: datetime, duration_s: int) -> Engagement:
     """Per-second engagement of ``session`` for ``duration_s`` seconds from ``start``."""
-    from datetime import timedelta
-
     end = start + timedelta(seconds=duration_s)
     in_window = {"created_at__gte": start, "created_at__lt": end}
     comments = Comment.objects.filter(session=session, status=Comment.Status.VISIBLE, **in_window)
@@ -119,9 +117,8 @@ def recording_plan(recording: Recording) -> list[Window]:
         return []
     session = recording.session
     launch_s = recording.offset(session.jielong_opened_at) if session.jielong_opened_at else None
-    windows = plan_clips(
+    return plan_clips(
         engagement(session=session, start=recording.started_at, duration_s=whole_seconds),
         explanations=explanations(recording=recording, duration_s=whole_seconds),
         launch_s=launch_s,
     )
-    return windows
