@@ -19,6 +19,7 @@ class RollupDay(models.Model):
     day = models.DateField()
     community_id = models.BigIntegerField()
     campaign_id = models.BigIntegerField()
+    is_live = models.BooleanField(default=False)  # the jielong was launched by a live (its RollupCampaign's)
     orders = models.BigIntegerField(default=0)
     gross_fen = models.BigIntegerField(default=0)
     refund_fen = models.BigIntegerField(default=0)  # refunds of those orders, whenever they were paid back
@@ -46,6 +47,7 @@ class RollupDayAll(models.Model):
 
     day = models.DateField()
     campaign_id = models.BigIntegerField()
+    is_live = models.BooleanField(default=False)  # the jielong was launched by a live (its RollupCampaign's)
     orders = models.BigIntegerField(default=0)
     gross_fen = models.BigIntegerField(default=0)
     refund_fen = models.BigIntegerField(default=0)

@@ -79,6 +79,11 @@ class Fold:
     campaigns: dict[int, RollupCampaign] = field(default_factory=dict)
     before: dict[int, tuple[Key, int, int] | None] = field(default_factory=dict)
     deltas: dict[Key, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0] * len(SUMS)))
+    was_live: dict[int, bool] = field(default_factory=dict)  # as loaded
+
+    def is_live(self, campaign_id: int) -> bool:
+        campaign = self.campaigns.get(campaign_id)
+        return campaign is not None and campaign.live_session_id is not None
 
     def campaign(self, campaign_id: int) -> RollupCampaign:
         found = self.campaigns.get(campaign_id)
@@ -118,6 +123,7 @@ def fold(rows: list[tuple]) -> Fold:
     campaign_ids.discard(None)
     for c in RollupCampaign.objects.filter(pk__in=campaign_ids) if campaign_ids else []:
         f.campaigns[c.pk] = c
+        f.was_live[c.pk] = c.live_session_id is not None
     for order_id, o in f.orders.items():
         f.before[order_id] = f.contribution(o)
 
@@ -186,10 +192,15 @@ def _write(f: Fold) -> None:
             unique_fields=["campaign_id"],
             update_fields=["live_session_id", "is_failed"],
         )
-    deltas = [(day, c, j, *sums) for (day, c, j), sums in f.deltas.items() if any(sums)]
-    brand: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0] * len(SUMS))
-    for day, _c, j, *sums in deltas:
-        row = brand[(day, j)]
+    # A jielong found to be a live's after its rows were written: its rows move to the live side.
+    now_live = [c.pk for c in f.campaigns.values() if c.live_session_id is not None and not f.was_live.get(c.pk)]
+    if now_live:
+        RollupDay.objects.filter(campaign_id__in=now_live).update(is_live=True)
+        RollupDayAll.objects.filter(campaign_id__in=now_live).update(is_live=True)
+    deltas = [(day, c, j, f.is_live(j), *sums) for (day, c, j), sums in f.deltas.items() if any(sums)]
+    brand: dict[tuple[date, int, bool], list[int]] = defaultdict(lambda: [0] * len(SUMS))
+    for day, _c, j, live, *sums in deltas:
+        row = brand[(day, j, live)]
         for i, v in enumerate(sums):
             row[i] += v
     _upsert(RollupDay._meta.db_table, ("day", "community_id", "campaign_id"), deltas)
@@ -197,10 +208,11 @@ def _write(f: Fold) -> None:
 
 
 def _upsert(table: str, key: tuple[str, ...], rows: list[tuple]) -> None:
-    """Add ``rows``' sums to the table's rows (made when missing): one statement per 500 rows."""
-    columns = ", ".join((*key, *SUMS))
+    """Add ``rows``' sums to the table's rows (made when missing, with their ``is_live``): one statement per
+    500 rows."""
+    columns = ", ".join((*key, "is_live", *SUMS))
     updates = ", ".join(f"{s} = {table}.{s} + excluded.{s}" for s in SUMS)
-    width = len(key) + len(SUMS)
+    width = len(key) + 1 + len(SUMS)
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 500):
             chunk = rows[start : start + 500]
@@ -293,13 +305,9 @@ def _campaigns_of_sessions(session_ids: Iterable[int], f: Fold) -> set[int]:
     return found
 
 
-def _live_campaigns(f: Fold) -> set[int]:
-    found = set(RollupCampaign.objects.filter(live_session_id__isnull=False).values_list("pk", flat=True))
-    return found | {c.pk for c in f.campaigns.values() if c.live_session_id is not None}
-
-
-def _sums(scope, columns: tuple[str, ...], *, live: bool | None = None) -> list[int]:
-    """The sums of ``columns`` over the scope's day rows, the tail's deltas added."""
+def _sums(scope, columns: tuple[str, ...], *, split_live: bool = False) -> list[list[int]]:
+    """The sums of ``columns`` over the scope's day rows, the tail's deltas added: one list, or two when
+    ``split_live`` (rows of jielongs a live launched, then the others) — one query either way."""
     f = tail()
     rows = RollupDay.objects.all() if scope.community_ids is not None else RollupDayAll.objects.all()
     keep_campaigns: set[int] | None = None
@@ -310,13 +318,9 @@ def _sums(scope, columns: tuple[str, ...], *, live: bool | None = None) -> list[
         rows = rows.filter(day__gte=scope.since, day__lte=scope.until)
     if scope.community_ids is not None:
         rows = rows.filter(community_id__in=scope.community_ids)
-    live_ids: set[int] | None = None
-    if live is not None:
-        live_ids = _live_campaigns(f) if f.deltas else set()
-        live_q = Q(campaign_id__in=RollupCampaign.objects.filter(live_session_id__isnull=False).values("pk"))
-        rows = rows.filter(live_q) if live else rows.exclude(live_q)
-    totals = rows.aggregate(**{c: Sum(c) for c in columns})
-    sums = [totals[c] or 0 for c in columns]
+    groups = {"live": Q(is_live=True), "other": Q(is_live=False)} if split_live else {"all": None}
+    totals = rows.aggregate(**{f"{g}_{c}": Sum(c, filter=q) for g, q in groups.items() for c in columns})
+    sums = [[totals[f"{g}_{c}"] or 0 for c in columns] for g in groups]
     indexes = [SUMS.index(c) for c in columns]
     for (day, community_id, campaign_id), delta in f.deltas.items():
         if keep_campaigns is not None and campaign_id not in keep_campaigns:
@@ -325,22 +329,30 @@ def _sums(scope, columns: tuple[str, ...], *, live: bool | None = None) -> list[
             continue
         if scope.community_ids is not None and community_id not in scope.community_ids:
             continue
-        if live_ids is not None and (campaign_id in live_ids) != live:
-            continue
+        target = sums[0 if not split_live or f.is_live(campaign_id) else 1]
         for n, i in enumerate(indexes):
-            sums[n] += delta[i]
+            target[n] += delta[i]
     return sums
 
 
-def sales(scope, *, live: bool | None = None) -> Sales:
+_SALES = ("orders", "gross_fen", "refund_fen")
+
+
+def sales(scope) -> Sales:
     """Orders that count in the scope (placed in its period, or of its sessions' jielongs; in its communities),
-    their amounts and refunds; ``live`` True/False: only those of jielongs a live launched / the others."""
-    return Sales(*_sums(scope, ("orders", "gross_fen", "refund_fen"), live=live))
+    their amounts and refunds."""
+    return Sales(*_sums(scope, _SALES)[0])
+
+
+def sales_by_live(scope) -> tuple[Sales, Sales]:
+    """The same, split: orders of jielongs a live launched, and the others."""
+    live, other = _sums(scope, _SALES, split_live=True)
+    return Sales(*live), Sales(*other)
 
 
 def answers(scope) -> Answers:
     """NPS answers in the scope (given in its period, or about its sessions' jielongs; in its communities)."""
-    return Answers(*_sums(scope, ("nps_answers", "nps_promoters", "nps_detractors")))
+    return Answers(*_sums(scope, ("nps_answers", "nps_promoters", "nps_detractors"))[0])
 
 
 # --- the recomputation (PostgreSQL): the same figures straight from the raw stream ----------------------------

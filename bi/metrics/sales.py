@@ -22,7 +22,7 @@ from .base import Figure, PersonRow, orders, person_rows, refunds_fen, yuan_text
 
 def _sales(scope: Scope, *, live: bool | None = None, refunds: bool = False) -> rollups.Sales:
     if rollups.enabled():
-        return rollups.sales(scope, live=live)
+        return rollups.sales(scope) if live is None else rollups.sales_by_live(scope)[0 if live else 1]
     rows = orders(scope)
     if live is not None:
         rows = rows.filter(campaign__live_session__isnull=not live)
@@ -73,6 +73,8 @@ def _aov(rows: QuerySet[Order]) -> float | None:
 
 def aov_live_lift(scope: Scope) -> Figure:
     """客单价 of orders in jielongs a live launched against the other orders, as a lift: 2.0 reads "+200%"."""
+    if rollups.enabled():
+        return lift_figure(*rollups.sales_by_live(scope))
     return lift_figure(_sales(scope, live=True), _sales(scope, live=False))
 
 

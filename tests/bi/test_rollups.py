@@ -11,7 +11,7 @@ from django.core.management import call_command
 
 from bi import rollups
 from bi.metrics import METRICS
-from bi.models import RollupDay
+from bi.models import RollupCampaign, RollupDay, RollupDayAll
 from bi.scope import Scope
 from groupbuy import clock
 from groupbuy.stream.models import Event
@@ -61,6 +61,12 @@ def test_rollup_equals_recomputation_with_late_and_out_of_order_events(pinned):
     stored = rollups.stored()
     assert stored == rollups.recompute()
     assert rollups.stored_all() == rollups.over_communities(stored)  # the all-communities table
+    live = set(RollupCampaign.objects.filter(live_session_id__isnull=False).values_list("pk", flat=True))
+    assert live == {101, 102, 103, 104}
+    for model in (RollupDay, RollupDayAll):
+        assert {(c, is_live) for c, is_live in model.objects.values_list("campaign_id", "is_live")} == {
+            (c, c in live) for c in model.objects.values_list("campaign_id", flat=True)
+        }
     assert sum(v[0] for v in stored.values()) > 50 and sum(v[2] for v in stored.values()) > 0
     assert sum(v[3] for v in stored.values()) > 10
     assert not any(key[2] == 112 and values[0] for key, values in stored.items())  # the failed jielong
