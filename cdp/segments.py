@@ -337,7 +337,9 @@ def describe(rule: dict) -> list[str]:
 # --- saving ------------------------------------------------------------------------------------------------
 
 
-def segment_save(*, by: User, brand: Brand, name: str, rule: dict, segment: Segment | None = None) -> Segment:
+def segment_save(
+    *, by: User, brand: Brand, name: str, rule: dict, segment: Segment | None = None, now: datetime | None = None
+) -> Segment:
     """Create or change a saved segment. Operators only; the rule is checked first and nothing is saved if it
     is refused."""
     if not by.is_operator:
@@ -348,14 +350,15 @@ def segment_save(*, by: User, brand: Brand, name: str, rule: dict, segment: Segm
     if len(name) > 64:
         raise SegmentRuleInvalid(_("A segment name has at most 64 characters."), code="name")
     rule = rule_check(rule, brand_id=brand.pk)
+    now = now or clock.now()
     try:
         with transaction.atomic():
             if segment is None:
                 segment = Segment.objects.create(
-                    brand=brand, name=name, rule=rule, created_by=by, created_at=clock.now(), updated_at=clock.now()
+                    brand=brand, name=name, rule=rule, created_by=by, created_at=now, updated_at=now
                 )
             else:
-                segment.name, segment.rule, segment.updated_at = name, rule, clock.now()
+                segment.name, segment.rule, segment.updated_at = name, rule, now
                 segment.save(update_fields=["name", "rule", "updated_at"])
             events.publish(cdp_events.SegmentSaved(segment_id=segment.pk, brand_id=brand.pk, by=by.pk))
     except IntegrityError:

@@ -7,9 +7,12 @@ segment already saved under its name is left as it is (the operator may have cha
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from cdp import segments
 from cdp.models import Segment
 from community.models import Brand, User
+from groupbuy.stream import envelope as stream_envelope
 
 # (name, rule): the article's examples.
 DEMO_SEGMENTS = [
@@ -34,11 +37,13 @@ DEMO_SEGMENTS = [
 ]
 
 
-def seed_segments(*, brand: Brand, operator: User) -> list[Segment]:
+def seed_segments(*, brand: Brand, operator: User, at: datetime) -> list[Segment]:
+    """林峰 saves them at ``at`` (the stream dates the events then)."""
     saved = []
     for name, rule in DEMO_SEGMENTS:
         segment = Segment.objects.filter(brand=brand, name=name).first()
         if segment is None:
-            segment = segments.segment_save(by=operator, brand=brand, name=name, rule=rule)
+            with stream_envelope.context(occurred_at=at):
+                segment = segments.segment_save(by=operator, brand=brand, name=name, rule=rule, now=at)
         saved.append(segment)
     return saved

@@ -1158,7 +1158,7 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
         seed_join_gates(now=now)
         from demo.cdp import seed_segments  # the article's three segments, saved (issue 14 item 5)
 
-        seed_segments(brand=people.brand, operator=people.operator)
+        seed_segments(brand=people.brand, operator=people.operator, at=clock.at(-1, 9, 30))
         from demo.fulfilment import seed_fulfilment
 
         # Delivered the day after the live, as the story says (次日中午前送达), split once the jielong closed.

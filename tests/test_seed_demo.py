@@ -145,7 +145,8 @@ def _rows() -> dict[str, int]:
         "campaign_items": CampaignItem.objects.count(),
         "orders": Order.objects.count(),
         "order_lines": OrderLine.objects.count(),
-        "events": Event.objects.exclude(name__startswith="fission.").count(),  # demo.fission: its own test
+        # demo.fission and demo.cdp (saved segments): tests of their own
+        "events": Event.objects.exclude(name__startswith="fission.").exclude(name__startswith="cdp.").count(),
         "gmv_fen": Order.objects.aggregate(total=Sum("total_fen"))["total"],
         "warehouses": Warehouse.objects.count(),
         "routes": Route.objects.count(),
@@ -375,8 +376,9 @@ def test_upcoming_session_is_scheduled_reserved_and_has_a_draft_campaign(seeded)
 
 def test_events_tell_the_same_story(seeded):
     past, campaign = _past(), _past_campaign()
-    # The help-sellers' story (demo.fission) has a test of its own.
-    names = dict(Event.objects.exclude(name__startswith="fission.").values_list("name").annotate(n=Count("pk")))
+    # The help-sellers' story (demo.fission) and the saved segments (demo.cdp) have tests of their own.
+    stream = Event.objects.exclude(name__startswith="fission.").exclude(name__startswith="cdp.")
+    names = dict(stream.values_list("name").annotate(n=Count("pk")))
 
     assert names == {
         "community.member_joined": 425,
@@ -1044,3 +1046,16 @@ def test_one_neighbour_is_flagged_with_their_record_and_is_also_among_the_sugges
 
     client.force_login(User.objects.get(username=demo.OPERATOR_USERNAME))
     assert flag.reason in client.get(reverse("aftersales:ops-blacklist")).content.decode()
+
+
+def test_the_operator_has_three_saved_segments_counted_live(seeded, client):
+    from cdp import segments
+    from cdp.models import Segment
+
+    saved = {s.name: s for s in Segment.objects.all()}
+    assert set(saved) == {"看了直播还没下单", "KOC 分前20名", "本月经推荐入群的新成员"}
+    top = saved["KOC 分前20名"]
+    assert segments.count(brand_id=top.brand_id, rule=top.rule) == 20
+    assert Event.objects.filter(name="cdp.segment_saved").count() == 3  # a re-run saves none again
+    client.force_login(User.objects.get(username=demo.OPERATOR_USERNAME))
+    assert "看了直播还没下单" in client.get(reverse("cdp:segments")).content.decode()
