@@ -168,30 +168,33 @@ def fold(rows: list[tuple]) -> Fold:
     return f
 
 
+_ORDER_COLUMNS = (
+    "order_id",
+    "campaign_id",
+    "community_id",
+    "day",
+    "total_fen",
+    "total_event_id",
+    "refund_fen",
+    "is_joined",
+    "is_cancelled",
+)
+_CAMPAIGN_COLUMNS = ("campaign_id", "live_session_id", "is_failed")
+
+
 def _write(f: Fold) -> None:
-    if f.orders:
-        RollupOrder.objects.bulk_create(
-            list(f.orders.values()),
-            update_conflicts=True,
-            unique_fields=["order_id"],
-            update_fields=[
-                "campaign_id",
-                "community_id",
-                "day",
-                "total_fen",
-                "total_event_id",
-                "refund_fen",
-                "is_joined",
-                "is_cancelled",
-            ],
-        )
-    if f.campaigns:
-        RollupCampaign.objects.bulk_create(
-            list(f.campaigns.values()),
-            update_conflicts=True,
-            unique_fields=["campaign_id"],
-            update_fields=["live_session_id", "is_failed"],
-        )
+    _merge(
+        RollupOrder._meta.db_table,
+        _ORDER_COLUMNS,
+        ("order_id",),
+        [tuple(getattr(o, c) for c in _ORDER_COLUMNS) for o in f.orders.values()],
+    )
+    _merge(
+        RollupCampaign._meta.db_table,
+        _CAMPAIGN_COLUMNS,
+        ("campaign_id",),
+        [tuple(getattr(c, n) for n in _CAMPAIGN_COLUMNS) for c in f.campaigns.values()],
+    )
     # A jielong found to be a live's after its rows were written: its rows move to the live side.
     now_live = [c.pk for c in f.campaigns.values() if c.live_session_id is not None and not f.was_live.get(c.pk)]
     if now_live:
@@ -203,24 +206,43 @@ def _write(f: Fold) -> None:
         row = brand[(day, j, live)]
         for i, v in enumerate(sums):
             row[i] += v
-    _upsert(RollupDay._meta.db_table, ("day", "community_id", "campaign_id"), deltas)
-    _upsert(RollupDayAll._meta.db_table, ("day", "campaign_id"), [(*k, *v) for k, v in brand.items() if any(v)])
+    add = [f"{s} = {{table}}.{s} + excluded.{s}" for s in SUMS]
+    key = ("day", "community_id", "campaign_id")
+    _merge(RollupDay._meta.db_table, (*key, "is_live", *SUMS), key, deltas, add)
+    key = ("day", "campaign_id")
+    brand_rows = [(*k, *v) for k, v in brand.items() if any(v)]
+    _merge(RollupDayAll._meta.db_table, (*key, "is_live", *SUMS), key, brand_rows, add)
 
 
-def _upsert(table: str, key: tuple[str, ...], rows: list[tuple]) -> None:
-    """Add ``rows``' sums to the table's rows (made when missing, with their ``is_live``): one statement per
-    500 rows."""
-    columns = ", ".join((*key, "is_live", *SUMS))
-    updates = ", ".join(f"{s} = {table}.{s} + excluded.{s}" for s in SUMS)
-    width = len(key) + 1 + len(SUMS)
+def _merge(
+    table: str, columns: tuple[str, ...], key: tuple[str, ...], rows: list[tuple], updates: list[str] | None = None
+) -> None:
+    """Insert ``rows``, or on a key already there apply ``updates`` (default: take the new values).
+    PostgreSQL: COPY into a temporary table and one INSERT … SELECT (a batch's thousands of rows without
+    thousands of parameters); elsewhere multi-row INSERTs of 500."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    updates = updates or [f"{c} = excluded.{c}" for c in columns if c not in key]
+    on_conflict = f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(u.format(table=table) for u in updates)}"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            incoming = f"_incoming_{table}"
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {incoming} ON COMMIT DELETE ROWS AS "
+                f"SELECT {names} FROM {table} WITH NO DATA"
+            )
+            with cursor.cursor.copy(f"COPY {incoming} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {incoming} {on_conflict}")
+            cursor.execute(f"DELETE FROM {incoming}")
+            return
         for start in range(0, len(rows), 500):
             chunk = rows[start : start + 500]
-            values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
+            values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values} "
-                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
-                [v for row in chunk for v in row],
+                f"INSERT INTO {table} ({names}) VALUES {values} {on_conflict}", [v for row in chunk for v in row]
             )
 
 
