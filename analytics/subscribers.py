@@ -5,19 +5,28 @@ publishing transaction (``groupbuy.stream``); analytics resolves who they belong
 - a sign-in merges the device's anonymous history into the account's person.
 """
 
+import logging
+
 from django.contrib.auth.signals import user_logged_in
+from django.db import transaction
 
 from groupbuy.stream import relay
 
 from . import identity
 
 IDENTITY_CONSUMER = identity.IDENTITY_CONSUMER
+logger = logging.getLogger(__name__)
 
 
 def on_sign_in(sender, request, user, **kwargs) -> None:
+    """Never keeps anyone from signing in: a failure is logged (the relay resolves the ids later)."""
     from .middleware import device_id
 
-    identity.identify(user, device_id=device_id(request) if request is not None else "")
+    try:
+        with transaction.atomic():
+            identity.identify(user, device_id=device_id(request) if request is not None else "")
+    except Exception:
+        logger.exception("identity on sign-in failed for user %s", user.pk)
 
 
 def register() -> None:

@@ -229,3 +229,15 @@ def test_rebuilding_identity_from_the_stream_gives_the_same_persons():
 
     assert _persons_of_events() == before
     assert len({person for _name, person in before}) == 2
+
+
+def test_a_failing_identity_never_keeps_anyone_from_signing_in(client, monkeypatch):
+    member = factories.member()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("identity is down")
+
+    monkeypatch.setattr(identity, "identify", broken)
+    client.force_login(member)  # sends user_logged_in
+
+    assert client.get(reverse("community:member-home")).status_code == 200
