@@ -32,6 +32,7 @@ def test_an_operator_merges_a_second_account_from_the_member_page(live_server):
         try:
             page, admin_requests = staff_page(browser, cookies)
             page.goto(f"{live_server.url}/ops/communities/{home.slug}/members/{membership.pk}/")
+            page.screenshot(path="/tmp/shots/e/ops-member-link.png")
             page.locator("#member-identity").click()
             expect(page.locator("#identity-ids")).to_contain_text("账号")
             page.locator('input[name="phone"]').fill(other.phone.removeprefix("+86"))
