@@ -1202,6 +1202,9 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
         from demo.highlights import seed_highlights  # the past live's clips, one on its jielong page (issue 15)
 
         seed_highlights(past=live.past, upcoming=live.upcoming, campaign=jielong.past, operator=people.operator)
+        from demo.year import seed_year  # the year before: plain jielongs, then weekly lives (issue 14 item 7)
+
+        seed_year(people=people, catalogue=catalogue, clock=clock)
     summary = _summary(people, live, jielong)
     return replace(summary, fulfilment=delivery.describe(), aftercare=aftercare.describe())
 
