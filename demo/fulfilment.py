@@ -344,7 +344,9 @@ class _History:
 
     def write_events(self) -> None:
         rows = [
-            stream_envelope.row(event, context=stream_envelope.Context(occurred_at=when, properties={"seed": self.mark}))
+            stream_envelope.row(
+                event, context=stream_envelope.Context(occurred_at=when, properties={"seed": self.mark})
+            )
             for when, event in self.events
         ]
         Event.objects.bulk_create(rows, batch_size=500)

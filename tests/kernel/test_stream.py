@@ -3,6 +3,7 @@ written in the publishing transaction: a crash before the commit leaves neither 
 a committed fact keeps its event even when the process dies before, or a handler fails after, the commit;
 durable consumers read the stream from a cursor (relay), and the stream rebuilds what they derived."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -287,10 +288,8 @@ def test_every_fact_of_the_issue_has_a_declared_event():
     from django.apps import apps
 
     for config in apps.get_app_configs():  # each app's events module declares its events on import
-        try:
+        with contextlib.suppress(ModuleNotFoundError):
             __import__(f"{config.name}.events")
-        except ModuleNotFoundError:
-            pass
     missing = {fact: name for fact, name in FACTS.items() if name not in events.registry}
     assert missing == {}
 
