@@ -141,3 +141,16 @@ def test_bulk_refund_from_the_campaign_page_preview_then_confirm():
     )
     assert sum(LedgerEntry.objects.filter(kind="refund").values_list("amount_fen", flat=True)) == 9540
     assert services.bulk_refund_preview(campaign_id=made.campaign.pk).total_fen == 0
+
+
+def test_the_request_form_tells_a_fully_refunded_order_from_an_unpaid_one():
+    from jielong import ledger
+
+    unpaid = paid_orders(paid=False).orders[0]
+    page = _client(unpaid.user).get(reverse("aftersales:member-request-new", args=[unpaid.pk])).content.decode()
+    assert "这笔订单还未付款" in page
+
+    order = paid_orders().orders[0]
+    ledger.refund_issue(order=order, amount_fen=ledger.refundable_fen(order=order), key="test-full", by=None)
+    page = _client(order.user).get(reverse("aftersales:member-request-new", args=[order.pk])).content.decode()
+    assert "这笔订单的实付金额已全部退款" in page and "还未付款" not in page
