@@ -115,8 +115,10 @@ class _Reader:
                 broadcaster().call_soon(partial(_send, summary_group(brand_id), message))
             except Exception:
                 logger.exception("purchase summary of brand %s not pushed", brand_id)
-            finally:
+            try:
                 close_old_connections()
+            except Exception:  # the one reader thread must outlive any failure, or no summary is pushed again
+                logger.exception("purchase summary reader could not close its connection")
 
 
 _reader_instance: _Reader | None = None

@@ -193,6 +193,38 @@ class FakeBroadcaster:
         self.scheduled.append(job.args[0])
 
 
+def test_the_reader_thread_outlives_a_failure_to_close_its_connection(monkeypatch):
+    """One failure (here: closing the connection, as under a test that forbids the database) must not end
+    the process's one reader thread: every later summary would silently stay unpushed."""
+    from fulfillment import purchase
+
+    sent = []
+
+    class Recording(FakeBroadcaster):
+        def call_soon(self, job):
+            sent.append(job)
+
+    calls = {"n": 0}
+
+    def close_fails_once():
+        calls["n"] += 1
+        if calls["n"] == 2:  # the close after the first summary
+            raise RuntimeError("Database access not allowed")
+
+    monkeypatch.setattr(purchase_broadcast, "broadcaster", Recording)
+    monkeypatch.setattr(purchase_broadcast, "close_old_connections", close_fails_once)
+    monkeypatch.setattr(purchase, "purchase_summary", lambda *, brand_id: {"brand_id": brand_id, "version": 1})
+    reader = purchase_broadcast._Reader()
+
+    reader.queue.put(11)
+    reader.queue.put(12)
+    deadline = time_module.monotonic() + 10
+    while len(sent) < 2 and time_module.monotonic() < deadline:
+        time_module.sleep(0.02)
+
+    assert len(sent) == 2 and reader.thread.is_alive()
+
+
 def test_a_burst_of_changes_schedules_one_summary_per_window(monkeypatch):
     fake = FakeBroadcaster()
     monkeypatch.setattr(purchase_broadcast, "broadcaster", lambda: fake)
