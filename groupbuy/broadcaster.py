@@ -60,8 +60,10 @@ class Broadcaster:
                     self._loop.run_until_complete(self._layer.group_send(group, message))
             except Exception:
                 logger.exception("broadcast job %r failed", job)
-            finally:
+            try:
                 close_old_connections()
+            except Exception:  # the one sender thread must outlive any failure, or nothing is broadcast again
+                logger.exception("broadcaster could not close its connection")
 
 
 _instance: Broadcaster | None = None
