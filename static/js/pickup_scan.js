@@ -15,6 +15,7 @@
   var photo = document.getElementById("scan-photo");
   var codeInput = document.getElementById("code-input");
   var controls = null;
+  var scanning = false;
   var reader = null;
 
   function getReader() {
@@ -52,6 +53,7 @@
   }
 
   function stop() {
+    scanning = false;
     if (controls) controls.stop();
     controls = null;
     cameraShown(false);
@@ -64,12 +66,16 @@
       return;
     }
     cameraShown(true);
+    scanning = true;
     getReader()
       .decodeFromConstraints(
         { audio: false, video: { facingMode: { ideal: "environment" } } },
         video,
         function (result, _error, running) {
-          if (!result) return; // no code in this frame yet
+          // No code in this frame yet; or one read already: frames decoded before the stop took effect must
+          // not look the old code up again over a later card (a photo, a typed code).
+          if (!result || !scanning) return;
+          scanning = false;
           running.stop();
           controls = null;
           cameraShown(false);
@@ -77,6 +83,10 @@
         }
       )
       .then(function (running) {
+        if (!scanning) {
+          running.stop(); // a code was read (or the camera stopped) before the camera reported it was on
+          return;
+        }
         controls = running;
         root.setAttribute("data-camera", "on");
       })
@@ -96,6 +106,7 @@
   photo.addEventListener("change", function () {
     var file = photo.files && photo.files[0];
     if (!file) return;
+    if (scanning) stop();
     if (!window.ZXingBrowser) {
       showError(root.getAttribute("data-no-code-in-picture"));
       return;
