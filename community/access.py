@@ -17,6 +17,23 @@ def may_manage_community(*, user: User, community: Community | int) -> bool:
     ).exists()
 
 
+def staff_brand_ids(user: User) -> frozenset[int] | None:
+    """The brands whose data ``user`` may see in the console and the host panel: ``None`` means every
+    brand (a superuser, or staff with no brand: the installation's own); otherwise their one brand.
+    Every console query and object lookup is narrowed by this one answer (cross-brand isolation)."""
+    if user.is_superuser or user.brand_id is None:
+        return None
+    return frozenset({user.brand_id})
+
+
+def may_see_brand(*, user: User, brand: Brand | int | None) -> bool:
+    """Whether staff ``user`` may see something of ``brand`` (``None``: belongs to no brand, everyone may)."""
+    allowed = staff_brand_ids(user)
+    if allowed is None or brand is None:
+        return True
+    return (brand if isinstance(brand, int) else brand.pk) in allowed
+
+
 def is_flagged(*, user: User | int, brand: Brand | int) -> bool:
     """Whether ``user`` has an active refund-abuse flag (售后黑名单) in ``brand``: they may look at every
     page but not join a jielong or open an after-sales request. The one answer in Python; the join

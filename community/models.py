@@ -47,6 +47,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     privacy_consent_at = models.DateTimeField(_("privacy notice accepted at"), null=True, blank=True)
+    # The brand whose console a staff user (operator, host, assistant) works in: they see that brand's
+    # data only. Empty: the installation's own staff, who see every brand (the usual one-brand install).
+    brand = models.ForeignKey(
+        "community.Brand",
+        verbose_name=_("brand"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+    )
 
     objects = UserManager()
 

@@ -150,6 +150,9 @@ _APPS = (
     "analytics",
     "cdp",
     "bi",
+    "api",
+    "webhooks",
+    "privacy",
     "groupbuy",
     "demo",
 )

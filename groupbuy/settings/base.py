@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "rest_framework",
     # Layered bottom-up: each app may import only from the apps above it.
     "groupbuy.stream",  # the kernel's durable event stream
+    "groupbuy.audit",  # the kernel's audit log
     "community",
     "catalogue",
     "livestream",
@@ -52,6 +53,9 @@ INSTALLED_APPS = [
     "analytics",
     "cdp",
     "bi",
+    "api",
+    "webhooks",
+    "privacy",
     "groupbuy.web",
     "demo",
 ]
