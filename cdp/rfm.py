@@ -86,12 +86,24 @@ def counted_orders(*, brand_id: int | None = None) -> QuerySet[Order]:
     return rows
 
 
-def net_spend_by_user(orders: QuerySet[Order], *, until: datetime | None = None) -> dict[int, int]:
-    """{user id: order totals less refunds} over ``orders`` (refunds paid before ``until``, if given)."""
-    spent = dict(orders.values("user_id").annotate(s=Sum("total_fen")).values_list("user_id", "s"))
+def _refunds_of(orders: QuerySet[Order], until: datetime | None) -> QuerySet[LedgerEntry]:
     refunds = LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REFUND, order_id__in=orders.values("pk"))
-    if until is not None:
-        refunds = refunds.filter(created_at__lt=until)
+    return refunds if until is None else refunds.filter(created_at__lt=until)
+
+
+def net_spend(orders: QuerySet[Order], *, until: datetime | None = None) -> tuple[int, int]:
+    """(order totals less refunds, customers) over ``orders``: the sum of ``net_spend_by_user`` and its
+    length, in two aggregate queries (what the BI board's LTV divides)."""
+    totals = orders.aggregate(s=Sum("total_fen"), n=Count("user_id", distinct=True))
+    refunded = _refunds_of(orders, until).aggregate(s=Sum("amount_fen"))["s"] or 0
+    return (totals["s"] or 0) - refunded, totals["n"] or 0
+
+
+def net_spend_by_user(orders: QuerySet[Order], *, until: datetime | None = None) -> dict[int, int]:
+    """{user id: order totals less refunds} over ``orders`` (refunds paid before ``until``, if given):
+    a customer's lifetime value (LTV), the one definition the CDP and the BI board share."""
+    spent = dict(orders.values("user_id").annotate(s=Sum("total_fen")).values_list("user_id", "s"))
+    refunds = _refunds_of(orders, until)
     for user_id, fen in (
         refunds.values("order__user_id").annotate(s=Sum("amount_fen")).values_list("order__user_id", "s")
     ):

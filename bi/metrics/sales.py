@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import Count, QuerySet, Sum
 
+from cdp import rfm
 from jielong.models import LedgerEntry, Order
 
 from .. import rollups
@@ -110,16 +111,8 @@ def _customer_orders_until(scope: Scope, end: datetime) -> QuerySet[Order]:
 
 
 def lifetime_value_at(scope: Scope, end: datetime) -> Figure:
-    rows = _customer_orders_until(scope, end)
-    totals = rows.aggregate(s=Sum("total_fen"), n=Count("user_id", distinct=True))
-    refunded = (
-        LedgerEntry.objects.filter(
-            kind=LedgerEntry.Kind.REFUND, order_id__in=rows.values("pk"), created_at__lt=end
-        ).aggregate(s=Sum("amount_fen"))["s"]
-        or 0
-    )
-    net = (totals["s"] or 0) - refunded
-    n = totals["n"] or 0
+    """LTV: net spend per customer so far, as the CDP defines a customer's (``cdp.rfm``)."""
+    net, n = rfm.net_spend(_customer_orders_until(scope, end), until=end)
     return Figure(round(net / n) if n else None, net, n)
 
 
@@ -137,15 +130,5 @@ def ltv_change(scope: Scope) -> Figure:
 
 
 def lifetime_value_people(scope: Scope, part: str) -> list[PersonRow]:
-    rows = _customer_orders_until(scope, scope.end)
-    spent = dict(rows.values("user_id").annotate(s=Sum("total_fen")).values_list("user_id", "s"))
-    for user_id, fen in (
-        LedgerEntry.objects.filter(
-            kind=LedgerEntry.Kind.REFUND, order_id__in=rows.values("pk"), created_at__lt=scope.end
-        )
-        .values("order__user_id")
-        .annotate(s=Sum("amount_fen"))
-        .values_list("order__user_id", "s")
-    ):
-        spent[user_id] = spent.get(user_id, 0) - fen
+    spent = rfm.net_spend_by_user(_customer_orders_until(scope, scope.end), until=scope.end)
     return person_rows({pk: yuan_text(fen) for pk, fen in spent.items()})
