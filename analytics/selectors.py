@@ -28,18 +28,18 @@ class OpsHeadline:
     last_session: LastSessionFigures | None
 
 
-def ops_headline() -> OpsHeadline:
-    """The figures at the top of the operator dashboard."""
-    last = livestream_selectors.last_ended_session()
+def ops_headline(*, viewer=None) -> OpsHeadline:
+    """The figures at the top of the operator dashboard (of the brands staff ``viewer`` may see, when given)."""
+    last = livestream_selectors.last_ended_session(viewer=viewer)
     last_figures = None
     if last is not None:
         metrics = livestream_selectors.session_metrics(session_id=last.pk)
         sales = jielong_selectors.session_sales(live_session_id=last.pk)
         last_figures = LastSessionFigures(session=last, **metrics, **sales)
     return OpsHeadline(
-        communities=community_selectors.community_count(),
-        active_members=community_selectors.active_member_count(),
-        upcoming_sessions=livestream_selectors.upcoming_session_count(),
-        open_campaigns=jielong_selectors.open_campaign_count(),
+        communities=community_selectors.community_count(viewer=viewer),
+        active_members=community_selectors.active_member_count(viewer=viewer),
+        upcoming_sessions=livestream_selectors.upcoming_session_count(viewer=viewer),
+        open_campaigns=jielong_selectors.open_campaign_count(viewer=viewer),
         last_session=last_figures,
     )

@@ -2,6 +2,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from community.access import for_staff
 from community.models import User
 from groupbuy.access import operator_required
 from groupbuy.errors import DomainError
@@ -11,14 +12,17 @@ from . import identity, selectors
 
 @operator_required
 def ops_dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "ops/dashboard.html", {"headline": selectors.ops_headline()})
+    return render(request, "ops/dashboard.html", {"headline": selectors.ops_headline(viewer=request.user)})
 
 
 @operator_required
 def ops_identity(request: HttpRequest, user_id: int) -> HttpResponse:
     """A member's person (CDP): their ids, their events in the stream, merges — and the operator's merge
     of another account into this one (two identified persons are never merged automatically)."""
-    user = get_object_or_404(User, pk=user_id)
+    # a member of another brand's communities only answers 404 (cross-brand isolation)
+    user = get_object_or_404(
+        for_staff(User.objects.all(), user=request.user, via="memberships__community__brand").distinct(), pk=user_id
+    )
     if request.method == "POST":
         try:
             merge = identity.operator_merge(

@@ -14,13 +14,13 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from community.models import Brand
+from community.access import staff_brands
 from groupbuy.access import operator_required
 from groupbuy.money import yuan_to_fen
 
 from . import selectors, services
 from .forms import CatalogueFilterForm, ProductForm, SKUForm, SupplierForm
-from .models import SKU, Product, ProductImage, Supplier
+from .models import ProductImage, Supplier
 
 PRODUCTS_PER_PAGE = 30
 
@@ -38,10 +38,10 @@ def _add_error(form, exc: services.CatalogueInvalid) -> None:
 
 @operator_required
 def ops_catalogue(request: HttpRequest) -> HttpResponse:
-    suppliers = selectors.suppliers()
+    suppliers = selectors.suppliers(viewer=request.user)
     filters = CatalogueFilterForm(request.GET or None, suppliers=suppliers)
     criteria = filters.cleaned_data if filters.is_valid() else {}
-    found = selectors.products(**{k: v for k, v in criteria.items() if v not in (None, "")})
+    found = selectors.products(**{k: v for k, v in criteria.items() if v not in (None, "")}, viewer=request.user)
     page = Paginator(found, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -55,15 +55,11 @@ def ops_catalogue(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 def ops_suppliers(request: HttpRequest) -> HttpResponse:
-    return render(request, "ops/catalogue/suppliers.html", {"suppliers": selectors.suppliers()})
-
-
-def _brands():
-    return Brand.objects.order_by("pk")
+    return render(request, "ops/catalogue/suppliers.html", {"suppliers": selectors.suppliers(viewer=request.user)})
 
 
 def _supplier_page(request: HttpRequest, *, supplier: Supplier | None) -> HttpResponse:
-    brands = list(_brands())
+    brands = list(staff_brands(request.user))  # a brand's operator adds suppliers to their own brand only
     if request.method == "POST":
         form = SupplierForm(request.POST)
         brand = (
@@ -96,7 +92,7 @@ def ops_supplier_new(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 def ops_supplier_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _supplier_page(request, supplier=get_object_or_404(Supplier, pk=pk))
+    return _supplier_page(request, supplier=get_object_or_404(selectors.suppliers(viewer=request.user), pk=pk))
 
 
 # --- Products ------------------------------------------------------------------------------------------------------
@@ -104,7 +100,7 @@ def ops_supplier_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @operator_required
 def ops_product_new(request: HttpRequest) -> HttpResponse:
-    suppliers = selectors.suppliers()
+    suppliers = selectors.suppliers(viewer=request.user)
     if not suppliers.exists():
         messages.info(request, _("Add the supplier first: every product comes from a supplier."))
         return redirect(f"{reverse('catalogue:ops-supplier-new')}?next={reverse('catalogue:ops-product-new')}")
@@ -127,8 +123,8 @@ def ops_product_new(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 def ops_product(request: HttpRequest, pk: int) -> HttpResponse:
-    product = get_object_or_404(Product.objects.select_related("supplier"), pk=pk)
-    suppliers = selectors.suppliers().filter(brand_id=product.supplier.brand_id)
+    product = get_object_or_404(selectors.products_for_staff(request.user).select_related("supplier"), pk=pk)
+    suppliers = selectors.suppliers(viewer=request.user).filter(brand_id=product.supplier.brand_id)
     if request.method == "POST":
         form = ProductForm(request.POST, suppliers=suppliers)
         if form.is_valid():
@@ -160,7 +156,7 @@ def ops_product(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @operator_required
 def ops_product_photos_add(request: HttpRequest, pk: int) -> HttpResponse:
-    product = get_object_or_404(Product, pk=pk)
+    product = get_object_or_404(selectors.products_for_staff(request.user), pk=pk)
     try:
         added = services.product_photos_add(by=request.user, product=product, uploads=request.FILES.getlist("photos"))
     except services.CatalogueInvalid as exc:
@@ -173,7 +169,9 @@ def ops_product_photos_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @operator_required
 def ops_product_photo_remove(request: HttpRequest, pk: int, photo_id: int) -> HttpResponse:
-    photo = get_object_or_404(ProductImage, pk=photo_id, product_id=pk)
+    photo = get_object_or_404(
+        ProductImage, pk=photo_id, product__in=selectors.products_for_staff(request.user).filter(pk=pk)
+    )
     services.product_photo_remove(by=request.user, photo=photo)
     messages.success(request, _("Photo removed."))
     return redirect(reverse("catalogue:ops-product", args=[pk]) + "#photos")
@@ -182,7 +180,9 @@ def ops_product_photo_remove(request: HttpRequest, pk: int, photo_id: int) -> Ht
 @require_POST
 @operator_required
 def ops_product_photo_cover(request: HttpRequest, pk: int, photo_id: int) -> HttpResponse:
-    photo = get_object_or_404(ProductImage, pk=photo_id, product_id=pk)
+    photo = get_object_or_404(
+        ProductImage, pk=photo_id, product__in=selectors.products_for_staff(request.user).filter(pk=pk)
+    )
     services.product_photo_move(by=request.user, photo=photo, to=0)
     messages.success(request, _("This photo is now the cover."))
     return redirect(reverse("catalogue:ops-product", args=[pk]) + "#photos")
@@ -194,7 +194,7 @@ def ops_product_photo_cover(request: HttpRequest, pk: int, photo_id: int) -> Htt
 @require_POST
 @operator_required
 def ops_sku_new(request: HttpRequest, pk: int) -> HttpResponse:
-    product = get_object_or_404(Product.objects.select_related("supplier"), pk=pk)
+    product = get_object_or_404(selectors.products_for_staff(request.user).select_related("supplier"), pk=pk)
     form = SKUForm(request.POST, prefix="sku")
     if form.is_valid():
         try:
@@ -209,7 +209,9 @@ def ops_sku_new(request: HttpRequest, pk: int) -> HttpResponse:
         "ops/catalogue/product.html",
         {
             "product": product,
-            "form": ProductForm(suppliers=selectors.suppliers(), initial=ProductForm.initial_for(product)),
+            "form": ProductForm(
+                suppliers=selectors.suppliers(viewer=request.user), initial=ProductForm.initial_for(product)
+            ),
             "photos": product.photos.all(),
             "skus": product.skus.order_by("pk"),
             "sku_form": form,
@@ -221,7 +223,7 @@ def ops_sku_new(request: HttpRequest, pk: int) -> HttpResponse:
 
 @operator_required
 def ops_sku_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    sku = get_object_or_404(SKU.objects.select_related("product"), pk=pk)
+    sku = get_object_or_404(selectors.skus_for_staff(request.user).select_related("product"), pk=pk)
     if request.method == "POST":
         form = SKUForm(request.POST, creating=False)
         if form.is_valid():
@@ -242,7 +244,7 @@ def ops_sku_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @operator_required
 def ops_stock(request: HttpRequest) -> HttpResponse:
-    skus = list(selectors.skus_for_stock())
+    skus = list(selectors.skus_for_stock(viewer=request.user))
     typed = {}
     error = ""
     if request.method == "POST":
@@ -272,7 +274,7 @@ def ops_stock(request: HttpRequest) -> HttpResponse:
             "rows": [(sku, typed.get(sku.pk, "")) for sku in skus],
             "reason": request.POST.get("reason", "") if request.method == "POST" else "",
             "error": error,
-            "adjustments": selectors.recent_adjustments(),
+            "adjustments": selectors.recent_adjustments(viewer=request.user),
         },
         status=400 if error else 200,
     )
@@ -288,7 +290,9 @@ def ops_product_quick_create(request: HttpRequest) -> JsonResponse:
     JSON in the user's language either way; a refusal (``{"error", "field"}``, 400) leaves nothing."""
     post = request.POST
     supplier_id = post.get("supplier", "")
-    supplier = selectors.suppliers().filter(pk=int(supplier_id)).first() if supplier_id.isdigit() else None
+    supplier = (
+        selectors.suppliers(viewer=request.user).filter(pk=int(supplier_id)).first() if supplier_id.isdigit() else None
+    )
     try:
         if supplier is None:
             raise services.CatalogueInvalid(_("Choose the supplier."), field="supplier")

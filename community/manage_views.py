@@ -17,7 +17,7 @@ from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
 
 from . import roster, selectors
-from .access import may_manage_community
+from .access import communities_for_staff, may_manage_community
 from .inputs import parse_id
 from .models import Community, Question
 from .questionnaire_editor import (
@@ -36,7 +36,8 @@ EXTRA_CHOICES = 2
 
 
 def _community(request: HttpRequest, slug: str, shell: str) -> Community:
-    community = get_object_or_404(Community.objects.select_related("brand"), slug=slug)
+    base = Community.objects if shell == LEADER else communities_for_staff(request.user)
+    community = get_object_or_404(base.select_related("brand"), slug=slug)
     if shell == LEADER and not may_manage_community(user=request.user, community=community):
         raise PermissionDenied
     return community

@@ -28,7 +28,7 @@ from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
 
 from . import feed, rhythm
-from .access import may_manage_community
+from .access import communities_for_staff, may_manage_community
 from .inputs import parse_id
 from .models import Column, Community, Post, PostImage
 
@@ -80,7 +80,8 @@ def planning_view(view):
         guard = operator_required if shell == "ops" else member_required
 
         def inner(request: HttpRequest) -> HttpResponse:
-            community = get_object_or_404(Community, slug=slug)
+            base = Community.objects.all() if shell == "lead" else communities_for_staff(request.user)
+            community = get_object_or_404(base, slug=slug)
             if shell == "lead" and not may_manage_community(user=request.user, community=community):
                 raise PermissionDenied
             return view(request, Shell(shell, community), **kwargs)

@@ -9,7 +9,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from groupbuy import clock
 
-from .access import may_manage_community
+from .access import for_staff, may_manage_community
 from .inputs import unstorable
 from .models import (
     Application,
@@ -39,27 +39,30 @@ def phone_code_resend_wait(*, phone: str) -> int:
     return max(1, min(minute.seconds, int(left + 0.999)))
 
 
-def community_count() -> int:
-    return Community.objects.filter(is_active=True).count()
+def community_count(*, viewer: User | None = None) -> int:
+    """Active communities (of the brands staff ``viewer`` may see, when given)."""
+    qs = Community.objects.filter(is_active=True)
+    return (for_staff(qs, user=viewer) if viewer is not None else qs).count()
 
 
-def active_member_count() -> int:
-    """Distinct people with at least one active membership in an active community."""
-    return (
-        User.objects.filter(
-            is_active=True,
-            memberships__status=Membership.Status.ACTIVE,
-            memberships__community__is_active=True,
-        )
-        .distinct()
-        .count()
+def active_member_count(*, viewer: User | None = None) -> int:
+    """Distinct people with at least one active membership in an active community (of ``viewer``'s brands)."""
+    qs = User.objects.filter(
+        is_active=True,
+        memberships__status=Membership.Status.ACTIVE,
+        memberships__community__is_active=True,
     )
+    if viewer is not None:
+        qs = for_staff(qs, user=viewer, via="memberships__community__brand")
+    return qs.distinct().count()
 
 
-def community_list_with_counts() -> list[Community]:
-    """Every community with ``member_count`` (active members) and ``is_near_capacity`` set."""
+def community_list_with_counts(*, viewer: User | None = None) -> list[Community]:
+    """Every community (of the brands staff ``viewer`` may see) with ``member_count`` (active members) and
+    ``is_near_capacity`` set."""
+    base = Community.objects.all() if viewer is None else for_staff(Community.objects.all(), user=viewer)
     communities = list(
-        Community.objects.select_related("brand")
+        base.select_related("brand")
         .annotate(member_count=Count("memberships", filter=Q(memberships__status=Membership.Status.ACTIVE)))
         .order_by("-is_active", "name")
     )

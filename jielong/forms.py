@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from catalogue.models import SKU
+from community.access import for_staff
 from community.models import Community, PickupPoint
 from groupbuy.money import fen_to_yuan, yuan_to_fen
 from livestream.models import LiveSession
@@ -89,10 +90,17 @@ class CampaignForm(forms.Form):
     replay_url = forms.URLField(label=_("Live replay link"), required=False, assume_scheme="https")
     payment_method = forms.ChoiceField(label=_("Payment"), choices=())
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, viewer=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["live_session"].queryset = LiveSession.objects.order_by("-scheduled_start")
-        self.fields["communities"].queryset = Community.objects.filter(is_active=True).order_by("name")
+        # Only the brands staff ``viewer`` may see are offered (and accepted): the campaign's brand is its
+        # communities' brand, so a brand's operator creates campaigns only in their own brand.
+        sessions = LiveSession.objects.all()
+        communities = Community.objects.filter(is_active=True)
+        if viewer is not None:
+            sessions = for_staff(sessions, user=viewer, via="series__brand")
+            communities = for_staff(communities, user=viewer)
+        self.fields["live_session"].queryset = sessions.order_by("-scheduled_start")
+        self.fields["communities"].queryset = communities.order_by("name")
         self.fields["payment_method"].choices = [(code, p.label) for code, p in PROVIDERS.items()]
 
     @classmethod
@@ -128,9 +136,12 @@ class ItemForm(forms.Form):
         widget=forms.HiddenInput,
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, viewer=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["sku"].queryset = SKU.objects.filter(is_active=True).select_related("product").order_by("code")
+        skus = SKU.objects.filter(is_active=True)
+        if viewer is not None:
+            skus = for_staff(skus, user=viewer, via="product__supplier__brand")
+        self.fields["sku"].queryset = skus.select_related("product").order_by("code")
 
     def tier_rows(self) -> list[tuple[str, str]]:
         """The tier rows the page shows ("从第 N 人起 ¥price"): as posted, else from the stored tiers."""
@@ -298,15 +309,16 @@ class AllOrdersFilterForm(forms.Form):
     date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, viewer=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["campaign"].queryset = Campaign.objects.exclude(status=Campaign.Status.DRAFT).order_by(
-            "-created_at"
-        )
-        self.fields["community"].queryset = Community.objects.order_by("name")
-        self.fields["pickup_point"].queryset = PickupPoint.objects.select_related("community").order_by(
-            "community__name", "name"
-        )
+        campaigns, communities, points = Campaign.objects.all(), Community.objects.all(), PickupPoint.objects.all()
+        if viewer is not None:  # a brand's operator filters (and picks) only among their brand's
+            campaigns = for_staff(campaigns, user=viewer)
+            communities = for_staff(communities, user=viewer)
+            points = for_staff(points, user=viewer, via="community__brand")
+        self.fields["campaign"].queryset = campaigns.exclude(status=Campaign.Status.DRAFT).order_by("-created_at")
+        self.fields["community"].queryset = communities.order_by("name")
+        self.fields["pickup_point"].queryset = points.select_related("community").order_by("community__name", "name")
         self.fields["status"].choices = [("", _("All")), *Order.Status.choices]
         self.fields["payment"].choices = [("", _("All")), *Order.PaymentStatus.choices]
 

@@ -70,8 +70,12 @@ def campaign_builder_url(live_session_id: int) -> str:
     return f"{reverse('jielong:ops-campaign-new')}?live_session={live_session_id}"
 
 
-def calendar_campaigns(since, until) -> list[CalendarCampaign]:
-    """Campaigns (drafts included) closing in ``since`` ≤ t < ``until``, for the operators' live calendar."""
+def calendar_campaigns(since, until, brand_ids=None) -> list[CalendarCampaign]:
+    """Campaigns (drafts included) closing in ``since`` ≤ t < ``until``, for the operators' live calendar
+    (only those of ``brand_ids`` when given: a brand's operator)."""
+    campaigns = Campaign.objects.filter(closes_at__gte=since, closes_at__lt=until)
+    if brand_ids is not None:
+        campaigns = campaigns.filter(brand_id__in=brand_ids)
     return [
         CalendarCampaign(
             title=c.title,
@@ -79,5 +83,5 @@ def calendar_campaigns(since, until) -> list[CalendarCampaign]:
             status=c.get_status_display(),
             url=reverse("jielong:ops-campaign", args=[c.pk]),
         )
-        for c in Campaign.objects.filter(closes_at__gte=since, closes_at__lt=until).order_by("closes_at", "pk")
+        for c in campaigns.order_by("closes_at", "pk")
     ]

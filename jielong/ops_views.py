@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from catalogue import selectors as catalogue_selectors
 from catalogue.models import SKU
+from community.access import for_staff
 from community.models import Membership
 from groupbuy import clock, events
 from groupbuy.access import operator_required
@@ -43,8 +44,9 @@ ORDERS_PER_PAGE = 50
 MEMBER_PAGE = "member/jielong/campaign.html"
 
 
-def _campaign_or_404(campaign_id: int) -> Campaign:
-    campaign = selectors.ops_campaign_detail(campaign_id=campaign_id)
+def _campaign_or_404(campaign_id: int, request: HttpRequest) -> Campaign:
+    """The campaign in the URL, if it is of a brand this operator may see (404 otherwise, as if none)."""
+    campaign = selectors.ops_campaign_detail(campaign_id=campaign_id, viewer=request.user)
     if campaign is None:
         raise Http404
     return campaign
@@ -57,7 +59,7 @@ def ops_campaign_list(request: HttpRequest) -> HttpResponse:
         request,
         "ops/campaigns.html",
         {
-            "campaigns": selectors.ops_campaigns(status=status),
+            "campaigns": selectors.ops_campaigns(status=status, viewer=request.user),
             "statuses": Campaign.Status.choices,
             "status": status if status in Campaign.Status.values else "",
         },
@@ -66,8 +68,8 @@ def ops_campaign_list(request: HttpRequest) -> HttpResponse:
 
 def _builder_page(request: HttpRequest, *, campaign: Campaign | None) -> HttpResponse:
     if request.method == "POST":
-        form = CampaignForm(request.POST)
-        items = ItemFormSet(request.POST, prefix="items")
+        form = CampaignForm(request.POST, viewer=request.user)
+        items = ItemFormSet(request.POST, prefix="items", form_kwargs={"viewer": request.user})
         item_errors: list[str] = []
         if form.is_valid() and items.is_valid():
             data = campaign_input(form, items, campaign=campaign)
@@ -95,11 +97,13 @@ def _builder_page(request: HttpRequest, *, campaign: Campaign | None) -> HttpRes
             initial = {"payment_method": next(iter(PROVIDERS))}
             if request.GET.get("live_session", "").isdigit():
                 initial["live_session"] = int(request.GET["live_session"])
-            form = CampaignForm(initial=initial)
-            items = ItemFormSet(prefix="items")
+            form = CampaignForm(initial=initial, viewer=request.user)
+            items = ItemFormSet(prefix="items", form_kwargs={"viewer": request.user})
         else:
-            form = CampaignForm(initial=CampaignForm.initial_for(campaign))
-            items = ItemFormSet(prefix="items", initial=ItemForm.initial_for(campaign))
+            form = CampaignForm(initial=CampaignForm.initial_for(campaign), viewer=request.user)
+            items = ItemFormSet(
+                prefix="items", initial=ItemForm.initial_for(campaign), form_kwargs={"viewer": request.user}
+            )
     return render(
         request,
         "ops/jielong/builder.html",
@@ -108,17 +112,17 @@ def _builder_page(request: HttpRequest, *, campaign: Campaign | None) -> HttpRes
             "form": form,
             "items": items,
             "item_errors": item_errors,
-            **_builder_catalogue(items),
+            **_builder_catalogue(items, viewer=request.user),
         },
     )
 
 
-def _builder_catalogue(items) -> dict:
+def _builder_catalogue(items, *, viewer) -> dict:
     """What the builder shows from the catalogue: each SKU's product cover (an item's photo is its
     product's), and the suppliers a product can be created for without leaving the page."""
     photos = {
         str(sku_id): default_storage.url(image)
-        for sku_id, image in SKU.objects.filter(is_active=True)
+        for sku_id, image in for_staff(SKU.objects.filter(is_active=True), user=viewer, via="product__supplier__brand")
         .exclude(product__image="")
         .values_list("pk", "product__image")
     }
@@ -126,7 +130,11 @@ def _builder_catalogue(items) -> dict:
         value = item["sku"].value()
         item.photo_url = photos.get(str(value or ""), "")
         item.tier_list = item.tier_rows() or [("", "")]
-    return {"sku_photos": photos, "suppliers": list(catalogue_selectors.suppliers()), "empty_tiers": [("", "")]}
+    return {
+        "sku_photos": photos,
+        "suppliers": list(catalogue_selectors.suppliers(viewer=viewer)),
+        "empty_tiers": [("", "")],
+    }
 
 
 @operator_required
@@ -136,7 +144,7 @@ def ops_campaign_new(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 def ops_campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _campaign_or_404(campaign_id, request)
     if campaign.status not in builder.EDITABLE:
         messages.error(request, _("A closed campaign can no longer be changed."))
         return redirect("jielong:ops-campaign", campaign.pk)
@@ -145,7 +153,7 @@ def ops_campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 @operator_required
 def ops_campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _campaign_or_404(campaign_id, request)
     return render(
         request,
         "ops/jielong/campaign.html",
@@ -167,7 +175,7 @@ def ops_campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @operator_required
 @require_POST
 def ops_campaign_copy(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _campaign_or_404(campaign_id, request)
     copy = builder.campaign_copy(campaign_id=campaign.pk, by=request.user)
     messages.success(request, _("Copied into a new draft. Check the times before opening it."))
     return redirect("jielong:ops-campaign-edit", copy.pk)
@@ -176,7 +184,7 @@ def ops_campaign_copy(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @operator_required
 @require_POST
 def ops_campaign_open(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _campaign_or_404(campaign_id, request)
     form = OpenForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
@@ -195,7 +203,7 @@ def ops_campaign_open(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @operator_required
 @require_POST
 def ops_campaign_image_add(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _campaign_or_404(campaign_id, request)
     form = ImageForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose a picture to upload."))
@@ -212,7 +220,7 @@ def ops_campaign_image_add(request: HttpRequest, campaign_id: int) -> HttpRespon
 @operator_required
 @require_POST
 def ops_campaign_image_remove(request: HttpRequest, campaign_id: int, image_id: int) -> HttpResponse:
-    if not CampaignImage.objects.filter(pk=image_id, campaign_id=campaign_id).exists():
+    if not CampaignImage.objects.filter(pk=image_id, campaign=_campaign_or_404(campaign_id, request)).exists():
         raise Http404
     try:
         builder.campaign_image_remove(image_id=image_id, by=request.user)
@@ -226,7 +234,7 @@ def ops_campaign_image_remove(request: HttpRequest, campaign_id: int, image_id: 
 @operator_required
 def ops_campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The member page at phone width (in a frame), or a simple stand-in while that page does not exist."""
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _campaign_or_404(campaign_id, request)
     return render(
         request,
         "ops/jielong/preview.html",
@@ -245,7 +253,7 @@ def ops_campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse
 def ops_campaign_preview_frame(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The member page itself, rendered by the member views for a stand-in member of the first target
     community (nothing is saved), so the operator sees exactly what members will see."""
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _campaign_or_404(campaign_id, request)
     community = campaign.communities.order_by("pk").first()
     if community is None or not _member_page_exists():
         raise Http404
@@ -271,7 +279,7 @@ def _story_html(story: str) -> str:
 
 @operator_required
 def ops_campaign_orders(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _campaign_or_404(campaign_id, request)
     filters = OrderFilterForm(request.GET or None, campaign=campaign)
     cleaned = filters.cleaned_data if filters.is_valid() else {}
     point = cleaned.get("pickup_point")
@@ -305,7 +313,7 @@ def _with_summaries(request: HttpRequest, page) -> None:
 @operator_required
 @require_POST
 def ops_order_mark_paid(request: HttpRequest, campaign_id: int, order_id: int) -> HttpResponse:
-    if not Order.objects.filter(pk=order_id, campaign_id=campaign_id).exists():
+    if not Order.objects.filter(pk=order_id, campaign=_campaign_or_404(campaign_id, request)).exists():
         raise Http404
     try:
         order = services.order_mark_paid(order_id=order_id, by=request.user)
@@ -323,7 +331,7 @@ def ops_order_mark_paid(request: HttpRequest, campaign_id: int, order_id: int) -
 @require_safe
 def ops_campaign_export(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The orders as xlsx, phone numbers masked. A plain download: it writes nothing."""
-    return _xlsx_response(_campaign_or_404(campaign_id), full_phones=False)
+    return _xlsx_response(_campaign_or_404(campaign_id, request), full_phones=False)
 
 
 @operator_required
@@ -331,7 +339,7 @@ def ops_campaign_export(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def ops_campaign_export_full_phones(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The orders as xlsx with full phone numbers. A POST (a button with a CSRF token), because it
     writes: full numbers leave the platform, so who took them, and when, is recorded."""
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _campaign_or_404(campaign_id, request)
     response = _xlsx_response(campaign, full_phones=True)
     events.publish(jielong_events.FullPhonesExported(campaign_id=campaign.pk, user_id=request.user.pk))
     return response
@@ -349,10 +357,10 @@ def _xlsx_response(campaign: Campaign, *, full_phones: bool) -> HttpResponse:
 
 def _all_orders(request: HttpRequest):
     """The filter form and the orders it selects; filters that do not hold select nothing."""
-    filters = AllOrdersFilterForm(request.GET or None)
+    filters = AllOrdersFilterForm(request.GET or None, viewer=request.user)
     if filters.is_bound and not filters.is_valid():
         return filters, Order.objects.none()
-    return filters, selectors.ops_orders(**filters.criteria())
+    return filters, selectors.ops_orders(**filters.criteria(), viewer=request.user)
 
 
 @operator_required
@@ -380,6 +388,8 @@ def ops_all_orders_mark_paid(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Tick the orders to mark paid."))
     done, refused = 0, []
     for order_id in ids:
+        if not selectors.orders_for_staff(request.user).filter(pk=order_id).exists():
+            continue  # another brand's order: skipped like one that does not exist
         try:
             services.order_mark_paid(order_id=order_id, by=request.user)
         except Order.DoesNotExist:

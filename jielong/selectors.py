@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from catalogue.models import SKU
+from community.access import for_staff
 from community.models import User
 
 from .models import Campaign, CampaignChange, CampaignItem, Order, OrderLine
@@ -44,9 +45,20 @@ def _cancelled_seqs(campaign: Campaign) -> list[int]:
     )
 
 
-def open_campaign_count() -> int:
-    """Campaigns members can join right now (open, or formed and still open)."""
-    return Campaign.objects.filter(status__in=[Campaign.Status.OPEN, Campaign.Status.FORMED]).count()
+def campaigns_for_staff(user) -> QuerySet[Campaign]:
+    """The campaigns of the brands staff ``user`` may see."""
+    return for_staff(Campaign.objects.all(), user=user)
+
+
+def orders_for_staff(user) -> QuerySet[Order]:
+    """The orders of the brands staff ``user`` may see (their campaign's brand)."""
+    return for_staff(Order.objects.all(), user=user, via="campaign__brand")
+
+
+def open_campaign_count(*, viewer=None) -> int:
+    """Campaigns members can join right now (open, or formed and still open), of ``viewer``'s brands when given."""
+    qs = Campaign.objects.all() if viewer is None else campaigns_for_staff(viewer)
+    return qs.filter(status__in=[Campaign.Status.OPEN, Campaign.Status.FORMED]).count()
 
 
 def session_sales(*, live_session_id: int) -> dict[str, int]:
@@ -107,18 +119,24 @@ class CampaignStats:
     cancelled_orders: int
 
 
-def ops_campaigns(*, status: str = "") -> QuerySet[Campaign]:
-    """Campaigns for the operator's list, newest first, optionally of one status."""
-    campaigns = Campaign.objects.select_related("live_session").order_by("-created_at")
+def ops_campaigns(*, status: str = "", viewer: User | None = None) -> QuerySet[Campaign]:
+    """Campaigns for the operator's list (of staff ``viewer``'s brands), newest first, optionally of one status."""
+    campaigns = (
+        (Campaign.objects.all() if viewer is None else campaigns_for_staff(viewer))
+        .select_related("live_session")
+        .order_by("-created_at")
+    )
     if status in Campaign.Status.values:
         campaigns = campaigns.filter(status=status)
     return campaigns
 
 
-def ops_campaign_detail(*, campaign_id: int) -> Campaign | None:
-    """A campaign with everything its operator page shows, in a fixed number of queries."""
+def ops_campaign_detail(*, campaign_id: int, viewer: User | None = None) -> Campaign | None:
+    """A campaign with everything its operator page shows, in a fixed number of queries (None when it does not
+    exist or is of a brand staff ``viewer`` may not see)."""
     return (
-        Campaign.objects.select_related("live_session")
+        (Campaign.objects.all() if viewer is None else campaigns_for_staff(viewer))
+        .select_related("live_session")
         .prefetch_related(
             "communities",
             "images",
@@ -223,11 +241,13 @@ def ops_orders(
     payment: str = "",
     date_from=None,
     date_to=None,
+    viewer: User | None = None,
 ) -> QuerySet[Order]:
-    """Orders across every campaign for the operator's one list (and its export), newest first;
-    dates are the local days the orders were placed, both ends included."""
+    """Orders across every campaign (of staff ``viewer``'s brands) for the operator's one list (and its export),
+    newest first; dates are the local days the orders were placed, both ends included."""
     orders = (
-        Order.objects.select_related("campaign", "user", "community", "pickup_point")
+        (Order.objects.all() if viewer is None else orders_for_staff(viewer))
+        .select_related("campaign", "user", "community", "pickup_point")
         .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("item__sku__product")))
         .order_by("-created_at", "-pk")
     )

@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from community.access import for_staff, staff_brands
 from community.models import Brand
 from groupbuy import clock
 from groupbuy.access import operator_required
@@ -28,8 +29,9 @@ def _add_error(form, exc: console.LiveInvalid) -> None:
     form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
-def _brands() -> list[Brand]:
-    return list(Brand.objects.order_by("pk"))
+def _brands(request: HttpRequest) -> list[Brand]:
+    """The brands this operator may create series and sessions in (a brand's operator: their own)."""
+    return list(staff_brands(request.user))
 
 
 def _chosen_brand(request: HttpRequest, brands: list[Brand]) -> Brand | None:
@@ -42,7 +44,7 @@ def _chosen_brand(request: HttpRequest, brands: list[Brand]) -> Brand | None:
 
 
 def _series_page(request: HttpRequest, *, series: LiveSeries | None) -> HttpResponse:
-    brands = _brands()
+    brands = _brands(request)
     if request.method == "POST":
         form = SeriesForm(request.POST)
         brand = series.brand if series else _chosen_brand(request, brands)
@@ -72,14 +74,17 @@ def ops_series_new(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 def ops_series_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _series_page(request, series=get_object_or_404(LiveSeries.objects.select_related("brand"), pk=pk))
+    return _series_page(
+        request,
+        series=get_object_or_404(for_staff(LiveSeries.objects.select_related("brand"), user=request.user), pk=pk),
+    )
 
 
 # --- sessions ----------------------------------------------------------------------------------------------
 
 
 def _session_form_page(request: HttpRequest, *, session: LiveSession | None) -> HttpResponse:
-    brands = _brands()
+    brands = _brands(request)
     brand_ids = [b.pk for b in brands]
     if session is not None and session.status != LiveSession.Status.SCHEDULED:
         messages.error(request, _("Only a scheduled session can be changed."))
@@ -121,7 +126,9 @@ def ops_session_new(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 def ops_session_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _session_form_page(request, session=get_object_or_404(LiveSession, pk=pk))
+    return _session_form_page(
+        request, session=get_object_or_404(selectors.sessions_of_staff_brands(request.user), pk=pk)
+    )
 
 
 def _previews(session: LiveSession, rounds: list[WarmupRound], viewer_id: int) -> list[dict]:
@@ -170,19 +177,20 @@ def _session_page(request: HttpRequest, session: LiveSession, *, round_form=None
     )
 
 
-def _ops_session(pk: int) -> LiveSession:
-    return get_object_or_404(LiveSession.objects.select_related("series"), pk=pk)
+def _ops_session(request: HttpRequest, pk: int) -> LiveSession:
+    """The session in the URL, if it is of a brand this operator may see (404 otherwise, as if none)."""
+    return get_object_or_404(selectors.sessions_of_staff_brands(request.user).select_related("series"), pk=pk)
 
 
 @operator_required
 def ops_session(request: HttpRequest, pk: int) -> HttpResponse:
-    return _session_page(request, _ops_session(pk))
+    return _session_page(request, _ops_session(request, pk))
 
 
 @require_POST
 @operator_required
 def ops_session_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _ops_session(pk)
+    session = _ops_session(request, pk)
     form = RescheduleForm(request.POST)
     if form.is_valid():
         try:
@@ -203,7 +211,7 @@ def ops_session_reschedule(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @operator_required
 def ops_session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _ops_session(pk)
+    session = _ops_session(request, pk)
     try:
         services.session_cancel(session=session, by=request.user)
     except DomainError as exc:
@@ -216,7 +224,7 @@ def ops_session_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @operator_required
 def ops_warmup_standard(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _ops_session(pk)
+    session = _ops_session(request, pk)
     try:
         services.warmup_plan_apply_standard(session=session, by=request.user)
     except DomainError as exc:
@@ -229,7 +237,7 @@ def ops_warmup_standard(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @operator_required
 def ops_round_add(request: HttpRequest, pk: int) -> HttpResponse:
-    session = _ops_session(pk)
+    session = _ops_session(request, pk)
     form = RoundForm(request.POST)
     if form.is_valid():
         with translation.override(settings.LANGUAGE_CODE):  # what members receive is in the site's language
@@ -249,7 +257,7 @@ def ops_round_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @operator_required
 def ops_round_remove(request: HttpRequest, pk: int, round_pk: int) -> HttpResponse:
-    session = _ops_session(pk)
+    session = _ops_session(request, pk)
     round_ = get_object_or_404(WarmupRound, pk=round_pk, session=session)
     try:
         console.warmup_round_remove(by=request.user, round_=round_)
@@ -291,7 +299,7 @@ def ops_live_calendar(request: HttpRequest) -> HttpResponse:
         "ops/live/calendar.html",
         {
             "view": view,
-            "days": selectors.live_calendar(start=start, end=end, month=month),
+            "days": selectors.live_calendar(start=start, end=end, month=month, viewer=request.user),
             "label": label,
             "week_end": end - timedelta(days=1),
             "previous": previous.isoformat(),
@@ -304,6 +312,9 @@ def ops_live_calendar(request: HttpRequest) -> HttpResponse:
 def ops_round_poster(request: HttpRequest, pk: int, round_pk: int) -> HttpResponse:
     """The round's poster as members will get it (its QR code without a member's referral)."""
     round_ = get_object_or_404(
-        WarmupRound.objects.select_related("session__series"), pk=round_pk, session_id=pk, has_poster=True
+        WarmupRound.objects.select_related("session__series"),
+        pk=round_pk,
+        session=_ops_session(request, pk),
+        has_poster=True,
     )
     return views.round_poster_response(request, round_=round_, session=round_.session, sharer=None)

@@ -62,7 +62,7 @@ _campaign_url: CampaignUrlProvider | None = None
 _campaign_is_open: Callable[[int], bool] | None = None
 _session_campaigns: Callable[[int], list[CampaignLink]] | None = None
 _campaign_builder_url: Callable[[int], str | None] | None = None
-_calendar_campaigns: Callable[[datetime, datetime], list[CalendarCampaign]] | None = None
+_calendar_campaigns: Callable[..., list[CalendarCampaign]] | None = None
 
 
 def register_pin_candidates(provider: PinCandidatesProvider) -> None:
@@ -128,14 +128,15 @@ def campaign_builder_url(live_session_id: int) -> str | None:
     return _campaign_builder_url(live_session_id) if _campaign_builder_url is not None else None
 
 
-def register_calendar_campaigns(provider: Callable[[datetime, datetime], list[CalendarCampaign]]) -> None:
-    """``provider(since, until)`` returns the campaigns closing in that span, for the live calendar."""
+def register_calendar_campaigns(provider: Callable[..., list[CalendarCampaign]]) -> None:
+    """``provider(since, until, brand_ids)`` returns the campaigns closing in that span (of ``brand_ids``, or
+    every brand's for None), for the live calendar."""
     global _calendar_campaigns
     _calendar_campaigns = provider
 
 
-def calendar_campaigns(since: datetime, until: datetime) -> list[CalendarCampaign]:
-    return _calendar_campaigns(since, until) if _calendar_campaigns is not None else []
+def calendar_campaigns(since: datetime, until: datetime, brand_ids=None) -> list[CalendarCampaign]:
+    return _calendar_campaigns(since, until, brand_ids) if _calendar_campaigns is not None else []
 
 
 # The media app (above livestream) gives the room its player and replay, and the host's panel its stream card.

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Avg, Count, Exists, FloatField, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from community.access import for_staff, may_see_brand, staff_brand_ids
 from community.models import User
 from groupbuy import clock
 
@@ -28,10 +29,16 @@ from .models import (
 UPCOMING = (LiveSession.Status.SCHEDULED, LiveSession.Status.LIVE)
 
 
-def upcoming_session_count() -> int:
-    """Sessions that are live now or scheduled and not yet past their end."""
+def sessions_of_staff_brands(user: User) -> QuerySet[LiveSession]:
+    """The live sessions of the brands staff ``user`` (operator, host, assistant) may see (their series' brand)."""
+    return for_staff(LiveSession.objects.all(), user=user, via="series__brand")
+
+
+def upcoming_session_count(*, viewer=None) -> int:
+    """Sessions that are live now or scheduled and not yet past their end (of ``viewer``'s brands, when given)."""
+    qs = LiveSession.objects.all() if viewer is None else sessions_of_staff_brands(viewer)
     return (
-        LiveSession.objects.filter(
+        qs.filter(
             Q(status=LiveSession.Status.LIVE) | Q(status=LiveSession.Status.SCHEDULED, scheduled_end__gte=clock.now())
         )
         .distinct()
@@ -39,8 +46,9 @@ def upcoming_session_count() -> int:
     )
 
 
-def last_ended_session() -> LiveSession | None:
-    return LiveSession.objects.filter(status=LiveSession.Status.ENDED).order_by("-ended_at", "-pk").first()
+def last_ended_session(*, viewer=None) -> LiveSession | None:
+    qs = LiveSession.objects.all() if viewer is None else sessions_of_staff_brands(viewer)
+    return qs.filter(status=LiveSession.Status.ENDED).order_by("-ended_at", "-pk").first()
 
 
 def session_metrics(*, session_id: int) -> dict[str, int]:
@@ -58,8 +66,8 @@ def _with_counts(queryset: QuerySet[LiveSession]) -> QuerySet[LiveSession]:
     )
 
 
-def ops_session_list() -> QuerySet[LiveSession]:
-    """Every session for the operator, upcoming ones first, with counts, hosts and average watch time."""
+def ops_session_list(*, viewer: User | None = None) -> QuerySet[LiveSession]:
+    """Every session (of staff ``viewer``'s brands) for the operator, upcoming ones first, with counts, hosts and average watch time."""
     average = (
         WatchRecord.objects.filter(session_id=OuterRef("pk"))
         .values("session_id")
@@ -76,7 +84,7 @@ def ops_session_list() -> QuerySet[LiveSession]:
         .values("n")
     )
     return (
-        _with_counts(LiveSession.objects.all())
+        _with_counts(LiveSession.objects.all() if viewer is None else sessions_of_staff_brands(viewer))
         .annotate(
             average_watch_seconds=Subquery(average, output_field=FloatField()),
             reserved_viewer_count=Subquery(reserved_viewers, output_field=IntegerField()),
@@ -86,13 +94,14 @@ def ops_session_list() -> QuerySet[LiveSession]:
     )
 
 
-def series_list() -> QuerySet[LiveSeries]:
-    return LiveSeries.objects.annotate(session_count=Count("sessions")).order_by("title")
+def series_list(*, viewer: User | None = None) -> QuerySet[LiveSeries]:
+    qs = LiveSeries.objects.all() if viewer is None else for_staff(LiveSeries.objects.all(), user=viewer)
+    return qs.annotate(session_count=Count("sessions")).order_by("title")
 
 
 def sessions_for_staff(*, user: User) -> QuerySet[LiveSession]:
-    """Sessions the user hosts or assists; operators see every session."""
-    sessions = LiveSession.objects.all()
+    """Sessions the user hosts or assists; operators see every session of their brands."""
+    sessions = sessions_of_staff_brands(user)
     if not user.is_operator:
         hosting = LiveSession.hosts.through.objects.filter(livesession_id=OuterRef("pk"), user_id=user.pk)
         assisting = LiveSession.assistants.through.objects.filter(livesession_id=OuterRef("pk"), user_id=user.pk)
@@ -100,8 +109,18 @@ def sessions_for_staff(*, user: User) -> QuerySet[LiveSession]:
     return _with_counts(sessions).order_by("-scheduled_start")
 
 
+def _may_see_session_brand(*, user: User, session: LiveSession) -> bool:
+    if staff_brand_ids(user) is None:
+        return True
+    return may_see_brand(
+        user=user, brand=LiveSeries.objects.filter(pk=session.series_id).values_list("brand_id", flat=True).first()
+    )
+
+
 def user_may_open_panel(*, user: User, session: LiveSession) -> bool:
-    """Operators, and the session's own hosts and assistants, may open its control panel."""
+    """Operators of its brand, and the session's own hosts and assistants, may open its control panel."""
+    if not _may_see_session_brand(user=user, session=session):
+        return False
     if user.is_operator:
         return True
     if not user.is_host:
@@ -110,7 +129,9 @@ def user_may_open_panel(*, user: User, session: LiveSession) -> bool:
 
 
 def user_may_control(*, user: User, session: LiveSession) -> bool:
-    """Going live and ending are the host's call (or an operator's); assistants triage questions."""
+    """Going live and ending are the host's call (or an operator's of its brand); assistants triage questions."""
+    if not _may_see_session_brand(user=user, session=session):
+        return False
     if user.is_operator:
         return True
     return user.is_host and session.hosts.filter(pk=user.pk).exists()
@@ -196,10 +217,13 @@ def session_summary(*, session: LiveSession) -> dict[str, int | None]:
     }
 
 
-def recent_mutes(*, limit: int = 100) -> list[Mute]:
-    return list(
-        Mute.objects.select_related("user", "session", "community", "muted_by").order_by("-created_at", "-pk")[:limit]
-    )
+def recent_mutes(*, limit: int = 100, viewer: User | None = None) -> list[Mute]:
+    """The newest mutes (of the sessions and communities of staff ``viewer``'s brands, when given)."""
+    mutes = Mute.objects.all()
+    allowed = None if viewer is None else staff_brand_ids(viewer)
+    if allowed is not None:
+        mutes = mutes.filter(Q(session__series__brand__in=allowed) | Q(community__brand__in=allowed))
+    return list(mutes.select_related("user", "session", "community", "muted_by").order_by("-created_at", "-pk")[:limit])
 
 
 @dataclass(frozen=True)
@@ -211,22 +235,24 @@ class CalendarDay:
     campaigns: list[hooks.CalendarCampaign] = field(default_factory=list)  # jielongs closing that day
 
 
-def live_calendar(*, start: date, end: date, month: int | None = None) -> list[CalendarDay]:
+def live_calendar(*, start: date, end: date, month: int | None = None, viewer: User | None = None) -> list[CalendarDay]:
     """Days ``start`` ≤ d < ``end`` with the sessions scheduled on each (local time) and the jielongs closing
-    on each (from the provider jielong registers), for the live calendar."""
+    on each (from the provider jielong registers), for the live calendar (of staff ``viewer``'s brands)."""
     tz = timezone.get_current_timezone()
     since = datetime.combine(start, time.min, tzinfo=tz)
     until = datetime.combine(end, time.min, tzinfo=tz)
     by_day: dict[date, list[LiveSession]] = {}
+    base = LiveSession.objects.all() if viewer is None else sessions_of_staff_brands(viewer)
     sessions = (
-        LiveSession.objects.filter(scheduled_start__gte=since, scheduled_start__lt=until)
+        base.filter(scheduled_start__gte=since, scheduled_start__lt=until)
         .select_related("series")
         .order_by("scheduled_start", "pk")
     )
     for session in sessions:
         by_day.setdefault(timezone.localtime(session.scheduled_start).date(), []).append(session)
     campaigns_by_day: dict[date, list[hooks.CalendarCampaign]] = {}
-    for campaign in hooks.calendar_campaigns(since, until):
+    brand_ids = None if viewer is None else staff_brand_ids(viewer)
+    for campaign in hooks.calendar_campaigns(since, until, brand_ids):
         campaigns_by_day.setdefault(timezone.localtime(campaign.closes_at).date(), []).append(campaign)
     today = clock.localdate()
     days, day = [], start

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from community import selectors as community_selectors
-from community.models import Brand
+from community.access import staff_brands
 from groupbuy import health, posters
 from groupbuy.access import host_required, member_required, operator_required
 from groupbuy.errors import DomainError
@@ -22,14 +22,19 @@ from .models import BannedWord, Comment, LiveSession, WarmupRound
 @operator_required
 def ops_session_list(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "ops/sessions.html", {"sessions": selectors.ops_session_list(), "series_list": selectors.series_list()}
+        request,
+        "ops/sessions.html",
+        {
+            "sessions": selectors.ops_session_list(viewer=request.user),
+            "series_list": selectors.series_list(viewer=request.user),
+        },
     )
 
 
 @operator_required
 def ops_moderation(request: HttpRequest) -> HttpResponse:
     """The operator's blocked-word list (违禁词) per brand, and who is muted where."""
-    brands = list(Brand.objects.order_by("name"))
+    brands = list(staff_brands(request.user).order_by("name"))
     brand = next((b for b in brands if str(b.pk) == request.GET.get("brand", "")), brands[0] if brands else None)
     if request.method == "POST" and brand is not None:
         try:
@@ -49,7 +54,7 @@ def ops_moderation(request: HttpRequest) -> HttpResponse:
             "brands": brands,
             "brand": brand,
             "words": list(BannedWord.objects.filter(brand=brand)) if brand else [],
-            "mutes": selectors.recent_mutes(),
+            "mutes": selectors.recent_mutes(viewer=request.user),
         },
     )
 
@@ -60,7 +65,7 @@ def host_sessions(request: HttpRequest) -> HttpResponse:
 
 
 def _panel_session(request: HttpRequest, pk: int) -> LiveSession:
-    session = get_object_or_404(LiveSession.objects.select_related("series"), pk=pk)
+    session = get_object_or_404(selectors.sessions_of_staff_brands(request.user).select_related("series"), pk=pk)
     if not selectors.user_may_open_panel(user=request.user, session=session):
         raise PermissionDenied
     return session

@@ -12,7 +12,7 @@ from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
 
 from .. import selectors, services
-from ..access import may_manage_community
+from ..access import communities_for_staff, may_manage_community
 from ..inputs import parse_id
 from ..models import Application, Community, Question, User
 
@@ -138,7 +138,7 @@ def _review(request: HttpRequest, community: Community) -> HttpResponse | None:
 
 @operator_required
 def ops_community_applications(request: HttpRequest, slug: str) -> HttpResponse:
-    community = get_object_or_404(Community, slug=slug)
+    community = get_object_or_404(communities_for_staff(request.user), slug=slug)
     response = _review(request, community)
     if response is not None:
         return response

@@ -11,21 +11,23 @@ from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
 
 from .. import selectors, services
-from ..access import may_manage_community
+from ..access import communities_for_staff, may_manage_community, staff_brands
 from ..forms import CommunityCreateForm, MemberFilterForm
 from ..inputs import parse_id
-from ..models import Brand, Community, Membership, PickupPoint, User
+from ..models import Community, Membership, PickupPoint, User
 
 
 @operator_required
 def ops_community_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "ops/communities.html", {"communities": selectors.community_list_with_counts()})
+    return render(
+        request, "ops/communities.html", {"communities": selectors.community_list_with_counts(viewer=request.user)}
+    )
 
 
 @operator_required
 def ops_community_new(request: HttpRequest) -> HttpResponse:
     """A new community with its settings, leaders and first pickup points (issue 11 item 1)."""
-    brands = list(Brand.objects.order_by("pk"))
+    brands = list(staff_brands(request.user))  # a brand's operator creates only in their own brand
     form = CommunityCreateForm(request.POST or None)
     if request.method == "POST":
         brand = (
@@ -64,7 +66,7 @@ def ops_community_new(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 def ops_community_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    community = get_object_or_404(Community.objects.select_related("brand"), slug=slug)
+    community = get_object_or_404(communities_for_staff(request.user).select_related("brand"), slug=slug)
     if request.method == "POST":
         capacity = request.POST.get("capacity", "")
         try:
@@ -105,7 +107,7 @@ def ops_community_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 @operator_required
 def ops_member_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    community = get_object_or_404(Community, slug=slug)
+    community = get_object_or_404(communities_for_staff(request.user), slug=slug)
     membership = get_object_or_404(
         Membership.objects.select_related("user", "invited_by", "default_pickup_point"), pk=pk, community=community
     )
@@ -145,7 +147,7 @@ def _pickup_point_fields(request: HttpRequest, community: Community) -> dict:
 
 @operator_required
 def ops_pickup_points(request: HttpRequest, slug: str) -> HttpResponse:
-    community = get_object_or_404(Community, slug=slug)
+    community = get_object_or_404(communities_for_staff(request.user), slug=slug)
     if request.method == "POST":
         point = None
         if request.POST.get("point"):
