@@ -19,6 +19,7 @@ from django.views.decorators.http import require_safe
 
 from groupbuy import clock
 from groupbuy.access import member_required, operator_required
+from groupbuy.db import replica_reads
 from groupbuy.errors import DomainError
 
 from . import charts, exports, metrics
@@ -55,6 +56,12 @@ def _refused(request: HttpRequest, shell: str, message: str, *, status: int = 40
 
 
 def _board_context(scope: Scope, shell: str) -> dict:
+    """The board's figures, read from the read replica when there is one (a board may lag by its delay)."""
+    with replica_reads():
+        return _board_figures(scope, shell)
+
+
+def _board_figures(scope: Scope, shell: str) -> dict:
     figures = metrics.figures(scope)
     return {
         "scope": scope,
@@ -97,18 +104,21 @@ def _people(request: HttpRequest, key: str) -> tuple[Scope, str, str, list[metri
         if part not in ("numerator", "denominator") or (part == "denominator" and not metric.has_denominator):
             raise Http404
         title = str(metric.label)
-        rows = metric.people(scope, part)
+        with replica_reads():
+            rows = metric.people(scope, part)
         if metric.has_denominator:
             title += " · " + (_("who count") if part == "numerator" else _("measured against"))
     elif key == "funnel" and part in charts.FUNNEL_STEPS:
         title = _("Funnel: %(step)s") % {"step": charts.funnel_label(part)}
-        rows = charts.funnel_people(scope, part)
+        with replica_reads():
+            rows = charts.funnel_people(scope, part)
     elif key == "cohort":
         cohort, offset = request.GET.get("cohort", ""), request.GET.get("offset", "")
         if not (len(cohort) == 7 and cohort[4] == "-" and cohort.replace("-", "").isdigit() and offset.isdigit()):
             raise Http404
         title = _("Cohort %(cohort)s, month +%(offset)s") % {"cohort": cohort, "offset": offset}
-        rows = charts.cohort_people(scope, cohort, int(offset))
+        with replica_reads():
+            rows = charts.cohort_people(scope, cohort, int(offset))
     else:
         raise Http404
     return scope, part, title, rows
@@ -167,7 +177,9 @@ def ops_board_export(request: HttpRequest, fmt: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message + " " + _("Nothing was exported."))
         return redirect(reverse("bi:board"))
-    return _download(exports.board(scope, fmt=fmt), fmt, "board")
+    with replica_reads():
+        content = exports.board(scope, fmt=fmt)
+    return _download(content, fmt, "board")
 
 
 @member_required
@@ -178,7 +190,9 @@ def leader_board_export(request: HttpRequest, fmt: str) -> HttpResponse:
         _form, scope = _scope(request)
     except DomainError as exc:
         return _refused(request, LEADER, exc.message, status=403 if isinstance(exc, ScopeRefused) else 400)
-    return _download(exports.board(scope, fmt=fmt), fmt, "board")
+    with replica_reads():
+        content = exports.board(scope, fmt=fmt)
+    return _download(content, fmt, "board")
 
 
 @operator_required

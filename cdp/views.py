@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from community.models import Brand, Membership, User
 from groupbuy.access import operator_required
+from groupbuy.db import replica_reads
 from groupbuy.errors import DomainError
 from livestream.models import LiveSession, WarmupRound
 
@@ -39,27 +40,33 @@ def _user_rows(ids, details: dict | None = None) -> list[dict]:
 
 @operator_required
 def ops_home(request: HttpRequest) -> HttpResponse:
-    """The models of one brand: RFM cells, the KOC ranking with reasons, LTV and cohort curves."""
+    """The models of one brand: RFM cells, the KOC ranking with reasons, LTV and cohort curves (read from the
+    read replica when there is one)."""
     brand = _brand(request)
     context: dict = {"brand": brand, "brands": list(Brand.objects.order_by("pk"))}
     if brand is not None:
-        cells = rfm.rfm_cells(brand_id=brand.pk)
-        scores = koc.koc_scores(brand_id=brand.pk)[:KOC_LIST]
-        users = User.objects.in_bulk([s.user_id for s in scores])
-        plain = {}
-        for m in Membership.objects.filter(
-            user_id__in=list(users), community__brand=brand, status=Membership.Status.ACTIVE
-        ).select_related("community"):
-            plain.setdefault(m.user_id, []).append(m)
-        context.update(
-            cells=rfm.cell_counts(cells),
-            customers=len(cells),
-            kocs=[(rank, s, users[s.user_id], plain.get(s.user_id, [])) for rank, s in enumerate(scores, start=1)],
-            weights=koc.WEIGHTS,
-            models=cohorts.brand_models(brand_id=brand.pk),
-            months=range(cohorts.MONTHS),
-        )
+        with replica_reads():
+            context.update(_models(brand))
     return render(request, "ops/cdp/home.html", context)
+
+
+def _models(brand: Brand) -> dict:
+    cells = rfm.rfm_cells(brand_id=brand.pk)
+    scores = koc.koc_scores(brand_id=brand.pk)[:KOC_LIST]
+    users = User.objects.in_bulk([s.user_id for s in scores])
+    plain = {}
+    for m in Membership.objects.filter(
+        user_id__in=list(users), community__brand=brand, status=Membership.Status.ACTIVE
+    ).select_related("community"):
+        plain.setdefault(m.user_id, []).append(m)
+    return {
+        "cells": rfm.cell_counts(cells),
+        "customers": len(cells),
+        "kocs": [(rank, s, users[s.user_id], plain.get(s.user_id, [])) for rank, s in enumerate(scores, start=1)],
+        "weights": koc.WEIGHTS,
+        "models": cohorts.brand_models(brand_id=brand.pk),
+        "months": range(cohorts.MONTHS),
+    }
 
 
 @operator_required
@@ -67,7 +74,8 @@ def ops_rfm_cell(request: HttpRequest, cell: str) -> HttpResponse:
     brand = _brand(request)
     if brand is None or cell not in rfm.CELL_LABELS:
         return redirect("cdp:home")
-    cells = rfm.rfm_cells(brand_id=brand.pk)
+    with replica_reads():
+        cells = rfm.rfm_cells(brand_id=brand.pk)
     picked = sorted((c for c in cells.values() if c.key == cell), key=lambda c: (-c.monetary_fen, c.user_id))
     page = Paginator(picked, MEMBERS_PAGE).get_page(request.GET.get("page"))
     users = User.objects.in_bulk([c.user_id for c in page])

@@ -116,6 +116,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # "Once per target" constraints with NULLS NOT DISTINCT (fulfillment's batch_move_once) exist on PostgreSQL;
 # the embedded SQLite demo has no such constraints, and its writes are serial anyway.
 SILENCED_SYSTEM_CHECKS = ["models.W047"]
+# An optional PostgreSQL read replica (streaming replication from the primary). Only the reads that ask for it
+# (dashboards and exports, inside groupbuy.db.replica_reads()) go there; everything else stays on the primary.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_ALIAS = ""
+if DATABASE_REPLICA_URL:
+    from django.core.exceptions import ImproperlyConfigured
+
+    if not USES_POSTGRES:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL to be PostgreSQL (the replica's primary).")
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"]["OPTIONS"] = {**DATABASES["replica"].get("OPTIONS", {}), **DATABASES["default"]["OPTIONS"]}
+    DATABASES["replica"]["CONN_MAX_AGE"] = 0
+    DATABASE_REPLICA_ALIAS = "replica"
+DATABASE_ROUTERS = ["groupbuy.db.ReplicaRouter"]
+
 AUTH_USER_MODEL = "community.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "web:staff-login"

@@ -16,3 +16,14 @@ LANGUAGE_CODE = "zh-hans"
 # Each test database gets its own short-lived pool; keep it small so parallel runs fit.
 DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": 20, "timeout": 10}
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# The read replica as Django's test mirror of the default database: the same test database under another alias
+# (its own connection, no pool, so the test database can be dropped). Reads stay on the primary unless a test
+# turns the routing on (DATABASE_REPLICA_ALIAS = "replica", tests/ops/test_replica_routing.py): tests in a
+# rolled-back transaction could not see their own rows through a second connection.
+DATABASES["replica"] = {
+    **DATABASES["default"],
+    "OPTIONS": {k: v for k, v in DATABASES["default"]["OPTIONS"].items() if k != "pool"},
+    "CONN_MAX_AGE": 0,
+    "TEST": {"MIRROR": "default"},
+}
+DATABASE_REPLICA_ALIAS = ""
