@@ -16,6 +16,7 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
+from community.access import for_staff, staff_brand_ids
 from community.models import Membership, PickupPoint, User
 from groupbuy import clock
 from groupbuy.access import operator_required
@@ -41,12 +42,20 @@ def console_view(view):
     return wrapped
 
 
+def points_visible_to(user: User):
+    """Pickup points whose URL answers at all for ``user``: a brand's operator gets 404 on another brand's
+    (as if it did not exist); everyone else is answered 403 or not by ``may_verify_at``."""
+    if user.is_authenticated and user.is_operator:
+        return for_staff(PickupPoint.objects.all(), user=user, via="community__brand")
+    return PickupPoint.objects.all()
+
+
 def points_user_may_verify(user: User):
     """The pickup points where ``user`` may verify pickups (a queryset)."""
     if not user.is_authenticated or not user.is_active:
         return PickupPoint.objects.none()
-    if user.is_operator:
-        return PickupPoint.objects.all()
+    if user.is_operator:  # every point of the brands they may see
+        return for_staff(PickupPoint.objects.all(), user=user, via="community__brand")
     led_communities = Membership.objects.filter(
         user=user, role=Membership.Role.LEADER, status=Membership.Status.ACTIVE
     ).values("community_id")
@@ -63,7 +72,7 @@ def may_verify_at(*, user: User, point: PickupPoint | int) -> bool:
         not isinstance(point, int)
         and user.is_authenticated
         and user.is_active
-        and (user.is_operator or point.leader_id == user.pk)
+        and ((user.is_operator and staff_brand_ids(user) is None) or point.leader_id == user.pk)
     ):
         return True
     point_id = point if isinstance(point, int) else point.pk

@@ -15,7 +15,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from community.models import Brand, Membership, PickupPoint
+from community.access import for_staff, staff_brand_ids, staff_brands
+from community.models import Membership, PickupPoint
 from community.phones import mask_phone
 from groupbuy import clock
 from jielong.models import Campaign
@@ -37,6 +38,15 @@ def _day_or_404(day: str) -> date:
         return date.fromisoformat(day)
     except ValueError:
         raise Http404 from None
+
+
+def _warehouses(request: HttpRequest):
+    """The warehouses of the brands this operator may see (lists and object URLs: another brand's is a 404)."""
+    return for_staff(Warehouse.objects.all(), user=request.user)
+
+
+def _routes(request: HttpRequest):
+    return for_staff(Route.objects.all(), user=request.user)
 
 
 def _day_url(brand_id: int, delivery_date: date) -> str:
@@ -80,18 +90,19 @@ def _recall_split(request: HttpRequest, brand_id: int, delivery_date: date) -> d
 @console_view
 def days(request: HttpRequest) -> HttpResponse:
     """The hub: upcoming and recent delivery days of every brand, and formed campaigns without a day yet."""
-    upcoming, recent = selectors.day_rows(today=clock.localdate())
-    gaps = {pk: n for pk, n in selectors.gaps_by_brand().items() if n}
+    brands = staff_brands(request.user)
+    upcoming, recent = selectors.day_rows(today=clock.localdate(), brand_ids=staff_brand_ids(request.user))
+    gaps = {pk: n for pk, n in selectors.gaps_by_brand(brands=brands).items() if n}
     return render(
         request,
         "ops/fulfillment/days.html",
         {
             "upcoming": upcoming,
             "recent": recent,
-            "waiting": list(selectors.formed_without_delivery()),
-            "gaps": [(brand, gaps[brand.pk]) for brand in Brand.objects.filter(pk__in=gaps).order_by("pk")],
+            "waiting": list(for_staff(selectors.formed_without_delivery(), user=request.user)),
+            "gaps": [(brand, gaps[brand.pk]) for brand in brands.filter(pk__in=gaps)],
             "today": clock.localdate(),
-            "several_brands": Brand.objects.count() > 1,
+            "several_brands": brands.count() > 1,
         },
     )
 
@@ -99,7 +110,7 @@ def days(request: HttpRequest) -> HttpResponse:
 @console_view
 def day(request: HttpRequest, brand_id: int, day: str) -> HttpResponse:
     delivery_date = _day_or_404(day)
-    get_object_or_404(Brand, pk=brand_id)
+    get_object_or_404(staff_brands(request.user), pk=brand_id)
     the_day = selectors.delivery_day(brand_id, delivery_date)
     unrouted = PickupPoint.objects.filter(pk__in=the_day.unrouted_point_ids).select_related("community")
     return render(
@@ -120,7 +131,7 @@ def day(request: HttpRequest, brand_id: int, day: str) -> HttpResponse:
 @console_view
 def day_split(request: HttpRequest, brand_id: int, day: str) -> HttpResponse:
     delivery_date = _day_or_404(day)
-    get_object_or_404(Brand, pk=brand_id)
+    get_object_or_404(staff_brands(request.user), pk=brand_id)
     first = not selectors.is_split(brand_id, delivery_date)
     try:
         result = console.day_split(by=request.user, brand_id=brand_id, delivery_date=delivery_date)
@@ -135,7 +146,7 @@ def day_split(request: HttpRequest, brand_id: int, day: str) -> HttpResponse:
 @console_view
 def campaign_split(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """ "Split now" for a formed campaign (it gets its delivery date if it has none)."""
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    campaign = get_object_or_404(for_staff(Campaign.objects.all(), user=request.user), pk=campaign_id)
     delivery = CampaignDelivery.objects.filter(campaign=campaign).first()
     first = not selectors.is_split(
         campaign.brand_id, delivery.delivery_date if delivery else default_delivery_date(campaign)
@@ -156,7 +167,7 @@ def campaign_split(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_POST
 @console_view
 def campaign_move(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign, pk=campaign_id)
+    campaign = get_object_or_404(for_staff(Campaign.objects.all(), user=request.user), pk=campaign_id)
     delivery = CampaignDelivery.objects.filter(campaign=campaign).first()
     back = _day_url(campaign.brand_id, delivery.delivery_date) if delivery else reverse("fulfillment:days")
     form = MoveForm(request.POST)
@@ -186,18 +197,21 @@ def campaign_move(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @console_view
 def warehouses(request: HttpRequest) -> HttpResponse:
     rows = (
-        Warehouse.objects.select_related("brand").prefetch_related("routes").order_by("brand_id", "-is_active", "name")
+        _warehouses(request)
+        .select_related("brand")
+        .prefetch_related("routes")
+        .order_by("brand_id", "-is_active", "name")
     )
     return render(
         request,
         "ops/fulfillment/warehouses.html",
-        {"warehouses": rows, "several_brands": Brand.objects.count() > 1},
+        {"warehouses": rows, "several_brands": staff_brands(request.user).count() > 1},
     )
 
 
 def _warehouse_page(request: HttpRequest, *, warehouse: Warehouse | None) -> HttpResponse:
     if request.method == "POST":
-        form = WarehouseForm(request.POST, warehouse=warehouse)
+        form = WarehouseForm(request.POST, warehouse=warehouse, viewer=request.user)
         if form.is_valid():
             try:
                 if warehouse is None:
@@ -213,7 +227,7 @@ def _warehouse_page(request: HttpRequest, *, warehouse: Warehouse | None) -> Htt
                 messages.success(request, _("Warehouse “%(name)s” saved.") % {"name": saved.name})
                 return redirect("fulfillment:warehouses")
     else:
-        form = WarehouseForm(warehouse=warehouse)
+        form = WarehouseForm(warehouse=warehouse, viewer=request.user)
     routes = warehouse.routes.order_by("name") if warehouse else []
     return render(
         request,
@@ -230,13 +244,13 @@ def warehouse_new(request: HttpRequest) -> HttpResponse:
 
 @console_view
 def warehouse_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _warehouse_page(request, warehouse=get_object_or_404(Warehouse, pk=pk))
+    return _warehouse_page(request, warehouse=get_object_or_404(_warehouses(request), pk=pk))
 
 
 @require_POST
 @console_view
 def warehouse_active(request: HttpRequest, pk: int) -> HttpResponse:
-    warehouse = get_object_or_404(Warehouse, pk=pk)
+    warehouse = get_object_or_404(_warehouses(request), pk=pk)
     is_active = request.POST.get("active") == "1"
     try:
         console.warehouse_set_active(by=request.user, warehouse=warehouse, is_active=is_active)
@@ -260,7 +274,7 @@ def _zone_pairs(zones) -> list[tuple[str, str]]:
 @console_view
 def routes(request: HttpRequest) -> HttpResponse:
     brands = []
-    for brand in Brand.objects.order_by("pk"):
+    for brand in staff_brands(request.user):
         brand_routes = list(
             Route.objects.filter(brand=brand).select_related("warehouse").order_by("-is_active", "name")
         )
@@ -272,17 +286,17 @@ def routes(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "ops/fulfillment/routes.html",
-        {"brands": brands, "has_warehouse": Warehouse.objects.filter(is_active=True).exists()},
+        {"brands": brands, "has_warehouse": _warehouses(request).filter(is_active=True).exists()},
     )
 
 
 @console_view
 def route_new(request: HttpRequest) -> HttpResponse:
-    if not Warehouse.objects.filter(is_active=True).exists():
+    if not _warehouses(request).filter(is_active=True).exists():
         messages.info(request, _("Add the warehouse first: every route starts at a city warehouse."))
         return redirect("fulfillment:warehouse-new")
     if request.method == "POST":
-        form = RouteForm(request.POST)
+        form = RouteForm(request.POST, viewer=request.user)
         if form.is_valid():
             try:
                 route = console.route_save(by=request.user, data=form.to_input())
@@ -294,7 +308,7 @@ def route_new(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect(reverse("fulfillment:route", args=[route.pk]) + "#stops")
     else:
-        form = RouteForm(initial={"zones": [Zone.CHILLED, Zone.FROZEN]})
+        form = RouteForm(initial={"zones": [Zone.CHILLED, Zone.FROZEN]}, viewer=request.user)
     return render(request, "ops/fulfillment/route_new.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -313,7 +327,7 @@ def _route_context(route: Route, form: RouteForm) -> dict:
 
 @console_view
 def route_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    route = get_object_or_404(Route.objects.select_related("warehouse", "brand"), pk=pk)
+    route = get_object_or_404(_routes(request).select_related("warehouse", "brand"), pk=pk)
     if request.method == "POST":
         form = RouteForm(request.POST, route=route)
         if form.is_valid():
@@ -340,7 +354,7 @@ def _int(value) -> int | None:
 @console_view
 def route_stops(request: HttpRequest, pk: int) -> HttpResponse:
     """One change to the ordered stops: add a point at the end, remove one, move one up or down."""
-    route = get_object_or_404(Route, pk=pk)
+    route = get_object_or_404(_routes(request), pk=pk)
     action, point_id = request.POST.get("action"), _int(request.POST.get("point"))
     try:
         if point_id is None:
@@ -361,7 +375,7 @@ def route_stops(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @console_view
 def route_active(request: HttpRequest, pk: int) -> HttpResponse:
-    route = get_object_or_404(Route.objects.select_related("warehouse"), pk=pk)
+    route = get_object_or_404(_routes(request).select_related("warehouse"), pk=pk)
     is_active = request.POST.get("active") == "1"
     try:
         console.route_set_active(by=request.user, route=route, is_active=is_active)
@@ -379,11 +393,12 @@ def route_active(request: HttpRequest, pk: int) -> HttpResponse:
 @console_view
 def points(request: HttpRequest) -> HttpResponse:
     verifiers: dict[int, list] = {}
-    for verifier in PointVerifier.objects.select_related("user").order_by("added_at"):
+    visible = for_staff(PointVerifier.objects.all(), user=request.user, via="pickup_point__community__brand")
+    for verifier in visible.select_related("user").order_by("added_at"):
         verifiers.setdefault(verifier.pickup_point_id, []).append(verifier.user)
     brands = [
         (brand, [(c, verifiers.get(c.point.pk, [])) for c in selectors.point_coverage(brand.pk)])
-        for brand in Brand.objects.order_by("pk")
+        for brand in staff_brands(request.user)
     ]
     return render(request, "ops/fulfillment/points.html", {"brands": brands})
 
@@ -411,19 +426,21 @@ def _point_page(request: HttpRequest, point: PickupPoint, form: VerifierForm, *,
     )
 
 
-def _point_or_404(pk: int) -> PickupPoint:
-    return get_object_or_404(PickupPoint.objects.select_related("community", "leader"), pk=pk)
+def _point_or_404(request: HttpRequest, pk: int) -> PickupPoint:
+    """The pickup point in the URL, if its community is of a brand this operator may see (404 otherwise)."""
+    points = for_staff(PickupPoint.objects.all(), user=request.user, via="community__brand")
+    return get_object_or_404(points.select_related("community", "leader"), pk=pk)
 
 
 @console_view
 def point(request: HttpRequest, pk: int) -> HttpResponse:
-    return _point_page(request, _point_or_404(pk), VerifierForm())
+    return _point_page(request, _point_or_404(request, pk), VerifierForm())
 
 
 @require_POST
 @console_view
 def verifier_add(request: HttpRequest, pk: int) -> HttpResponse:
-    the_point = _point_or_404(pk)
+    the_point = _point_or_404(request, pk)
     form = VerifierForm(request.POST)
     if form.is_valid():
         try:
@@ -443,7 +460,9 @@ def verifier_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @console_view
 def verifier_remove(request: HttpRequest, pk: int, verifier_id: int) -> HttpResponse:
-    verifier = get_object_or_404(PointVerifier.objects.select_related("user"), pk=verifier_id, pickup_point_id=pk)
+    verifier = get_object_or_404(
+        PointVerifier.objects.select_related("user"), pk=verifier_id, pickup_point=_point_or_404(request, pk)
+    )
     console.verifier_remove(by=request.user, verifier=verifier)
     messages.success(request, _("%(name)s no longer verifies at this point.") % {"name": verifier.user.display_name})
     return redirect("fulfillment:point", pk=pk)

@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from community.access import for_staff, staff_brands
 from community.models import Brand
 
 from .console import RouteInput, WarehouseInput
@@ -19,10 +20,13 @@ class WarehouseForm(forms.Form):
     city = forms.CharField(label=_("City"), max_length=32, required=False)
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
 
-    def __init__(self, *args, warehouse: Warehouse | None = None, **kwargs) -> None:
+    def __init__(self, *args, warehouse: Warehouse | None = None, viewer=None, **kwargs) -> None:
         if warehouse is not None and not args:
             kwargs.setdefault("initial", {f: getattr(warehouse, f) for f in ("name", "city", "address")})
         super().__init__(*args, **kwargs)
+        # a brand's operator adds warehouses to their own brand only
+        self._brands = Brand.objects.order_by("pk") if viewer is None else staff_brands(viewer)
+        self.fields["brand"].queryset = self._brands
         # A warehouse stays with its brand; with one brand there is nothing to choose.
         if warehouse is not None or self.fields["brand"].queryset.count() <= 1:
             del self.fields["brand"]
@@ -30,7 +34,7 @@ class WarehouseForm(forms.Form):
     def chosen_brand(self) -> Brand | None:
         if "brand" in self.fields:
             return self.cleaned_data.get("brand")
-        return Brand.objects.order_by("pk").first()
+        return self._brands.first()
 
     def to_input(self) -> WarehouseInput:
         data = self.cleaned_data
@@ -62,7 +66,7 @@ class RouteForm(forms.Form):
         label=_("Vehicle plate"), max_length=16, required=False, help_text=_("e.g. 沪A·12345")
     )
 
-    def __init__(self, *args, route: Route | None = None, **kwargs) -> None:
+    def __init__(self, *args, route: Route | None = None, viewer=None, **kwargs) -> None:
         if route is not None and not args:
             initial = {
                 f: getattr(route, f)
@@ -71,6 +75,8 @@ class RouteForm(forms.Form):
             kwargs.setdefault("initial", {**initial, "warehouse": route.warehouse_id})
         super().__init__(*args, **kwargs)
         warehouses = Warehouse.objects.select_related("brand").order_by("brand_id", "name")
+        if viewer is not None:  # a brand's operator routes from their own brand's warehouses only
+            warehouses = for_staff(warehouses, user=viewer)
         if route is not None:  # its own brand's warehouses; its current one even when no longer in use
             warehouses = warehouses.filter(Q(is_active=True) | Q(pk=route.warehouse_id), brand_id=route.brand_id)
         else:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from catalogue.models import Supplier
+from community.access import for_staff, staff_brands
 from community.models import Brand
 from groupbuy import clock
 from groupbuy.errors import DomainError
@@ -30,7 +31,7 @@ from .supplier_links import (
 
 
 def _brand(request: HttpRequest) -> tuple[Brand | None, list[Brand]]:
-    brands = list(Brand.objects.order_by("name"))
+    brands = list(staff_brands(request.user).order_by("name"))
     chosen = request.GET.get("brand", "")
     if chosen:
         brand = next((b for b in brands if str(b.pk) == chosen), None)
@@ -77,7 +78,7 @@ def supplier_link_list(request: HttpRequest, supplier_id: int) -> HttpResponse:
     The new link's token is in this one response and nowhere else (not even the session): the page that
     answers the POST shows it, and its script turns the entry into a plain GET, so a reload neither shows
     it again nor makes a second link."""
-    supplier = get_object_or_404(Supplier.objects.select_related("brand"), pk=supplier_id)
+    supplier = get_object_or_404(for_staff(Supplier.objects.select_related("brand"), user=request.user), pk=supplier_id)
     new_link = None
     status = 200
     if request.method == "POST":
@@ -110,7 +111,9 @@ def supplier_link_list(request: HttpRequest, supplier_id: int) -> HttpResponse:
 @console_view
 @require_POST
 def supplier_link_revoke_view(request: HttpRequest, link_id: int) -> HttpResponse:
-    link = get_object_or_404(SupplierLink, pk=link_id)
+    link = get_object_or_404(
+        for_staff(SupplierLink.objects.all(), user=request.user, via="supplier__brand"), pk=link_id
+    )
     already = link.revoked_at is not None
     supplier_link_revoke(link=link, by=request.user)
     if not already:

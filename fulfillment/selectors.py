@@ -154,11 +154,17 @@ class DayRow:
         return self.delivery_date.isoformat()
 
 
-def day_rows(*, today: date, recent_days: int = RECENT_DAYS) -> tuple[list[DayRow], list[DayRow]]:
-    """(upcoming from ``today`` on, soonest first; the last ``recent_days`` days, latest first), every brand."""
+def day_rows(*, today: date, recent_days: int = RECENT_DAYS, brand_ids=None) -> tuple[list[DayRow], list[DayRow]]:
+    """(upcoming from ``today`` on, soonest first; the last ``recent_days`` days, latest first), every brand
+    (or only ``brand_ids``: a brand's operator)."""
     since = today - timedelta(days=recent_days)
+    deliveries = CampaignDelivery.objects.all()
+    loads = LoadLine.objects.all()
+    if brand_ids is not None:
+        deliveries = deliveries.filter(campaign__brand_id__in=brand_ids)
+        loads = loads.filter(brand_id__in=brand_ids)
     deliveries = list(
-        CampaignDelivery.objects.filter(delivery_date__gte=since)
+        deliveries.filter(delivery_date__gte=since)
         .select_related("campaign__brand")
         .order_by("delivery_date", "campaign__brand_id", "campaign__closes_at", "campaign_id")
     )
@@ -177,7 +183,7 @@ def day_rows(*, today: date, recent_days: int = RECENT_DAYS) -> tuple[list[DayRo
             row.split_at = delivery.split_at
         row.needs_split = row.needs_split or _needs_split(delivery)
     unrouted = (
-        LoadLine.objects.filter(delivery_date__gte=since, route__isnull=True, quantity__gt=0)
+        loads.filter(delivery_date__gte=since, route__isnull=True, quantity__gt=0)
         .values("brand_id", "delivery_date")
         .annotate(points=Count("pickup_point_id", distinct=True))
     )
@@ -261,8 +267,8 @@ def point_coverage(brand_id: int) -> list[PointCoverage]:
     ]
 
 
-def gaps_by_brand() -> dict[int, int]:
-    """Brand id → how many of its active pickup points miss a zone in use (for the hub's warning)."""
-    return {
-        brand.pk: sum(1 for c in point_coverage(brand.pk) if c.missing_zones) for brand in Brand.objects.order_by("pk")
-    }
+def gaps_by_brand(*, brands=None) -> dict[int, int]:
+    """Brand id → how many of its active pickup points miss a zone in use (for the hub's warning), of every brand
+    or of ``brands`` (a queryset: the brands a brand's operator may see)."""
+    brands = Brand.objects.order_by("pk") if brands is None else brands
+    return {brand.pk: sum(1 for c in point_coverage(brand.pk) if c.missing_zones) for brand in brands}

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from community.models import PickupPoint
+from community.access import may_see_brand
 from groupbuy import clock
 from groupbuy.access import operator_required
 
@@ -63,6 +63,8 @@ def ops_move(request: HttpRequest, brand_id: int, day: str) -> HttpResponse:
     """One batch step from the delivery-day page (a supplier, a warehouse, a van, a stop or a point)."""
     if not access.may_run_fulfilment(request.user):
         raise PermissionDenied
+    if not may_see_brand(user=request.user, brand=brand_id):
+        raise Http404  # another brand's delivery day: as if it did not exist
     delivery_date = _day(day)
     fallback = reverse("fulfillment:day", args=[brand_id, delivery_date.isoformat()]) + "#tracking"
     try:
@@ -140,7 +142,7 @@ def point_received(request: HttpRequest, point_id: int, day: str) -> HttpRespons
     """收货: the point's leader (or a 核销员) says the day's goods are in hand."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.POST.get("next") or "/", reverse("community:member-login"))
-    point = get_object_or_404(PickupPoint.objects.select_related("community"), pk=point_id)
+    point = get_object_or_404(access.points_visible_to(request.user).select_related("community"), pk=point_id)
     if not access.may_verify_at(user=request.user, point=point):
         raise PermissionDenied
     delivery_date = _day(day)

@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from catalogue.models import Supplier
+from community.access import for_staff
 from community.models import PickupPoint
 
-from ..access import console_view, may_verify_at
+from ..access import console_view, may_verify_at, points_visible_to
 from ..models import Route, Warehouse
 from . import handouts, inbound, pick, route
 from .common import paper
@@ -37,10 +38,19 @@ def _point_reader(request: HttpRequest, point_id: int) -> tuple[PickupPoint | No
     """The point, when the user may read its documents (its leader, its 核销员, an operator)."""
     if not request.user.is_authenticated:
         return None, redirect_to_login(request.get_full_path(), reverse("community:member-login"))
-    point = get_object_or_404(PickupPoint.objects.select_related("community"), pk=point_id)
+    point = get_object_or_404(points_visible_to(request.user).select_related("community"), pk=point_id)
     if not may_verify_at(user=request.user, point=point):
         raise PermissionDenied
     return point, None
+
+
+def _suppliers(request: HttpRequest):
+    """Suppliers of the brands this operator may see: another brand's documents answer 404."""
+    return for_staff(Supplier.objects.all(), user=request.user)
+
+
+def _routes(request: HttpRequest):
+    return for_staff(Route.objects.all(), user=request.user)
 
 
 def _print(request: HttpRequest, template: str, context: dict) -> HttpResponse:
@@ -56,7 +66,7 @@ def _print(request: HttpRequest, template: str, context: dict) -> HttpResponse:
 @require_safe
 @console_view
 def pick_list(request: HttpRequest, iso: str, supplier_id: int) -> HttpResponse:
-    day, supplier = _day(iso), get_object_or_404(Supplier, pk=supplier_id)
+    day, supplier = _day(iso), get_object_or_404(_suppliers(request), pk=supplier_id)
     rows = list(pick.pick_list_rows(supplier.pk, day))
     return _print(
         request,
@@ -75,7 +85,7 @@ def pick_list(request: HttpRequest, iso: str, supplier_id: int) -> HttpResponse:
 @require_safe
 @console_view
 def pick_list_xlsx(request: HttpRequest, iso: str, supplier_id: int) -> HttpResponse:
-    day, supplier = _day(iso), get_object_or_404(Supplier, pk=supplier_id)
+    day, supplier = _day(iso), get_object_or_404(_suppliers(request), pk=supplier_id)
     return xlsx_response(pick.pick_list_xlsx(supplier.pk, day), pick.pick_list_filename(supplier, day))
 
 
@@ -85,7 +95,10 @@ def pick_list_xlsx(request: HttpRequest, iso: str, supplier_id: int) -> HttpResp
 @require_safe
 @console_view
 def inbound_list(request: HttpRequest, iso: str, warehouse_id: int) -> HttpResponse:
-    day, warehouse = _day(iso), get_object_or_404(Warehouse, pk=warehouse_id)
+    day, warehouse = (
+        _day(iso),
+        get_object_or_404(for_staff(Warehouse.objects.all(), user=request.user), pk=warehouse_id),
+    )
     suppliers: list[dict] = []
     for row in inbound.inbound_rows(warehouse.pk, day):  # aggregated: a few hundred rows at most
         if not suppliers or suppliers[-1]["id"] != row.supplier_id:
@@ -112,7 +125,10 @@ def inbound_list(request: HttpRequest, iso: str, warehouse_id: int) -> HttpRespo
 @require_safe
 @console_view
 def inbound_xlsx(request: HttpRequest, iso: str, warehouse_id: int) -> HttpResponse:
-    day, warehouse = _day(iso), get_object_or_404(Warehouse, pk=warehouse_id)
+    day, warehouse = (
+        _day(iso),
+        get_object_or_404(for_staff(Warehouse.objects.all(), user=request.user), pk=warehouse_id),
+    )
     return xlsx_response(inbound.inbound_xlsx(warehouse.pk, day), inbound.inbound_filename(warehouse, day))
 
 
@@ -122,7 +138,7 @@ def inbound_xlsx(request: HttpRequest, iso: str, warehouse_id: int) -> HttpRespo
 @require_safe
 @console_view
 def route_list(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
-    day, the_route = _day(iso), get_object_or_404(Route.objects.select_related("warehouse"), pk=route_id)
+    day, the_route = _day(iso), get_object_or_404(_routes(request).select_related("warehouse"), pk=route_id)
     stops = list(route.route_stops(the_route.pk, day))
     return _print(
         request,
@@ -141,14 +157,14 @@ def route_list(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
 @require_safe
 @console_view
 def route_xlsx(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
-    day, the_route = _day(iso), get_object_or_404(Route, pk=route_id)
+    day, the_route = _day(iso), get_object_or_404(_routes(request), pk=route_id)
     return xlsx_response(route.route_xlsx(the_route.pk, day), route.route_filename(the_route, day))
 
 
 @require_safe
 @console_view
 def crate_labels(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
-    day, the_route = _day(iso), get_object_or_404(Route, pk=route_id)
+    day, the_route = _day(iso), get_object_or_404(_routes(request), pk=route_id)
     labels = [(label, qr_svg(label.payload)) for label in route.crate_labels(the_route, day)]
     return _print(
         request,
@@ -165,7 +181,7 @@ def crate_labels(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
 @require_safe
 @console_view
 def crate_labels_xlsx(request: HttpRequest, iso: str, route_id: int) -> HttpResponse:
-    day, the_route = _day(iso), get_object_or_404(Route, pk=route_id)
+    day, the_route = _day(iso), get_object_or_404(_routes(request), pk=route_id)
     return xlsx_response(route.crate_labels_xlsx(the_route.pk, day), route.crate_labels_filename(the_route, day))
 
 
