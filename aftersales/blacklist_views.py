@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from community import services as community_services
+from community.access import for_staff, staff_brands
 from community.models import Brand, Flag, FlagLogEntry, Membership, User
 from groupbuy.access import operator_required
 from groupbuy.errors import DomainError
@@ -24,8 +25,10 @@ from .models import Request
 LOG_PAGE_SIZE = 50
 
 
-def _brands() -> list[Brand]:
-    return list(Brand.objects.order_by("pk"))
+def _brands(request: HttpRequest) -> list[Brand]:
+    """The brands this operator may see (a brand's operator: their own; a brand in the URL beyond them is
+    not offered, and the page falls back to their own)."""
+    return list(staff_brands(request.user))
 
 
 def _brand(request: HttpRequest, brands: list[Brand]) -> Brand | None:
@@ -38,19 +41,20 @@ def _brand(request: HttpRequest, brands: list[Brand]) -> Brand | None:
 def ops_blacklist(request: HttpRequest) -> HttpResponse:
     """Everyone flagged now, newest first, with the reason, who flagged them, when and the evidence."""
     flags = list(
-        Flag.objects.filter(lifted_at__isnull=True)
+        for_staff(Flag.objects.all(), user=request.user)
+        .filter(lifted_at__isnull=True)
         .select_related("user", "brand", "flagged_by")
         .order_by("-flagged_at", "-pk")
     )
     labels = dict(Request.Reason.choices)
     for flag in flags:
         flag.reason_rows = [(labels.get(code, code), n) for code, n in (flag.evidence.get("reasons") or {}).items()]
-    return render(request, "ops/aftersales/blacklist.html", {"flags": flags, "many_brands": Brand.objects.count() > 1})
+    return render(request, "ops/aftersales/blacklist.html", {"flags": flags, "many_brands": len(_brands(request)) > 1})
 
 
 @operator_required
 def ops_blacklist_suggestions(request: HttpRequest) -> HttpResponse:
-    brands = _brands()
+    brands = _brands(request)
     brand = _brand(request, brands)
     suggestions = selectors.flag_suggestions(brand_id=brand.pk) if brand else []
     return render(
@@ -74,8 +78,11 @@ def ops_blacklist_suggestions(request: HttpRequest) -> HttpResponse:
 @operator_required
 def ops_blacklist_person(request: HttpRequest, user_id: int) -> HttpResponse:
     """One person's after-sales record in a brand, their flags there, and the flag (or unflag) form."""
-    person = get_object_or_404(User, pk=user_id)
-    brands = _brands()
+    # someone known only to another brand's communities answers 404 to a brand's operator
+    person = get_object_or_404(
+        for_staff(User.objects.all(), user=request.user, via="memberships__community__brand").distinct(), pk=user_id
+    )
+    brands = _brands(request)
     brand = _brand(request, brands)
     if brand is None:
         return redirect("aftersales:ops-blacklist")
@@ -125,7 +132,7 @@ def ops_blacklist_person(request: HttpRequest, user_id: int) -> HttpResponse:
 @operator_required
 @require_POST
 def ops_blacklist_unflag(request: HttpRequest, flag_id: int) -> HttpResponse:
-    flag = get_object_or_404(Flag.objects.select_related("user"), pk=flag_id)
+    flag = get_object_or_404(for_staff(Flag.objects.select_related("user"), user=request.user), pk=flag_id)
     try:
         community_services.person_unflag(by=request.user, flag=flag, reason=request.POST.get("reason", ""))
     except DomainError as refused:
@@ -140,10 +147,14 @@ def ops_blacklist_unflag(request: HttpRequest, flag_id: int) -> HttpResponse:
 @operator_required
 def ops_blacklist_log(request: HttpRequest) -> HttpResponse:
     """Every flag and unflag, newest first."""
-    entries = FlagLogEntry.objects.select_related("user", "actor", "brand").order_by("-at", "-pk")
+    entries = (
+        for_staff(FlagLogEntry.objects.all(), user=request.user)
+        .select_related("user", "actor", "brand")
+        .order_by("-at", "-pk")
+    )
     page = Paginator(entries, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "ops/aftersales/blacklist_log.html",
-        {"page": page, "entries": page.object_list, "many_brands": Brand.objects.count() > 1},
+        {"page": page, "entries": page.object_list, "many_brands": len(_brands(request)) > 1},
     )

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from community.access import is_flagged
+from community.access import is_flagged, staff_brand_ids
 from community.models import User
 from groupbuy import clock, events
 from groupbuy.errors import DomainError
@@ -437,13 +437,23 @@ class BulkPreview:
 
 
 def bulk_refund_preview(
-    *, campaign_id: int | None = None, delivery_date: date | None = None, pickup_point_id: int | None = None
+    *,
+    campaign_id: int | None = None,
+    delivery_date: date | None = None,
+    pickup_point_id: int | None = None,
+    brand_ids: frozenset[int] | None = None,
 ) -> BulkPreview:
     """What a bulk refund would give back, order by order: everything paid and not yet refunded, for a
-    whole campaign, or for the orders of a delivery day (at one pickup point, e.g. a van's cold-chain failure)."""
+    whole campaign, or for the orders of a delivery day (at one pickup point, e.g. a van's cold-chain failure).
+    ``brand_ids`` (a brand's operator, ``staff_brand_ids``) limits it to those brands: another brand's campaign
+    or point reads as one that does not exist."""
     orders = Order.objects.exclude(payment_status=Order.PaymentStatus.UNPAID).select_related("user", "campaign")
+    campaigns = Campaign.objects.all()
+    if brand_ids is not None:
+        orders = orders.filter(campaign__brand_id__in=brand_ids)
+        campaigns = campaigns.filter(brand_id__in=brand_ids)
     if campaign_id is not None:
-        campaign = Campaign.objects.filter(pk=campaign_id).first()
+        campaign = campaigns.filter(pk=campaign_id).first()
         if campaign is None:
             raise AftersalesRefused(_("That campaign does not exist."), code="scope")
         orders = orders.filter(campaign=campaign)
@@ -455,7 +465,10 @@ def bulk_refund_preview(
         parcels = Parcel.objects.filter(delivery_date=delivery_date).exclude(state=Parcel.State.CANCELLED)
         point = None
         if pickup_point_id is not None:
-            point = PickupPoint.objects.select_related("community").filter(pk=pickup_point_id).first()
+            points = PickupPoint.objects.all()
+            if brand_ids is not None:
+                points = points.filter(community__brand_id__in=brand_ids)
+            point = points.select_related("community").filter(pk=pickup_point_id).first()
             if point is None:
                 raise AftersalesRefused(_("That pickup point does not exist."), code="scope")
             parcels = parcels.filter(pickup_point=point)
@@ -501,7 +514,10 @@ def bulk_refund_confirm(
         return done
     with transaction.atomic():
         preview = bulk_refund_preview(
-            campaign_id=campaign_id, delivery_date=delivery_date, pickup_point_id=pickup_point_id
+            campaign_id=campaign_id,
+            delivery_date=delivery_date,
+            pickup_point_id=pickup_point_id,
+            brand_ids=staff_brand_ids(by),
         )
         if not preview.rows:
             raise AftersalesRefused(_("Nothing is left to refund here."), code="empty")

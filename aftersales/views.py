@@ -20,8 +20,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from community.access import is_flagged
-from community.models import Brand, PickupPoint
+from community.access import for_staff, is_flagged, staff_brand_ids, staff_brands
+from community.models import PickupPoint
 from groupbuy import clock
 from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
@@ -200,7 +200,9 @@ def leader_request(request: HttpRequest, pk: int) -> HttpResponse:
 
 @operator_required
 def ops_request(request: HttpRequest, pk: int) -> HttpResponse:
-    req = get_object_or_404(Request.objects.select_related("order__campaign", "user", "community"), pk=pk)
+    req = get_object_or_404(
+        for_staff(Request.objects.select_related("order__campaign", "user", "community"), user=request.user), pk=pk
+    )
     context = _handler_context(request, req, reverse("aftersales:ops-request", args=[pk]))
     context["member_flagged"] = is_flagged(user=req.user_id, brand=req.brand_id)
     return render(request, "ops/aftersales/request.html", context)
@@ -248,7 +250,7 @@ def request_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 @operator_required
 def ops_queue(request: HttpRequest) -> HttpResponse:
     show = request.GET.get("show", "open")
-    requests = Request.objects.all()
+    requests = for_staff(Request.objects.all(), user=request.user)
     if show == "closed":
         requests = requests.filter(status__in=[Request.Status.RESOLVED, Request.Status.REJECTED])
     else:
@@ -262,10 +264,10 @@ def ops_queue(request: HttpRequest) -> HttpResponse:
 
 @operator_required
 def ops_settings(request: HttpRequest) -> HttpResponse:
-    brands = list(Brand.objects.order_by("pk"))
+    brands = list(staff_brands(request.user))
     if request.method == "POST":
         try:
-            brand = get_object_or_404(Brand, pk=int(request.POST.get("brand", "0") or 0))
+            brand = get_object_or_404(staff_brands(request.user), pk=int(request.POST.get("brand", "0") or 0))
             services.sla_settings_update(
                 brand_id=brand.pk,
                 first_answer_hours=int(request.POST.get("first_answer_hours", "0") or 0),
@@ -319,20 +321,26 @@ def ops_bulk_refund(request: HttpRequest) -> HttpResponse:
             query = {k: data[k] for k in ("campaign", "date", "point") if data.get(k)}
             return redirect(f"{reverse('aftersales:ops-bulk-refund')}?{urlencode(query)}")
         if scope:
-            preview = services.bulk_refund_preview(**scope)
+            preview = services.bulk_refund_preview(**scope, brand_ids=staff_brand_ids(request.user))
     except DomainError as refused:
         error, status = refused.message, 400
         if request.method == "POST":
             try:
-                preview = services.bulk_refund_preview(**_scope(data))
+                preview = services.bulk_refund_preview(**_scope(data), brand_ids=staff_brand_ids(request.user))
             except DomainError:
                 preview = None
     except ValueError:
         error, status = _("Open the preview again."), 400
-    campaigns = Campaign.objects.filter(status__in=[Campaign.Status.FORMED, Campaign.Status.COMPLETED]).order_by(
-        "-closes_at"
-    )[:50]
-    points = PickupPoint.objects.select_related("community").order_by("community__name", "name")[:200]
+    campaigns = (
+        for_staff(Campaign.objects.all(), user=request.user)
+        .filter(status__in=[Campaign.Status.FORMED, Campaign.Status.COMPLETED])
+        .order_by("-closes_at")[:50]
+    )
+    points = (
+        for_staff(PickupPoint.objects.all(), user=request.user, via="community__brand")
+        .select_related("community")
+        .order_by("community__name", "name")[:200]
+    )
     return render(
         request,
         "ops/aftersales/bulk_refund.html",
