@@ -8,12 +8,12 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from community.models import Brand
+from community.access import for_staff, staff_brands
 from groupbuy.access import operator_required
 from groupbuy.errors import DomainError
 from jielong.models import Campaign
@@ -40,12 +40,18 @@ def _date(value) -> date | None:
 def review_list(request: HttpRequest) -> HttpResponse:
     shown = request.GET.get("show", "all")
     campaign_id = _int(request.GET.get("campaign"))
-    items = Review.objects.select_related("user", "campaign", "community", "hidden_by").prefetch_related("photos")
+    items = (
+        for_staff(Review.objects.all(), user=request.user)
+        .select_related("user", "campaign", "community", "hidden_by")
+        .prefetch_related("photos")
+    )
     if shown == "hidden":
         items = items.filter(hidden_at__isnull=False)
     elif shown == "visible":
         items = items.filter(hidden_at__isnull=True)
-    campaign = Campaign.objects.filter(pk=campaign_id).first() if campaign_id else None
+    campaign = (
+        for_staff(Campaign.objects.all(), user=request.user).filter(pk=campaign_id).first() if campaign_id else None
+    )
     if campaign:
         items = items.filter(campaign=campaign)
     page = Paginator(items.order_by("-created_at", "-pk"), 30).get_page(request.GET.get("page"))
@@ -60,6 +66,8 @@ def review_list(request: HttpRequest) -> HttpResponse:
 @operator_required
 @require_POST
 def review_hide(request: HttpRequest, pk: int) -> HttpResponse:
+    if not for_staff(Review.objects.all(), user=request.user).filter(pk=pk).exists():
+        raise Http404  # another brand's review: as if it did not exist, and nothing changes
     try:
         reviews.review_hide(review_id=pk, by=request.user, reason=request.POST.get("reason", ""))
     except DomainError as exc:
@@ -72,13 +80,13 @@ def review_hide(request: HttpRequest, pk: int) -> HttpResponse:
 
 @operator_required
 def nps_report(request: HttpRequest) -> HttpResponse:
-    brands = list(Brand.objects.order_by("pk"))
+    brands = list(staff_brands(request.user))
     brand = next((b for b in brands if b.pk == _int(request.GET.get("brand"))), brands[0] if brands else None)
     group = request.GET.get("by", "campaign")
     if group not in nps.GROUPS:
         group = "campaign"
     since, until = _date(request.GET.get("from")), _date(request.GET.get("to"))
-    campaign = Campaign.objects.filter(pk=_int(request.GET.get("campaign"))).first()
+    campaign = for_staff(Campaign.objects.all(), user=request.user).filter(pk=_int(request.GET.get("campaign"))).first()
     context = {
         "brands": brands,
         "brand": brand,

@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST, require_safe
 
-from community.models import Brand, Membership, User
+from community.access import for_staff, staff_brand_ids, staff_brands
+from community.models import Membership, User
 from groupbuy import clock
 from groupbuy.access import operator_required
 from groupbuy.errors import DomainError
@@ -27,8 +28,16 @@ from .views import statement_response
 CANDIDATES = 30
 
 
-def _campaign_or_404(pk: int) -> Campaign:
-    return get_object_or_404(Campaign.objects.select_related("brand"), pk=pk)
+def _campaign_or_404(request: HttpRequest, pk: int) -> Campaign:
+    """The campaign in the URL, if it is of a brand this operator may see (404 otherwise, as if none)."""
+    return get_object_or_404(for_staff(Campaign.objects.select_related("brand"), user=request.user), pk=pk)
+
+
+def _settles_statements(request: HttpRequest) -> bool:
+    """Commission statements are per person across every brand (one statement settles all of a payee's
+    commissions), so only installation-wide operators see, download and settle them; a brand's operator
+    sees their brand's earnings and rules."""
+    return staff_brand_ids(request.user) is None
 
 
 def _bp_text(bp: int | None) -> str:
@@ -42,7 +51,7 @@ def _yuan_text(fen: int | None) -> str:
 @operator_required
 def campaign_sellers(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """A campaign's help-sellers: invite, rules, each one's link, sales and earnings."""
-    campaign = _campaign_or_404(campaign_id)
+    campaign = _campaign_or_404(request, campaign_id)
     rule = sellers.campaign_rule(campaign.pk)
     defaults = sellers.brand_defaults(campaign.brand_id)
     rule_form = RuleForm(
@@ -162,10 +171,15 @@ def _period(request: HttpRequest) -> tuple[PeriodForm, object, object]:
 def overview(request: HttpRequest) -> HttpResponse:
     """Everyone's earnings (help-sellers and leaders), what the period would settle, and the statements."""
     form, start, end = _period(request)
-    brand = Brand.objects.order_by("pk").first()
+    brand = staff_brands(request.user).first()
     defaults = sellers.brand_defaults(brand.pk) if brand else None
-    campaigns = Campaign.objects.filter(help_sellers__isnull=False).distinct().order_by("-closes_at")[:20]
-    rows = selectors.payee_rows(period_start=start, period_end=end)
+    campaigns = (
+        for_staff(Campaign.objects.all(), user=request.user)
+        .filter(help_sellers__isnull=False)
+        .distinct()
+        .order_by("-closes_at")[:20]
+    )
+    rows = selectors.payee_rows(period_start=start, period_end=end, brand_ids=staff_brand_ids(request.user))
     return render(
         request,
         "ops/fission/overview.html",
@@ -175,7 +189,10 @@ def overview(request: HttpRequest) -> HttpResponse:
             "end": end,
             "rows": rows,
             "has_period_entries": any(row.in_period_entries for row in rows),
-            "statements": Statement.objects.select_related("payee", "settled_by")[:50],
+            "statements": Statement.objects.select_related("payee", "settled_by")[:50]
+            if _settles_statements(request)
+            else [],
+            "settles_statements": _settles_statements(request),
             "brand": brand,
             "defaults_form": DefaultsForm(
                 initial={
@@ -200,6 +217,9 @@ def settle(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("Choose the period to settle; nothing was settled."))
         return redirect(url)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    if not _settles_statements(request):
+        messages.error(request, _("Statements cover every brand: an installation-wide operator settles them."))
+        return redirect(url)
     ids = [int(v) for v in request.POST.getlist("payee") if v.isdigit()]
     made = 0
     for payee in User.objects.filter(pk__in=ids).order_by("pk"):
@@ -220,7 +240,7 @@ def settle(request: HttpRequest) -> HttpResponse:
 @require_POST
 def defaults_save(request: HttpRequest) -> HttpResponse:
     form = DefaultsForm(request.POST)
-    brand = Brand.objects.order_by("pk").first()
+    brand = staff_brands(request.user).first()
     if brand is None or not form.is_valid():
         messages.error(request, _("Please correct the defaults; nothing was saved."))
     else:
@@ -240,4 +260,5 @@ def defaults_save(request: HttpRequest) -> HttpResponse:
 @operator_required
 @require_safe
 def statement_download(request: HttpRequest, pk: int) -> HttpResponse:
-    return statement_response(get_object_or_404(Statement.objects.select_related("payee"), pk=pk))
+    statements = Statement.objects.all() if _settles_statements(request) else Statement.objects.none()
+    return statement_response(get_object_or_404(statements.select_related("payee"), pk=pk))

@@ -96,16 +96,21 @@ class PayeeRow:
     in_period_entries: int
 
 
-def payee_rows(*, period_start: date, period_end: date) -> list[PayeeRow]:
-    """Everyone who earned commissions: their totals, and what the period would settle."""
-    totals = _earnings(commission_entries())
-    leaders = set(commission_entries().filter(_role_q("leader")).values_list("payee_id", flat=True).distinct())
-    sellers = set(HelpSeller.objects.values_list("user_id", flat=True).distinct())
+def payee_rows(*, period_start: date, period_end: date, brand_ids=None) -> list[PayeeRow]:
+    """Everyone who earned commissions: their totals, and what the period would settle — from the orders of
+    ``brand_ids`` only when given (a brand's operator sees their brand's commissions, not another's)."""
+    entries, helpers = commission_entries(), HelpSeller.objects.all()
+    in_period = unsettled(period_start=period_start, period_end=period_end)
+    if brand_ids is not None:
+        entries = entries.filter(order__campaign__brand_id__in=brand_ids)
+        helpers = helpers.filter(campaign__brand_id__in=brand_ids)
+        in_period = in_period.filter(order__campaign__brand_id__in=brand_ids)
+    totals = _earnings(entries)
+    leaders = set(entries.filter(_role_q("leader")).values_list("payee_id", flat=True).distinct())
+    sellers = set(helpers.values_list("user_id", flat=True).distinct())
     period: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for payee_id, kind, total, n in (
-        unsettled(period_start=period_start, period_end=period_end)
-        .values_list("payee_id", "kind")
-        .annotate(total=Sum("amount_fen"), n=Count("pk"))
+    for payee_id, kind, total, n in in_period.values_list("payee_id", "kind").annotate(
+        total=Sum("amount_fen"), n=Count("pk")
     ):
         period[payee_id][0] += total if kind == Kind.COMMISSION else -total
         period[payee_id][1] += n

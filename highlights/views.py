@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from community.access import for_staff
 from groupbuy.access import member_required, operator_required
 from groupbuy.errors import DomainError
 from livestream.models import LiveSession
@@ -51,7 +52,9 @@ def _review_page(request: HttpRequest, session: LiveSession, *, status: int = 20
 
 @operator_required
 def ops_clips(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = get_object_or_404(LiveSession.objects.select_related("series"), pk=session_id)
+    session = get_object_or_404(
+        for_staff(LiveSession.objects.select_related("series"), user=request.user, via="series__brand"), pk=session_id
+    )
     return _review_page(request, session)
 
 
@@ -68,7 +71,11 @@ def _optional_id(value: str | None) -> int | None:
 @require_POST
 @operator_required
 def ops_clip_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    clip = get_object_or_404(Clip.objects.select_related("session__series"), pk=pk)
+    # another brand's clip answers 404 and no service is called: nothing changes
+    clip = get_object_or_404(
+        for_staff(Clip.objects.select_related("session__series"), user=request.user, via="session__series__brand"),
+        pk=pk,
+    )
     by, data = request.user, request.POST
     try:
         if action == "rename":

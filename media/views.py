@@ -129,7 +129,8 @@ def callback_relay_status(request: HttpRequest) -> HttpResponse:
 
 
 def _panel_session(request: HttpRequest, pk: int) -> LiveSession:
-    session = get_object_or_404(LiveSession.objects.select_related("series"), pk=pk)
+    # another brand's session answers 404 to a brand's staff, as if it did not exist
+    session = get_object_or_404(live_selectors.sessions_of_staff_brands(request.user).select_related("series"), pk=pk)
     if not live_selectors.user_may_open_panel(user=request.user, session=session):
         raise PermissionDenied
     return session
