@@ -19,13 +19,14 @@ from django.utils.translation import gettext_lazy
 
 from aftersales.models import Request as AftersalesRequest
 from analytics.models import Event, Person
-from community.models import Brand, Membership, User
+from community.access import staff_brand_ids
+from community.models import Brand, Community, Membership, User
 from feedback.models import NpsSurvey
 from fission import selectors as fission_selectors
 from groupbuy import clock, events
 from groupbuy.errors import DomainError
-from jielong.models import Order
-from livestream.models import WatchRecord
+from jielong.models import Campaign, Order
+from livestream.models import LiveSession, WatchRecord
 
 from . import events as cdp_events
 from . import koc, rfm, segments
@@ -186,11 +187,26 @@ def member_360(*, viewer: User, member: User, now: datetime | None = None) -> Me
         person = None  # an absorbed person owns nothing; the account's own rows remain
     stream = _timeline(member, person)
     orders = rfm.counted_orders().filter(user=member)
-    totals = orders.aggregate(n=Count("pk"), s=Sum("total_fen"))
     watch = WatchRecord.objects.filter(user=member).select_related("session")
-    memberships = list(
-        Membership.objects.filter(user=member).select_related("community__brand", "invited_by").order_by("joined_at")
-    )
+    all_orders = Order.objects.filter(user=member)
+    memberships_qs = Membership.objects.filter(user=member)
+    requests = AftersalesRequest.objects.filter(user=member)
+    surveys = NpsSurvey.objects.filter(user=member, score__isnull=False)
+    allowed = staff_brand_ids(viewer)
+    if allowed is not None:
+        # A brand's operator sees the person as their brand knows them: nothing of another brand's
+        # communities, lives, orders, after-sales or surveys; brand-neutral events (sign-in) stay.
+        stream = stream.exclude(community_id__in=Community.objects.exclude(brand__in=allowed).values("pk"))
+        stream = stream.exclude(campaign_id__in=Campaign.objects.exclude(brand__in=allowed).values("pk"))
+        stream = stream.exclude(live_session_id__in=LiveSession.objects.exclude(series__brand__in=allowed).values("pk"))
+        orders = orders.filter(campaign__brand__in=allowed)
+        all_orders = all_orders.filter(campaign__brand__in=allowed)
+        watch = watch.filter(session__series__brand__in=allowed)
+        memberships_qs = memberships_qs.filter(community__brand__in=allowed)
+        requests = requests.filter(brand__in=allowed)
+        surveys = surveys.filter(brand__in=allowed)
+    totals = orders.aggregate(n=Count("pk"), s=Sum("total_fen"))
+    memberships = list(memberships_qs.select_related("community__brand", "invited_by").order_by("joined_at"))
     brands = {m.community.brand_id: m.community.brand for m in memberships}
     figures = []
     for brand in sorted(brands.values(), key=lambda b: b.pk):
@@ -214,11 +230,7 @@ def member_360(*, viewer: User, member: User, now: datetime | None = None) -> Me
         memberships=memberships,
         timeline=_labelled(stream.order_by("-occurred_at", "-pk")[:TIMELINE]),
         event_total=stream.count(),
-        orders=list(
-            Order.objects.filter(user=member)
-            .select_related("campaign", "community")
-            .order_by("-created_at", "-pk")[:ORDERS]
-        ),
+        orders=list(all_orders.select_related("campaign", "community").order_by("-created_at", "-pk")[:ORDERS]),
         order_count=totals["n"] or 0,
         gmv_fen=totals["s"] or 0,
         watch=list(watch.order_by("-first_seen_at", "-pk")[:LIVES]),
@@ -226,14 +238,8 @@ def member_360(*, viewer: User, member: User, now: datetime | None = None) -> Me
         referrals=referrals,
         referrals_truncated=truncated,
         earnings=fission_selectors.person_earnings(user=member),
-        aftersales=list(
-            AftersalesRequest.objects.filter(user=member).select_related("order__campaign").order_by("-opened_at")[:10]
-        ),
-        nps=list(
-            NpsSurvey.objects.filter(user=member, score__isnull=False)
-            .select_related("campaign")
-            .order_by("-answered_at")[:10]
-        ),
+        aftersales=list(requests.select_related("order__campaign").order_by("-opened_at")[:10]),
+        nps=list(surveys.select_related("campaign").order_by("-answered_at")[:10]),
         brands=figures,
         unmasks=list(PhoneUnmask.objects.filter(member=member).select_related("viewer")[:5]),
     )

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from community.access import for_staff, staff_brands
 from community.models import Brand, Membership, User
 from groupbuy.access import operator_required
 from groupbuy.db import replica_reads
@@ -26,11 +27,17 @@ MEMBERS_PAGE = 50
 
 
 def _brand(request: HttpRequest) -> Brand | None:
-    brands = Brand.objects.order_by("pk")
+    """The brand the page is about: one this operator may see (another brand's id falls back to their own)."""
+    brands = staff_brands(request.user)
     raw = request.GET.get("brand") or request.POST.get("brand")
     if raw and raw.isdigit():
         return brands.filter(pk=int(raw)).first() or brands.first()
     return brands.first()
+
+
+def _segments(request: HttpRequest):
+    """Segments of the brands this operator may see: another brand's answers 404."""
+    return for_staff(Segment.objects.all(), user=request.user)
 
 
 def _user_rows(ids, details: dict | None = None) -> list[dict]:
@@ -43,7 +50,7 @@ def ops_home(request: HttpRequest) -> HttpResponse:
     """The models of one brand: RFM cells, the KOC ranking with reasons, LTV and cohort curves (read from the
     read replica when there is one)."""
     brand = _brand(request)
-    context: dict = {"brand": brand, "brands": list(Brand.objects.order_by("pk"))}
+    context: dict = {"brand": brand, "brands": list(staff_brands(request.user))}
     if brand is not None:
         with replica_reads():
             context.update(_models(brand))
@@ -90,7 +97,8 @@ def ops_rfm_cell(request: HttpRequest, cell: str) -> HttpResponse:
 @require_POST
 def ops_koc_designate(request: HttpRequest) -> HttpResponse:
     membership = get_object_or_404(
-        Membership.objects.select_related("community", "user"), pk=request.POST.get("membership") or 0
+        for_staff(Membership.objects.select_related("community", "user"), user=request.user, via="community__brand"),
+        pk=request.POST.get("membership") or 0,
     )
     try:
         koc.koc_designate(by=request.user, membership=membership)
@@ -233,7 +241,7 @@ def _posted_rows(data) -> list[dict]:
 
 @operator_required
 def ops_segment(request: HttpRequest, pk: int) -> HttpResponse:
-    segment = get_object_or_404(Segment.objects.select_related("brand"), pk=pk)
+    segment = get_object_or_404(_segments(request).select_related("brand"), pk=pk)
     brand = segment.brand
     rule, name, status = segment.rule, segment.name, 200
     if request.method == "POST":
@@ -287,9 +295,11 @@ def ops_segment_count(request: HttpRequest) -> JsonResponse:
 @operator_required
 @require_POST
 def ops_round_target(request: HttpRequest, round_pk: int) -> HttpResponse:
-    round_ = get_object_or_404(WarmupRound, pk=round_pk)
+    round_ = get_object_or_404(
+        for_staff(WarmupRound.objects.all(), user=request.user, via="session__series__brand"), pk=round_pk
+    )
     raw = request.POST.get("segment", "")
-    segment = get_object_or_404(Segment, pk=int(raw)) if raw.isdigit() else None
+    segment = get_object_or_404(_segments(request), pk=int(raw)) if raw.isdigit() else None
     try:
         audiences.round_target_segment(by=request.user, round_=round_, segment=segment)
     except DomainError as exc:
@@ -307,9 +317,9 @@ def ops_round_target(request: HttpRequest, round_pk: int) -> HttpResponse:
 @operator_required
 @require_POST
 def ops_session_invite(request: HttpRequest, pk: int) -> HttpResponse:
-    session = get_object_or_404(LiveSession, pk=pk)
+    session = get_object_or_404(for_staff(LiveSession.objects.all(), user=request.user, via="series__brand"), pk=pk)
     raw = request.POST.get("segment", "")
-    segment = get_object_or_404(Segment, pk=int(raw)) if raw.isdigit() else None
+    segment = get_object_or_404(_segments(request), pk=int(raw)) if raw.isdigit() else None
     back = request.POST.get("back") or reverse("livestream:ops-session", args=[pk]) + "#cdp-audience"
     if not back.startswith("/"):
         back = reverse("livestream:ops-session", args=[pk])
@@ -336,7 +346,10 @@ def ops_member(request: HttpRequest, user_id: int) -> HttpResponse:
     logged."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), reverse("web:staff-login"))
-    member = get_object_or_404(User, pk=user_id)
+    people = User.objects.all()
+    if request.user.is_operator:  # a brand's operator: someone of no community of theirs answers 404
+        people = for_staff(people, user=request.user, via="memberships__community__brand").distinct()
+    member = get_object_or_404(people, pk=user_id)
     full_phone = ""
     try:
         if request.method == "POST" and request.POST.get("action") == "unmask":
