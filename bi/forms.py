@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from community.access import for_staff
 from community.models import Community, Membership, User
 from livestream.models import LiveSeries, LiveSession
 
@@ -47,15 +48,13 @@ class ScopeForm(forms.Form):
         self.fields["session"].choices = everything + [
             (s.pk, f"{s.started_at:%Y-%m-%d} {s.title}" if s.started_at else s.title) for s in sessions[:200]
         ]
-        if visible is None:
-            self.fields["series"].choices = everything + [(s.pk, s.title) for s in LiveSeries.objects.order_by("title")]
-            leaders = (
-                User.objects.filter(
-                    memberships__role=Membership.Role.LEADER, memberships__status=Membership.Status.ACTIVE
-                )
-                .distinct()
-                .order_by("nickname")
-            )
+        if viewer.is_operator:  # of the brands they may see (every brand for installation-wide staff)
+            series = for_staff(LiveSeries.objects.all(), user=viewer).order_by("title")
+            self.fields["series"].choices = everything + [(s.pk, s.title) for s in series]
+            led = {"memberships__role": Membership.Role.LEADER, "memberships__status": Membership.Status.ACTIVE}
+            if visible is not None:  # one join: leaders *of* the brand's communities
+                led["memberships__community__in"] = visible
+            leaders = User.objects.filter(**led).distinct().order_by("nickname")
             self.fields["leader"].choices = everything + [(u.pk, u.display_name) for u in leaders]
         else:
             # A leader's board is already theirs: no series or leader pickers.

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from community.access import communities_for_staff, for_staff, staff_brand_ids, staff_brands
 from community.models import Community, Membership, User
 from groupbuy import clock
 from groupbuy.errors import DomainError
@@ -66,9 +67,12 @@ def led_community_ids(*, user: User) -> list[int]:
 
 
 def visible_community_ids(*, user: User) -> list[int] | None:
-    """None for an operator (every community); the led communities for a leader; refused for anyone else."""
+    """None for an installation-wide operator (every community); a brand's operator: the brand's communities
+    (cross-brand isolation); the led communities for a leader; refused for anyone else."""
     if user.is_operator:
-        return None
+        if staff_brand_ids(user) is None:
+            return None
+        return list(communities_for_staff(user).order_by("pk").values_list("pk", flat=True))
     led = led_community_ids(user=user)
     if not led:
         raise ScopeRefused(_("Only operators and community leaders can see the dashboards."))
@@ -112,6 +116,8 @@ def scope_resolve(
         if leader is None or (not viewer.is_operator and leader.pk != viewer.pk):
             raise ScopeRefused(_("You may only see the figures of your own communities."))
         led = set(led_community_ids(user=leader))
+        if communities is not None and not led & communities:  # another brand's leader: as if none
+            raise ScopeRefused(_("You may only see the figures of your own communities."))
         communities = led if communities is None else communities & led
         labels.append(_("Leader %(name)s") % {"name": leader.display_name})
         params["leader"] = leader.pk
@@ -123,7 +129,9 @@ def scope_resolve(
         labels.append(community.name)
         params["community"] = community.pk
 
-    sessions = LiveSession.objects.filter(status=LiveSession.Status.ENDED)
+    sessions = for_staff(LiveSession.objects.all(), user=viewer, via="series__brand").filter(
+        status=LiveSession.Status.ENDED
+    )
     if communities is not None:
         sessions = sessions.filter(communities__in=communities)
     picked = False
@@ -138,7 +146,7 @@ def scope_resolve(
     else:
         in_period = sessions.filter(started_at__gte=_start(since), started_at__lt=_start(until + timedelta(days=1)))
         if series_id is not None:
-            series = LiveSeries.objects.filter(pk=series_id).first()
+            series = for_staff(LiveSeries.objects.all(), user=viewer).filter(pk=series_id).first()
             if series is None:
                 raise ScopeRefused(_("That series does not exist."))
             in_period = in_period.filter(series=series)
@@ -149,6 +157,8 @@ def scope_resolve(
     if not labels:
         if visible is None:
             labels.append(str(_ALL))
+        elif viewer.is_operator:  # a brand's operator: all of their brand's communities
+            labels.append(" · ".join(b.name for b in staff_brands(viewer)))
         elif len(visible) == 1:
             labels.append(Community.objects.get(pk=visible[0]).name)
         else:

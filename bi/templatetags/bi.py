@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext as _
 
+from community.access import for_staff
 from groupbuy.errors import DomainError
 from groupbuy.money import format_fen
 from livestream.models import LiveSession
@@ -38,15 +39,17 @@ def figure(metric: metrics.Metric, value: metrics.Figure) -> str:
 @register.inclusion_tag("ops/bi/_dashboard_card.html", takes_context=True)
 def bi_dashboard_card(context) -> dict:
     """The conversion board of the last ended session, on /ops/ (was a "coming with BI" placeholder)."""
+    viewer = context["request"].user
     session = (
-        LiveSession.objects.filter(status=LiveSession.Status.ENDED, started_at__isnull=False)
+        for_staff(LiveSession.objects.all(), user=viewer, via="series__brand")  # the viewer's brands' last one
+        .filter(status=LiveSession.Status.ENDED, started_at__isnull=False)
         .order_by("-ended_at", "-pk")
         .first()
     )
     if session is None:
         return {"session": None}
     try:
-        scope = scope_resolve(viewer=context["request"].user, session_id=session.pk)
+        scope = scope_resolve(viewer=viewer, session_id=session.pk)
     except DomainError:
         return {"session": None}
     figures = metrics.figures(scope, (*metrics.HEADLINE, "average_watch", "perk_sellout", "nps"))
