@@ -204,15 +204,7 @@ def ops_people_export(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message + " " + _("Nothing was exported."))
         return redirect(reverse("bi:board"))
-    response = _download(exports.people(title, rows, fmt=fmt), fmt, f"people-{key}")
-    audit.record(
-        "bi.people_exported",
-        actor=request.user,
-        target=audit.Target(type="bi.people", id=key, label=title),
-        brand_id=request.user.brand_id,
-        after={"rows": len(rows), "format": fmt},
-    )
-    return response
+    return _download(exports.people(title, rows, fmt=fmt), fmt, f"people-{key}")
 
 
 @member_required
