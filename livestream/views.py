@@ -13,7 +13,6 @@ from community import selectors as community_selectors
 from community.access import staff_brands
 from groupbuy import health, posters
 from groupbuy.access import host_required, member_required, operator_required
-from groupbuy.csp import allow_media_from
 from groupbuy.errors import DomainError
 
 from . import actions, chat, hooks, panel, selectors, services, warmup, watch
@@ -253,7 +252,6 @@ def member_live(request: HttpRequest, pk: int) -> HttpResponse:
             "realtime_up": health.redis_is_up(),
         },
     )
-    return allow_media_from(response, session.hls_url)
 
 
 @require_POST
