@@ -13,6 +13,7 @@ from community import selectors as community_selectors
 from community.access import staff_brands
 from groupbuy import health, posters
 from groupbuy.access import host_required, member_required, operator_required
+from groupbuy.csp import allow_media_from
 from groupbuy.errors import DomainError
 
 from . import actions, chat, hooks, panel, selectors, services, warmup, watch
@@ -230,7 +231,7 @@ def member_unreserve(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def member_live(request: HttpRequest, pk: int) -> HttpResponse:
     session = _member_session(request, pk)
-    return render(
+    response = render(
         request,
         "member/live/room.html",
         {
@@ -252,6 +253,7 @@ def member_live(request: HttpRequest, pk: int) -> HttpResponse:
             "realtime_up": health.redis_is_up(),
         },
     )
+    return allow_media_from(response, session.hls_url)
 
 
 @require_POST

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
+    "groupbuy.middleware.SecurityHeadersMiddleware",  # Permissions-Policy; bodies over the upload limits
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "groupbuy.middleware.ChineseFirstLocaleMiddleware",
@@ -333,3 +335,67 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Hardening: content security policy, secure headers, upload limits ----------------------------------
+# No inline script or style anywhere (templates carry no <script> bodies, on*= handlers or style=""
+# attributes; tests/test_security_templates.py keeps it so): an injected tag or attribute cannot run.
+# Scripts set element.style (the CSSOM), which style-src does not govern; htmx's own indicator <style> is off
+# (templates/base.html's htmx-config). The live stream's HLS server is another origin (its own port): hls.js
+# fetches playlists and segments from it (connect-src) into MediaSource blobs (media-src blob:); Safari plays
+# it natively (media-src). A session's own external HLS URL is allowed on its pages only (groupbuy.csp).
+# connect-src 'self' covers the same host's ws:/wss: (CSP Level 3: Chromium, Firefox, Safari >= 15.4);
+# "ws: wss:" would let a script talk to any host.
+_hls_public = urlsplit(MEDIA_HLS_PUBLIC_URL or f"http://{MEDIA_SERVER_HOST}:{MEDIA_HTTP_PORT}/hls/")
+CSP_STREAM_ORIGINS = [f"{_hls_public.scheme}://{_hls_public.netloc}"] if _hls_public.netloc else []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # data: for the inline SVG/PNG QR codes and posters; blob: for pictures previewed before upload.
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:", *CSP_STREAM_ORIGINS],
+        "connect-src": ["'self'", *CSP_STREAM_ORIGINS],
+        # hls.js transmuxes in a worker it may start from a blob: URL.
+        "worker-src": ["'self'", "blob:"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+    },
+}
+# Browser features: the pickup scanner (核销) uses the camera on our own pages; nothing uses the rest.
+PERMISSIONS_POLICY = {
+    "camera": ["self"],
+    "microphone": [],
+    "geolocation": [],
+    "payment": [],
+    "usb": [],
+    "serial": [],
+    "bluetooth": [],
+    "midi": [],
+    "magnetometer": [],
+    "gyroscope": [],
+    "accelerometer": [],
+    "display-capture": [],
+    "fullscreen": ["self"],
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# Request bodies. Forms and JSON are small: 2.5 MB (Django refuses a bigger non-file body, and
+# groupbuy.middleware refuses one announced bigger by Content-Length before anything reads it, also for the
+# API's JSON). Files stream to a temporary file above 2.5 MB. A whole multipart request may carry up to
+# UPLOAD_MAX_REQUEST_BYTES (nine 10 MB photos and the form); each upload has its own smaller limit where it is
+# read (groupbuy.images: bytes, pixels, decompression bombs; community.roster: size, rows, zip bombs). The
+# proxy's limit (deploy/nginx.conf client_max_body_size) matches UPLOAD_MAX_REQUEST_BYTES.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Bulk actions tick one box per order (a campaign's orders pass 1,000); 2,000 fields still bound the parse.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+DATA_UPLOAD_MAX_NUMBER_FILES = 20
+UPLOAD_MAX_REQUEST_BYTES = env.int("UPLOAD_MAX_REQUEST_BYTES", default=100 * 1024 * 1024)

@@ -1,0 +1,29 @@
+"""The Content-Security-Policy's per-page additions (the policy itself is CONTENT_SECURITY_POLICY in settings).
+
+A live session may play an HLS stream from a server of the operator's choosing (its ``hls_url``); only the pages
+that play it allow that origin, for fetching (hls.js) and for the <video> element (Safari's native HLS)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.http import HttpResponse
+
+
+def origin_of(url: str) -> str:
+    """``https://cdn.example:8443`` for an http(s) URL, "" for anything else (a relative path is 'self')."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def allow_media_from(response: HttpResponse, *urls: str) -> HttpResponse:
+    """Let this response's page fetch and play media from the origins of ``urls`` (django-csp's update)."""
+    origins = sorted({origin for origin in map(origin_of, urls) if origin})
+    if origins:
+        update = dict(getattr(response, "_csp_update", None) or {})
+        for directive in ("connect-src", "media-src"):
+            update[directive] = [*update.get(directive, []), *origins]
+        response._csp_update = update
+    return response
