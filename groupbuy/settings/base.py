@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files for the API reference, served locally (no CDN)
     # Layered bottom-up: each app may import only from the apps above it.
     "groupbuy.stream",  # the kernel's durable event stream
     "groupbuy.audit",  # the kernel's audit log
@@ -311,7 +313,28 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# The public API (/api/v1/, the api app): its schema, rate limit per token, body limit, sync settle.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Groupbuy API",
+    "DESCRIPTION": "The public API for integrations: a brand's communities, members (masked), catalogue, live "
+    "sessions, jielong campaigns and orders (incremental sync), fulfilment and pickup verification, after-sales, "
+    "refunds, commissions and dashboard figures. Authenticate with `Authorization: Bearer <token>` (made by an "
+    "operator under Integrations → API tokens) or an operator's session. Errors: "
+    '`{"error": {"code", "message", "fields"}}` with stable codes.',
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "PREPROCESSING_HOOKS": ["api.schema.only_public_api"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ParcelStateEnum": "fulfillment.models.Parcel.State",
+        "StorageEnum": "catalogue.models.Product.StorageType",
+    },
+}
+API_RATE = env.str("API_RATE", default="600/min")
 
 # --- Proxies ------------------------------------------------------------------------------------
 # Addresses (or networks) of the reverse proxies in front of the app: only requests from these may say
