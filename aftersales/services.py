@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from community.access import is_flagged, staff_brand_ids
 from community.models import User
-from groupbuy import clock, events
+from groupbuy import audit, clock, events
 from groupbuy.errors import DomainError
 from groupbuy.images import check_count, clean_image
 from groupbuy.money import format_fen
@@ -546,6 +546,14 @@ def bulk_refund_confirm(
                     total_fen=preview.total_fen,
                     created_at=clock.now(),
                     by=by,
+                )
+                audit.record(
+                    "aftersales.bulk_refunded",
+                    actor=by,
+                    target=audit.Target(type="aftersales.bulkrefund", id=bulk.pk, label=preview.scope),
+                    brand_id=preview.brand_id,
+                    after={"orders": len(preview.rows), "total_fen": preview.total_fen},
+                    note=reason,
                 )
         except IntegrityError:
             raise AftersalesRefused(_("This bulk refund was already confirmed."), code="twice") from None

@@ -17,7 +17,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from groupbuy import clock
+from groupbuy import audit, clock
 from groupbuy.access import member_required, operator_required
 from groupbuy.db import replica_reads
 from groupbuy.errors import DomainError
@@ -204,7 +204,15 @@ def ops_people_export(request: HttpRequest, key: str, fmt: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message + " " + _("Nothing was exported."))
         return redirect(reverse("bi:board"))
-    return _download(exports.people(title, rows, fmt=fmt), fmt, f"people-{key}")
+    response = _download(exports.people(title, rows, fmt=fmt), fmt, f"people-{key}")
+    audit.record(
+        "bi.people_exported",
+        actor=request.user,
+        target=audit.Target(type="bi.people", id=key, label=title),
+        brand_id=request.user.brand_id,
+        after={"rows": len(rows), "format": fmt},
+    )
+    return response
 
 
 @member_required

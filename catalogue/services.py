@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from community.inputs import unstorable
 from community.models import Brand, User
+from groupbuy import audit
 from groupbuy.errors import DomainError
 from groupbuy.images import ImageRejected, check_count, clean_image
 
@@ -263,6 +264,18 @@ def sku_save(*, by: User, product: Product, data: SKUInput, sku: SKU | None = No
                 fields.setdefault("zone", product.storage)
                 return SKU.objects.create(product=product, stock=data.stock, **fields)
             SKU.objects.filter(pk=sku.pk).update(**fields)
+            prices = ("list_price_fen", "cost_fen")
+            before = {name: getattr(sku, name) for name in prices}
+            after = {name: fields[name] for name in prices}
+            if before != after:
+                audit.record(
+                    "catalogue.price_changed",
+                    actor=by,
+                    target=sku,
+                    brand_id=product.supplier.brand_id,
+                    before=before,
+                    after=after,
+                )
     except IntegrityError:
         raise CatalogueInvalid(_("Another SKU already has this code."), field="code", code="duplicate") from None
     sku.refresh_from_db()
@@ -276,7 +289,7 @@ def stock_adjust(*, by: User, changes: Mapping[int, int], reason: str) -> list[S
     """Change the stock of several SKUs at once ({sku id: +n or −n}) for one ``reason``, all or nothing.
 
     A decrease below zero refuses the whole adjustment (naming the SKU); each change is logged with the
-    stock after it, in the same transaction as the change.
+    stock after it, in the same transaction as the change (and in the audit log).
     """
     _check_operator(by)
     reason = _text(reason, field="reason", label=_("reason"), max_length=200, required=True)
@@ -300,9 +313,21 @@ def stock_adjust(*, by: User, changes: Mapping[int, int], reason: str) -> list[S
             ) from None
         except SKU.DoesNotExist:
             raise CatalogueInvalid(_("One of the SKUs no longer exists. Reload the page."), field="changes") from None
-        after = dict(SKU.objects.filter(pk__in=list(changes)).values_list("pk", "stock"))
+        skus = SKU.objects.filter(pk__in=list(changes)).select_related("product__supplier").in_bulk()
+        audit.record_all(
+            audit.entry(
+                "catalogue.stock_changed",
+                actor=by,
+                target=skus[sku_id],
+                brand_id=skus[sku_id].product.supplier.brand_id,
+                before={"stock": skus[sku_id].stock - delta},
+                after={"stock": skus[sku_id].stock},
+                note=reason,
+            )
+            for sku_id, delta in sorted(changes.items())
+        )
         return StockAdjustment.objects.bulk_create(
-            StockAdjustment(sku_id=sku_id, delta=delta, stock_after=after[sku_id], reason=reason, by=by)
+            StockAdjustment(sku_id=sku_id, delta=delta, stock_after=skus[sku_id].stock, reason=reason, by=by)
             for sku_id, delta in sorted(changes.items())
         )
 

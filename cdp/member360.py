@@ -4,7 +4,7 @@ Keyed on the account (``User``); the timeline reads the event stream through the
 with their merged ids and anonymous history) when one exists, else the account's own rows. Who may look, and
 who may see the full phone number, is decided here (:func:`check_view`, :func:`phone_unmask`): operators
 only — a leader sees their members on their community's pages, never this page — and every full number shown
-is an audit row (:class:`cdp.models.PhoneUnmask`) and an event.
+is an audit row (:class:`cdp.models.PhoneUnmask`, shown on the page; and the audit log's entry) and an event.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from community.access import staff_brand_ids
 from community.models import Brand, Community, Membership, User
 from feedback.models import NpsSurvey
 from fission import selectors as fission_selectors
-from groupbuy import clock, events
+from groupbuy import audit, clock, events
 from groupbuy.errors import DomainError
 from jielong.models import Campaign, Order
 from livestream.models import LiveSession, WatchRecord
@@ -86,6 +86,7 @@ def phone_unmask(*, viewer: User, member: User, now: datetime | None = None) -> 
     with transaction.atomic():
         PhoneUnmask.objects.create(viewer=viewer, member=member, at=now or clock.now())
         events.publish(cdp_events.PhoneUnmasked(user_id=member.pk, by=viewer.pk))
+        audit.record("cdp.phone_unmasked", actor=viewer, target=member, brand_id=viewer.brand_id)
     return member.phone
 
 

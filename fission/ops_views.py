@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from community.access import for_staff, staff_brand_ids, staff_brands
 from community.models import Membership, User
-from groupbuy import clock
+from groupbuy import audit, clock
 from groupbuy.access import operator_required
 from groupbuy.errors import DomainError
 from jielong.models import Campaign
@@ -261,4 +261,7 @@ def defaults_save(request: HttpRequest) -> HttpResponse:
 @require_safe
 def statement_download(request: HttpRequest, pk: int) -> HttpResponse:
     statements = Statement.objects.all() if _settles_statements(request) else Statement.objects.none()
-    return statement_response(get_object_or_404(statements.select_related("payee"), pk=pk))
+    statement = get_object_or_404(statements.select_related("payee"), pk=pk)
+    response = statement_response(statement)
+    audit.record("fission.statement_exported", actor=request.user, target=statement, brand_id=request.user.brand_id)
+    return response

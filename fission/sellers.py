@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from community.models import Brand, User
 from community.phones import normalize_phone
-from groupbuy import clock, events
+from groupbuy import audit, clock, events
 from groupbuy.errors import DomainError
 from groupbuy.money import format_fen
 from jielong.models import Campaign, CampaignItem, PriceTier
@@ -133,7 +133,9 @@ def rule_set(
             _check_rate(seller.rate_bp, leader_bp=leader_bp)
         else:
             _check_fixed(seller.fixed_fen, campaign_id=campaign.pk, leader_bp=leader_bp)
+    fields = ("kind", "rate_bp", "fixed_fen", "leader_rate_bp")
     with transaction.atomic():
+        earlier = CommissionRule.objects.select_for_update().filter(campaign=campaign).values(*fields).first()
         rule, _created = CommissionRule.objects.update_or_create(
             campaign=campaign,
             defaults={
@@ -155,6 +157,14 @@ def rule_set(
                 leader_rate_bp=leader_rate_bp,
                 by=by.pk,
             )
+        )
+        audit.record(
+            "fission.commission_rule_changed",
+            actor=by,
+            target=campaign,
+            brand_id=campaign.brand_id,
+            before=earlier or {},
+            after={name: getattr(rule, name) for name in fields},
         )
     return rule
 
@@ -179,7 +189,21 @@ def help_seller_rule_set(*, help_seller: HelpSeller, kind: str, rate_bp: int | N
     else:
         raise CommissionRefused(_("Choose how the commission is counted."), code="kind")
     with transaction.atomic():
+        before = (
+            HelpSeller.objects.select_for_update()
+            .filter(pk=help_seller.pk)
+            .values("kind", "rate_bp", "fixed_fen")
+            .get()
+        )
         HelpSeller.objects.filter(pk=help_seller.pk).update(kind=kind, rate_bp=rate_bp, fixed_fen=fixed_fen)
+        audit.record(
+            "fission.commission_rule_changed",
+            actor=by,
+            target=help_seller,
+            brand_id=campaign.brand_id,
+            before=before,
+            after={"kind": kind, "rate_bp": rate_bp, "fixed_fen": fixed_fen},
+        )
         events.publish(
             fission_events.CommissionRuleSet(
                 campaign_id=campaign.pk,
@@ -200,9 +224,20 @@ def brand_defaults_set(*, brand: Brand, attribution_days: int, leader_rate_bp: i
     if not isinstance(attribution_days, int) or not 1 <= attribution_days <= 90:
         raise CommissionRefused(_("The attribution window is 1 to 90 days."), code="window")
     _check_rate(leader_rate_bp)
-    found, _created = BrandCommission.objects.update_or_create(
-        brand=brand, defaults={"attribution_days": attribution_days, "leader_rate_bp": leader_rate_bp}
-    )
+    fields = ("attribution_days", "leader_rate_bp")
+    with transaction.atomic():
+        before = BrandCommission.objects.select_for_update().filter(brand=brand).values(*fields).first()
+        found, _created = BrandCommission.objects.update_or_create(
+            brand=brand, defaults={"attribution_days": attribution_days, "leader_rate_bp": leader_rate_bp}
+        )
+        audit.record(
+            "fission.brand_commission_changed",
+            actor=by,
+            target=brand,
+            brand_id=brand.pk,
+            before=before or {},
+            after={name: getattr(found, name) for name in fields},
+        )
     return found
 
 
@@ -234,7 +269,16 @@ def help_seller_invite(*, campaign: Campaign, by: User, user: User | None = None
     existing = HelpSeller.objects.filter(campaign=campaign, user=user).first()
     if existing is not None:
         if not existing.is_active:
-            HelpSeller.objects.filter(pk=existing.pk).update(is_active=True)
+            with transaction.atomic():
+                HelpSeller.objects.filter(pk=existing.pk).update(is_active=True)
+                audit.record(
+                    "fission.help_seller_invited",
+                    actor=by,
+                    target=existing,
+                    brand_id=campaign.brand_id,
+                    before={"active": False},
+                    after={"active": True},
+                )
             existing.is_active = True
         return existing
     now = clock.now()
@@ -248,6 +292,13 @@ def help_seller_invite(*, campaign: Campaign, by: User, user: User | None = None
                     help_seller_id=seller.pk, campaign_id=campaign.pk, user_id=user.pk, by=by.pk
                 )
             )
+            audit.record(
+                "fission.help_seller_invited",
+                actor=by,
+                target=seller,
+                brand_id=campaign.brand_id,
+                after={"active": True},
+            )
     except IntegrityError:
         return HelpSeller.objects.get(campaign=campaign, user=user)
     return seller
@@ -256,5 +307,15 @@ def help_seller_invite(*, campaign: Campaign, by: User, user: User | None = None
 def help_seller_deactivate(*, help_seller: HelpSeller, by: User) -> None:
     """Stop a help-seller's link counting (orders already attributed keep their commission)."""
     _operator_or_refuse(by)
-    HelpSeller.objects.filter(pk=help_seller.pk).update(is_active=False)
+    with transaction.atomic():
+        stopped = HelpSeller.objects.filter(pk=help_seller.pk, is_active=True).update(is_active=False)
+        if stopped:
+            audit.record(
+                "fission.help_seller_deactivated",
+                actor=by,
+                target=help_seller,
+                brand_id=help_seller.campaign.brand_id,
+                before={"active": True},
+                after={"active": False},
+            )
     help_seller.is_active = False

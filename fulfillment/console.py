@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from community.inputs import unstorable
 from community.models import Brand, Membership, PickupPoint, User
 from community.phones import normalize_phone
-from groupbuy import clock, events
+from groupbuy import audit, clock, events
 from groupbuy.errors import DomainError
 from jielong.models import Campaign
 
@@ -316,14 +316,32 @@ def verifier_add(*, by: User, point: PickupPoint, phone: str) -> PointVerifier:
         raise ConsoleInvalid(already, field="phone", code="duplicate")
     try:
         with transaction.atomic():
-            return PointVerifier.objects.create(pickup_point=point, user=user, added_by=by, added_at=clock.now())
+            verifier = PointVerifier.objects.create(pickup_point=point, user=user, added_by=by, added_at=clock.now())
+            audit.record(
+                "fulfillment.verifier_added",
+                actor=by,
+                target=user,
+                brand_id=community.brand_id,
+                after={"verifier_at": point.name},
+            )
+            return verifier
     except IntegrityError:
         raise ConsoleInvalid(already, field="phone", code="duplicate") from None
 
 
 def verifier_remove(*, by: User, verifier: PointVerifier) -> None:
     _check_operator(by)
-    PointVerifier.objects.filter(pk=verifier.pk).delete()
+    with transaction.atomic():
+        removed, _counts = PointVerifier.objects.filter(pk=verifier.pk).delete()
+        if removed:
+            point = verifier.pickup_point
+            audit.record(
+                "fulfillment.verifier_removed",
+                actor=by,
+                target=verifier.user,
+                brand_id=point.community.brand_id,
+                before={"verifier_at": point.name},
+            )
 
 
 # --- delivery days -----------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from catalogue.models import SKU
 from community.models import Brand, Community, User
-from groupbuy import clock, events
+from groupbuy import audit, clock, events
 from groupbuy.errors import DomainError
 from groupbuy.images import ImageRejected, clean_image
 from groupbuy.money import format_fen
@@ -304,6 +304,7 @@ def campaign_update(*, campaign_id: int, data: CampaignInput, by: User) -> Campa
         campaign.save(update_fields=update_fields)
         campaign.communities.set(sorted(set(data.community_ids)))
         _write_items(campaign=campaign, data=data)
+        _audit_prices(campaign=campaign, changes=changes, by=by)
         if is_live and changes:
             CampaignChange.objects.bulk_create(
                 CampaignChange(
@@ -432,6 +433,28 @@ def _write_items(*, campaign: Campaign, data: CampaignInput) -> None:
         if current != target:
             PriceTier.objects.filter(item=item).delete()
             PriceTier.objects.bulk_create(PriceTier(item=item, min_joins=j, price_fen=p) for j, p in target)
+
+
+_PRICE_FIELDS = {"price_fen": "price", "perk_price_fen": "perk price", "price_tiers": "tiers"}
+
+
+def _audit_prices(*, campaign: Campaign, changes: list[tuple[str, str, str]], by: User) -> None:
+    """A change to an item's prices (community price, first-N price, tiers) is an audit entry for the campaign."""
+    before, after = {}, {}
+    for key, old, new in changes:
+        parts = key.split("|")
+        if len(parts) == 3 and parts[0] == "items" and parts[2] in _PRICE_FIELDS:
+            name = f"{parts[1]} · {_PRICE_FIELDS[parts[2]]}"
+            before[name], after[name] = old, new
+    if before:
+        audit.record(
+            "jielong.item_price_changed",
+            actor=by,
+            target=campaign,
+            brand_id=campaign.brand_id,
+            before=before,
+            after=after,
+        )
 
 
 def _show(value) -> str:

@@ -18,7 +18,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from community.models import User
-from groupbuy import clock, events
+from groupbuy import audit, clock, events
 from groupbuy.errors import DomainError
 from groupbuy.money import format_fen
 
@@ -137,6 +137,10 @@ def _found(key: str, prefix: str, order_id: int) -> Refund | None:
     )
 
 
+def _order_target(order: Order) -> audit.Target:
+    return audit.Target(type="jielong.order", id=order.pk, label=f"{order.campaign.title} #{order.seq}")
+
+
 def refund_issue(
     *,
     amount_fen: int,
@@ -207,10 +211,20 @@ def refund_issue(
         # Commissions earned on these lines give back their share (fission's clawback), in this transaction.
         hooks.refund_written(entries)
         paid = LedgerEntry.objects.filter(order_id=order_id, kind=Kind.PAYMENT).aggregate(s=Sum("amount_fen"))["s"]
+        before = {"refunded_fen": locked.refunded_fen, "payment_status": locked.payment_status}
         locked.refunded_fen += amount_fen
         if locked.refunded_fen >= (paid or 0):
             locked.payment_status = Order.PaymentStatus.REFUNDED
         locked.save(update_fields=["refunded_fen", "payment_status"])
+        audit.record(
+            "jielong.refunded",
+            actor=by,
+            target=_order_target(locked),
+            brand_id=locked.campaign.brand_id,
+            before=before,
+            after={"refunded_fen": locked.refunded_fen, "payment_status": locked.payment_status},
+            note=reason,
+        )
         events.publish(
             jielong_events.RefundIssued(
                 campaign_id=locked.campaign_id,
@@ -278,6 +292,15 @@ def credit_issue(*, order: Order, amount_fen: int, key: str, by: User | None, re
             reason=reason[:200],
             created_at=clock.now(),
             by=by,
+        )
+        audit.record(
+            "jielong.credit_issued",
+            actor=by,
+            target=_order_target(locked),
+            brand_id=locked.campaign.brand_id,
+            before={"credit_fen": credited},
+            after={"credit_fen": credited + amount_fen},
+            note=reason,
         )
         events.publish(
             jielong_events.CreditIssued(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template import TemplateDoesNotExist
@@ -20,7 +21,7 @@ from catalogue import selectors as catalogue_selectors
 from catalogue.models import SKU
 from community.access import for_staff
 from community.models import Membership
-from groupbuy import clock, events
+from groupbuy import audit, clock, events
 from groupbuy.access import operator_required
 from groupbuy.errors import DomainError
 
@@ -330,8 +331,11 @@ def ops_order_mark_paid(request: HttpRequest, campaign_id: int, order_id: int) -
 @operator_required
 @require_safe
 def ops_campaign_export(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    """The orders as xlsx, phone numbers masked. A plain download: it writes nothing."""
-    return _xlsx_response(_campaign_or_404(campaign_id, request), full_phones=False)
+    """The orders as xlsx, phone numbers masked (names and addresses still leave: an audit entry)."""
+    campaign = _campaign_or_404(campaign_id, request)
+    response = _xlsx_response(campaign, full_phones=False)
+    audit.record("jielong.orders_exported", actor=request.user, target=campaign, brand_id=campaign.brand_id)
+    return response
 
 
 @operator_required
@@ -341,7 +345,11 @@ def ops_campaign_export_full_phones(request: HttpRequest, campaign_id: int) -> H
     writes: full numbers leave the platform, so who took them, and when, is recorded."""
     campaign = _campaign_or_404(campaign_id, request)
     response = _xlsx_response(campaign, full_phones=True)
-    events.publish(jielong_events.FullPhonesExported(campaign_id=campaign.pk, user_id=request.user.pk))
+    with transaction.atomic():
+        events.publish(jielong_events.FullPhonesExported(campaign_id=campaign.pk, user_id=request.user.pk))
+        audit.record(
+            "jielong.orders_exported_full_phones", actor=request.user, target=campaign, brand_id=campaign.brand_id
+        )
     return response
 
 
@@ -413,7 +421,7 @@ def ops_all_orders_mark_paid(request: HttpRequest) -> HttpResponse:
 @operator_required
 @require_safe
 def ops_all_orders_export(request: HttpRequest) -> HttpResponse:
-    """The list as xlsx, with the same filters. A plain download: it writes nothing."""
+    """The list as xlsx, with the same filters (an audit entry: names and phones leave the platform)."""
     filters, orders = _all_orders(request)
     if filters.is_bound and not filters.is_valid():
         messages.error(request, _("Please correct the filters; nothing was exported."))
@@ -424,4 +432,11 @@ def ops_all_orders_export(request: HttpRequest) -> HttpResponse:
     )
     stamp = clock.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="orders-{stamp}.xlsx"'
+    audit.record(
+        "jielong.all_orders_exported",
+        actor=request.user,
+        target=audit.Target(type="jielong.order", label=_("All orders")),
+        brand_id=request.user.brand_id,
+        after={"filters": {key: value for key, value in request.GET.items() if value}},
+    )
     return response

@@ -18,7 +18,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from groupbuy import clock, events
+from groupbuy import audit, clock, events
 from groupbuy.errors import DomainError
 
 from .. import events as community_events
@@ -75,6 +75,15 @@ def person_flag(
             events.publish(
                 community_events.PersonFlagged(flag_id=flag.pk, brand_id=brand.pk, user_id=user.pk, flagged_by_id=by.pk)
             )
+            audit.record(
+                "community.person_flagged",
+                actor=by,
+                target=user,
+                brand_id=brand.pk,
+                before={"flagged": False},
+                after={"flagged": True},
+                note=reason,
+            )
     except IntegrityError:
         raise FlagRefused(_("This person is already flagged."), code="already_flagged") from None
     return flag
@@ -105,5 +114,14 @@ def person_unflag(*, by: User, flag: Flag, reason: str, now: datetime | None = N
             community_events.PersonUnflagged(
                 flag_id=locked.pk, brand_id=locked.brand_id, user_id=locked.user_id, unflagged_by_id=by.pk
             )
+        )
+        audit.record(
+            "community.person_unflagged",
+            actor=by,
+            target=flag.user,
+            brand_id=locked.brand_id,
+            before={"flagged": True},
+            after={"flagged": False},
+            note=reason,
         )
     return locked

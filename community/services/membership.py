@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from groupbuy import events
+from groupbuy import audit, events
 from groupbuy.errors import DomainError
 
 from .. import events as community_events
@@ -75,8 +75,18 @@ def membership_role_set(*, by: User, membership: Membership, role: str) -> Membe
         locked = Membership.objects.select_for_update().get(pk=membership.pk)
         if locked.status != Membership.Status.ACTIVE:
             raise MembershipChangeRefused(_("This person is not an active member."), code="not_active")
+        before = locked.role
         locked.role = role
         locked.save(update_fields=["role"])
+        if before != role:
+            audit.record(
+                "community.role_changed",
+                actor=by,
+                target=locked,
+                brand_id=locked.community.brand_id,
+                before={"role": before},
+                after={"role": role},
+            )
         events.publish(
             community_events.RoleChanged(membership_id=locked.pk, community_id=locked.community_id, role=role)
         )

@@ -1,4 +1,5 @@
-"""Print views (A4 or 80 mm) and xlsx downloads of the delivery-day documents. Reading only.
+"""Print views (A4 or 80 mm) and xlsx downloads of the delivery-day documents. Reading only (a download of a
+point's hand-out list or labels, with members' names and phones, is an audit entry).
 
 Operators open every document; a pickup point's leader and 核销员 open their point's hand-out list and
 labels (``fulfillment.access``).
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_safe
 from catalogue.models import Supplier
 from community.access import for_staff
 from community.models import PickupPoint
+from groupbuy import audit
 
 from ..access import console_view, may_verify_at, points_visible_to
 from ..models import Route, Warehouse
@@ -25,6 +27,16 @@ from . import handouts, inbound, pick, route
 from .common import paper
 from .qr import qr_svg
 from .xlsx import xlsx_response
+
+
+def _audit_point_export(request: HttpRequest, point: PickupPoint, day: date, document: str) -> None:
+    audit.record(
+        "fulfillment.document_exported",
+        actor=request.user,
+        target=point,
+        brand_id=point.community.brand_id,
+        after={"document": document, "day": day},
+    )
 
 
 def _day(iso: str) -> date:
@@ -216,7 +228,9 @@ def handout_list_xlsx(request: HttpRequest, iso: str, point_id: int) -> HttpResp
     if refused:
         return refused
     day, sort = _day(iso), handouts.sort_key(request.GET.get("sort"))
-    return xlsx_response(handouts.handouts_xlsx(point.pk, day, sort=sort), handouts.handouts_filename(point, day))
+    response = xlsx_response(handouts.handouts_xlsx(point.pk, day, sort=sort), handouts.handouts_filename(point, day))
+    _audit_point_export(request, point, day, "handouts")
+    return response
 
 
 @require_safe
@@ -244,4 +258,6 @@ def handout_labels_xlsx(request: HttpRequest, iso: str, point_id: int) -> HttpRe
     if refused:
         return refused
     day = _day(iso)
-    return xlsx_response(handouts.handout_labels_xlsx(point.pk, day), handouts.handout_labels_filename(point, day))
+    response = xlsx_response(handouts.handout_labels_xlsx(point.pk, day), handouts.handout_labels_filename(point, day))
+    _audit_point_export(request, point, day, "handout labels")
+    return response
