@@ -42,6 +42,10 @@ FIELD_LABELS = {
     "rows": gettext_lazy("rows"),
     "active": gettext_lazy("active"),
     "filters": gettext_lazy("filters"),
+    "format": gettext_lazy("format"),
+    "document": gettext_lazy("document"),
+    "day": gettext_lazy("day"),
+    "verifier_at": gettext_lazy("pickup verifier at"),
 }
 
 
