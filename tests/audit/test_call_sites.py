@@ -15,7 +15,6 @@ from cdp import member360
 from community.models import Membership
 from community.services import flags, membership
 from fission import sellers
-from fission.models import HelpSeller
 from fulfillment import console
 from fulfillment.models import PointVerifier
 from groupbuy.audit import place
@@ -121,7 +120,11 @@ def test_making_and_removing_a_pickup_verifier_are_entries():
 
     console.verifier_add(by=operator, point=point, phone="13900001111")
     added = only("fulfillment.verifier_added")
-    assert (added.target_id, added.brand_id, added.after) == (str(helper.pk), home.brand_id, {"verifier_at": point.name})
+    assert (added.target_id, added.brand_id, added.after) == (
+        str(helper.pk),
+        home.brand_id,
+        {"verifier_at": point.name},
+    )
 
     console.verifier_remove(by=operator, verifier=PointVerifier.objects.get())
     removed = only("fulfillment.verifier_removed")
@@ -164,7 +167,9 @@ def test_a_price_change_records_only_the_price_and_other_edits_record_nothing():
     assert none_of("catalogue.price_changed")
 
     sku.refresh_from_db()
-    catalogue_services.sku_save(by=operator, product=product, data=_sku_input(code=sku.code, list_price_fen=2990), sku=sku)
+    catalogue_services.sku_save(
+        by=operator, product=product, data=_sku_input(code=sku.code, list_price_fen=2990), sku=sku
+    )
 
     entry = only("catalogue.price_changed")
     assert (entry.actor_id, entry.target_type, entry.target_id, entry.brand_id) == (
@@ -220,7 +225,10 @@ def test_a_jielong_item_price_change_is_an_entry_for_the_campaign():
     entries = Entry.objects.filter(action="jielong.item_price_changed")
     builder.campaign_update(campaign_id=campaign.pk, data=_campaign_input(campaign, price_fen=1590), by=operator)
     dropped = entries.get()  # the first-N price dropped
-    assert (dropped.before, dropped.after) == ({f"{given.sku} · perk price": "¥12.72"}, {f"{given.sku} · perk price": "—"})
+    assert (dropped.before, dropped.after) == (
+        {f"{given.sku} · perk price": "¥12.72"},
+        {f"{given.sku} · perk price": "—"},
+    )
     builder.campaign_update(
         campaign_id=campaign.pk, data=_campaign_input(campaign, price_fen=1590, title="新标题"), by=operator
     )
@@ -230,7 +238,11 @@ def test_a_jielong_item_price_change_is_an_entry_for_the_campaign():
 
     entry = entries.order_by("-pk").first()
     label = f"{given.sku} · price"
-    assert (entry.target_type, entry.target_id, entry.brand_id) == ("jielong.campaign", str(campaign.pk), campaign.brand_id)
+    assert (entry.target_type, entry.target_id, entry.brand_id) == (
+        "jielong.campaign",
+        str(campaign.pk),
+        campaign.brand_id,
+    )
     assert (entry.before, entry.after) == ({label: "¥15.90"}, {label: "¥12.90"})
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.CANCELLED)
     with pytest.raises(builder.CampaignInvalid):
@@ -244,14 +256,35 @@ def test_a_jielong_item_price_change_is_an_entry_for_the_campaign():
 def test_commission_rules_record_what_changed():
     given = f.open_campaign(members=1)
     operator = f.operator()
-    refused(sellers.rule_set, campaign=given.campaign, kind="percent", rate_bp=10001, fixed_fen=0, leader_rate_bp=None, by=operator)
+    refused(
+        sellers.rule_set,
+        campaign=given.campaign,
+        kind="percent",
+        rate_bp=10001,
+        fixed_fen=0,
+        leader_rate_bp=None,
+        by=operator,
+    )
     assert none_of("fission.commission_rule_changed")
 
-    sellers.rule_set(campaign=given.campaign, kind="percent", rate_bp=500, fixed_fen=0, leader_rate_bp=None, by=operator)
-    sellers.rule_set(campaign=given.campaign, kind="percent", rate_bp=800, fixed_fen=0, leader_rate_bp=None, by=operator)
+    sellers.rule_set(
+        campaign=given.campaign, kind="percent", rate_bp=500, fixed_fen=0, leader_rate_bp=None, by=operator
+    )
+    sellers.rule_set(
+        campaign=given.campaign, kind="percent", rate_bp=800, fixed_fen=0, leader_rate_bp=None, by=operator
+    )
     first, second = Entry.objects.filter(action="fission.commission_rule_changed").order_by("pk")
-    assert (first.target_type, first.target_id, first.brand_id) == ("jielong.campaign", str(given.campaign.pk), given.campaign.brand_id)
-    assert first.before == {} and first.after == {"kind": "percent", "rate_bp": 500, "fixed_fen": 0, "leader_rate_bp": None}
+    assert (first.target_type, first.target_id, first.brand_id) == (
+        "jielong.campaign",
+        str(given.campaign.pk),
+        given.campaign.brand_id,
+    )
+    assert first.before == {} and first.after == {
+        "kind": "percent",
+        "rate_bp": 500,
+        "fixed_fen": 0,
+        "leader_rate_bp": None,
+    }
     assert (second.before, second.after) == ({"rate_bp": 500}, {"rate_bp": 800})
 
     seller = sellers.help_seller_invite(campaign=given.campaign, by=operator, user=given.members[0])
@@ -309,7 +342,11 @@ def test_a_bulk_refund_records_itself_and_each_order_and_a_stale_one_nothing():
     assert none_of("aftersales.bulk_refunded") and none_of("jielong.refunded")
 
     aftersales_services.bulk_refund_confirm(
-        by=made.operator, key="k1", expected_total_fen=preview.total_fen, reason="冷链故障", campaign_id=made.campaign.pk
+        by=made.operator,
+        key="k1",
+        expected_total_fen=preview.total_fen,
+        reason="冷链故障",
+        campaign_id=made.campaign.pk,
     )
 
     bulk = only("aftersales.bulk_refunded")
