@@ -64,9 +64,9 @@ class ApiCursorPagination(CursorPagination):
                 {"ordering": [_("Order by one of: %(choices)s.") % {"choices": ", ".join(choices)}]}
             )
         # The position field, then the id in the same direction: ties on the first never repeat or skip a row.
-        if raw.lstrip("-") == "id":
+        if raw.lstrip("-") in ("id", queryset.model._meta.pk.name, queryset.model._meta.pk.attname):
             return (raw,)
-        return (raw, "-id" if raw.startswith("-") else "id")
+        return (raw, "-pk" if raw.startswith("-") else "pk")
 
     def decode_cursor(self, request):
         encoded = request.query_params.get(self.cursor_query_param)

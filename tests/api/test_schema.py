@@ -28,9 +28,7 @@ def test_the_checked_in_schema_matches_the_code():
 def test_every_operation_documents_its_errors_and_security():
     schema = generated()
     operations = [
-        (path, method, operation)
-        for path, methods in schema["paths"].items()
-        for method, operation in methods.items()
+        (path, method, operation) for path, methods in schema["paths"].items() for method, operation in methods.items()
     ]
     assert len(operations) >= 28
     for path, method, operation in operations:
