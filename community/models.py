@@ -5,6 +5,7 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from .phones import mask_phone
@@ -47,6 +48,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     privacy_consent_at = models.DateTimeField(_("privacy notice accepted at"), null=True, blank=True)
+    # The version of the privacy notice (settings.PRIVACY_NOTICE_VERSION) last accepted; each acceptance is a
+    # ConsentRecord. A member whose version is older is asked again on their next visit.
+    privacy_notice_version = models.CharField(_("privacy notice version accepted"), max_length=32, blank=True)
+    # Raised by "sign out everywhere" (and by deletion): every session signed in before it stops working.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
     # The brand whose console a staff user (operator, host, assistant) works in: they see that brand's
     # data only. Empty: the installation's own staff, who see every brand (the usual one-brand install).
     brand = models.ForeignKey(
@@ -83,6 +89,18 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+    def _get_session_auth_hash(self, secret=None):
+        """Django checks this hash, kept in every session, on each request: a session whose hash no longer
+        matches is signed out. Besides the password it covers ``session_epoch``, so raising the epoch ends
+        every session of the account on every device (``privacy``'s "sign out everywhere"). Epoch 0 gives
+        Django's own hash, so existing sessions survive the upgrade."""
+        base = super()._get_session_auth_hash(secret=secret)
+        if not self.session_epoch:
+            return base
+        return salted_hmac(
+            "groupbuy.User.session_epoch", f"{base}:{self.session_epoch}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
     @property
     def is_operator(self) -> bool:
@@ -532,3 +550,27 @@ class FlagLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.user} @ {self.brand}"
+
+
+class ConsentRecord(models.Model):
+    """One acceptance of the privacy notice (隐私政策): who accepted which version, when, and where (at sign-in,
+    or on the notice shown again after a new version). Append-only; ``User.privacy_notice_version`` is the
+    latest one."""
+
+    class Source(models.TextChoices):
+        SIGNIN = "signin", _("At sign-in")
+        RENEWAL = "renewal", _("New version accepted")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="consents")
+    version = models.CharField(_("notice version"), max_length=32)
+    source = models.CharField(_("where"), max_length=16, choices=Source.choices)
+    consented_at = models.DateTimeField(_("accepted at"))
+
+    class Meta:
+        verbose_name = _("privacy consent")
+        verbose_name_plural = _("privacy consents")
+        ordering = ["-consented_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-consented_at"], name="consent_user_at")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} v{self.version} @ {self.consented_at:%Y-%m-%d %H:%M}"

@@ -1,6 +1,7 @@
 """Writes for people and communities, one sub-module per seam:
 
 * ``signin``: phone codes (验证码) and the member's profile; ``challenge``: the question asked of a busy network;
+* ``consent``: acceptances of the privacy notice (a record per version accepted);
 * ``joining``: invitations, joining through the gate, questionnaire scoring, application review;
 * ``membership``: leaving, removal, community roles;
 * ``pickup_points``: pickup points (自提点) and a member's default one;
@@ -13,6 +14,7 @@ the names below are its public face.
 """
 
 from .challenge import Challenge, signin_challenge_check, signin_challenge_new
+from .consent import current_notice_version, privacy_consent_record
 from .creation import (
     CommunityCreated,
     CommunityInput,
@@ -115,6 +117,7 @@ __all__ = [
     "community_create",
     "community_join",
     "community_settings_update",
+    "current_notice_version",
     "invitation_create",
     "invitation_personal_get_or_create",
     "invitations_personal_ensure",
@@ -128,6 +131,7 @@ __all__ = [
     "phone_code_send",
     "phone_code_verify",
     "pickup_point_save",
+    "privacy_consent_record",
     "referral_code",
     "score_answers",
     "signin_challenge_check",

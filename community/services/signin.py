@@ -28,10 +28,11 @@ from groupbuy.errors import DomainError
 
 from .. import throttle
 from ..inputs import refuse_unstorable
-from ..models import PhoneCode, User
+from ..models import ConsentRecord, PhoneCode, User
 from ..phones import normalize_phone, phone_region
 from ..providers.sms import get_sms_provider
 from .challenge import signin_challenge_check
+from .consent import privacy_consent_record
 
 logger = logging.getLogger(__name__)
 
@@ -332,15 +333,13 @@ def _member_for_phone(*, phone: str, user: User | None, consent: bool, now: date
     if user is None:
         try:
             with transaction.atomic():
-                return User.objects.create_user(
-                    phone=phone, role=User.Role.MEMBER, privacy_consent_at=now if consent else None
-                )
+                user = User.objects.create_user(phone=phone, role=User.Role.MEMBER)
         except IntegrityError:
             # Signed up in a parallel request a moment ago.
             user = User.objects.get(phone=phone)
-    if consent and user.privacy_consent_at is None:
-        user.privacy_consent_at = now
-        user.save(update_fields=["privacy_consent_at"])
+    if consent:
+        # The notice's version accepted here is kept (a record per acceptance, not per sign-in).
+        privacy_consent_record(user=user, source=ConsentRecord.Source.SIGNIN, now=now)
     return user
 
 

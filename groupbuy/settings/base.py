@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "groupbuy.web.context_processors.shell",
+                "privacy.context_processors.consent",
             ],
         },
     },
@@ -238,6 +239,8 @@ CELERY_BEAT_SCHEDULE = {
     # BI: fold the stream into the dashboards' rollups; re-export recent days for ClickHouse (when configured).
     "bi-rollups-catch-up": _every(30.0, "bi.tasks.rollups_catch_up"),
     "bi-stream-export": _every(3600.0, "bi.tasks.stream_export_recent"),
+    # Privacy: anonymise the accounts whose deletion request has passed its cooling-off.
+    "privacy-process-due-deletions": _every(3600.0, "privacy.tasks.process_due_deletions"),
 }
 
 # The sales and NPS tiles read the stream's rollups (bi.rollups) instead of counting domain rows: for a brand
@@ -348,6 +351,12 @@ SMS_PROVIDER = env.str("SMS_PROVIDER", default="community.providers.sms.ConsoleS
 SMS_ALLOWED_REGIONS = env.list("SMS_ALLOWED_REGIONS", default=["CN"])
 # The installation's ceiling of sign-in texts an hour (the bill's ceiling whatever an attacker does).
 SIGNIN_SMS_HOUR = (env.int("SIGNIN_SMS_PER_HOUR", default=3000), 3600)
+# --- Privacy (PIPL): the notice's version, deletion's cooling-off (privacy app) -------------------------------
+# The privacy notice members accept; raise it with a new templates/member/privacy/notice_<version>.html and
+# every member who accepted an older one is asked again (a light banner) on their next visit.
+PRIVACY_NOTICE_VERSION = env.str("PRIVACY_NOTICE_VERSION", default="2")
+# Days between a member's deletion request and the anonymisation, during which they may cancel it.
+PRIVACY_DELETION_COOLING_OFF_DAYS = env.int("PRIVACY_DELETION_COOLING_OFF_DAYS", default=7)
 POSTER_FONT_PATH = env.str("POSTER_FONT_PATH", default="/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc")
 
 LOGGING = {
