@@ -20,12 +20,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
+from groupbuy import events
 from groupbuy.errors import DomainError
+from groupbuy.stream.envelope import key_uuid
+from groupbuy.stream.models import Event
 
-from .models import SKU
+from .events import StockLow
+from .models import SKU, StockAdjustment
+from .selectors import LOW_STOCK
 
 
 class InsufficientStock(DomainError):
@@ -89,3 +94,42 @@ def _check_quantities(quantities: Mapping[int, int]) -> None:
 def _insufficient(sku_id: int) -> InsufficientStock:
     sku = SKU.objects.select_related("product").get(pk=sku_id)
     return InsufficientStock(_("Sorry, %(item)s is sold out.") % {"item": sku}, sku_id=sku_id)
+
+
+def stock_low_announce() -> int:
+    """Publish ``events.StockLow`` for every active SKU below ``selectors.LOW_STOCK`` not yet announced
+    since its last restock; returns how many were announced. Idempotent (the event's stream id follows
+    from the SKU and the restock), so the periodic task may run it any number of times.
+
+    A sweep rather than a check on every stock move: on PostgreSQL the join takes stock inside the
+    database (``jielong_join``), and a minute's delay costs nothing next to a query per join."""
+    low = list(
+        SKU.objects.filter(is_active=True, product__is_active=True, stock__lt=LOW_STOCK).values_list(
+            "pk", "product_id", "product__supplier__brand_id", "stock"
+        )
+    )
+    if not low:
+        return 0
+    restocks = dict(
+        StockAdjustment.objects.filter(sku_id__in=[row[0] for row in low], delta__gt=0)
+        .values("sku_id")
+        .annotate(last=Max("pk"))
+        .values_list("sku_id", "last")
+    )
+    found = [
+        StockLow(
+            sku_id=sku_id,
+            product_id=product_id,
+            brand_id=brand_id,
+            stock=stock,
+            threshold=LOW_STOCK,
+            restock_id=restocks.get(sku_id, 0),
+        )
+        for sku_id, product_id, brand_id, stock in low
+    ]
+    ids = {key_uuid(StockLow.name, (e.sku_id, e.restock_id)): e for e in found}
+    known = set(Event.objects.filter(uuid__in=list(ids)).values_list("uuid", flat=True))
+    fresh = [e for uid, e in ids.items() if uid not in known]
+    with transaction.atomic():
+        events.publish_many(fresh)
+    return len(fresh)

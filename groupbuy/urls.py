@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include("cdp.urls")),
     path("", include("bi.urls")),
+    path("", include("webhooks.urls")),
     path("", include("privacy.urls")),
     path("", include("api.urls")),
 ]

@@ -239,6 +239,10 @@ CELERY_BEAT_SCHEDULE = {
     # BI: fold the stream into the dashboards' rollups; re-export recent days for ClickHouse (when configured).
     "bi-rollups-catch-up": _every(30.0, "bi.tasks.rollups_catch_up"),
     "bi-stream-export": _every(3600.0, "bi.tasks.stream_export_recent"),
+    # Stock low (catalogue.stock_low): SKUs that fell below the threshold since their last restock.
+    "catalogue-announce-low-stock": _every(60.0, "catalogue.tasks.announce_low_stock"),
+    # Webhooks out: stream rows fanned out to the endpoints' deliveries, then every due delivery sent (or retried).
+    "webhooks-run": _every(5.0, "webhooks.tasks.run"),
     # Privacy: anonymise the accounts whose deletion request has passed its cooling-off.
     "privacy-process-due-deletions": _every(3600.0, "privacy.tasks.process_due_deletions"),
 }
@@ -343,6 +347,11 @@ API_RATE = env.str("API_RATE", default="600/min")
 # Addresses (or networks) of the reverse proxies in front of the app: only requests from these may say
 # who the client is in X-Forwarded-For (rate limits count per client address). None by default.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# --- Webhooks out (webhooks app; docs/webhooks.md) ------------------------------------------------
+# Endpoints on loopback or private networks are refused (the app's own network is not the operator's to
+# probe), unless this is on: a self-hosted ERP on the LAN, the local tests' receiver.
+WEBHOOKS_ALLOW_PRIVATE_URLS = env.bool("WEBHOOKS_ALLOW_PRIVATE_URLS", default=DEBUG)
 
 # --- Providers (things this machine cannot reach sit behind these) ------------------------
 SMS_PROVIDER = env.str("SMS_PROVIDER", default="community.providers.sms.ConsoleSMSProvider")
