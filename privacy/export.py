@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from aftersales.models import Request as AfterSalesRequest
 from aftersales.models import RequestMessage
@@ -258,6 +259,30 @@ def member_data(user: User) -> dict[str, Any]:
     return data
 
 
+SECTION_LABELS = {
+    "profile": _("profile"),
+    "memberships": _("communities"),
+    "applications": _("questionnaire answers"),
+    "invitations": _("invitations"),
+    "orders": _("orders"),
+    "money": _("payments, refunds, commissions"),
+    "pickups": _("pickups"),
+    "aftersales_requests": _("after-sales"),
+    "reviews": _("reviews"),
+    "nps_answers": _("survey answers"),
+    "help_selling": _("help-selling"),
+    "live": _("live activity"),
+    "identifiers": _("identifiers"),
+    "events": _("events"),
+    "consents": _("consents"),
+}
+
+
+def labelled_counts(counts_: dict[str, int]) -> list[tuple[str, int]]:
+    """A download's counts for a reader: (section in their language, records), the empty ones left out."""
+    return [(str(label), counts_[key]) for key, label in SECTION_LABELS.items() if counts_.get(key)]
+
+
 def counts(data: dict[str, Any]) -> dict[str, int]:
     """How many records each section holds (what the download log keeps instead of the data)."""
 
@@ -268,7 +293,7 @@ def counts(data: dict[str, Any]) -> dict[str, int]:
             return sum(len(v) for v in value.values())
         return 1
 
-    return {key: size(value) for key, value in data.items() if key != "format_version"}
+    return {key: size(value) for key, value in data.items() if key in SECTION_LABELS}
 
 
 def as_json(data: dict[str, Any]) -> bytes:

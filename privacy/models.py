@@ -27,7 +27,7 @@ class DataExport(models.Model):
         indexes = [models.Index(fields=["user", "-created_at"], name="privacy_export_user_at")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} @ {self.created_at:%Y-%m-%d %H:%M}"
+        return f"#{self.pk}"
 
 
 class DeletionRequest(models.Model):
@@ -68,4 +68,4 @@ class DeletionRequest(models.Model):
         indexes = [models.Index(fields=["status", "due_at"], name="privacy_deletion_due")]
 
     def __str__(self) -> str:
-        return f"{self.reference} ({self.status})"
+        return self.reference

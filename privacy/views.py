@@ -25,7 +25,7 @@ from groupbuy.audit import actions
 from groupbuy.errors import DomainError
 from jielong.models import Order
 
-from . import services
+from . import export, services
 from .models import DataExport, DeletionRequest
 
 # --- the member's page -----------------------------------------------------------------------------------------
@@ -196,13 +196,20 @@ def ops_home(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "status": status,
             "statuses": DeletionRequest.Status.choices,
-            "exports": exports.order_by("-created_at", "-pk")[:30],
+            "exports": _with_sections(exports.order_by("-created_at", "-pk")[:30]),
             "log": [(entry, actions.label(entry.action)) for entry in log[:50]],
             "now": now,
             "cooling_off_days": settings.PRIVACY_DELETION_COOLING_OFF_DAYS,
             "query": f"status={status}" if status else "",
         },
     )
+
+
+def _with_sections(exports) -> list[DataExport]:
+    rows = list(exports)
+    for row in rows:
+        row.sections = export.labelled_counts(row.counts)
+    return rows
 
 
 @operator_required
