@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Now
 from django.shortcuts import get_object_or_404
+from django.utils import translation
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -93,6 +94,14 @@ class ApiViewMixin:
 
     def get_exception_handler(self):
         return exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        # The console follows its language switch; an integration says which language it reads in its
+        # Accept-Language header (the error messages; codes never change).
+        if "HTTP_ACCEPT_LANGUAGE" in request.META and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+            translation.activate(translation.get_language_from_request(request))
+            request.LANGUAGE_CODE = translation.get_language()
+        super().initial(request, *args, **kwargs)
 
     def narrow(self, queryset: QuerySet, path: str) -> QuerySet:
         """Cross-brand isolation: only the caller's brands (a token's one brand)."""
