@@ -1205,6 +1205,9 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
         from demo.year import seed_year  # the year before: plain jielongs, then weekly lives (issue 14 item 7)
 
         seed_year(people=people, catalogue=catalogue, clock=clock)
+        from demo.privacy import seed_privacy  # everyone accepted the current privacy notice (issue 16 item 9)
+
+        seed_privacy()
     summary = _summary(people, live, jielong)
     return replace(summary, fulfilment=delivery.describe(), aftercare=aftercare.describe())
 

@@ -11,8 +11,9 @@ nothing on it or around it says who the person was any more:
 - where they were: memberships left, default pickup point and personal invitation links ended, help-selling
   stopped, sign-in codes of the number deleted;
 - the event stream and the CDP: events keep their facts (names, times, amounts, campaigns) but no account and
-  a pseudonymous distinct id ``erased:<reference>``; the analytics person loses its account and every id
-  (phone, WeChat, devices), so nothing can be matched back to it;
+  a pseudonymous distinct id ``erased:<reference>``; the analytics person (and the anonymous ones merged into
+  it) loses its account and every id (phone, WeChat, devices), and merge records the ids they listed, so
+  nothing can be matched back to it; the person row stays, so "how many people" counts add up the same;
 - the audit log keeps its entries (who did what stays provable) with the pseudonym for the member's name.
 
 Kept on purpose: amounts, dates, ratings and scores (aggregates), the refund-abuse flag history (a legal
@@ -27,11 +28,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from aftersales.models import Request as AfterSalesRequest
 from aftersales.models import RequestMessage, RequestPhoto
-from analytics.models import DistinctId, Person
+from analytics.models import DistinctId, Person, PersonMerge
 from community.models import Application, Invitation, Membership, PhoneCode, User
 from feedback.models import NpsSurvey, Review, ReviewPhoto
 from fission.models import HelpSeller
@@ -39,7 +40,7 @@ from fulfillment.models import Notice
 from groupbuy.audit.models import Entry
 from groupbuy.stream.models import Event
 from jielong.models import Order
-from livestream.models import Comment, Delivery, Notification
+from livestream.models import Comment, Delivery, Mute, Notification
 
 # Stream properties that may carry what a person wrote or who they are; the rest are facts (ids, amounts).
 PERSONAL_PROPERTIES = frozenset(
@@ -119,6 +120,7 @@ def _feedback(user: User) -> dict[str, int]:
 
 def _live_and_messages(user: User) -> dict[str, int]:
     comments = Comment.objects.filter(user=user).update(text=ERASED_TEXT)
+    Mute.objects.filter(user=user).update(reason="")
     inbox, _kinds = Notification.objects.filter(user=user).delete()
     Delivery.objects.filter(user=user).update(text="")
     Notice.objects.filter(user=user).update(text="")
@@ -128,8 +130,19 @@ def _live_and_messages(user: User) -> dict[str, int]:
 
 def _stream_and_identity(user: User, *, reference: str) -> dict[str, int]:
     persons = list(Person.objects.filter(user=user).values_list("pk", flat=True))
+    # The anonymous persons merged into theirs (a device before sign-in) were them too.
+    frontier = persons
+    while frontier:
+        frontier = list(
+            Person.objects.filter(merged_into_id__in=frontier).exclude(pk__in=persons).values_list("pk", flat=True)
+        )
+        persons += frontier
     ids, _kinds = DistinctId.objects.filter(person_id__in=persons).delete()
     Person.objects.filter(pk__in=persons).update(user=None)
+    # A merge's record lists the ids that moved (a phone, a device): the merge stays, its ids go.
+    merges = PersonMerge.objects.filter(Q(kept_id__in=persons) | Q(absorbed_id__in=persons))
+    merges.update(distinct_ids=[])
+    merges.filter(automatic=True).update(reason="")  # "device device:… signed in": the id again
     erased_id = f"erased:{reference.lower()}"
     events = Event.objects.filter(user=user)
     if persons:

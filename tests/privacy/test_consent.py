@@ -5,6 +5,7 @@ from django.test import override_settings
 
 from community import services
 from community.models import ConsentRecord
+from groupbuy import clock
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +45,11 @@ def test_a_member_of_an_older_version_is_asked_again_and_may_still_read(client):
     assert 'id="consent-banner"' not in client.get("/m/").content.decode()
 
 
+def test_an_account_that_never_signed_in_is_not_asked_by_banner(client):
+    client.force_login(f.member())  # made by a roster import: it accepts the notice at its first sign-in
+    assert 'id="consent-banner"' not in client.get("/m/").content.decode()
+
+
 @override_settings(PRIVACY_NOTICE_VERSION="3")
 def test_a_new_version_asks_again_those_who_accepted_the_last(client):
     member = f.member(privacy_notice_version="2")
@@ -60,3 +66,17 @@ def test_every_version_of_the_notice_can_be_read_by_anyone(client):
     assert first.status_code == 200 and "版本 1" in first.content.decode()
     assert client.get("/privacy/notice/9/").status_code == 404
     assert client.get("/privacy/notice/..%2Fbase/").status_code == 404
+
+
+def test_the_demo_story_members_accepted_the_current_notice():
+    from demo.privacy import seed_privacy
+
+    member = f.member(privacy_consent_at=clock.now())
+    untouched = f.member()
+
+    assert seed_privacy() == 1
+    assert seed_privacy() == 0  # idempotent
+    member.refresh_from_db()
+    untouched.refresh_from_db()
+    assert member.privacy_notice_version == "2" and member.consents.get().version == "2"
+    assert untouched.privacy_notice_version == "" and not untouched.consents.exists()

@@ -9,7 +9,7 @@ from django.db.models import Sum
 
 from aftersales.models import Request as AfterSalesRequest
 from analytics import identity
-from analytics.models import DistinctId, Person
+from analytics.models import DistinctId, Person, PersonMerge
 from community.models import Application, Membership, PhoneCode, User
 from feedback.models import Review
 from groupbuy import audit, clock
@@ -55,7 +55,9 @@ def _picked_up_member_with_history():
         rating=5, text="王阿姨说好吃", created_at=clock.now(),
     )  # fmt: skip
     Comment.objects.create(session=f.live_session(), user=member, text="我是3栋的王")
+    identity.person_for_device("dev-1")  # browsed before signing in: merged into them at sign-in
     identity.identify(member, device_id="dev-1")
+    assert PersonMerge.objects.filter(distinct_ids__contains=["device:dev-1"]).exists()
     Event.objects.create(name="page_viewed", user=member, properties={"nickname": "要注销的人", "path": "/m/"})
     PhoneCode.objects.create(phone=member.phone, code_hash="x", created_at=clock.now(), expires_at=clock.now())
     return sold, member, order
@@ -88,6 +90,7 @@ def test_deletion_anonymises_the_person_and_keeps_the_books(client):
     # The stream and the CDP no longer know who it was.
     assert not Person.objects.filter(user=member).exists()
     assert not DistinctId.objects.filter(value__in=[f"user:{member.pk}", f"phone:{phone}", "device:dev-1"]).exists()
+    assert [(m.distinct_ids, m.reason) for m in PersonMerge.objects.all()] == [([], "")]
     assert not Event.objects.filter(user=member).exists()
     event = Event.objects.get(name="page_viewed", distinct_id=f"erased:{request.reference.lower()}")
     assert event.properties == {"path": "/m/"}
