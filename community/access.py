@@ -34,9 +34,10 @@ def may_manage_community(*, user: User, community: Community | int) -> bool:
 
 def staff_brand_ids(user: User) -> frozenset[int] | None:
     """The brands whose data ``user`` may see in the console and the host panel: ``None`` means every
-    brand (a superuser, or staff with no brand: the installation's own); otherwise their one brand.
+    brand (staff with no brand: the installation's own); otherwise their one brand — for a superuser with a
+    brand too (the brand narrows the console they work in; the admin site stays whole for superusers).
     Every console query and object lookup is narrowed by this one answer (cross-brand isolation)."""
-    if user.is_superuser or user.brand_id is None:
+    if getattr(user, "brand_id", None) is None:
         return None
     return frozenset({user.brand_id})
 

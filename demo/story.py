@@ -335,7 +335,15 @@ def seed_people(rng: random.Random, clock: Clock) -> People:
     operator = _upsert(
         User,
         {"username": OPERATOR_USERNAME},
-        {"nickname": "林峰", "role": User.Role.OPERATOR, "is_staff": True, "is_superuser": True, "password": password},
+        # 源味集's operator: the console shows 源味集 (the demo's second brand, demo.brands, has its own)
+        {
+            "nickname": "林峰",
+            "role": User.Role.OPERATOR,
+            "is_staff": True,
+            "is_superuser": True,
+            "password": password,
+            "brand": brand,
+        },
     )
     host = _upsert(
         User,
@@ -1205,6 +1213,9 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
         from demo.year import seed_year  # the year before: plain jielongs, then weekly lives (issue 14 item 7)
 
         seed_year(people=people, catalogue=catalogue, clock=clock)
+        from demo.brands import seed_second_brand  # 邻家鲜 and its own operator (issue 16 item 5)
+
+        seed_second_brand(at=clock.at, password=people.operator.password)
         from demo.privacy import seed_privacy  # everyone accepted the current privacy notice (issue 16 item 9)
 
         seed_privacy()

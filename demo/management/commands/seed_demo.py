@@ -5,6 +5,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from demo import brands
 from demo import story as demo
 from groupbuy.money import format_fen
 
@@ -44,6 +45,10 @@ class Command(BaseCommand):
         out("")
         out("Demo logins:")
         out(f"  operator   {demo.OPERATOR_USERNAME} / {demo.DEMO_PASSWORD}   {demo.STAFF_LOGIN_URL}")
+        out(
+            f"  operator   {brands.OPERATOR_USERNAME} / {demo.DEMO_PASSWORD}   {demo.STAFF_LOGIN_URL}"
+            f"   ({brands.BRAND_NAME} only)"
+        )
         out(f"  host       {demo.HOST_USERNAME} / {demo.DEMO_PASSWORD}   {demo.STAFF_LOGIN_URL}")
         out(f"  assistant  {demo.ASSISTANT_USERNAME} / {demo.DEMO_PASSWORD}   {demo.STAFF_LOGIN_URL}")
         out(
