@@ -29,7 +29,7 @@ class EndpointForm(forms.Form):
                 label=_("Brand"), coerce=int, choices=[(b.pk, b.name) for b in self.brands]
             )
 
-    def brand(self):
+    def chosen_brand(self):
         if len(self.brands) == 1:
             return self.brands[0]
         wanted = self.cleaned_data.get("brand")

@@ -56,7 +56,7 @@ def ops_endpoint_new(request: HttpRequest) -> HttpResponse:
     brands = list(access.staff_brands(request.user))
     form = EndpointForm(request.POST or None, brands=brands)
     if request.method == "POST" and form.is_valid():
-        brand = form.brand()
+        brand = form.chosen_brand()
         if brand is None:
             form.add_error(None, _("Choose a brand."))
         else:
