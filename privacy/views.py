@@ -104,6 +104,7 @@ def notice(request: HttpRequest, version: str | None = None) -> HttpResponse:
         "version": version,
         "current_version": settings.PRIVACY_NOTICE_VERSION,
         "is_current": version == settings.PRIVACY_NOTICE_VERSION,
+        "on_privacy_notice": True,  # the page itself has the accept button: no banner above it
         "next": _next_url(request),
     }
     return HttpResponse(template.render(context, request))

@@ -1,5 +1,5 @@
-"""On a phone (375 px): profile → my data & privacy → download the file → ask for deletion → cancel; and the
-operator's privacy console (1280 px) showing the request."""
+"""On a phone (375 px): profile (asked to accept the new privacy notice) → the notice → accept → my data &
+privacy → download the file → ask for deletion → cancel; and the operator's privacy console (1280 px)."""
 
 import json
 from pathlib import Path
@@ -34,6 +34,12 @@ def test_a_member_downloads_their_data_and_asks_for_deletion_on_a_phone(live_ser
             page.goto(f"{live_server.url}/m/me/")
             expect(page.locator("#consent-banner")).to_be_visible()  # an older notice: asked again, lightly
             page.screenshot(path=str(SHOTS / "1-profile.png"), full_page=True)
+            page.locator("#consent-banner").get_by_role("link", name="阅读").click()
+            expect(page.get_by_role("heading", name="你的权利")).to_be_visible()
+            page.screenshot(path=str(SHOTS / "1b-notice.png"), full_page=True)
+            page.get_by_role("button", name="我已阅读并同意").click()
+            expect(page).to_have_url(f"{live_server.url}/m/me/")
+            expect(page.locator("#consent-banner")).to_have_count(0)
             page.locator("#my-data-link").click()
 
             expect(page.get_by_role("heading", name="我的数据与隐私")).to_be_visible()
@@ -63,4 +69,5 @@ def test_a_member_downloads_their_data_and_asks_for_deletion_on_a_phone(live_ser
             browser.close()
 
     assert DataExport.objects.filter(user=member).count() == 1
+    assert list(User.objects.get(pk=member.pk).consents.values_list("version", "source")) == [("2", "renewal")]
     assert DeletionRequest.objects.get(user=member).status == DeletionRequest.Status.CANCELLED
