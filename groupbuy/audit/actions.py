@@ -26,7 +26,7 @@ ACTIONS: dict[str, Promise | str] = {
     "fission.commission_rule_changed": _("Changed a commission rule"),
     "fission.brand_commission_changed": _("Changed the brand's commission defaults"),
     # money back
-    "jielong.refunded": _("Refunded"),
+    "jielong.refunded": _("Refunded an order"),
     "jielong.credit_issued": _("Gave store credit"),
     "aftersales.bulk_refunded": _("Refunded in bulk"),
     # personal data leaving the platform

@@ -72,7 +72,12 @@ def entries(*, brand_ids: Iterable[int] | None, filters: Filters = Filters()) ->
     if filters.action:
         rows = rows.filter(action=filters.action)
     if filters.actor:
-        rows = rows.filter(Q(actor_label__icontains=filters.actor) | Q(via__icontains=filters.actor))
+        # "system" in the reader's language (系统) finds the system's entries too.
+        words = {filters.actor, "system"} if filters.actor.casefold() == _("system").casefold() else {filters.actor}
+        wanted = Q()
+        for word in words:
+            wanted |= Q(actor_label__icontains=word) | Q(via__icontains=word)
+        rows = rows.filter(wanted)
     if filters.target_type:
         rows = rows.filter(target_type=filters.target_type)
     if filters.target:
