@@ -44,6 +44,8 @@ ACTIONS: dict[str, Promise | str] = {
     "webhooks.delivery_replayed": _("Replayed a webhook delivery"),
     "privacy.data_exported": _("Downloaded a member's data"),
     "privacy.deletion_requested": _("Asked for deletion"),
+    "privacy.deletion_cancelled": _("Cancelled a deletion request"),
+    "privacy.signed_out_everywhere": _("Signed out everywhere"),
     "privacy.person_erased": _("Erased a person"),
 }
 
