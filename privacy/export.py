@@ -91,9 +91,9 @@ def _orders(user: User) -> list[dict[str, Any]]:
 def _money(user: User) -> list[dict[str, Any]]:
     """Payments and refunds of the member's orders, and the commissions they earned (or gave back)."""
     return _rows(
-        LedgerEntry.objects.filter(Q(order__user=user, kind__in=["payment", "refund", "credit"]) | Q(payee=user))
-        .order_by("created_at", "pk")
-        .distinct(),
+        LedgerEntry.objects.filter(
+            Q(order__user=user, kind__in=["payment", "refund", "credit"]) | Q(payee=user)
+        ).order_by("created_at", "pk"),
         "kind",
         "amount_fen",
         "order_id",
