@@ -153,6 +153,9 @@ def ops_endpoint_disable(request: HttpRequest, pk: int) -> HttpResponse:
 @operator_required
 def ops_endpoint_delete(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = _endpoint(request, pk)
+    if request.POST.get("confirm") != "1":
+        messages.error(request, _("Tick the box to confirm the deletion."))
+        return redirect("webhooks:ops-endpoint", pk=endpoint.pk)
     try:
         services.endpoint_delete(by=request.user, endpoint=endpoint)
     except services.WebhookInvalid as exc:

@@ -175,3 +175,12 @@ def test_the_pages_read_in_english_too(client, operator, receiver):
     client.cookies["django_language"] = "zh-hans"
     page = client.get(reverse("webhooks:ops-endpoint", args=[endpoint.pk])).content.decode()
     assert "发送测试事件" in page and "更换密钥" in page
+
+
+def test_deleting_needs_the_box_ticked(client, operator, receiver):
+    endpoint = endpoint_for(receiver, brand=operator.brand, by=operator)
+    client.post(reverse("webhooks:ops-endpoint-delete", args=[endpoint.pk]))
+    assert Endpoint.objects.filter(pk=endpoint.pk).exists()
+    response = client.post(reverse("webhooks:ops-endpoint-delete", args=[endpoint.pk]), {"confirm": "1"})
+    assert response.url == reverse("webhooks:ops-endpoints")
+    assert not Endpoint.objects.exists()
