@@ -103,6 +103,11 @@ def test_deletion_anonymises_the_person_and_keeps_the_books(client):
     entry = audit.Entry.objects.get(action="privacy.person_erased")
     assert phone not in str(entry.before) and "要注销的人" not in str(entry.before) + str(entry.after)
     assert not audit.Entry.objects.filter(actor_label__contains="要注销的人").exists()
+    # Nobody else was touched.
+    other = sold.members[1]
+    assert User.objects.get(pk=other.pk).phone == other.phone and other.nickname
+    assert Order.objects.get(user=other).user.is_active
+    assert Event.objects.filter(user=other).exists()
     # Every session ended.
     assert client.get("/m/").status_code == 302
 
