@@ -6,6 +6,7 @@ the pixels into a fresh image drops all of it. Any app may use this; it depends 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -18,6 +19,12 @@ JPEG_QUALITY = 85
 # A picture's declared size is read from its header before any pixel is decoded. 50 megapixels covers
 # every phone camera; a 12000×12000 PNG of a few hundred KB (a decompression bomb) would take >1 GB.
 MAX_PIXELS = 50_000_000
+# Pillow's own guard, for every image this process opens: it warns above this and refuses twice this in
+# Image.open itself (DecompressionBombError), before clean_image's own check would see the size.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# The formats a phone or a laptop uploads. Pillow reads many more (EPS, PSD, FITS, ...): a parser never
+# needed is an attack surface never opened.
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP")  # JPEG includes MPO (multi-picture JPEG from some cameras)
 
 
 class ImageRejected(DomainError):
@@ -30,6 +37,13 @@ class CleanImage:
     extension: str  # "jpg", or "png" for a picture with transparency
     width: int
     height: int
+
+
+def _too_many_pixels(max_pixels: int) -> ImageRejected:
+    return ImageRejected(
+        _("The picture has too many pixels (at most %(mp)s megapixels).") % {"mp": max_pixels // 1_000_000},
+        code="too_many_pixels",
+    )
 
 
 def _too_large(max_bytes: int) -> ImageRejected:
@@ -52,18 +66,26 @@ def clean_image(upload, *, max_side: int, max_bytes: int, max_pixels: int = MAX_
     if size is not None and size > max_bytes:
         raise _too_large(max_bytes)
     try:
-        with Image.open(upload) as original:
+        with warnings.catch_warnings():
+            # Over MAX_IMAGE_PIXELS but under twice it: refused below by the declared size, not just warned about.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            original = Image.open(upload, formats=FORMATS)
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(max_pixels) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        raise ImageRejected(_("That file is not a picture that can be read."), code="not_image") from None
+    try:
+        with original:
             width, height = original.size
             if width * height > max_pixels:
-                raise ImageRejected(
-                    _("The picture has too many pixels (at most %(mp)s megapixels).") % {"mp": max_pixels // 1_000_000},
-                    code="too_many_pixels",
-                )
+                raise _too_many_pixels(max_pixels)
             # JPEG decodes straight at a reduced scale when that is all we keep.
             original.draft("RGB", (max_side, max_side))
             original.load()
             picture = ImageOps.exif_transpose(original)
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError):
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(max_pixels) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise ImageRejected(_("That file is not a picture that can be read."), code="not_image") from None
     picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     has_alpha = picture.mode in ("RGBA", "LA") or (picture.mode == "P" and "transparency" in picture.info)
