@@ -99,8 +99,9 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         return _validation(exc)
     if isinstance(exc, DomainError):
-        # A service refused (over-refund, already verified, …): its code and translated message, nothing changed.
-        return Response(body(exc.code or "refused", exc.message), status=422)
+        # A service refused in the current state (over-refund, already verified, …): 409 with the service's own
+        # stable code and translated message; nothing changed.
+        return Response(body(exc.code or "refused", exc.message), status=409)
     if isinstance(exc, RequestDataTooBig):
         return Response(body("body_too_large", _("The request body is too large.")), status=413)
     if isinstance(exc, Http404):

@@ -84,7 +84,7 @@ def idempotent(request, data, effect: Callable[[str], tuple[int, dict]]) -> Resp
             with transaction.atomic():
                 status_code, payload = effect(hashlib.sha256(f"{owner}:{key}".encode()).hexdigest()[:32])
         except DomainError as refused:
-            status_code, payload = 422, body(refused.code or "refused", refused.message)
+            status_code, payload = 409, body(refused.code or "refused", refused.message)
         record.status_code, record.body = status_code, payload
         record.save(update_fields=["status_code", "body"])
     return Response(payload, status=status_code)

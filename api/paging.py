@@ -105,6 +105,37 @@ class ApiCursorPagination(CursorPagination):
         except (ValueError, TypeError):  # a position that does not parse for the ordering field
             raise _invalid_cursor() from None
 
+    def get_schema_operation_parameters(self, view):
+        choices = getattr(view, "ordering_fields", ("id",))
+        default = getattr(view, "default_ordering", choices[0])
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The `next` or `previous` link's cursor; valid only with the same filters and ordering.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Results per page.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size, "default": self.page_size},
+            },
+            {
+                "name": "ordering",
+                "required": False,
+                "in": "query",
+                "description": "The field to order by (`-` for descending); ties are ordered by id.",
+                "schema": {
+                    "type": "string",
+                    "enum": [v for field in choices for v in (field, f"-{field}")],
+                    "default": default,
+                },
+            },
+        ]
+
     def get_paginated_response_schema(self, schema):
         return {
             "type": "object",

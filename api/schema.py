@@ -35,3 +35,11 @@ class SessionScheme(OpenApiAuthenticationExtension):
             "name": "sessionid",
             "description": "An operator's console session (POSTs also need the X-CSRFToken header).",
         }
+
+
+def strict_request_bodies(result, generator, request, public):
+    """Request bodies refuse fields they do not declare (``unknown_field``): say so in the schema."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("InputRequest") and component.get("type") == "object":
+            component["additionalProperties"] = False
+    return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
@@ -72,7 +72,8 @@ WRITE_ERRORS = {
     403: _error("`forbidden_role`, `missing_scope`, `forbidden`, or a CSRF failure for a session."),
     413: _error("`body_too_large`."),
     415: _error("`unsupported_media_type`: send application/json."),
-    422: _error("`idempotency_key_reused`, or the service's refusal (its stable code, e.g. `over_refund`)."),
+    409: _error("The service refused in the current state, with its stable code (e.g. `over_refund`, `unpaid`)."),
+    422: _error("`idempotency_key_reused`: this key was used with another request."),
 }
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER,
@@ -153,17 +154,16 @@ def _id_filter(**kwargs) -> serializers.IntegerField:
 
 
 class AwareDateTime(serializers.DateTimeField):
-    """An ISO 8601 time with its offset; kept within years a database can hold."""
+    """An ISO 8601 time with its offset. A time at the very edge of the calendar (year 1 with a positive offset)
+    is clamped to the first or last moment a datetime holds, not refused: it is still a valid time."""
 
     def to_internal_value(self, value):
         parsed = super().to_internal_value(value)
         try:
-            parsed = parsed.astimezone(UTC)
+            return parsed.astimezone(UTC)
         except (OverflowError, ValueError):
-            self.fail("invalid", format="ISO 8601")
-        if not 1970 <= parsed.year <= 9000:
-            self.fail("invalid", format="ISO 8601")
-        return parsed
+            edge = datetime.min if parsed.year < 5000 else datetime.max
+            return edge.replace(tzinfo=UTC)
 
 
 def _documented(serializer, filters) -> dict:
@@ -550,7 +550,7 @@ class PickupVerifyView(ApiViewMixin, APIView):
         request=s.PickupVerifyInput,
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={200: s.PickupVerifySerializer, **WRITE_ERRORS},
-        description="Verify a pickup code (核销) at a pickup point; a code already verified answers 422 "
+        description="Verify a pickup code (核销) at a pickup point; a code already verified answers 409 "
         "`already_verified`. Scope `fulfilment:write`.",
     )
     def post(self, request):
@@ -586,15 +586,30 @@ class DashboardView(ApiViewMixin, APIView):
 
     scope_family = "dashboard"
 
-    @extend_schema(parameters=[DashboardQuery], responses={200: s.DashboardSerializer, **READ_ERRORS})
+    @extend_schema(
+        parameters=[DashboardQuery],
+        responses={
+            200: s.DashboardSerializer,
+            **DETAIL_ERRORS,
+            400: _error("`invalid_period` (since after until, or longer than 366 days), `invalid_input`, …"),
+        },
+        description="The board's figures (bi.metrics) for a period (default: the last 30 days, at most 366), "
+        "for the caller's brand or one of its communities. Scope `dashboard:read`.",
+    )
     def get(self, request):
         query = DashboardQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         brands = caller_brand_ids(request)
+        community_id = query.validated_data.get("community_id")
+        if community_id is not None and not self.narrow(Community.objects.filter(pk=community_id), "brand").exists():
+            raise ApiError(status_code=404, code="not_found", message=_("Not found."))
         try:
             scope = scope_resolve(viewer=caller_actor(request), **query.validated_data)
-        except (PeriodRefused, ScopeRefused) as refused:
-            raise ApiError(status_code=400, code="invalid_input", message=refused.message) from None
+        except PeriodRefused as refused:
+            # since after until, or more than 366 days: a rule across two parameters the schema cannot state.
+            raise ApiError(status_code=400, code="invalid_period", message=refused.message) from None
+        except ScopeRefused as refused:
+            raise ApiError(status_code=404, code="not_found", message=refused.message) from None
         if brands is not None:
             own = set(Community.objects.filter(brand_id__in=brands).values_list("pk", flat=True))
             communities = own if scope.community_ids is None else own & set(scope.community_ids)

@@ -118,10 +118,6 @@ else:
     )
 USES_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# "Once per target" constraints with NULLS NOT DISTINCT (fulfillment's batch_move_once) exist on PostgreSQL;
-# the embedded SQLite demo has no such constraints, and its writes are serial anyway.
-SILENCED_SYSTEM_CHECKS = ["models.W047"]
 # An optional PostgreSQL read replica (streaming replication from the primary). Only the reads that ask for it
 # (dashboards and exports, inside groupbuy.db.replica_reads()) go there; everything else stays on the primary.
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
@@ -137,6 +133,10 @@ if DATABASE_REPLICA_URL:
     DATABASE_REPLICA_ALIAS = "replica"
 DATABASE_ROUTERS = ["groupbuy.db.ReplicaRouter"]
 
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# "Once per target" constraints with NULLS NOT DISTINCT (fulfillment's batch_move_once) exist on PostgreSQL;
+# the embedded SQLite demo has no such constraints, and its writes are serial anyway.
+SILENCED_SYSTEM_CHECKS = ["models.W047"]
 AUTH_USER_MODEL = "community.User"
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "web:staff-login"
@@ -335,6 +335,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "PREPROCESSING_HOOKS": ["api.schema.only_public_api"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.strict_request_bodies"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ParcelStateEnum": "fulfillment.models.Parcel.State",

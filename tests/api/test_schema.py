@@ -36,7 +36,7 @@ def test_every_operation_documents_its_errors_and_security():
         answers = set(operation["responses"])
         assert {"400", "401", "403", "429"} <= answers, (path, method, answers)
         if method == "post":
-            assert {"404", "413", "415", "422"} <= answers, (path, method, answers)
+            assert {"404", "409", "413", "415", "422"} <= answers, (path, method, answers)
             assert any(p["name"] == "Idempotency-Key" and p["required"] for p in operation["parameters"]), path
         assert operation["security"] == [{"token": []}, {"session": []}], path
 
