@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from community import access
@@ -39,7 +40,12 @@ def deliveries(
     if event_type:
         found = found.filter(event_type=event_type)
     if event_id:
-        found = (
-            found.filter(event_uuid__startswith=event_id) if len(event_id) < 36 else found.filter(event_uuid=event_id)
-        )
+        found = found.filter(event_uuid=event_id) if len(event_id) == 36 else _uuid_prefix(found, event_id)
     return found.order_by("-created_at", "-pk")
+
+
+def _uuid_prefix(found: QuerySet[Delivery], prefix: str) -> QuerySet[Delivery]:
+    # PostgreSQL compares a uuid's text with hyphens; SQLite stores 32 hex digits without them.
+    if connection.vendor != "postgresql":
+        prefix = prefix.replace("-", "")
+    return found.filter(event_uuid__startswith=prefix)

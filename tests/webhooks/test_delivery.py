@@ -6,8 +6,11 @@ crash between the commit and the kick loses nothing."""
 from __future__ import annotations
 
 from datetime import timedelta
+from threading import Barrier, Thread
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
 from django.urls import reverse
 
 from catalogue import services as catalogue_services
@@ -25,7 +28,7 @@ from tests import factories
 from tests.aftersales.orders import paid_orders
 from tests.fulfillment.day import make_day
 from tests.fulfillment.test_pickup import arrive, leader_of
-from webhooks import fanout, sending, services, signing
+from webhooks import fanout, sending, services, signing, tasks
 from webhooks.models import Attempt, Delivery, Endpoint
 
 from .conftest import drive, endpoint_for
@@ -294,10 +297,6 @@ def test_a_crash_between_commit_and_kick_loses_nothing(receiver, pinned, django_
 
 
 def test_the_kick_after_commit_queues_one_run(receiver, pinned, django_capture_on_commit_callbacks, monkeypatch):
-    from django.core.cache import cache
-
-    from webhooks import tasks
-
     queued = []
     monkeypatch.setattr(tasks.run, "delay", lambda: queued.append(1))
     cache.delete(tasks.KICK_KEY)
@@ -308,3 +307,30 @@ def test_the_kick_after_commit_queues_one_run(receiver, pinned, django_capture_o
             jielong_services.order_join(campaign_id=scenario.campaign.pk, user=user, quantities={scenario.item.pk: 1})
     assert queued == [1]  # two joins, one run (coalesced for a second)
     cache.delete(tasks.KICK_KEY)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_senders_send_each_delivery_once(receiver):
+    operator = factories.operator()
+    endpoint = endpoint_for(receiver, brand=factories.brand(), by=operator)
+    for _ in range(40):
+        services.endpoint_send_test(by=operator, endpoint=endpoint)
+    start = Barrier(4)
+    done = []
+
+    def sender():
+        try:
+            start.wait()
+            done.append(sending.send_due())
+        finally:
+            connection.close()
+
+    threads = [Thread(target=sender) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sum(done) == 40
+    assert len(receiver.received) == 40 and len({r.event_id for r in receiver.received}) == 40
+    assert Attempt.objects.count() == 40 and set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
