@@ -29,6 +29,7 @@ ACTIONS: dict[str, Promise | str] = {
     "jielong.refunded": _("Refunded an order"),
     "jielong.credit_issued": _("Gave store credit"),
     "aftersales.bulk_refunded": _("Refunded in bulk"),
+    "jielong.failed_campaign_refunded": _("Refunded a jielong that did not form"),
     # personal data leaving the platform
     "jielong.orders_exported": _("Exported a jielong's orders"),
     "jielong.orders_exported_full_phones": _("Exported orders with full phone numbers"),

@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from catalogue import stock
-from groupbuy import clock, events
+from groupbuy import audit, clock, events
 from groupbuy.errors import DomainError
 
 from .. import broadcast, ledger
@@ -86,7 +86,14 @@ def campaign_close(*, campaign_id: int) -> Campaign:
             Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=Order.Status.CANCELLED)
             # Money already collected goes back in full; the refund itself happens outside (transfer or cash),
             # and is written to the ledger with the change.
-            ledger.refund_failed_campaign(order_ids=[o.pk for o in orders], campaign_id=campaign.pk)
+            refunded = ledger.refund_failed_campaign(order_ids=[o.pk for o in orders], campaign_id=campaign.pk)
+            if refunded:
+                audit.record(
+                    "jielong.failed_campaign_refunded",
+                    target=campaign,
+                    brand_id=campaign.brand_id,
+                    after={"total_fen": refunded},
+                )
             Order.objects.filter(pk__in=[o.pk for o in orders], payment_status=Order.PaymentStatus.PAID).update(
                 payment_status=Order.PaymentStatus.REFUNDED, refunded_fen=F("total_fen")
             )

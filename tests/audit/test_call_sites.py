@@ -17,6 +17,7 @@ from community.services import flags, membership
 from fission import sellers
 from fulfillment import console
 from fulfillment.models import PointVerifier
+from groupbuy import clock
 from groupbuy.audit import place
 from groupbuy.audit.models import Entry
 from groupbuy.errors import DomainError
@@ -358,3 +359,22 @@ def test_a_bulk_refund_records_itself_and_each_order_and_a_stale_one_nothing():
     refunds = Entry.objects.filter(action="jielong.refunded")
     assert sorted(refunds.values_list("target_id", flat=True)) == sorted(str(o.pk) for o in made.orders)
     assert {e.after["payment_status"] for e in refunds} == {"refunded"}
+
+
+def test_a_jielong_that_did_not_form_refunds_as_the_system_with_one_entry():
+    from jielong.services import campaign_close
+
+    made = paid_orders(members=2)
+    Campaign.objects.filter(pk=made.campaign.pk).update(
+        group_threshold=99, status="open", closes_at=clock.now() - timedelta(minutes=1)
+    )
+    with place.place(via="system"):
+        campaign_close(campaign_id=made.campaign.pk)
+    (entry,) = Entry.objects.filter(action="jielong.failed_campaign_refunded")
+    assert (entry.actor_id, entry.via, entry.target_id, entry.brand_id) == (
+        None,
+        "system",
+        str(made.campaign.pk),
+        made.campaign.brand_id,
+    )
+    assert entry.after == {"total_fen": sum(o.total_fen for o in made.orders)}
