@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "rest_framework",
+    "csp",  # django-csp: its system checks of CONTENT_SECURITY_POLICY (the middleware is in MIDDLEWARE)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files for the API reference, served locally (no CDN)
     # Layered bottom-up: each app may import only from the apps above it.
