@@ -166,10 +166,13 @@ class AwareDateTime(serializers.DateTimeField):
             return edge.replace(tzinfo=UTC)
 
 
+ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The object's id.")
+
+
 def _documented(serializer, filters) -> dict:
     return {
         "list": extend_schema(parameters=[filters], responses={200: serializer(many=True), **READ_ERRORS}),
-        "retrieve": extend_schema(responses={200: serializer, **DETAIL_ERRORS}),
+        "retrieve": extend_schema(parameters=[ID_PARAMETER], responses={200: serializer, **DETAIL_ERRORS}),
     }
 
 
@@ -379,7 +382,7 @@ ORDER_SYNC_HELP = (
         parameters=[OrderFilters],
         responses={200: s.OrderSerializer(many=True), **READ_ERRORS},
     ),
-    retrieve=extend_schema(responses={200: s.OrderSerializer, **DETAIL_ERRORS}),
+    retrieve=extend_schema(parameters=[ID_PARAMETER], responses={200: s.OrderSerializer, **DETAIL_ERRORS}),
 )
 class OrderViewSet(ResourceViewSet):
     """Orders (jielong entries) with their lines and fulfilment state; refunds."""
@@ -405,7 +408,7 @@ class OrderViewSet(ResourceViewSet):
 
     @extend_schema(
         request=s.RefundInput,
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[ID_PARAMETER, IDEMPOTENCY_PARAMETER],
         responses={201: s.RefundSerializer, **WRITE_ERRORS},
         description="Refund part or all of what was paid (through the order ledger: never more than paid, per "
         "line). Scope `orders:write`.",
@@ -491,7 +494,7 @@ class AftersalesRequestViewSet(ResourceViewSet):
 
     @extend_schema(
         request=s.ResolveInput,
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[ID_PARAMETER, IDEMPOTENCY_PARAMETER],
         responses={200: s.AftersalesRequestSerializer, **WRITE_ERRORS},
         description="Resolve a request: refund (`amount_fen`), replacement, store credit, or rejected (with a "
         "`note`). Scope `aftersales:write`.",
