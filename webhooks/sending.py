@@ -30,7 +30,7 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
-from groupbuy import clock
+from groupbuy import audit, clock
 
 from . import signing, urlcheck
 from .models import Attempt, Delivery, Endpoint
@@ -214,6 +214,15 @@ def record(claim: Claim, result: Result, *, now: datetime | None = None) -> Deli
             ).update(is_active=False, disabled_at=now, disabled_reason=Endpoint.DisabledReason.FAILING)
             if disabled:
                 logger.warning("webhook endpoint %s disabled after repeated failures", delivery.endpoint_id)
+                endpoint = Endpoint.objects.get(pk=delivery.endpoint_id)
+                audit.record(
+                    "webhooks.endpoint_changed",
+                    target=audit.Target("webhooks.endpoint", endpoint.pk, endpoint.url),
+                    brand_id=endpoint.brand_id,
+                    before={"is_active": True},
+                    after={"is_active": False},
+                    note=f"disabled after {endpoint.consecutive_failures} failed attempts in a row",
+                )
     return delivery
 
 

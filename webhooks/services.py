@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from community import access
 from community.models import Brand, User
-from groupbuy import clock
+from groupbuy import audit, clock
 from groupbuy.commit import after_commit
 from groupbuy.errors import DomainError
 
@@ -72,15 +72,21 @@ def endpoint_create(*, by: User, brand: Brand, data: EndpointInput) -> Endpoint:
         raise WebhookInvalid(
             _("A brand may have at most %(n)s endpoints.") % {"n": MAX_ENDPOINTS_PER_BRAND}, code="too_many"
         )
-    return Endpoint.objects.create(
-        brand=brand, secret=signing.new_secret(), created_by=by, created_at=clock.now(), **fields
-    )
+    with transaction.atomic():
+        endpoint = Endpoint.objects.create(
+            brand=brand, secret=signing.new_secret(), created_by=by, created_at=clock.now(), **fields
+        )
+        _audit(by, endpoint, after=fields, note="created")
+    return endpoint
 
 
 def endpoint_update(*, by: User, endpoint: Endpoint, data: EndpointInput) -> Endpoint:
     _check_staff(by, endpoint.brand_id)
     fields = _clean(data)
-    Endpoint.objects.filter(pk=endpoint.pk).update(**fields)
+    before = {name: getattr(endpoint, name) for name in fields}
+    with transaction.atomic():
+        Endpoint.objects.filter(pk=endpoint.pk).update(**fields)
+        _audit(by, endpoint, before=before, after=fields)
     endpoint.refresh_from_db()
     return endpoint
 
@@ -94,15 +100,18 @@ def endpoint_rotate_secret(*, by: User, endpoint: Endpoint) -> str:
         locked.previous_secret, locked.previous_secret_until = locked.secret, clock.now() + ROTATION_OVERLAP
         locked.secret = secret
         locked.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+        _audit(by, locked, note="secret rotated")  # never the secret itself
     endpoint.refresh_from_db()
     return secret
 
 
 def endpoint_disable(*, by: User, endpoint: Endpoint) -> Endpoint:
     _check_staff(by, endpoint.brand_id)
-    Endpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
-        is_active=False, disabled_at=clock.now(), disabled_reason=Endpoint.DisabledReason.OPERATOR
-    )
+    with transaction.atomic():
+        if Endpoint.objects.filter(pk=endpoint.pk, is_active=True).update(
+            is_active=False, disabled_at=clock.now(), disabled_reason=Endpoint.DisabledReason.OPERATOR
+        ):
+            _audit(by, endpoint, before={"is_active": True}, after={"is_active": False})
     endpoint.refresh_from_db()
     return endpoint
 
@@ -111,9 +120,11 @@ def endpoint_enable(*, by: User, endpoint: Endpoint) -> Endpoint:
     """Active again, its run of failures forgotten: pending deliveries are sent at once (those whose retries
     ran out stay failed; replay them). Events that happened while it was disabled are not sent."""
     _check_staff(by, endpoint.brand_id)
-    Endpoint.objects.filter(pk=endpoint.pk).update(
-        is_active=True, disabled_at=None, disabled_reason="", consecutive_failures=0, failing_since=None
-    )
+    with transaction.atomic():
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            is_active=True, disabled_at=None, disabled_reason="", consecutive_failures=0, failing_since=None
+        )
+        _audit(by, endpoint, before={"is_active": endpoint.is_active}, after={"is_active": True})
     endpoint.refresh_from_db()
     _send_soon()
     return endpoint
@@ -121,7 +132,9 @@ def endpoint_enable(*, by: User, endpoint: Endpoint) -> Endpoint:
 
 def endpoint_delete(*, by: User, endpoint: Endpoint) -> None:
     _check_staff(by, endpoint.brand_id)
-    endpoint.delete()
+    with transaction.atomic():
+        _audit(by, endpoint, before={"url": endpoint.url}, note="deleted")
+        endpoint.delete()
 
 
 def _require_active(endpoint: Endpoint) -> None:
@@ -171,8 +184,27 @@ def delivery_replay(*, by: User, delivery: Delivery) -> Delivery:
         locked.replays += 1
         locked.is_replay_queued = True
         locked.save(update_fields=["status", "next_attempt_at", "lease", "tries", "replays", "is_replay_queued"])
+        audit.record(
+            "webhooks.delivery_replayed",
+            actor=by,
+            target=audit.Target("webhooks.delivery", locked.pk, f"{locked.event_type} {locked.event_uuid}"),
+            brand_id=delivery.endpoint.brand_id,
+            note=str(locked.event_uuid),
+        )
     _send_soon()
     return locked
+
+
+def _audit(by: User, endpoint: Endpoint, *, before=None, after=None, note: str = "") -> None:
+    audit.record(
+        "webhooks.endpoint_changed",
+        actor=by,
+        target=audit.Target("webhooks.endpoint", endpoint.pk, endpoint.url),
+        brand_id=endpoint.brand_id,
+        before=before,
+        after=after,
+        note=note,
+    )
 
 
 def _send_soon() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from groupbuy import audit
 from tests import factories
 from webhooks import sending, services
 from webhooks.models import Delivery, Endpoint
@@ -184,3 +185,22 @@ def test_deleting_needs_the_box_ticked(client, operator, receiver):
     response = client.post(reverse("webhooks:ops-endpoint-delete", args=[endpoint.pk]), {"confirm": "1"})
     assert response.url == reverse("webhooks:ops-endpoints")
     assert not Endpoint.objects.exists()
+
+
+def test_changes_and_replays_are_in_the_audit_log(client, operator, receiver):
+    endpoint = endpoint_for(receiver, brand=operator.brand, by=operator)
+    services.endpoint_rotate_secret(by=operator, endpoint=endpoint)
+    services.endpoint_update(
+        by=operator, endpoint=endpoint, data=services.EndpointInput(url=receiver.url, event_types=["order.paid"])
+    )
+    services.endpoint_send_test(by=operator, endpoint=endpoint)
+    services.delivery_replay(by=operator, delivery=Delivery.objects.get())
+    entries = list(audit.Entry.objects.filter(brand_id=operator.brand_id).order_by("pk"))
+    assert [(e.action, e.note) for e in entries] == [
+        ("webhooks.endpoint_changed", "created"),
+        ("webhooks.endpoint_changed", "secret rotated"),
+        ("webhooks.endpoint_changed", ""),
+        ("webhooks.delivery_replayed", str(Delivery.objects.get().event_uuid)),
+    ]
+    assert entries[2].after == {"event_types": ["order.paid"]}
+    assert all(endpoint.secret not in str(e.before) + str(e.after) + e.note for e in entries)
