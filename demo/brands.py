@@ -19,6 +19,9 @@ from datetime import datetime, timedelta
 from catalogue.models import SKU, Product, Supplier
 from community.models import Brand, Community, Membership, PickupPoint, User
 from community.phones import normalize_phone
+from demo.history import History
+from demo.history import forget as forget_history
+from jielong.ledger import payment_record
 from jielong.models import Campaign, CampaignItem, Order, OrderLine
 from livestream.models import LiveSeries, LiveSession, Reservation, WatchRecord
 
@@ -60,6 +63,9 @@ class SecondBrand:
             f"{self.brand.name}: {self.community.name}, {len(NEIGHBOURS)} members, "
             f"past live {SESSION_TITLE}, {BUYERS} orders (operator {OPERATOR_USERNAME} sees this brand only)"
         )
+
+
+STREAM_MARK = "demo.brands"
 
 
 def seed_second_brand(*, at, password: str) -> SecondBrand:
@@ -176,6 +182,7 @@ def seed_second_brand(*, at, password: str) -> SecondBrand:
     )
     campaign.communities.set([community])
     item = _upsert(CampaignItem, {"campaign": campaign, "sku": sku}, {"price_fen": PRICE_FEN, "per_member_limit": 3})
+    orders = []
     for seq, user in enumerate(people[:BUYERS], start=1):
         quantity = 1 + seq % 2
         order = _upsert(
@@ -193,4 +200,18 @@ def seed_second_brand(*, at, password: str) -> SecondBrand:
             },
         )
         _upsert(OrderLine, {"order": order, "item": item}, {"quantity": quantity, "unit_price_fen": PRICE_FEN})
+        payment_record(order=order, by=None)  # the money ledger has each paid order's payment (idempotent)
+        orders.append(order)
+    # Its stream, as the services would have written it (the boards' rollups fold it; demo.history).
+    forget_history(STREAM_MARK)
+    history = History(mark=STREAM_MARK)
+    history.session_started(live_session_id=session.pk, host_id=operator.pk, at=started)
+    for i, user in enumerate(people[:5]):
+        history.entered(live_session_id=session.pk, user_id=user.pk, at=started + timedelta(minutes=i))
+    history.session_ended(live_session_id=session.pk, host_id=operator.pk, at=ended)
+    history.campaign_opened(campaign_id=campaign.pk, live_session_id=session.pk, at=campaign.opens_at)
+    history.orders(orders, paid_by=operator.pk)
+    history.group_formed(campaign_id=campaign.pk, joined=campaign.group_threshold, at=campaign.formed_at)
+    history.campaign_closed(campaign_id=campaign.pk, joined=BUYERS, formed=True, at=campaign.closes_at)
+    history.write()
     return SecondBrand(brand=brand, operator=operator, community=community, session=session, campaign=campaign)

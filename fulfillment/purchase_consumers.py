@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.serializers.json import DjangoJSONEncoder
 
+from community.access import may_see_brand
 from community.models import Brand
 from groupbuy import realtime
 
@@ -27,7 +28,10 @@ class PurchaseSummaryConsumer(AsyncWebsocketConsumer):
         if user is None or not await database_sync_to_async(may_run_fulfilment)(user):
             await self.close(code=4403)
             return
-        if not await Brand.objects.filter(pk=self.brand_id).aexists():
+        # another brand's summary reads as one that does not exist (cross-brand isolation)
+        if not await Brand.objects.filter(pk=self.brand_id).aexists() or not may_see_brand(
+            user=user, brand=self.brand_id
+        ):
             await self.close(code=4404)
             return
         # Join the relay before reading: a change committed in between is in the snapshot or in a broadcast.

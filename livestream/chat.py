@@ -41,6 +41,7 @@ from django.utils.translation import gettext as _
 
 from community import inputs, throttle
 from community import selectors as community_selectors
+from community.access import may_manage_community, may_see_brand
 from community.models import Brand, Community, User
 from groupbuy import clock, events
 from groupbuy.commit import after_commit
@@ -281,7 +282,7 @@ def member_mute(
         raise ModerationError(_("Mute a member either in one session or in one community."))
     if session is not None:
         _require_staff(session=session, by=by)
-    elif not by.is_operator:
+    elif not (by.is_operator and may_manage_community(user=by, community=community)):
         raise ModerationPermissionError(_("Only operators may mute a member in a whole community."))
     if user.role != User.Role.MEMBER:
         raise ModerationError(_("Only members can be muted."))
@@ -370,7 +371,7 @@ def question_answer(*, session: LiveSession, comment_id: int, by: User) -> Comme
 
 
 def banned_word_add(*, brand: Brand, word: str, by: User) -> BannedWord:
-    if not by.is_operator:
+    if not (by.is_operator and may_see_brand(user=by, brand=brand)):
         raise ModerationPermissionError(_("Only operators manage the blocked words."))
     word = (word or "").strip()
     _refuse_unstorable(word)
@@ -388,7 +389,7 @@ def banned_word_add(*, brand: Brand, word: str, by: User) -> BannedWord:
 
 
 def banned_word_remove(*, brand: Brand, word_id: int, by: User) -> None:
-    if not by.is_operator:
+    if not (by.is_operator and may_see_brand(user=by, brand=brand)):
         raise ModerationPermissionError(_("Only operators manage the blocked words."))
     deleted, _rows = BannedWord.objects.filter(brand=brand, pk=word_id).delete()
     if not deleted:

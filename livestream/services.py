@@ -14,7 +14,7 @@ from community.models import User
 from groupbuy import clock, events
 from groupbuy.errors import DomainError
 
-from . import broadcast, panel, warmup
+from . import broadcast, panel, selectors, warmup
 from . import events as livestream_events
 from .models import LiveSession, Notification, Reservation, WarmupRound
 
@@ -65,7 +65,10 @@ class ScheduleError(DomainError):
 
 
 def _require_control(*, session: LiveSession, by: User) -> None:
-    """Operators, or a host of this very session; a host acting on another host's session is refused."""
+    """Operators (of the session's brand), or a host of this very session; a host acting on another host's
+    session, or staff of another brand, is refused."""
+    if not selectors.user_may_open_panel(user=by, session=session):
+        raise SessionPermissionError(_("Only this session's hosts may do that."))
     if by.is_operator:
         return
     if not (by.is_host and session.hosts.filter(pk=by.pk).exists()):
