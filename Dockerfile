@@ -21,10 +21,18 @@ ENV PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=groupbuy.settings.production \
     GROUPBUY_DATA_DIR=/data
 
+# PostgreSQL's major version in docker-compose.yml: manage.py backup/restore need its pg_dump/pg_restore.
+ARG PG_MAJOR=16
+
 # A CJK font for share posters (POSTER_FONT_PATH's default lives in this package); nginx with the RTMP module
-# and ffmpeg for the live media (the media-server service runs nginx; the worker remuxes recordings).
+# and ffmpeg for the live media (the media-server service runs nginx; the worker remuxes recordings); the
+# PostgreSQL client of the server's major version from apt.postgresql.org (postgresql-common's script, with the
+# repository key it ships) for backups.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-noto-cjk nginx libnginx-mod-rtmp ffmpeg \
+        ca-certificates postgresql-common \
+    && /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y \
+    && apt-get install -y --no-install-recommends postgresql-client-${PG_MAJOR} \
     && rm -rf /var/lib/apt/lists/* \
     && pip install --no-cache-dir uv \
     && useradd --system --create-home --home-dir /home/groupbuy groupbuy \
