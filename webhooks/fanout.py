@@ -57,6 +57,14 @@ def fanout(
     until = now - settle
     if not Cursor.objects.filter(name=CURSOR).exists():
         Cursor.objects.get_or_create(name=CURSOR, defaults={"position": _start_position(until)})
+    if not Endpoint.objects.filter(is_active=True).exists():
+        # Nobody listens: move past the settled rows without reading them (an endpoint gets only what follows it).
+        with transaction.atomic():
+            cursor = Cursor.objects.select_for_update().get(name=CURSOR)
+            position = _start_position(until)
+            if position > cursor.position:
+                Cursor.objects.filter(name=CURSOR).update(position=position, updated_at=clock.now())
+        return 0
     created = 0
     scanned_to = None
     for _ in range(max_batches):

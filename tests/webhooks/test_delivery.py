@@ -334,3 +334,20 @@ def test_concurrent_senders_send_each_delivery_once(receiver):
     assert sum(done) == 40
     assert len(receiver.received) == 40 and len({r.event_id for r in receiver.received}) == 40
     assert Attempt.objects.count() == 40 and set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_the_fan_out_reads_in_batches_and_skips_unwatched_history(receiver, pinned):
+    scenario = factories.open_campaign(members=5, threshold=9)
+    before = factories.open_campaign(members=1, threshold=9)
+    jielong_services.order_join(campaign_id=before.campaign.pk, user=before.members[0], quantities={before.item.pk: 1})
+    pinned.shift(fanout.SETTLE * 2)
+    assert fanout.fanout() == 0  # nobody listens: the cursor passes the settled rows unread
+    passed = Cursor.objects.get(name=fanout.CURSOR).position
+    assert passed >= Event.objects.get(name="jielong.order_joined").pk
+
+    endpoint_for(receiver, brand=scenario.campaign.brand, by=factories.operator(), types=["order.created"])
+    for user in scenario.members:
+        jielong_services.order_join(campaign_id=scenario.campaign.pk, user=user, quantities={scenario.item.pk: 1})
+    assert fanout.fanout(batch=2) == 5
+    assert fanout.fanout(batch=2) == 0
+    assert Delivery.objects.filter(event_type="order.created").count() == 5
