@@ -243,3 +243,31 @@ def send_due(*, now: datetime | None = None, rounds: int = 10, delivery_ids: lis
             if not claims:
                 break
     return sent
+
+
+KEEP = timedelta(days=30)
+PRUNE_BATCH = 5000
+
+
+def prune(*, now: datetime | None = None, batch: int = PRUNE_BATCH) -> int:
+    """Delete delivered and failed deliveries (with their attempts) older than ``KEEP``; returns how many.
+    Pending ones stay whatever their age (an endpoint disabled for a month still owes them). Oldest first,
+    by id, a batch per statement, so it never scans the whole table."""
+    cutoff = (now or clock.now()) - KEEP
+    removed = 0
+    while True:
+        ids = list(
+            Delivery.objects.filter(
+                created_at__lt=cutoff, status__in=[Delivery.Status.DELIVERED, Delivery.Status.FAILED]
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return removed
+        with transaction.atomic():
+            Attempt.objects.filter(delivery_id__in=ids).delete()
+            Delivery.objects.filter(pk__in=ids).delete()
+        removed += len(ids)
+        if len(ids) < batch:
+            return removed

@@ -19,9 +19,16 @@ KICK_KEY = "webhooks:kick"
 KICK_EVERY_SECONDS = 1
 
 
+PRUNE_KEY = "webhooks:pruned"
+PRUNE_EVERY_SECONDS = 3600
+
+
 @shared_task(name="webhooks.tasks.run")
 def run() -> dict[str, int]:
-    return {"fanned_out": fanout.fanout(), "sent": sending.send_due()}
+    done = {"fanned_out": fanout.fanout(), "sent": sending.send_due()}
+    if cache.add(PRUNE_KEY, 1, timeout=PRUNE_EVERY_SECONDS):  # the log's old rows, once an hour
+        done["pruned"] = sending.prune()
+    return done
 
 
 def kick() -> None:

@@ -351,3 +351,17 @@ def test_the_fan_out_reads_in_batches_and_skips_unwatched_history(receiver, pinn
     assert fanout.fanout(batch=2) == 5
     assert fanout.fanout(batch=2) == 0
     assert Delivery.objects.filter(event_type="order.created").count() == 5
+
+
+def test_old_deliveries_are_pruned_but_pending_ones_kept(receiver, pinned):
+    operator = factories.operator()
+    endpoint = endpoint_for(receiver, brand=factories.brand(), by=operator)
+    for _ in range(3):
+        services.endpoint_send_test(by=operator, endpoint=endpoint)
+    sending.send_due()
+    services.endpoint_send_test(by=operator, endpoint=endpoint)  # still pending
+    pinned.shift(sending.KEEP + timedelta(hours=1))
+    fresh = services.endpoint_send_test(by=operator, endpoint=endpoint)
+    assert sending.prune(batch=2) == 3
+    assert Attempt.objects.count() == 0
+    assert Delivery.objects.count() == 2 and Delivery.objects.filter(pk=fresh.pk).exists()
