@@ -16,6 +16,7 @@ from rest_framework import authentication, exceptions, permissions, throttling
 
 from community.access import staff_brand_ids
 from community.models import User
+from groupbuy.audit import place as audit_place
 
 from .models import ApiToken
 from .tokens import TokenRefused, token_authenticate
@@ -36,6 +37,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             token = token_authenticate(header[1])
         except TokenRefused as refused:
             raise exceptions.AuthenticationFailed(refused.message, refused.code) from None
+        audit_place.via_api_token(token.prefix)  # the audit log says "api token <prefix>" for what it does
         return token.created_by, token
 
     def authenticate_header(self, request):

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from community.access import may_see_brand
 from community.models import Brand, User
-from groupbuy import clock
+from groupbuy import audit, clock
 from groupbuy.errors import DomainError
 
 from .models import ApiToken
@@ -74,6 +74,14 @@ def token_create(
             created_at=now,
             expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
         )
+        # A token reads the brand's members and orders: who made it, with which scopes, is audited.
+        audit.record(
+            "api.token_created",
+            actor=by,
+            target=token,
+            brand_id=brand.pk,
+            after={"name": name, "scopes": ", ".join(chosen), "expires_at": str(token.expires_at or "")},
+        )
     return NewToken(token=token, plaintext=plaintext)
 
 
@@ -83,7 +91,10 @@ def token_revoke(*, token_id: int, by: User, now: datetime | None = None) -> Api
     token = ApiToken.objects.filter(pk=token_id).first()
     if token is None or not by.is_operator or not may_see_brand(user=by, brand=token.brand_id):
         raise TokenRefused(_("That token does not exist."), code="not_found")
-    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=by)
+    with transaction.atomic():
+        revoked = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now, revoked_by=by)
+        if revoked:
+            audit.record("api.token_revoked", actor=by, target=token, brand_id=token.brand_id)
     token.refresh_from_db(fields=["revoked_at", "revoked_by"])
     return token
 

@@ -166,3 +166,24 @@ def test_the_console_makes_a_token_shows_it_once_and_revokes_it(client, operator
 def test_members_cannot_open_the_token_page(client):
     client.force_login(f.member())
     assert client.get("/ops/integrations/tokens/").status_code in (302, 403)
+
+
+def test_making_and_revoking_a_token_are_audited_and_its_refunds_say_api_token(brand_a, operator_a):
+    from groupbuy.audit import Entry
+    from tests.aftersales.orders import paid_orders
+
+    made = token_create(brand=brand_a, name="ERP", scopes=["orders:write"], by=operator_a, expires_in_days=1)
+    order = paid_orders().orders[0]
+    response = bearer(made.plaintext).post(
+        f"/api/v1/orders/{order.pk}/refunds/",
+        {"amount_fen": 100, "reason": "少发"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="a1",
+    )
+    assert response.status_code == 201
+    token_revoke(token_id=made.token.pk, by=operator_a)
+    entries = list(Entry.objects.order_by("pk").values_list("action", "actor_id", "via"))
+    assert entries[0][:2] == ("api.token_created", operator_a.pk)
+    assert entries[-1][:2] == ("api.token_revoked", operator_a.pk)
+    by_token = [action for action, _actor, via in entries if via == f"api token {made.token.prefix}"]
+    assert by_token, entries
