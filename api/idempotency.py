@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -88,3 +89,13 @@ def idempotent(request, data, effect: Callable[[str], tuple[int, dict]]) -> Resp
         record.status_code, record.body = status_code, payload
         record.save(update_fields=["status_code", "body"])
     return Response(payload, status=status_code)
+
+
+KEEP = timedelta(days=7)
+
+
+def records_purge(*, now=None) -> int:
+    """Delete the records older than ``KEEP``; returns how many. A key reused after that is a new request."""
+    cutoff = (now or clock.now()) - KEEP
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -246,6 +246,8 @@ CELERY_BEAT_SCHEDULE = {
     "webhooks-run": _every(5.0, "webhooks.tasks.run"),
     # Privacy: anonymise the accounts whose deletion request has passed its cooling-off.
     "privacy-process-due-deletions": _every(3600.0, "privacy.tasks.process_due_deletions"),
+    # The public API forgets idempotency keys after a week.
+    "api-purge-idempotency-records": _every(3600.0, "api.tasks.purge_idempotency_records"),
 }
 
 # The sales and NPS tiles read the stream's rollups (bi.rollups) instead of counting domain rows: for a brand

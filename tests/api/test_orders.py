@@ -197,3 +197,20 @@ def test_concurrent_requests_with_one_key_refund_once(token_a):
     assert len({str(body) for _, body in answers}) == 1
     assert refunds_of(order) == 300
     assert Order.objects.get(pk=order.pk).refunded_fen == 300
+
+
+def test_idempotency_records_are_forgotten_after_a_week(api_a):
+    from datetime import timedelta
+
+    import time_machine
+
+    from api.idempotency import records_purge
+    from api.models import IdempotencyRecord
+    from groupbuy import clock
+
+    order = paid_orders().orders[0]
+    refund(api_a, order, "old")
+    assert records_purge() == 0
+    with time_machine.travel(clock.now() + timedelta(days=8), tick=False):
+        assert records_purge() == 1
+    assert not IdempotencyRecord.objects.exists()
