@@ -103,7 +103,7 @@ def exception_handler(exc, context):
         # stable code and translated message; nothing changed.
         return Response(body(exc.code or "refused", exc.message), status=409)
     if isinstance(exc, RequestDataTooBig):
-        return Response(body("body_too_large", _("The request body is too large.")), status=413)
+        return Response(body("too_large", _("The request body is too large.")), status=413)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -22,7 +22,7 @@ def max_body_bytes() -> int:
 def _too_large() -> ApiError:
     return ApiError(
         status_code=413,
-        code="body_too_large",
+        code="too_large",
         message=_("The request body is larger than %(n)s bytes.") % {"n": max_body_bytes()},
     )
 

@@ -70,7 +70,7 @@ WRITE_ERRORS = {
         "`idempotency_key_invalid`."
     ),
     403: _error("`forbidden_role`, `missing_scope`, `forbidden`, or a CSRF failure for a session."),
-    413: _error("`body_too_large`."),
+    413: _error("`too_large`."),
     415: _error("`unsupported_media_type`: send application/json."),
     409: _error("The service refused in the current state, with its stable code (e.g. `over_refund`, `unpaid`)."),
     422: _error("`idempotency_key_reused`: this key was used with another request."),

@@ -77,7 +77,7 @@ def test_field_errors_name_the_fields(api_a, order):
 def test_a_huge_body_is_refused_before_it_is_read(api_a, order, settings):
     settings.API_MAX_BODY_BYTES = 1024
     raw = '{"amount_fen": 100, "reason": "' + "x" * 2000 + '"}'
-    assert error(post_raw(api_a, order, raw)) == (413, "body_too_large")
+    assert error(post_raw(api_a, order, raw)) == (413, "too_large")
     assert nothing_refunded()
 
 
@@ -138,3 +138,10 @@ def test_unknown_or_huge_ids_answer_404(api_a):
 
 def test_a_wrong_method_answers_405(api_a):
     assert error(api_a.delete("/api/v1/orders/")) == (405, "method_not_allowed")
+
+
+def test_a_body_over_the_sites_upload_limit_answers_the_same_code(api_a, order, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096  # the site-wide middleware refuses before the view
+    raw = '{"amount_fen": 100, "reason": "' + "x" * 5000 + '"}'
+    assert error(post_raw(api_a, order, raw)) == (413, "too_large")
+    assert nothing_refunded()
