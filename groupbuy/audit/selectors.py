@@ -112,6 +112,23 @@ def _value(key: str, value) -> str:
     return str(value)
 
 
+# A field of one of several things, stored as "<thing> · <field>" (a jielong's items): the field in words.
+PART_LABELS = {
+    "price": gettext_lazy("price"),
+    "perk price": gettext_lazy("perk price"),
+    "tiers": gettext_lazy("tier prices"),
+}
+
+
+def _field_label(key: str) -> str:
+    if key in FIELD_LABELS:
+        return str(FIELD_LABELS[key])
+    thing, _sep, part = key.rpartition(" · ")
+    if thing and part in PART_LABELS:
+        return f"{thing} · {PART_LABELS[part]}"
+    return key
+
+
 @dataclass(frozen=True)
 class Change:
     field: str
@@ -124,7 +141,7 @@ def changes(entry: Entry) -> list[Change]:
     keys = list(dict.fromkeys([*entry.before, *entry.after]))
     return [
         Change(
-            field=str(FIELD_LABELS.get(key, key)),
+            field=_field_label(key),
             before=_value(key, entry.before.get(key)) if key in entry.before else "—",
             after=_value(key, entry.after.get(key)) if key in entry.after else "—",
         )

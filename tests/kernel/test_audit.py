@@ -161,3 +161,29 @@ def test_every_code_the_code_base_records_is_listed_with_a_label():
     assert used, "no audited call sites found"
     assert sorted(used - set(actions.ACTIONS)) == []
     assert all(re.fullmatch(r"[a-z]+\.[a-z_]+", code) for code in actions.ACTIONS)
+
+
+def test_an_entry_reads_in_words_in_both_languages():
+    from django.utils import translation
+
+    from groupbuy.audit import selectors
+
+    entry = audit.record(
+        "jielong.item_price_changed",
+        before={"上海青 500g · price": "¥15.90", "list_price_fen": 3990, "rate_bp": 500, "flagged": False},
+        after={"上海青 500g · price": "¥12.90", "list_price_fen": 2990, "rate_bp": 800, "flagged": True},
+    )
+    with translation.override("zh-hans"):
+        shown = selectors.describe(entry)
+        assert shown["action_label"] == "修改接龙商品价格"
+        assert shown["place"] == "系统"
+        assert [(c.field, c.before, c.after) for c in shown["changes"]] == [
+            ("上海青 500g · 价格", "¥15.90", "¥12.90"),
+            ("价格", "¥39.90", "¥29.90"),
+            ("比例", "5%", "8%"),
+            ("黑名单", "否", "是"),
+        ]
+    with translation.override("en"):
+        shown = selectors.describe(entry)
+        assert shown["action_label"] == "Changed a jielong's prices"
+        assert [c.field for c in shown["changes"]] == ["上海青 500g · price", "price", "rate", "flagged"]
