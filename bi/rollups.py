@@ -26,7 +26,9 @@ referral tree, the first-N perk orders' times): they stay on the domain queries.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -60,8 +62,24 @@ SUMS = ("orders", "gross_fen", "refund_fen", "nps_answers", "nps_promoters", "np
 Key = tuple[date, int, int]  # (day, community, jielong)
 
 
+_reading: ContextVar[bool | None] = ContextVar("bi_rollups_reading", default=None)
+
+
 def enabled() -> bool:
-    return bool(getattr(settings, "BI_ROLLUPS", False))
+    """Whether the tiles read the rollups: ``settings.BI_ROLLUPS``, unless ``reading()`` says otherwise."""
+    override = _reading.get()
+    return bool(getattr(settings, "BI_ROLLUPS", True)) if override is None else override
+
+
+@contextmanager
+def reading(on: bool) -> Iterator[None]:
+    """Inside the block the tiles read the rollups (``True``) or the domain tables (``False``), whatever the
+    setting: the check that compares the two paths (``bi.rollup_check``)."""
+    token = _reading.set(on)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
 
 
 def local_day(at: datetime) -> date:

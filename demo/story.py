@@ -1222,6 +1222,9 @@ def seed_demo(*, now: datetime | None = None) -> DemoSummary:
         from demo.audit import seed_audit  # 林峰 saw 王姐's full number yesterday (issue 16 item 8)
 
         seed_audit(operator=people.operator, member=people.demo_member.user, at=clock.at(-1, 10, 5))
+        from bi.rollups import rebuild  # the boards' rollups, folded from the stream the story just told
+
+        rebuild()
     summary = _summary(people, live, jielong)
     return replace(summary, fulfilment=delivery.describe(), aftercare=aftercare.describe())
 

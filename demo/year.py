@@ -21,8 +21,10 @@ the era six times LTV at its start (+500%, the board's 期间LTV变化), brand-w
 written: a few live entries more or fewer, then the plain baskets walked a unit (or a swap) at a time.
 
 Rows are written in bulk (about 1,850 orders), payments through the ledger's own writer as of the moment each
-order was paid. Not told: the year's parcels and hand-outs (each jielong has its delivery date only) and its
-events in the stream (the story's day is there; the boards read the domain tables). Every random choice comes from one seeded generator; dates hang on the story's clock. A year
+order was paid, and the events the services would have published into the stream (``demo.history``: lives,
+reservations, entries, jielongs opened and closed, joins and payments), so the stream's rollups give the boards
+the domain tables' figures. Not told: the year's parcels and hand-outs (each jielong has its delivery date
+only), so no 核销 events either. Every random choice comes from one seeded generator; dates hang on the story's clock. A year
 already told for today's anchor is left alone (only the memberships' last activity, which the story resets, is
 brought forward again); a later day forgets the year and tells it again around the new today.
 """
@@ -43,8 +45,11 @@ from aftersales.models import Request
 from bi.metrics import _community_members_at_end, _was_active
 from bi.scope import Scope
 from community.models import Community, FeedItem, Flag, Membership, User
+from demo.history import History
+from demo.history import forget as forget_history
 from fulfillment.models import CampaignDelivery
 from groupbuy import clock as system_clock
+from groupbuy.stream.models import Event
 from jielong.events import CampaignOpened
 from jielong.ledger import payment_record
 from jielong.models import Campaign, CampaignItem, LedgerEntry, Order, OrderLine
@@ -179,6 +184,7 @@ def seed_year(*, people: People, catalogue: Catalogue, clock: Clock) -> YearSumm
         founding is not None
         and founding.created_at == founding_at
         and Order.objects.filter(idempotency_key__startswith=YEAR_MARK).exists()
+        and Event.objects.filter(properties__seed=YEAR_MARK).exists()  # a year told before it had its stream
     )
     if not told:
         _forget()
@@ -537,6 +543,7 @@ def _founding(people: People, founded_at: datetime) -> Community:
 
 def _forget() -> None:
     """Take the year away (a later day tells it again around the new today)."""
+    forget_history(YEAR_MARK)
     orders = Order.objects.filter(idempotency_key__startswith=YEAR_MARK)
     LedgerEntry.objects.filter(order__in=orders).delete()
     campaigns = list(orders.values_list("campaign_id", flat=True).distinct())
@@ -725,6 +732,7 @@ def _write(people: People, catalogue: Catalogue, founding: Community, plan: _Pla
         batch_size=500,
     )
     Order.objects.bulk_create(orders, batch_size=500)
+    _tell_stream(people, plan, sessions, campaigns, orders)
     OrderLine.objects.bulk_create(
         [
             OrderLine(
@@ -736,6 +744,32 @@ def _write(people: People, catalogue: Catalogue, founding: Community, plan: _Pla
         batch_size=500,
     )
     _record_payments(orders)
+
+
+def _tell_stream(
+    people: People, plan: _Plan, sessions: list[LiveSession], campaigns: list[Campaign], orders: list[Order]
+) -> None:
+    """The year's facts in the event stream, as the services would have published them then (``demo.history``):
+    each live's start, reservations, entries and end; each jielong's opening (by its live), 成团 and close; each
+    order's join and payment (marked paid by the operator). The stream's rollups (``bi.rollups``) fold them into
+    the figures the domain tables give."""
+    history = History(mark=YEAR_MARK)
+    for session, planned in zip(sessions, plan.sessions, strict=True):
+        history.session_started(live_session_id=session.pk, host_id=people.host.pk, at=session.started_at)
+        for m, at in planned.reservations:
+            history.reserved(live_session_id=session.pk, user_id=m.user.pk, at=at)
+        for m, first, _last, _seconds in planned.watches:
+            history.entered(live_session_id=session.pk, user_id=m.user.pk, at=first)
+        history.session_ended(live_session_id=session.pk, host_id=people.host.pk, at=session.ended_at)
+    for row in campaigns:
+        history.campaign_opened(campaign_id=row.pk, live_session_id=row.live_session_id, at=row.opens_at)
+        if row.formed_at is not None:
+            history.group_formed(campaign_id=row.pk, joined=row.group_threshold, at=row.formed_at)
+        history.campaign_closed(
+            campaign_id=row.pk, joined=row.joined_count, formed=row.formed_at is not None, at=row.closes_at
+        )
+    history.orders(orders, paid_by=people.operator.pk)
+    history.write()
 
 
 def _record_payments(orders: list[Order]) -> None:

@@ -13,6 +13,10 @@ Time is pinned (``NOW``, 15:00 local); everything is placed relative to it:
 - parcels (C1 due 2 days ago by noon, C2 yesterday): la at the point 09:00, picked up; a1 11:30, picked up;
   a3 13:00, not collected; a6 picked up 12:30 with no arrival pressed; b1 out of stock; b2 08:00, picked up.
 - NPS: la 10, a1 9, a6 6, b2 8. Activity: a7 commented 10 days ago; a8 was last active 50 days ago.
+
+The rows are written straight into the tables; the events the services would have published with them go into
+the stream too (``demo.history``; the refund goes through the ledger's own service), so the rollups
+(``bi.rollups``) fold the same figures the domain queries count.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from community.models import Community, Membership, User
+from demo.history import History
 from feedback.models import NpsSurvey
 from fulfillment.models import Parcel
 from jielong.ledger import refund_issue
@@ -72,6 +77,7 @@ def build() -> Data:
     b = f.community(name="翠湖苑", brand=brand)
     points = {a.pk: f.pickup_point(community=a), b.pk: f.pickup_point(community=b)}
     people: dict[str, User] = {}
+    history = History()
 
     def join(name: str, community: Community, *, role=Membership.Role.MEMBER, offset=-60, **extra) -> User:
         user = f.member(nickname=name)
@@ -119,6 +125,7 @@ def build() -> Data:
             last_seen_at=end,
             seconds_watched=seconds,
         )
+        history.entered(live_session_id=s1.pk, user_id=people[name].pk, at=end - timedelta(seconds=seconds))
     for name, seconds in (("b1", 1200), ("b2", 1800)):
         end = day(-2, 21)
         WatchRecord.objects.create(
@@ -128,8 +135,10 @@ def build() -> Data:
             last_seen_at=end,
             seconds_watched=seconds,
         )
+        history.entered(live_session_id=s2.pk, user_id=people[name].pk, at=end - timedelta(seconds=seconds))
     for name in ("la", "a1", "a2", "a6", "b1"):
         Reservation.objects.create(session=s1, user=people[name])
+        history.reserved(live_session_id=s1.pk, user_id=people[name].pk, at=day(-4, 12))
     Comment.objects.create(session=s2, user=people["a7"], text="鸡蛋什么时候到？", created_at=day(-10, 9))
 
     c0 = f.campaign(communities=[a], title="平日接龙", status=Campaign.Status.COMPLETED, closes_at=day(-59, 22))
@@ -146,6 +155,8 @@ def build() -> Data:
     c2 = f.campaign(
         communities=[b], title="散养鸡蛋接龙", live_session=s2, status=Campaign.Status.COMPLETED, closes_at=day(-2, 23)
     )
+    for campaign, at in ((c0, day(-60, 9)), (c1, day(-3, 20, 55)), (c2, day(-2, 20, 30))):
+        history.campaign_opened(campaign_id=campaign.pk, live_session_id=campaign.live_session_id, at=at)
     orders: dict[str, Order] = {}
     seqs: dict[int, int] = {}
 
@@ -169,6 +180,9 @@ def build() -> Data:
         )
         OrderLine.objects.create(order=made, item=campaign.items.get(), quantity=1, unit_price_fen=fen)
         orders[key] = made
+        history.orders([made])
+        if cancelled:
+            history.order_cancelled(order_id=made.pk, campaign_id=campaign.pk, user_id=made.user_id, at=at)
         return made
 
     order("a1-c0", "a1", c0, 4000, day(-60, 12))
@@ -204,7 +218,7 @@ def build() -> Data:
 
     for key, score in (("la", 10), ("a1", 9), ("a6", 6), ("b2", 8)):
         o = orders[key]
-        NpsSurvey.objects.create(
+        survey = NpsSurvey.objects.create(
             brand=brand,
             campaign=o.campaign,
             user=o.user,
@@ -214,6 +228,15 @@ def build() -> Data:
             score=score,
             answered_at=day(-1, 10),
         )
+        history.nps_answered(
+            survey_id=survey.pk,
+            user_id=o.user_id,
+            campaign_id=o.campaign_id,
+            community_id=o.community_id,
+            score=score,
+            at=day(-1, 10),
+        )
+    history.write()
     return Data(a=a, b=b, s1=s1, s2=s2, c1=c1, people=people, orders=orders)
 
 

@@ -3,8 +3,9 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 
-from bi import rollups
+from bi import rollup_check, rollups
 
 
 class Command(BaseCommand):
@@ -12,7 +13,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--check", action="store_true", help="then compare them with a recomputation (PostgreSQL only)"
+            "--check",
+            action="store_true",
+            help="then compare the rollup-backed tiles with the live queries on the domain tables, and (PostgreSQL) "
+            "the rollups with a recomputation from the raw stream",
         )
 
     def handle(self, *args, check: bool = False, **options):
@@ -20,7 +24,18 @@ class Command(BaseCommand):
         passed = rollups.rebuild()
         seconds = time.monotonic() - started
         self.stdout.write(f"rollups rebuilt: {passed} events in {seconds:.1f} s")
-        if check:
+        if not check:
+            return
+        if connection.vendor == "postgresql":
             if not rollups.matches_recomputation():
                 raise CommandError("the rollups differ from the recomputation")
             self.stdout.write("rollups equal the recomputation")
+        boards = rollup_check.boards()
+        found = rollup_check.differences(boards)
+        for difference in found:
+            self.stderr.write(str(difference))
+        if found:
+            raise CommandError(f"{len(found)} tile figures from the rollups differ from the live queries")
+        self.stdout.write(
+            f"rollup tiles equal the live queries: {len(rollup_check.ROLLUP_TILES)} tiles × {len(boards)} boards"
+        )
