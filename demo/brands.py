@@ -133,6 +133,8 @@ def seed_second_brand(*, at, password: str) -> SecondBrand:
             "list_price_fen": 6990,
             "stock": 40,
             "zone": Product.StorageType.AMBIENT,
+            "pack_unit": "托",
+            "units_per_pack": 6,
         },
     )
 

@@ -22,6 +22,7 @@ from analytics.models import Event
 from catalogue.models import SKU, Product, Supplier
 from community.models import Community, Membership, PickupPoint, User
 from community.phones import normalize_phone
+from demo import brands
 from demo import story as demo
 from feedback.models import NpsSurvey, Review, ReviewPhoto
 from fulfillment.models import (
@@ -146,6 +147,28 @@ YEAR_ROWS = {
     "ledger_entries": 5061,
 }
 EXPECTED_ROWS = {key: value + YEAR_ROWS.get(key, 0) for key, value in EXPECTED_ROWS.items()}
+
+# demo.brands: the second brand 邻家鲜 — its operator and six neighbours in one community with one pickup point,
+# one product, one past live (5 reservations and viewers) and its jielong (4 orders, 6 boxes at 59.90).
+BRANDS_ROWS = {
+    "users": 7,
+    "memberships": 6,
+    "pickup_points": 1,
+    "suppliers": 1,
+    "products": 1,
+    "skus": 1,
+    "series": 1,
+    "sessions": 1,
+    "reservations": 5,
+    "watch_records": 5,
+    "campaigns": 1,
+    "campaign_items": 1,
+    "orders": 4,
+    "order_lines": 4,
+    "gmv_fen": 6 * 5990,
+    "ledger_entries": 4,  # a payment per line
+}
+EXPECTED_ROWS = {key: value + BRANDS_ROWS.get(key, 0) for key, value in EXPECTED_ROWS.items()}
 
 
 def _rows() -> dict[str, int]:
@@ -284,13 +307,14 @@ def test_every_community_has_a_leader_and_some_members_belong_to_two(seeded):
         for c in Community.objects.filter(is_active=True)  # demo.year's 尝鲜群 is archived, everyone moved on
     }
 
-    assert counts == {"yangguang": (300, 1, 3), "cuihu": (80, 1, 2), "binjiang": (45, 1, 2)}
+    # demo.brands' 邻家鲜 community: six neighbours, one of them the leader of its one point
+    assert counts == {"yangguang": (300, 1, 3), "cuihu": (80, 1, 2), "binjiang": (45, 1, 2), "linjia-wutong": (6, 1, 1)}
     in_two = Count("memberships", filter=Q(memberships__status=Membership.Status.ACTIVE))
     assert User.objects.annotate(n=in_two).filter(n=2).count() == 23
 
 
 def test_members_have_valid_mainland_phones_and_sign_in_by_code_only(seeded):
-    members = User.objects.filter(role=User.Role.MEMBER)
+    members = User.objects.filter(role=User.Role.MEMBER).exclude(memberships__community__slug=brands.COMMUNITY_SLUG)
     phones = list(members.values_list("phone", flat=True))
 
     assert len(phones) == 402
@@ -435,7 +459,8 @@ def test_events_tell_the_same_story(seeded):
     assert not entered.exclude(occurred_at__range=(past.started_at, past.ended_at)).exists()
     joined = Event.objects.filter(name="jielong.order_joined", campaign_id=campaign.pk)
     assert (
-        sum(e.properties["total_fen"] for e in joined) == EXPECTED_ROWS["gmv_fen"] - YEAR_ROWS["gmv_fen"]
+        sum(e.properties["total_fen"] for e in joined)
+        == EXPECTED_ROWS["gmv_fen"] - YEAR_ROWS["gmv_fen"] - BRANDS_ROWS["gmv_fen"]
     )  # demo.year tells no events
     assert sum(e.properties["is_perk"] for e in joined) == 50
     assert Event.objects.get(name="jielong.group_formed").occurred_at == campaign.formed_at
@@ -481,7 +506,7 @@ def test_the_past_jielong_is_delivered_the_next_day_split_onto_a_cold_and_an_amb
     assert delivery.delivery_date == timezone.localtime(_past().started_at).date() + timedelta(days=1)
     assert delivery.split_at is not None and delivery.split_version == campaign.version
 
-    zones = dict(SKU.objects.values_list("code", "zone"))
+    zones = dict(SKU.objects.filter(product__supplier__brand=brand).values_list("code", "zone"))
     assert zones == {
         "LL-SHQ-500": "chilled",
         "LL-TOM-500": "chilled",
