@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from groupbuy import clock, events
+from groupbuy import audit, clock, events
 from groupbuy.errors import DomainError
 
 from .. import events as community_events
@@ -185,6 +185,10 @@ def community_create(*, by: User, brand: Brand, data: CommunityInput) -> Communi
             )
             for user in leaders
         ]
+        audit.record_all(
+            audit.entry("community.role_changed", actor=by, target=m, brand_id=brand.pk, after={"role": m.role})
+            for m in memberships
+        )
         community = community_settings_update(
             by=by,
             community=community,

@@ -378,3 +378,41 @@ def test_a_jielong_that_did_not_form_refunds_as_the_system_with_one_entry():
         made.campaign.brand_id,
     )
     assert entry.after == {"total_fen": sum(o.total_fen for o in made.orders)}
+
+
+def test_a_new_community_records_its_leaders_roles_and_a_refused_one_nothing():
+    from community import services as community_services
+
+    operator = f.operator()
+
+    def data(**fields):
+        return community_services.CommunityInput(
+            **{
+                "name": "河畔社群",
+                "slug": "riverside",
+                "positioning": "好好吃饭",
+                "capacity": 300,
+                "join_gate": "open",
+                "leader_phones": ("13800138100",),
+                "pickup_points": (
+                    community_services.PickupPointInput(name="河畔1栋", address="河畔路1号", capacity=120),
+                ),
+                **fields,
+            }
+        )
+
+    refused(community_services.community_create, by=operator, brand=f.brand(), data=data(capacity=0))
+    assert none_of("community.role_changed")
+
+    created = community_services.community_create(by=operator, brand=f.brand(), data=data())
+
+    entry = only("community.role_changed")
+    leader = Membership.objects.get(community=created.community, role="leader")
+    assert (entry.actor_id, entry.target_id, entry.brand_id, entry.before, entry.after) == (
+        operator.pk,
+        str(leader.pk),
+        created.community.brand_id,
+        {},
+        {"role": "leader"},
+    )
+    assert "138****8100" in entry.target_label and "13800138100" not in entry.target_label
