@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
@@ -251,6 +252,7 @@ def ops_campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse
 
 @operator_required
 @xframe_options_sameorigin
+@csp_replace({"frame-ancestors": ["'self'"]})  # framed by the preview page of the console (the policy's default: none)
 def ops_campaign_preview_frame(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The member page itself, rendered by the member views for a stand-in member of the first target
     community (nothing is saved), so the operator sees exactly what members will see."""

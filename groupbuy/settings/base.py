@@ -405,7 +405,8 @@ CONTENT_SECURITY_POLICY = {
         "worker-src": ["'self'", "blob:"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],
-        "frame-src": ["'none'"],
+        # The campaign builder's preview frames the member page (its view allows frame-ancestors 'self').
+        "frame-src": ["'self'"],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
         "base-uri": ["'self'"],

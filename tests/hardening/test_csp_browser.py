@@ -89,6 +89,13 @@ def _pages() -> list[tuple[str, User | None, str, dict]]:
         ("ops-dashboard", operator, "/", laptop),
         # Its progress bar: 4 of 10 joined is 40 % of the bar's track, from a class (no style attribute).
         ("ops-campaigns", operator, reverse("jielong:ops-campaigns"), {**laptop, "bar": ".progress .pct-40"}),
+        # The builder's preview frames the member page (frame-src and that page's frame-ancestors 'self').
+        (
+            "campaign-preview",
+            operator,
+            reverse("jielong:ops-campaign-preview", args=[open_campaign.pk]),
+            {**laptop, "frame": (".jl-frame", ".jl-title")},
+        ),
         ("bi-board", operator, reverse("bi:board"), {**laptop, "wait": "#chart-months canvas"}),
         # The leader's board draws with ECharts' SVG renderer.
         ("leader-bi", leader, reverse("bi:leader-board"), {**phone, "wait": "#chart-months svg"}),
@@ -109,6 +116,13 @@ def _pages() -> list[tuple[str, User | None, str, dict]]:
         ),
         ("supplier-list", operator, reverse("catalogue:ops-suppliers"), laptop),
         ("supplier-links", operator, reverse("fulfillment:supplier-links", args=[supplier.pk]), laptop),
+        # Integrations, audit and privacy (issue 16): the API reference is Swagger UI from the sidecar package.
+        ("api-docs", operator, reverse("api:docs"), {**laptop, "wait": "#swagger-ui .opblock"}),
+        ("api-tokens", operator, reverse("api:ops-tokens"), laptop),
+        ("webhooks", operator, reverse("webhooks:ops-endpoints"), laptop),
+        ("audit", operator, reverse("web:audit"), laptop),
+        ("ops-privacy", operator, reverse("privacy:ops-home"), laptop),
+        ("member-privacy", member, reverse("privacy:member"), phone),
         ("admin", superuser, "/admin/", laptop),
         ("admin-user-change", superuser, f"/admin/community/user/{member.pk}/change/", laptop),
         ("admin-session-change", superuser, f"/admin/livestream/livesession/{session.pk}/change/", laptop),
@@ -152,6 +166,9 @@ def test_every_shell_runs_under_the_policy_without_a_violation(asgi_server):
                     page.click(options["click"])
                 if options.get("wait"):
                     page.wait_for_selector(options["wait"], timeout=10_000)
+                if options.get("frame"):
+                    frame, inside = options["frame"]
+                    page.frame_locator(frame).locator(inside).wait_for(timeout=10_000)
                 if options.get("check"):
                     assert page.evaluate(options["check"]) is True, (name, options["check"])
                 if options.get("bar"):
