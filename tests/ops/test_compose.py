@@ -1,8 +1,10 @@
 """The production compose file's shape past one machine: a load balancer in front of web replicas, worker
 replicas, exactly one beat, an optional read replica the app is pointed at by DATABASE_REPLICA_URL."""
 
+import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from django.conf import settings
 
@@ -38,3 +40,23 @@ def test_the_read_replica_is_optional_streams_from_the_primary_and_reaches_the_a
     for name in ("web", "worker", "beat", "migrate", "media-server"):
         assert services[name]["environment"]["DATABASE_REPLICA_URL"] == "${DATABASE_REPLICA_URL:-}"
         assert "postgres-replica" not in services[name].get("depends_on", {})  # the app starts without it
+
+
+@pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="no nginx here")
+def test_nginx_accepts_the_load_balancers_config(tmp_path):
+    """Syntax, with the replicas' name as an address: Debian's nginx predates ``resolve`` (1.27.3), and ``web``
+    resolves only on the compose network."""
+    conf = (BASE_DIR / "deploy" / "compose" / "proxy.conf").read_text()
+    conf = conf.replace("server web:8000 resolve;", "server 127.0.0.1:8000;").replace("listen 8000;", "listen 18000;")
+    (tmp_path / "proxy.conf").write_text(conf)
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
+        f"http {{\n access_log off;\n client_body_temp_path {tmp_path};\n include {tmp_path}/proxy.conf;\n}}\n"
+    )
+    result = subprocess.run(
+        ["/usr/sbin/nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
