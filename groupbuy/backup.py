@@ -32,6 +32,7 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 from django.db import connections
+from django.db.migrations.loader import MigrationLoader
 from psycopg import sql
 
 from groupbuy import clock
@@ -310,6 +311,21 @@ def read_manifest(source: Path) -> dict:
     return manifest
 
 
+def _check_migrations_known(manifest: dict) -> None:
+    """A backup made by a newer version holds a schema this code does not know: refuse before touching anything
+    (an older backup is fine: ``migrate`` brings it forward)."""
+    known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+    unknown = sorted(
+        f"{app}.{name}" for app, name in manifest.get("migrations", {}).items() if (app, name) not in known
+    )
+    if unknown:
+        raise BackupError(
+            "This backup was made by a newer version of the app (migrations unknown here: "
+            + ", ".join(unknown)
+            + "). Install that version or a later one, then restore."
+        )
+
+
 def current_tables(alias: str = "default") -> dict[str, int]:
     """Every table of the database ``alias`` with its row count (what a restore would replace)."""
     if _engine(alias) == POSTGRES:
@@ -336,6 +352,7 @@ def restore(source: Path, *, force: bool = False, alias: str = "default") -> Res
             f"This is a {manifest['engine']} backup and the database is {engine}: restore it into a {manifest['engine']} "
             "database (set DATABASE_URL)."
         )
+    _check_migrations_known(manifest)
     existing = current_tables(alias)
     media_root = _media_root()
     media_now = _media_files(media_root)

@@ -153,6 +153,12 @@ def test_a_damaged_or_unknown_folder_and_a_non_empty_target_folder_are_refused(t
     with pytest.raises(backup.BackupError, match="does not match its checksum"):
         backup.restore(folder)
 
+    # A backup of a newer version (a migration this code does not have) is refused before anything is touched.
+    manifest.update(files={}, migrations={"jielong": "0999_from_the_future", "auth": "0001_initial"})
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(backup.BackupError, match=r"newer version of the app .*jielong\.0999_from_the_future"):
+        backup.restore(folder, force=True)
+
 
 def test_the_embedded_sqlite_default_round_trips(tmp_path):
     """The SQLite path (sqlite3's online backup API), as ./bin/dev's installation would run it."""
