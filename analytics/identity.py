@@ -26,6 +26,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from community.access import for_staff
 from community.models import User
 from community.phones import normalize_phone
 from groupbuy import clock
@@ -182,7 +183,9 @@ def operator_merge(*, kept_user: User, absorbed_phone: str, by: User, reason: st
         phone = normalize_phone(absorbed_phone)
     except ValidationError:
         phone = None
-    other = User.objects.filter(phone=phone).first() if phone else None
+    # a brand's operator merges only people of their brand's communities: anyone else reads as no member
+    people = for_staff(User.objects.all(), user=by, via="memberships__community__brand")
+    other = people.filter(phone=phone).first() if phone else None
     if other is None:
         raise IdentityError(_("No member has this phone number."), code="no_member")
     if other.pk == kept_user.pk:

@@ -508,3 +508,16 @@ def test_the_member_360_leaves_out_another_brands_rows(world):
     assert {m.community for m in page.memberships} == {world.b.community}
     assert [b.brand for b in page.brands] == [world.b.brand]
     assert {o.campaign for o in page.orders} <= {world.b.campaign}
+
+
+def test_a_brands_operator_cannot_merge_another_brands_member_into_theirs(client, world):
+    from analytics.models import PersonMerge
+
+    response = _as(client, world.op_b).post(
+        reverse("analytics:ops-identity", args=[world.b.member.pk]),
+        {"phone": world.a.member.phone, "reason": "同一人"},
+    )
+
+    assert response.status_code == 400
+    assert "No member has this phone number." in response.content.decode() or "没有" in response.content.decode()
+    assert not PersonMerge.objects.exists()
