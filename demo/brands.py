@@ -112,6 +112,7 @@ def seed_second_brand(*, at, password: str) -> SecondBrand:
                 "role": Membership.Role.LEADER if i == 0 else Membership.Role.MEMBER,
                 "status": Membership.Status.ACTIVE,
                 "default_pickup_point": point,
+                "joined_at": at(PAST_DAY - 30, 10),  # neighbours for a month before the live
             },
         )
 
