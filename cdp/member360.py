@@ -29,7 +29,7 @@ from jielong.models import Campaign, Order
 from livestream.models import LiveSession, WatchRecord
 
 from . import events as cdp_events
-from . import koc, rfm, segments
+from . import koc, rfm, segments, snapshots
 from .models import PhoneUnmask
 
 # The timeline's words for the facts a member's history is mostly made of; other events show their name.
@@ -182,6 +182,7 @@ def referral_subtree(member: User) -> tuple[list[ReferralNode], bool]:
 
 def member_360(*, viewer: User, member: User, now: datetime | None = None) -> Member360:
     check_view(viewer=viewer, member=member)
+    cached = now is None  # as of now: the brand's models from their snapshot (cdp.snapshots)
     now = now or clock.now()
     person = Person.objects.filter(user=member).first()
     if person is not None and person.merged_into_id:
@@ -211,13 +212,17 @@ def member_360(*, viewer: User, member: User, now: datetime | None = None) -> Me
     brands = {m.community.brand_id: m.community.brand for m in memberships}
     figures = []
     for brand in sorted(brands.values(), key=lambda b: b.pk):
-        scores = koc.koc_scores(brand_id=brand.pk, now=now)
+        if cached:
+            snapshot = snapshots.brand_snapshot(brand_id=brand.pk)
+            scores, cells = snapshot.scores, snapshot.cells
+        else:
+            scores, cells = koc.koc_scores(brand_id=brand.pk, now=now), rfm.rfm_cells(brand_id=brand.pk, now=now)
         rank = next((i for i, s in enumerate(scores, start=1) if s.user_id == member.pk), None)
         figures.append(
             BrandFigures(
                 brand=brand,
                 ltv_fen=rfm.lifetime_value(user_id=member.pk, brand_id=brand.pk, until=now),
-                rfm=rfm.rfm_cells(brand_id=brand.pk, now=now).get(member.pk),
+                rfm=cells.get(member.pk),
                 koc=scores[rank - 1] if rank else None,
                 koc_rank=rank,
                 koc_total=len(scores),

@@ -19,7 +19,7 @@ from groupbuy.db import replica_reads
 from groupbuy.errors import DomainError
 from livestream.models import LiveSession, WarmupRound
 
-from . import audiences, cohorts, koc, member360, rfm, segments
+from . import audiences, cohorts, koc, member360, rfm, segments, snapshots
 from .models import Segment
 
 KOC_LIST = 30
@@ -58,8 +58,9 @@ def ops_home(request: HttpRequest) -> HttpResponse:
 
 
 def _models(brand: Brand) -> dict:
-    cells = rfm.rfm_cells(brand_id=brand.pk)
-    scores = koc.koc_scores(brand_id=brand.pk)[:KOC_LIST]
+    snapshot = snapshots.brand_snapshot(brand_id=brand.pk)  # cached per brand; the page says how fresh
+    cells = snapshot.cells
+    scores = snapshot.scores[:KOC_LIST]
     users = User.objects.in_bulk([s.user_id for s in scores])
     plain = {}
     for m in Membership.objects.filter(
@@ -71,7 +72,8 @@ def _models(brand: Brand) -> dict:
         "customers": len(cells),
         "kocs": [(rank, s, users[s.user_id], plain.get(s.user_id, [])) for rank, s in enumerate(scores, start=1)],
         "weights": koc.WEIGHTS,
-        "models": cohorts.brand_models(brand_id=brand.pk),
+        "models": snapshot.models,
+        "snapshot": snapshot,
         "months": range(cohorts.MONTHS),
     }
 
@@ -82,7 +84,7 @@ def ops_rfm_cell(request: HttpRequest, cell: str) -> HttpResponse:
     if brand is None or cell not in rfm.CELL_LABELS:
         return redirect("cdp:home")
     with replica_reads():
-        cells = rfm.rfm_cells(brand_id=brand.pk)
+        cells = snapshots.brand_snapshot(brand_id=brand.pk).cells
     picked = sorted((c for c in cells.values() if c.key == cell), key=lambda c: (-c.monetary_fen, c.user_id))
     page = Paginator(picked, MEMBERS_PAGE).get_page(request.GET.get("page"))
     users = User.objects.in_bulk([c.user_id for c in page])

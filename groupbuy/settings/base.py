@@ -240,6 +240,8 @@ CELERY_BEAT_SCHEDULE = {
     # BI: fold the stream into the dashboards' rollups; re-export recent days for ClickHouse (when configured).
     "bi-rollups-catch-up": _every(30.0, "bi.tasks.rollups_catch_up"),
     "bi-stream-export": _every(3600.0, "bi.tasks.stream_export_recent"),
+    # CDP: each brand's RFM, KOC and LTV snapshot computed again before the pages find it old (cdp.snapshots).
+    "cdp-models-refresh": _every(60.0, "cdp.tasks.models_refresh"),
     # Stock low (catalogue.stock_low): SKUs that fell below the threshold since their last restock.
     "catalogue-announce-low-stock": _every(60.0, "catalogue.tasks.announce_low_stock"),
     # Webhooks out: stream rows fanned out to the endpoints' deliveries, then every due delivery sent (or retried).
