@@ -150,7 +150,10 @@ def build(brand_name: str, tag: str, slug: str) -> BrandWorld:
         created_at=now,
     )
     segment = Segment.objects.create(
-        brand=brand, name=f"{tag}人群", rule={"match": "all", "conditions": [{"field": "orders_in_days", "window": 30, "op": "eq", "value": 0}]}, created_by=ops
+        brand=brand,
+        name=f"{tag}人群",
+        rule={"match": "all", "conditions": [{"field": "orders_in_days", "window": 30, "op": "eq", "value": 0}]},
+        created_by=ops,
     )
     return BrandWorld(
         tag=tag,
