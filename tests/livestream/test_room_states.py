@@ -99,7 +99,7 @@ def test_the_end_button_asks_first_and_stands_apart_from_publishing_the_jielong(
 
     page = client.get(reverse("livestream:host-panel", args=[session.pk])).content.decode()
 
-    assert 'id="end-form"' in page and "return confirm(this.dataset.confirm)" in page
+    assert 'id="end-form"' in page and 'id="end-form" data-ask="End the live now?' in page  # page.js asks
     assert page.index('id="publish-jielong"') < page.index('class="live-end-zone"') < page.index('id="end-form"')
 
 
