@@ -4,6 +4,7 @@ connects, without a reload (the room snapshot over the socket), through a real n
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -62,7 +63,11 @@ def test_the_room_switches_from_the_waiting_card_to_the_player_when_the_stream_s
             encoder = ffmpeg_publish(media.publish_url(stream.name, stream.key), seconds=25)
             expect(page.locator("#live-player")).to_be_visible(timeout=15000)
             expect(waiting).to_be_hidden()
-            page.wait_for_function("document.getElementById('live-player').currentTime > 1", timeout=25000)
+            # Polled with evaluate: wait_for_function's string predicate is an eval, which the page's policy refuses.
+            deadline = time.monotonic() + 25
+            while page.evaluate("document.getElementById('live-player').currentTime") <= 1:
+                assert time.monotonic() < deadline, "the player did not play past 1 s"
+                page.wait_for_timeout(200)
             assert page.evaluate("document.documentElement.scrollWidth") <= 375
             page.screenshot(path=str(SHOTS / "room-playing-375.png"), full_page=True)
         finally:
