@@ -114,7 +114,7 @@ def test_embedded_beat_runs_the_scheduled_close_over_the_filesystem_broker(tmp_p
         wait_for(lambda: Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.FAILED, log)
 
     text = log.read_text()
-    assert "filesystem://" in text
+    assert "groupbuy.filesystem_broker:Transport://" in text  # the filesystem broker, messages written whole
     assert "Sending due task jielong-close-due-campaigns" in text
     assert (tmp_path / "data" / "celery" / "control" / "celery.exchange").is_file()
     assert not (BASE_DIR / "control").exists()

@@ -187,6 +187,8 @@ else:
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
+    # kombu's own with messages written whole (groupbuy/filesystem_broker.py: a half-written one stopped the worker).
+    CELERY_BROKER_TRANSPORT = "groupbuy.filesystem_broker:Transport"
     _celery_dir = DATA_DIR / "celery"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),
