@@ -18,9 +18,20 @@ only over rows received ``SETTLE`` ago (the relay's rule: a row with a lower id 
 Fresh: a tile adds to the sums the fold of the stream after the cursor (``tail``), computed in memory, so a
 board is exact even when the worker is behind.
 
-Why not every tile: the others count people across days (viewers, joiners, monthly active, customers so far
-— not additive over day buckets), or rows the stream does not carry (parcels and their arrival, the
-referral tree, the first-N perk orders' times): they stay on the domain queries.
+Why not every tile (they stay on the domain queries, each defined once in ``bi.metrics``):
+
+- 社群→直播观看 and 直播→接龙 count distinct people over the picked sessions (one person once over several),
+  among members of the scope's communities *now* (active memberships, not a stream fact), and the sessions'
+  target communities are not in the stream: not additive over (day, community, jielong) buckets.
+- 平均观看时长 reads the watch records' credited seconds; the stream has them only as heartbeats, which bulk
+  history (the demo's year) does not write. 峰值在线 is one column per session already (``peak_online``).
+- 社群月活率: distinct members active in a 30-day window, partly from ``Membership.last_active_at`` (not an event).
+- 裂变新客占比: new customers (first-ever uncancelled order) whose membership's inviter ever watched a live —
+  distinct, over all time, through the referral tree.
+- LTV and its change: customers so far are distinct over all time, and refunds count only when paid before the
+  moment (these sums place a refund on its order's day, not on the day it was paid).
+- 福利售罄用时: the jielong's perk limit and opening time are not in the stream. 准时送达率, 取货率: parcels,
+  their delivery day and arrival, are fulfilment's rows.
 """
 
 from __future__ import annotations

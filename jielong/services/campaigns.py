@@ -152,5 +152,15 @@ def campaign_settle_prices(*, campaign_id: int) -> int:
         if changed_orders:
             campaign.version += 1
             campaign.save(update_fields=["version"])
+            # Each order's new total, as a change of the order says it (the stream's rollups, bi.rollups, fold
+            # the amounts from these): the same event as a member's own change (order_update).
+            events.publish_many(
+                [
+                    jielong_events.OrderUpdated(
+                        campaign_id=campaign_id, user_id=order.user_id, order_id=order.pk, total_fen=order.total_fen
+                    )
+                    for order in changed_orders
+                ]
+            )
             events.publish(jielong_events.PricesSettled(campaign_id=campaign_id, orders=len(changed_orders)))
     return len(changed_orders)

@@ -70,3 +70,19 @@ def test_tiles_from_the_services_stream_equal_the_tiles_from_the_domain(settings
     rollups.catch_up(settle=timedelta(0))
     assert [_figures(s, settings, from_rollups=True) for s in scopes] == domain
     assert rollups.stored() == rollups.recompute()
+
+
+def test_tier_prices_settled_after_the_joins_reach_the_rollups(settings):
+    from jielong.models import PriceTier
+
+    given = f.open_campaign(members=3, threshold=1, perk_limit=0)
+    PriceTier.objects.create(item=given.item, min_joins=3, price_fen=1000)
+    for user in given.members:
+        services.order_join(campaign_id=given.campaign.pk, user=user, quantities={given.item.pk: 1})
+    assert services.campaign_settle_prices(campaign_id=given.campaign.pk) == 2  # the first two come down
+    today = clock.localdate()
+    scope = Scope(today, today, None, (), False, "", {})
+    domain = _figures(scope, settings, from_rollups=False)
+    assert domain["gmv_gross"].value == 3 * 1000
+    rollups.catch_up(settle=timedelta(0))
+    assert _figures(scope, settings, from_rollups=True) == domain
