@@ -1,5 +1,5 @@
-"""The production proxy's example config (deploy/nginx/groupbuy.conf) is valid nginx and refuses bodies above
-the app's own limit; docker-compose.yml points to it."""
+"""The production proxies (deploy/nginx/groupbuy.conf on the host, deploy/compose/proxy.conf in compose) refuse
+bodies above the app's own limit; the host's is valid nginx; docker-compose.yml points to it."""
 
 import re
 import shutil
@@ -25,6 +25,12 @@ def test_the_apps_server_takes_exactly_the_apps_largest_request():
 
     assert sizes[0] == settings.UPLOAD_MAX_REQUEST_BYTES
     assert sizes[1:] == [1024]  # the HLS host: players send no bodies
+
+
+def test_the_compose_load_balancer_takes_the_same_largest_request():
+    sizes = _sizes((Path(settings.BASE_DIR) / "deploy" / "compose" / "proxy.conf").read_text())
+
+    assert sizes == [settings.UPLOAD_MAX_REQUEST_BYTES]
 
 
 def test_the_compose_file_names_the_proxy_config():
