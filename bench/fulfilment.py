@@ -46,7 +46,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench._harness import PYTHON, ROOT, app_env, bench_database_url, manage, percentile, recreate_database
 
-DB_NAME = "gb_bench"
+# BENCH_DB_NAME: another name, so two runs (or two checkouts) on one server keep out of each other's way.
+DB_NAME = os.environ.get("BENCH_DB_NAME", "gb_bench")
 ZONES = ("ambient", "chilled", "frozen")
 MEMBER_BASE = 100_000  # member user ids start here; the operator is 1, leaders and verifiers follow it
 
@@ -67,20 +68,20 @@ def generate(database_url: str, args, delivery_date: date) -> dict:
     statements = [
         "INSERT INTO community_brand (id, name, slogan, created_at) VALUES (1, '源味集', '', now())",
         """INSERT INTO community_user (id, password, is_superuser, username, nickname, email, role, is_staff, is_active,
-               date_joined) VALUES (1, '!', false, 'bench-operator', '运营', '', 'operator', false, true, now())""",
+               date_joined, privacy_notice_version, session_epoch) VALUES (1, '!', false, 'bench-operator', '运营', '', 'operator', false, true, now(), '', 0)""",
         # one leader per point (ids 2..), one 核销员 per point (ids 2 + points ..)
         """INSERT INTO community_user (id, password, is_superuser, phone, nickname, email, role, is_staff, is_active,
-               date_joined)
-           SELECT 1 + n, '!', false, '+86136' || lpad(n::text, 8, '0'), '团长' || n, '', 'member', false, true, now()
+               date_joined, privacy_notice_version, session_epoch)
+           SELECT 1 + n, '!', false, '+86136' || lpad(n::text, 8, '0'), '团长' || n, '', 'member', false, true, now(), '', 0
            FROM generate_series(1, %(points)s) n""",
         """INSERT INTO community_user (id, password, is_superuser, phone, nickname, email, role, is_staff, is_active,
-               date_joined)
+               date_joined, privacy_notice_version, session_epoch)
            SELECT 1 + %(points)s + n, '!', false, '+86135' || lpad(n::text, 8, '0'), '核销员' || n, '', 'member', false,
-                  true, now()
+                  true, now(), '', 0
            FROM generate_series(1, %(points)s) n""",
         """INSERT INTO community_user (id, password, is_superuser, phone, nickname, email, role, is_staff, is_active,
-               date_joined)
-           SELECT %(mb)s + n, '!', false, '+86139' || lpad(n::text, 8, '0'), '邻居' || n, '', 'member', false, true, now()
+               date_joined, privacy_notice_version, session_epoch)
+           SELECT %(mb)s + n, '!', false, '+86139' || lpad(n::text, 8, '0'), '邻居' || n, '', 'member', false, true, now(), '', 0
            FROM generate_series(1, %(members)s) n""",
         """INSERT INTO community_community (id, name, slug, positioning, capacity, join_gate, is_active, created_at, brand_id)
            SELECT c, '社群' || c, 'bench-' || c, '', 500, 'open', true, now(), 1

@@ -22,11 +22,12 @@ Keys (each written once): ``commission:<role>:<line>:<payee>:<generation>``,
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from fulfillment.models import Parcel
 from groupbuy import clock, events
@@ -34,8 +35,8 @@ from jielong import ledger
 from jielong.models import LedgerEntry, Order, OrderLine
 
 from . import events as fission_events
-from .models import Attribution, RuleKind
-from .sellers import FULL_BP, brand_defaults, campaign_rule, leader_rate_bp
+from .models import Attribution, BrandCommission, RuleKind
+from .sellers import FULL_BP, brand_defaults, campaign_rules, leader_rate_bp
 
 Kind = LedgerEntry.Kind
 HELP_SELLER, LEADER = "hs", "leader"
@@ -56,44 +57,44 @@ class _Line:
     kept: int  # paid less refunded
 
 
+def _money(kind: str, now: datetime):
+    """What the line's ledger holds of ``kind`` as of ``now`` (a subquery: lines and money in one read)."""
+    rows = (
+        LedgerEntry.objects.filter(order_line_id=OuterRef("pk"), kind=kind, created_at__lte=now)
+        .order_by()
+        .values("order_line_id")
+        .annotate(total=Sum("amount_fen"))
+        .values("total")
+    )
+    return Coalesce(Subquery(rows), 0)
+
+
 def _lines(order_ids: list[int], *, now: datetime) -> list[_Line]:
     """The lines with what was paid and kept paid as of ``now`` (a refund dated later is not counted: the
     demo tells history out of order, and a clawback takes that refund's share when it is told)."""
-    money: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for line_id, kind, amount in LedgerEntry.objects.filter(
-        order_id__in=order_ids, kind__in=[Kind.PAYMENT, Kind.REFUND], created_at__lte=now
-    ).values_list("order_line_id", "kind", "amount_fen"):
-        money[line_id][kind] += amount
     return [
-        _Line(
-            pk=pk,
-            order_id=order_id,
-            quantity=quantity,
-            paid=money[pk][Kind.PAYMENT],
-            kept=money[pk][Kind.PAYMENT] - money[pk][Kind.REFUND],
-        )
-        for pk, order_id, quantity in OrderLine.objects.filter(order_id__in=order_ids)
+        _Line(pk=pk, order_id=order_id, quantity=quantity, paid=paid, kept=paid - refunded)
+        for pk, order_id, quantity, paid, refunded in OrderLine.objects.filter(order_id__in=order_ids)
+        .annotate(paid=_money(Kind.PAYMENT, now), refunded=_money(Kind.REFUND, now))
         .order_by("pk")
-        .values_list("pk", "order_id", "quantity")
+        .values_list("pk", "order_id", "quantity", "paid", "refunded")
     ]
 
 
 def _generations(line_ids: list[int]) -> dict[str, int]:
     """Per "<role>:<line>:<payee>": the generation a new accrual would take (how many were undone), or -1
     when a live one exists (the pickup already earned it)."""
-    accruals = list(
-        LedgerEntry.objects.filter(kind=Kind.COMMISSION, order_line_id__in=line_ids).values_list("pk", "key")
+    undone_back = LedgerEntry.objects.filter(
+        kind=Kind.CLAWBACK, reverses_id=OuterRef("pk"), key__startswith="clawback:undo:"
     )
-    undone = set(
-        LedgerEntry.objects.filter(
-            kind=Kind.CLAWBACK, reverses_id__in=[pk for pk, _key in accruals], key__startswith="clawback:undo:"
-        ).values_list("reverses_id", flat=True)
+    accruals = LedgerEntry.objects.filter(kind=Kind.COMMISSION, order_line_id__in=line_ids).values_list(
+        "key", Exists(undone_back)
     )
     result: dict[str, int] = {}
     live = set()
-    for pk, key in accruals:
+    for key, undone in accruals:
         stem = key.removeprefix("commission:").rsplit(":", 1)[0]
-        if pk in undone:
+        if undone:
             result[stem] = result.get(stem, 0) + 1
         else:
             live.add(stem)
@@ -107,33 +108,35 @@ def accrue(*, order_ids: list[int], now: datetime | None = None) -> list[LedgerE
     Call holding the orders' row locks (the 核销's transaction does; ``commissions_catch_up`` takes them).
     Idempotent: what was accrued before is not accrued again."""
     now = now or clock.now()
+    # One read for the orders and whom each is attributed to (a 核销 runs this for every member at the counter).
     orders = {
         o.pk: o
         for o in Order.objects.filter(pk__in=order_ids, status=Order.Status.PICKED_UP)
         .exclude(payment_status=Order.PaymentStatus.UNPAID)
-        .select_related("campaign", "pickup_point")
+        .select_related("campaign", "pickup_point", "attribution__help_seller")
+        .order_by()
     }
     if not orders:
         return []
-    attributed = {
-        a.order_id: a.help_seller for a in Attribution.objects.filter(order_id__in=orders).select_related("help_seller")
-    }
-    rules, defaults = {}, {}
+    attributed = {pk: _attributed(order) for pk, order in orders.items()}
     lines = [line for line in _lines(list(orders), now=now) if line.kept > 0]
     generations = _generations([line.pk for line in lines])
+    # The rules of the campaigns with something to earn (one read), each brand's defaults once.
+    rules = campaign_rules({orders[line.order_id].campaign_id for line in lines})
+    defaults: dict[int, BrandCommission] = {}
     due: list[ledger.CommissionDue] = []
     roles: dict[str, str] = {}
     for line in lines:
         order = orders[line.order_id]
         campaign_id = order.campaign_id
-        if campaign_id not in rules:
-            rules[campaign_id] = campaign_rule(campaign_id)
-            defaults[campaign_id] = brand_defaults(order.campaign.brand_id)
+        brand_id = order.campaign.brand_id
+        if brand_id not in defaults:
+            defaults[brand_id] = brand_defaults(brand_id)
         rule = rules[campaign_id]
         leader_amount = 0
         leader_id = order.pickup_point.leader_id if order.pickup_point else None
         if leader_id:
-            leader_amount = _half_up(line.kept * leader_rate_bp(rule, defaults[campaign_id]), FULL_BP)
+            leader_amount = _half_up(line.kept * leader_rate_bp(rule, defaults[brand_id]), FULL_BP)
             _add(due, roles, generations, LEADER, line, leader_id, leader_amount, "leader commission")
         seller = attributed.get(line.order_id)
         if seller is not None:
@@ -160,6 +163,13 @@ def accrue(*, order_ids: list[int], now: datetime | None = None) -> list[LedgerE
         for entry in written
     )
     return written
+
+
+def _attributed(order: Order):
+    try:
+        return order.attribution.help_seller
+    except Attribution.DoesNotExist:
+        return None
 
 
 def _add(due, roles, generations, role, line: _Line, payee_id: int, amount: int, reason: str) -> None:

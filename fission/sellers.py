@@ -49,9 +49,17 @@ def brand_defaults(brand_id: int) -> BrandCommission:
 
 def campaign_rule(campaign_id: int) -> CommissionRule:
     """The campaign's rule (no commission until an operator sets one)."""
-    return CommissionRule.objects.filter(campaign_id=campaign_id).first() or CommissionRule(
-        campaign_id=campaign_id, kind=RuleKind.PERCENT, rate_bp=0, fixed_fen=0
-    )
+    return CommissionRule.objects.filter(campaign_id=campaign_id).first() or campaign_rule_default(campaign_id)
+
+
+def campaign_rules(campaign_ids) -> dict[int, CommissionRule]:
+    """``campaign_rule`` of several campaigns in one read."""
+    found = {rule.campaign_id: rule for rule in CommissionRule.objects.filter(campaign_id__in=campaign_ids)}
+    return {pk: found.get(pk) or campaign_rule_default(pk) for pk in campaign_ids}
+
+
+def campaign_rule_default(campaign_id: int) -> CommissionRule:
+    return CommissionRule(campaign_id=campaign_id, kind=RuleKind.PERCENT, rate_bp=0, fixed_fen=0)
 
 
 def leader_rate_bp(rule: CommissionRule, defaults: BrandCommission) -> int:

@@ -217,8 +217,9 @@ class Handout(models.Model):
             ),
             models.UniqueConstraint(fields=["pickup_point", "code"], name="handout_code_unique_per_point"),
         ]
+        # A point's day is read by the first unique index (delivery_date, pickup_point, …), a point's codes by the
+        # second: no index of its own for (pickup_point, delivery_date), one less to write for 60k hand-outs.
         indexes = [
-            models.Index(fields=["pickup_point", "delivery_date"]),
             models.Index(fields=["verified_by"], condition=Q(verified_by__isnull=False), name="handout_verified_by"),
         ]
 

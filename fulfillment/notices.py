@@ -205,19 +205,34 @@ def notices_queue(*, order_ids: Iterable[int], state: str, now: datetime | None 
                     created_at=now,
                 )
             )
-        before = _count(chunk, points, state)
+        # The rows already there are left out (one read); a racing writer's are skipped by the constraint.
+        there = _existing(chunk, points, state)
+        rows = [row for row in rows if _key(row) not in there]
         Notice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        created += _count(chunk, points, state) - before
+        created += len(rows)
     if created:
         transaction.on_commit(_send_soon)
     return created
 
 
-def _count(order_ids: list[int], points: set, state: str) -> int:
+def _key(notice: Notice) -> tuple:
+    if notice.order_id is not None:
+        return (notice.order_id, notice.channel)
+    return (None, notice.pickup_point_id, notice.delivery_date, notice.channel)
+
+
+def _existing(order_ids: list[int], points: set, state: str) -> set[tuple]:
+    """The keys (as ``_key``) of the notices of ``state`` already queued for these orders and points."""
     point_q = Q()
     for point_id, day in points:
         point_q |= Q(order__isnull=True, pickup_point_id=point_id, delivery_date=day)
-    return Notice.objects.filter(Q(order_id__in=order_ids) | point_q, state=state).count()
+    found = Notice.objects.filter(Q(order_id__in=order_ids) | point_q, state=state)
+    return {
+        (order_id, channel) if order_id is not None else (None, point_id, day, channel)
+        for order_id, point_id, day, channel in found.values_list(
+            "order_id", "pickup_point_id", "delivery_date", "channel"
+        )
+    }
 
 
 def _send_soon() -> None:

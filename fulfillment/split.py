@@ -128,9 +128,12 @@ JOIN catalogue_product p ON p.id = s.product_id
 LEFT JOIN fulfillment_shortage sh ON sh.order_line_id = ol.id
 WHERE v.status IN ('formed', 'completed') AND o.status <> 'cancelled' AND o.pickup_point_id IS NOT NULL
 """,
+    "ANALYZE split_src",
+]
+# For the anti-joins of a re-split (and SQLite, which has no hash joins); a first split has nothing to zero.
+_SOURCE_INDEXES = [
     "CREATE INDEX split_src_order ON split_src (order_id)",
     "CREATE INDEX split_src_point_user ON split_src (pickup_point_id, user_id, sku_id)",
-    "ANALYZE split_src",
 ]
 
 
@@ -147,22 +150,22 @@ WHERE {table}.quantity <> excluded.quantity"""
 # so the order changes nothing): the zeroing then reads the table as it was before this split, whose
 # statistics the planner has — a table filled a moment ago in this transaction looks empty to it, and an
 # anti-join planned against an "empty" table rescans it for every row (a 100k-order day took minutes).
-_PICK = [
-    """
+_PICK_ZERO = """
 UPDATE fulfillment_pickline SET previous_quantity = quantity, quantity = 0, changed_at = %(now)s
 WHERE brand_id = %(b)s AND delivery_date = %(d)s AND quantity > 0
   AND NOT EXISTS (SELECT 1 FROM split_src s WHERE s.sku_id = fulfillment_pickline.sku_id)
-""",
-    """
+"""
+# Rows go in in their unique key's order (a b-tree filled left to right, not at random), and a first split's
+# rows are all new: a plain INSERT then, without the upsert's speculative insertion (each conflict clause is
+# appended on a re-split only).
+_PICK = """
 INSERT INTO fulfillment_pickline (brand_id, delivery_date, sku_id, supplier_id, quantity, previous_quantity, changed_at)
 SELECT %(b)s, %(d)s, sku_id, supplier_id, SUM(quantity), %(new_prev)s, %(new_at)s
-FROM split_src WHERE true GROUP BY sku_id, supplier_id
-ON CONFLICT (delivery_date, sku_id) DO UPDATE SET"""
-    + _upsert_quantity("fulfillment_pickline"),
-]
+FROM split_src WHERE true GROUP BY sku_id, supplier_id ORDER BY sku_id
+"""
+_PICK_CONFLICT = "ON CONFLICT (delivery_date, sku_id) DO UPDATE SET" + _upsert_quantity("fulfillment_pickline")
 
-_LOAD = [
-    """
+_LOAD_ZERO = """
 UPDATE fulfillment_loadline SET previous_quantity = quantity, quantity = 0, changed_at = %(now)s
 WHERE brand_id = %(b)s AND delivery_date = %(d)s AND quantity > 0
   AND NOT EXISTS (
@@ -170,15 +173,19 @@ WHERE brand_id = %(b)s AND delivery_date = %(d)s AND quantity > 0
       WHERE s.pickup_point_id = fulfillment_loadline.pickup_point_id AND s.sku_id = fulfillment_loadline.sku_id
         AND s.deliver > 0
   )
-""",
-    """
+"""
+_LOAD = """
 INSERT INTO fulfillment_loadline
     (brand_id, delivery_date, pickup_point_id, sku_id, zone, route_id, quantity, previous_quantity, changed_at)
-SELECT %(b)s, %(d)s, s.pickup_point_id, s.sku_id, s.zone, rt.route_id, SUM(s.deliver), %(new_prev)s, %(new_at)s
-FROM split_src s LEFT JOIN split_routes rt ON rt.pickup_point_id = s.pickup_point_id AND rt.zone = s.zone
+SELECT %(b)s, %(d)s, s.pickup_point_id, s.sku_id, s.zone, rt.route_id, s.deliver, %(new_prev)s, %(new_at)s
+FROM (
+    SELECT pickup_point_id, sku_id, zone, SUM(deliver) AS deliver FROM split_src
+    GROUP BY pickup_point_id, sku_id, zone HAVING SUM(deliver) > 0
+) s LEFT JOIN split_routes rt ON rt.pickup_point_id = s.pickup_point_id AND rt.zone = s.zone
 WHERE true
-GROUP BY s.pickup_point_id, s.sku_id, s.zone, rt.route_id
-HAVING SUM(s.deliver) > 0
+ORDER BY s.pickup_point_id, s.sku_id
+"""
+_LOAD_CONFLICT = """
 ON CONFLICT (delivery_date, pickup_point_id, sku_id) DO UPDATE SET
     route_id = excluded.route_id,
     zone = excluded.zone,
@@ -190,8 +197,7 @@ ON CONFLICT (delivery_date, pickup_point_id, sku_id) DO UPDATE SET
 WHERE fulfillment_loadline.quantity <> excluded.quantity
    OR fulfillment_loadline.route_id IS DISTINCT FROM excluded.route_id
    OR fulfillment_loadline.zone <> excluded.zone
-""",
-]
+"""
 
 # The members at a point that have no hand-out for the day yet, read before any is written (see above).
 _PAIRS = """
@@ -209,6 +215,7 @@ _HANDOUTS = """
 INSERT INTO fulfillment_handout (brand_id, delivery_date, pickup_point_id, user_id, code, created_at)
 SELECT %(b)s, %(d)s, p.pickup_point_id, p.user_id, {code}, %(now)s
 FROM split_pairs p WHERE true {retry}
+ORDER BY p.pickup_point_id, p.user_id
 ON CONFLICT DO NOTHING
 """
 _HANDOUTS_RETRY = """AND NOT EXISTS (
@@ -220,15 +227,15 @@ _RANDOM_CODE = {
     "sqlite": "substr('000000' || abs(random() %% 1000000), -6, 6)",
 }
 
-_HANDOUT_LINES = [
-    """
+_HANDOUT_SOURCE = """
 CREATE TEMP TABLE split_handout AS
 SELECT h.id AS handout_id, s.order_id AS order_id, s.sku_id AS sku_id, s.deliver AS deliver,
        h.pickup_point_id AS pickup_point_id
 FROM split_src s
 JOIN fulfillment_handout h
   ON h.delivery_date = %(d)s AND h.pickup_point_id = s.pickup_point_id AND h.user_id = s.user_id
-""",
+"""
+_HANDOUT_ZERO = [
     "CREATE INDEX split_handout_sku ON split_handout (handout_id, sku_id)",
     """
 UPDATE fulfillment_handoutline SET previous_quantity = quantity, quantity = 0, changed_at = %(now)s
@@ -240,20 +247,27 @@ WHERE quantity > 0
         AND s.deliver > 0
   )
 """,
-    """
+]
+_HANDOUT_LINES = """
 INSERT INTO fulfillment_handoutline (handout_id, sku_id, quantity, previous_quantity, changed_at)
 SELECT handout_id, sku_id, SUM(deliver), %(new_prev)s, %(new_at)s
 FROM split_handout WHERE true GROUP BY handout_id, sku_id HAVING SUM(deliver) > 0
-ON CONFLICT (handout_id, sku_id) DO UPDATE SET"""
-    + _upsert_quantity("fulfillment_handoutline"),
-]
+ORDER BY handout_id, sku_id
+"""
+_HANDOUT_LINES_CONFLICT = "ON CONFLICT (handout_id, sku_id) DO UPDATE SET" + _upsert_quantity("fulfillment_handoutline")
 
+# An order has one parcel whatever its day: a campaign moved to another day takes its parcels along. A first
+# split of a day upserts only the orders that have one (rare: a moved campaign) and inserts the rest plainly.
 _PARCELS = """
 INSERT INTO fulfillment_parcel (order_id, brand_id, delivery_date, pickup_point_id, handout_id, state, state_changed_at)
 SELECT order_id, %(b)s, %(d)s, pickup_point_id, handout_id,
        CASE WHEN SUM(deliver) = 0 THEN 'shortage' ELSE 'pending' END, %(now)s
-FROM split_handout WHERE true
+FROM split_handout s WHERE {which}
 GROUP BY order_id, handout_id, pickup_point_id
+ORDER BY order_id
+"""
+_PARCEL_EXISTS = "EXISTS (SELECT 1 FROM fulfillment_parcel p WHERE p.order_id = s.order_id)"
+_PARCELS_CONFLICT = """
 ON CONFLICT (order_id) DO UPDATE SET
     delivery_date = excluded.delivery_date,
     pickup_point_id = excluded.pickup_point_id,
@@ -315,17 +329,27 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
         resplit = bool(cur.fetchone()[0])
         params |= {"new_prev": 0 if resplit else None, "new_at": now if resplit else None}
 
+        # A first split has nothing to zero or to upsert: its anti-joins and their indexes are skipped (SQLite,
+        # without hash joins, keeps the indexes for the joins below).
         _run(cur, _SOURCE, params)
+        if resplit or not postgres:
+            _run(cur, _SOURCE_INDEXES, params)
         cur.execute("SELECT count(DISTINCT order_id), COALESCE(SUM(quantity), 0) FROM split_src")
         orders, units = cur.fetchone()
 
-        _run(cur, _PICK, params)
+        if resplit:
+            cur.execute(_PICK_ZERO, params)
+        cur.execute(_PICK + (_PICK_CONFLICT if resplit else ""), params)
         # A first split marks nothing (its rows are new and nothing was there to zero): no need to count.
         pick_changed = _changed(cur, "fulfillment_pickline", params) if resplit else 0
 
         cur.execute("CREATE TEMP TABLE split_routes (pickup_point_id bigint, zone varchar(16), route_id bigint)")
         cur.executemany("INSERT INTO split_routes VALUES (%s, %s, %s)", _route_rows(brand_id))
-        _run(cur, _LOAD, params)
+        if postgres:  # one route per point and zone: the planner then hashes these few rows, not the day's lines
+            cur.execute("ANALYZE split_routes")
+        if resplit:
+            cur.execute(_LOAD_ZERO, params)
+        cur.execute(_LOAD + (_LOAD_CONFLICT if resplit else ""), params)
         load_changed = _changed(cur, "fulfillment_loadline", params) if resplit else 0
         cur.execute(
             "SELECT DISTINCT pickup_point_id FROM fulfillment_loadline "
@@ -348,13 +372,20 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
 
         if postgres and created:  # the join below would take the hand-outs just written for a handful
             cur.execute("ANALYZE fulfillment_handout")
-        _run(cur, _HANDOUT_LINES, params)
+        cur.execute(_HANDOUT_SOURCE, params)
+        if resplit:
+            _run(cur, _HANDOUT_ZERO, params)
+        cur.execute(_HANDOUT_LINES + (_HANDOUT_LINES_CONFLICT if resplit else ""), params)
         handout_changed = _changed_handout_lines(cur, params) if resplit else 0
 
         # Cancelling first, like the zeroing: the parcels the upsert writes are all in split_src anyway.
         cur.execute(_CANCELLED_PARCELS, params)
         cancelled = cur.rowcount
-        cur.execute(_PARCELS, params)
+        if resplit:
+            cur.execute(_PARCELS.format(which="true") + _PARCELS_CONFLICT, params)
+        else:
+            cur.execute(_PARCELS.format(which=_PARCEL_EXISTS) + _PARCELS_CONFLICT, params)
+            cur.execute(_PARCELS.format(which="NOT " + _PARCEL_EXISTS), params)
         cur.execute(_FINISH, params)
         for table in _TEMP_TABLES:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
