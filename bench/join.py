@@ -1,6 +1,7 @@
 """Join benchmark: C concurrent clients join one hot campaign through the real HTTP/ASGI stack.
 
     .venv/bin/python bench/join.py [--clients 200] [--members 3000] [--stock 2000] [--workers 2] [--page-loaders 4]
+        [--page-joiners 4]
 
 It makes a PostgreSQL database of its own, migrates it, creates members with signed-in sessions,
 starts uvicorn, and fires the joins (fewer units in stock than members who want one). It then
@@ -9,7 +10,11 @@ one stock row plus one order insert) as raw SQL over as many connections as the 
 The last line is one JSON object; ``ratio = joins_per_s / pg_limit_tps``.
 
 During the storm a few more clients (``--page-loaders``) open the member's jielong page
-(``GET /m/jielong/<id>/``, signed in) one load after another: ``page_p50_ms``/``page_p99_ms``.
+(``GET /m/jielong/<id>/``, signed in) one load after another: ``page_p50_ms``/``page_p99_ms``; and
+``--page-joiners`` clients join through the member page's form (``POST /m/jielong/<id>/join/``, members
+of their own, the redirect not followed): ``page_join_p50_ms``/``page_join_p99_ms``. The members have
+their personal invitation codes, as memberships made through the services do (the page's share link
+shows it; a membership without one gets it made on its first page view).
 """
 
 from __future__ import annotations
@@ -83,6 +88,9 @@ def prepare(env: dict[str, str], *, members: int, stock: int) -> tuple[int, int,
         [User(phone=f"+86137{n:08d}", nickname=f"压测{n}", role=User.Role.MEMBER) for n in range(members)]
     )
     Membership.objects.bulk_create([Membership(user=u, community=community, default_pickup_point=point) for u in users])
+    from community.services import invitations_personal_ensure
+
+    invitations_personal_ensure(community=community, user_ids=[u.pk for u in users])
     cookies = []
     for user in users:
         store = SessionStore()
@@ -177,14 +185,60 @@ async def load_pages(base_url: str, campaign_id: int, sessions: list[str], loade
     return {"latencies": latencies, "outcomes": outcomes}
 
 
+async def join_by_page(
+    base_url: str, campaign_id: int, item_id: int, sessions: list[str], joiners: int, stop: asyncio.Event
+) -> dict:
+    """``joiners`` connections each join through the member page's form for one member after another
+    (members no other client uses) until ``stop``: the POST the form sends, answered by a redirect
+    (joined) or the page again with the refusal (sold out, say)."""
+    host, port = urlsplit(base_url).hostname, urlsplit(base_url).port
+    latencies: list[float] = []
+    outcomes: dict[int, int] = {}
+    csrf = secrets.token_hex(16)
+    pending = list(sessions)
+
+    async def joiner() -> None:
+        connection = RawHTTPConnection(host, port)
+        try:
+            while not stop.is_set() and pending:
+                key = pending.pop()
+                body = (
+                    f"csrfmiddlewaretoken={csrf}&idempotency_key={key[:32]}&qty_{item_id}=1&pickup_point=&note="
+                ).encode()
+                started = time.perf_counter()
+                status, _ = await connection.request(
+                    "POST",
+                    f"/m/jielong/{campaign_id}/join/",
+                    body=body,
+                    headers={
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "Cookie": f"sessionid={key}; csrftoken={csrf}",
+                    },
+                )
+                latencies.append((time.perf_counter() - started) * 1000)
+                outcomes[status] = outcomes.get(status, 0) + 1
+        finally:
+            await connection.close()
+
+    await asyncio.gather(*(joiner() for _ in range(joiners)))
+    return {"latencies": latencies, "outcomes": outcomes}
+
+
 async def storm_with_pages(base_url: str, campaign_id: int, item_id: int, sessions: list[str], args) -> dict:
     stop = asyncio.Event()
+    # The page joiners' members (the last ones) are left out of the API storm.
+    reserved = min(len(sessions) // 10, 300) if args.page_joiners else 0
+    api_sessions, page_sessions = sessions[: len(sessions) - reserved], sessions[len(sessions) - reserved :]
     pages = asyncio.create_task(load_pages(base_url, campaign_id, sessions[::-1], args.page_loaders, stop))
+    page_joins = asyncio.create_task(
+        join_by_page(base_url, campaign_id, item_id, page_sessions, args.page_joiners, stop)
+    )
     try:
-        result = await run_clients(base_url, campaign_id, item_id, sessions, args.clients)
+        result = await run_clients(base_url, campaign_id, item_id, api_sessions, args.clients)
     finally:
         stop.set()
     result["pages"] = await pages
+    result["page_joins"] = await page_joins
     return result
 
 
@@ -250,10 +304,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--pool", type=int, default=4, help="database pool size per worker")
     parser.add_argument("--page-loaders", type=int, default=4, help="clients opening the jielong page meanwhile")
+    parser.add_argument("--page-joiners", type=int, default=4, help="clients joining through the page's form meanwhile")
+    parser.add_argument("--database", default=DB_NAME, help="name of the benchmark's own database (recreated)")
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"))
     args = parser.parse_args()
 
-    database_url = bench_database_url(DB_NAME)
+    database_url = bench_database_url(args.database)
     recreate_database(database_url)
     # The channel layer, cache and throttles live in this Redis db: start from nothing, so groups
     # and pending-broadcast keys left by an earlier run cannot leak into this one.
@@ -277,6 +333,8 @@ def main() -> None:
     print(f"status codes: {dict(sorted(result['outcomes'].items()))}; orders in database: {checks['orders']}")
     pages = result["pages"]
     print(f"page loads during the storm: status codes {dict(sorted(pages['outcomes'].items()))}")
+    page_joins = result["page_joins"]
+    print(f"page joins during the storm: status codes {dict(sorted(page_joins['outcomes'].items()))}")
     print(f"pg_limit_tps measured over {connections} connections (= {args.workers} workers × pool {args.pool})")
     print(
         json.dumps(
@@ -296,6 +354,10 @@ def main() -> None:
                 "page_loads": len(pages["latencies"]),
                 "page_p50_ms": round(percentile(pages["latencies"], 50), 1),
                 "page_p99_ms": round(percentile(pages["latencies"], 99), 1),
+                "page_joiners": args.page_joiners,
+                "page_joins": len(page_joins["latencies"]),
+                "page_join_p50_ms": round(percentile(page_joins["latencies"], 50), 1),
+                "page_join_p99_ms": round(percentile(page_joins["latencies"], 99), 1),
             }
         )
     )

@@ -48,3 +48,23 @@ def campaign_access(*, campaign_id: int, user) -> Campaign:
     ):
         raise CampaignForbidden(_("This jielong is only open to members of its communities."), code="not_member")
     return campaign
+
+
+def member_campaign_access(*, campaign_id: int, user) -> tuple[Campaign, Membership]:
+    """The member page's answer in two queries: the campaign (not a draft) and the active membership a join
+    would use (the first of ``user``'s in the campaign's communities, ``services.order_join``'s choice). The
+    page is for members, so staff need a membership too. Raises like ``campaign_access``."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or campaign.status == Campaign.Status.DRAFT:
+        raise CampaignNotFound(_("This jielong does not exist."), code="not_found")
+    membership = None
+    if user is not None and user.is_authenticated and user.is_active:
+        membership = (
+            Membership.objects.filter(user=user, community__campaigns__pk=campaign_id, status=Membership.Status.ACTIVE)
+            .select_related("community")
+            .order_by("pk")
+            .first()
+        )
+    if membership is None:
+        raise CampaignForbidden(_("This jielong is only open to members of its communities."), code="not_member")
+    return campaign, membership

@@ -9,9 +9,10 @@ class JielongConfig(AppConfig):
     def ready(self) -> None:
         from livestream import hooks
 
-        from . import live_hooks, subscribers
+        from . import live_hooks, page_parts, subscribers
 
         subscribers.register()
+        page_parts.connect()  # the member page's cached parts are forgotten when what they show is saved
         # The live room pins this app's campaign items and shows its joins and GMV (livestream never imports jielong).
         hooks.register_pin_candidates(live_hooks.session_pin_candidates)
         hooks.register_sales(live_hooks.session_sales)

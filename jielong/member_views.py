@@ -19,13 +19,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from community import services as community_services
-from community.models import Membership, PickupPoint, User
+from community.models import Membership
 from groupbuy import clock, posters
 from groupbuy.access import member_required
 from groupbuy.errors import DomainError
 from groupbuy.money import format_fen
 
-from . import access, hooks, payments, selectors, services
+from . import access, hooks, page_parts, payments, selectors, services
 from .join import rules
 from .models import Campaign, CampaignItem, Order
 
@@ -61,31 +61,16 @@ def perk_title(campaign: Campaign) -> str:
     return _("First %(limit)s: %(perk)s") % {"limit": campaign.perk_limit, "perk": description}
 
 
-def _membership(campaign: Campaign, user: User) -> Membership | None:
-    """The membership a join would use (same choice as ``services.order_join``)."""
-    return (
-        Membership.objects.filter(user=user, community__in=campaign.communities.all(), status=Membership.Status.ACTIVE)
-        .select_related("community", "default_pickup_point")
-        .order_by("pk")
-        .first()
-    )
-
-
 def _campaign_for_member(request: HttpRequest, pk: int) -> tuple[Campaign, Membership]:
-    """The campaign if this member may see it (``access.campaign_access``): 404 for unknown or draft
-    campaigns, 403 for outsiders; the page itself is for members, so staff need a membership too."""
+    """The campaign and the membership a join would use, if this member may see it
+    (``access.member_campaign_access``): 404 for unknown or draft campaigns, 403 for outsiders; the page
+    itself is for members, so staff need a membership too."""
     try:
-        campaign = access.campaign_access(campaign_id=pk, user=request.user)
+        return access.member_campaign_access(campaign_id=pk, user=request.user)
     except access.CampaignNotFound as exc:
         raise Http404(exc.message) from None
     except access.CampaignForbidden as exc:
         raise PermissionDenied(exc.message) from None
-    if campaign.status == Campaign.Status.DRAFT:
-        raise Http404(_("This jielong does not exist."))
-    membership = _membership(campaign, request.user)
-    if membership is None:
-        raise PermissionDenied(_("This jielong is only open to members of its communities."))
-    return campaign, membership
 
 
 def _share_url(request: HttpRequest, campaign: Campaign, membership: Membership) -> str:
@@ -94,8 +79,10 @@ def _share_url(request: HttpRequest, campaign: Campaign, membership: Membership)
     return request.build_absolute_uri(f"{path}?ref={code}" if code else path)
 
 
-def _items(campaign: Campaign) -> list[CampaignItem]:
-    items = list(campaign.items.select_related("sku__product").prefetch_related("price_tiers"))
+def _items(campaign: Campaign, items: list[CampaignItem] | None = None) -> list[CampaignItem]:
+    """The campaign's items with what the page and the poster show of each; ``items``: already read."""
+    if items is None:
+        items = list(campaign.items.select_related("sku__product").prefetch_related("price_tiers"))
     for item in items:
         # Today's community price (lowered by any tier already reached), and the first-N price.
         item.current_price_fen = item.unit_price_fen(joined=campaign.joined_count, is_perk=False)
@@ -156,7 +143,11 @@ def _render_page(
 ) -> HttpResponse:
     """The member page. ``is_preview``: the operator's look at a draft, shown as members will see it
     once open (items, prices, steppers), with nothing that can be sent."""
-    items = _items(campaign)
+    # Items, pictures and pickup points are cached across views (page_parts); the stock is read fresh.
+    cached_items, pictures, pickup_points = page_parts.page_parts(
+        campaign=campaign, community_id=membership.community_id
+    )
+    items = _items(campaign, cached_items)
     # The member's order lines take their items from the page's own list (no second read of items,
     # SKUs and products: the page is opened again and again during the join storm).
     my_order = selectors.member_campaign_order(campaign_id=campaign.pk, user=request.user, items=items)
@@ -188,7 +179,6 @@ def _render_page(
     except LookupError:
         provider = None
     line = progress_line(joined=campaign.joined_count, still_needed=campaign.still_needed)
-    pictures = list(campaign.images.all())
     context = {
         "campaign": campaign,
         "membership": membership,
@@ -207,9 +197,7 @@ def _render_page(
         "page_joiners": PAGE_JOINERS,
         "my_order": my_order,
         "is_joinable": is_joinable,
-        "pickup_points": list(
-            PickupPoint.objects.filter(community_id=membership.community_id, is_active=True).order_by("name")
-        ),
+        "pickup_points": pickup_points,
         "chosen_point": str(chosen_point),
         "note": note,
         "idempotency_key": request.POST.get("idempotency_key") if posted is not None else uuid.uuid4().hex,
@@ -266,11 +254,13 @@ def campaign_joiners_page(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 @require_POST
 def campaign_join(request: HttpRequest, pk: int) -> HttpResponse:
-    """The join form. Its hidden idempotency key makes a double tap (or a resent form) one order."""
-    campaign, membership = _campaign_for_member(request, pk)
+    """The join form. Its hidden idempotency key makes a double tap (or a resent form) one order.
+
+    A join is the join call and the redirect: the join itself refuses outsiders, drafts and closed
+    jielongs, so the page's access check (and the page) is only read for a refusal."""
     try:
         result = services.order_join(
-            campaign_id=campaign.pk,
+            campaign_id=pk,
             user=request.user,
             quantities=_parse_quantities(request.POST),
             pickup_point_id=_pickup_point_id(request.POST),
@@ -278,10 +268,10 @@ def campaign_join(request: HttpRequest, pk: int) -> HttpResponse:
             idempotency_key=request.POST.get("idempotency_key", ""),
         )
     except DomainError as exc:
-        campaign.refresh_from_db()
+        campaign, membership = _campaign_for_member(request, pk)  # 404 / 403 as the page answers
         return _render_page(request, campaign, membership, error=exc.message, posted=request.POST, status=400)
     messages.success(request, _("You are in! Your jielong number is %(seq)s.") % {"seq": result.order.seq})
-    return redirect(reverse("jielong:member-campaign", args=[campaign.pk]) + "#my-order")
+    return redirect(reverse("jielong:member-campaign", args=[pk]) + "#my-order")
 
 
 @member_required

@@ -303,11 +303,27 @@ def campaign_joiner_orders(*, campaign_id: int):
 
 
 def campaign_joiners(*, campaign_id: int, limit: int | None = None) -> list[dict]:
-    """Live (not cancelled) entries of a campaign's jielong, latest first."""
-    orders = campaign_joiner_orders(campaign_id=campaign_id)
-    if limit is not None:
-        orders = orders[:limit]
-    return joiner_rows(orders)
+    """Live (not cancelled) entries of a campaign's jielong, latest first. With a ``limit`` (the member page,
+    the live snapshot) in one query: the latest orders' lines with their number and nickname."""
+    if limit is None:
+        return joiner_rows(campaign_joiner_orders(campaign_id=campaign_id))
+    latest = (
+        Order.objects.filter(campaign_id=campaign_id)
+        .exclude(status=Order.Status.CANCELLED)
+        .order_by("-seq")
+        .values("pk")[:limit]
+    )
+    rows: dict[int, dict] = {}
+    for order_id, seq, nickname, quantity, name, spec in (
+        OrderLine.objects.filter(order_id__in=latest)
+        .order_by("-order__seq", "pk")
+        .values_list(
+            "order_id", "order__seq", "order__user__nickname", "quantity", "item__sku__product__name", "item__sku__spec"
+        )
+    ):
+        row = rows.setdefault(order_id, {"seq": seq, "name": nickname, "items": []})
+        row["items"].append(f"{SKU.label(name, spec)}×{quantity}")
+    return [{"seq": row["seq"], "name": row["name"], "items": "，".join(row["items"])} for row in rows.values()]
 
 
 def member_campaign_order(*, campaign_id: int, user: User, items: Iterable[CampaignItem] | None = None) -> Order | None:
