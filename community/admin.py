@@ -8,6 +8,7 @@ from .models import (
     Choice,
     Column,
     Community,
+    ConsentRecord,
     FeedItem,
     Flag,
     FlagLogEntry,
@@ -208,3 +209,12 @@ class FlagAdmin(_ReadOnlyAdmin):
 class FlagLogEntryAdmin(_ReadOnlyAdmin):
     list_display = ("user", "brand", "action", "actor", "at")
     list_filter = ("brand", "action")
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(_ReadOnlyAdmin):
+    """Which privacy notice version each person accepted, and where (kept as evidence: read-only)."""
+
+    list_display = ("user", "version", "source", "consented_at")
+    list_filter = ("version", "source")
+    raw_id_fields = ("user",)
