@@ -141,8 +141,11 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
         logout(request)
         messages.success(request, _("You are signed out on every device. Sign in again to continue."))
         return redirect("community:member-login" if is_member else "web:staff-login")
-    template = "member/privacy/sign_out_everywhere.html" if is_member else "ops/privacy/sign_out_everywhere.html"
-    return render(request, template, {})
+    if is_member:
+        return render(request, "member/privacy/sign_out_everywhere.html", {})
+    # staff: in the shell they came from (a host or assistant has the host panel, not the console)
+    shell = "ops/base.html" if user.is_operator else "host/base.html"
+    return render(request, "ops/privacy/sign_out_everywhere.html", {"shell": shell})
 
 
 # --- the operator's console ------------------------------------------------------------------------------------

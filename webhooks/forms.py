@@ -16,7 +16,7 @@ class EndpointForm(forms.Form):
         help_text=_("Where events are sent, as an HTTPS POST with a JSON body."),
         widget=forms.URLInput(attrs={"placeholder": "https://erp.example.com/groupbuy/webhooks"}),
     )
-    description = forms.CharField(label=_("Description"), max_length=100, required=False)
+    description = forms.CharField(label=_("Note"), max_length=100, required=False)  # 备注: a name for the receiver
     event_types = forms.MultipleChoiceField(
         label=_("Events to send"), choices=catalog.choices, widget=forms.CheckboxSelectMultiple
     )

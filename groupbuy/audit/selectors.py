@@ -96,9 +96,21 @@ def target_types(*, brand_ids: Iterable[int] | None) -> list[str]:
     return sorted(rows.values_list("target_type", flat=True).distinct())
 
 
+# Stored codes of a few fields, in words (the kernel knows no app's choices; these msgids are the apps' own).
+VALUE_LABELS = {
+    ("kind", "percent"): gettext_lazy("Percentage of the item price"),
+    ("kind", "fixed"): gettext_lazy("Fixed amount per unit"),
+    ("role", "member"): gettext_lazy("Member"),
+    ("role", "koc"): gettext_lazy("KOC"),
+    ("role", "leader"): gettext_lazy("Leader"),
+}
+
+
 def _value(key: str, value) -> str:
     if value is None or value == "":
         return "—"
+    if isinstance(value, str) and (key, value) in VALUE_LABELS:
+        return str(VALUE_LABELS[(key, value)])
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, int) and key.endswith("_fen"):

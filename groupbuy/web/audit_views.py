@@ -66,6 +66,44 @@ def _filtered(request: HttpRequest):
     return form, brand_ids, selectors.entries(brand_ids=brand_ids, filters=criteria)
 
 
+# A browser's name and system from its user agent, for the page's place column (the full string is its tooltip
+# and in the export): the first match of each list wins.
+_BROWSERS = (
+    ("MicroMessenger", gettext_lazy("WeChat")),
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+    ("curl/", "curl"),
+    ("python", "Python"),
+)
+_SYSTEMS = (
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def _browser(user_agent: str) -> str:
+    if not user_agent:
+        return ""
+    name = next((str(label) for key, label in _BROWSERS if key in user_agent), "")
+    system = next((label for key, label in _SYSTEMS if key in user_agent), "")
+    return " · ".join(part for part in (name, system) if part) or user_agent[:24]
+
+
+def _shown(entry, names: dict[int, str]) -> dict:
+    row = {**selectors.describe(entry), "brand": names.get(entry.brand_id, "")}
+    if entry.user_agent and row["place"].endswith(entry.user_agent):
+        # the address on the page, the browser in short; the whole user agent as its tooltip
+        row["place"] = row["place"].removesuffix(entry.user_agent).rstrip(" ·")
+        row["browser"] = _browser(entry.user_agent)
+    return row
+
+
 def _brand_names(brand_ids) -> dict[int, str]:
     brands = Brand.objects.all() if brand_ids is None else Brand.objects.filter(pk__in=list(brand_ids))
     return dict(brands.values_list("pk", "name"))
@@ -85,9 +123,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         {
             "filters": form,
             "page": page,
-            "entries": [
-                {**selectors.describe(entry), "brand": names.get(entry.brand_id, "")} for entry in page.object_list
-            ],
+            "entries": [_shown(entry, names) for entry in page.object_list],
             "many_brands": len(names) > 1,
             "query": query.urlencode(),
         },

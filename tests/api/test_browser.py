@@ -35,6 +35,7 @@ def test_operator_makes_and_revokes_a_token_and_reads_the_reference(live_server)
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
             page.goto(f"{live_server.url}/ops/")
+            page.locator(".ops-nav summary", has_text="设置").click()  # 开放平台 sits under 设置
             page.get_by_role("link", name="开放平台", exact=True).click()
             expect(page.locator("#token-form")).to_be_visible()
             page.locator("#token-form input[name=name]").fill("金蝶云星空 ERP")

@@ -45,6 +45,7 @@ def test_the_operator_reads_and_filters_the_audit_log(live_server):
         browser = launch(playwright)
         ops, admin_requests = staff_page(browser, session_cookies(base, operator, language="zh-hans"))
         ops.goto(f"{base}/ops/")
+        ops.locator(".ops-nav summary", has_text="设置").click()  # 审计日志 sits under 设置
         ops.get_by_role("link", name="审计日志").click()
         table = ops.locator("#audit-log")
         expect(table).to_contain_text("退款")

@@ -150,3 +150,17 @@ def test_downloads_of_personal_data_elsewhere_are_entries_with_the_clients_place
     assert entries["jielong.orders_exported"].target_id == str(campaign.pk)
     assert entries["fulfillment.document_exported"].after == {"document": "handouts", "day": iso}
     assert entries["fulfillment.document_exported"].brand_id == given.community.brand_id
+
+
+def test_the_place_column_shows_the_address_and_the_browser_in_short_with_the_whole_user_agent_as_tooltip(client):
+    operator = f.operator(nickname="林峰")
+    agent = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 MicroMessenger/8.0"
+    )
+    with audit.place.place(ip="203.0.113.7", user_agent=agent):
+        audit.record("cdp.phone_unmasked", actor=operator, target=f.member(nickname="王姐"))
+    client.force_login(operator)
+
+    html = client.get(reverse("web:audit"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert '<td class="audit-place">203.0.113.7<br><span title="' + agent + '">微信 · iOS</span></td>' in html

@@ -76,3 +76,18 @@ def test_the_staff_sign_in_rotates_the_session_key(client, password):
     assert response.status_code == 302
     assert client.session.session_key != planted
     assert not SessionStore().exists(planted)
+
+
+def test_a_host_finds_sign_out_everywhere_in_the_host_panel_and_confirms_it_there(client):
+    # given a host (no console) signed in to the host panel
+    host = f.host()
+    client.force_login(host)
+    assert "/accounts/sign-out-everywhere/" in client.get("/host/").content.decode()
+
+    # when they open the confirmation
+    page = client.get("/accounts/sign-out-everywhere/")
+
+    # then it is in the host panel's shell, and Cancel goes back to their sessions, not the console
+    html = page.content.decode()
+    assert "host-topbar" in html and "ops-sidebar" not in html
+    assert 'href="/host/"' in html

@@ -36,6 +36,7 @@ def test_an_operator_adds_an_endpoint_tests_it_and_replays(live_server, receiver
         browser = launch(playwright)
         ops, admin_requests = staff_page(browser, cookies)
         ops.goto(f"{base}/ops/")
+        ops.locator(".ops-nav summary", has_text="设置").click()  # 开放平台 sits under 设置
         ops.locator(".ops-nav a", has_text="开放平台").click()
         ops.locator(".as-tabs a", has_text="Webhook").click()
         expect(ops.locator("#webhook-endpoints")).to_contain_text("还没有接收地址")
