@@ -309,7 +309,7 @@ def _plan(people: People, clock: Clock, founding: Community) -> _Plan:
             last.watches.append(_watch(rng, m, last.started_at, last.ended_at))
 
     plan = _Plan(members, campaigns, sessions, founding_seats)
-    _tune(rng, plan, clock, era_start)
+    _tune(rng, plan, clock, era_start, brand=people.brand)
     return plan
 
 
@@ -395,7 +395,7 @@ def _live(
 # --- tuning the baskets to the article's figures ------------------------------------------------------
 
 
-def _tune(rng: random.Random, plan: _Plan, clock: Clock, era_start: datetime) -> None:
+def _tune(rng: random.Random, plan: _Plan, clock: Clock, era_start: datetime, *, brand) -> None:
     """Settle the plan on the article's figures as the board computes them (``bi.metrics``: orders not
     cancelled, net of the ledger's refunds): the 客单价 of live-driven orders three times the others' in the era
     and over the year, and LTV at the era's end six times LTV at its start.
@@ -403,14 +403,16 @@ def _tune(rng: random.Random, plan: _Plan, clock: Clock, era_start: datetime) ->
     With both 客单价 tied to the live one, the LTV ratio is set by how many orders there are, so it is settled
     first by a few more (or fewer) live jielong entries — viewers who stayed to the end joining (or not); then
     the plain baskets are walked to a third of the live one, a unit (or a swap of one item for another) at a
-    time."""
+    time. Only the brand's own story counts (a re-told year finds the second brand's orders there too)."""
     story = list(
         Order.objects.exclude(status=Order.Status.CANCELLED)
+        .filter(campaign__brand=brand)
         .exclude(idempotency_key__startswith=YEAR_MARK)
         .values_list("user_id", "created_at", "total_fen", "campaign__live_session_id")
     )
     refunds = (
         LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REFUND, order__in=Order.objects.exclude(status="cancelled"))
+        .filter(order__campaign__brand=brand)
         .exclude(order__idempotency_key__startswith=YEAR_MARK)
         .aggregate(s=Sum("amount_fen"))["s"]
         or 0
