@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -72,6 +72,8 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     try:
         token = token_revoke(token_id=token_id, by=request.user)
     except TokenRefused as refused:
+        if refused.code == "not_found":
+            raise Http404(refused.message) from None  # another brand's token: as in the rest of the console
         messages.error(request, refused.message)
     else:
         messages.success(request, _("Token %(name)s revoked: its next call is refused.") % {"name": token.name})

@@ -1,7 +1,8 @@
 """Who may see a campaign: one answer for the member page, the JSON API and the live-progress
 WebSocket (a campaign's snapshot names its latest joiners and what they took).
 
-- staff (operators, hosts and their assistants) see every campaign, drafts included;
+- staff (operators, hosts and their assistants) see every campaign of their brand, drafts included
+  (another brand's is "not found", as in the console);
 - an active member of one of the campaign's communities sees it once it is no longer a draft;
 - nobody else: an unknown campaign, or a draft for a member, is "not found" (a draft's existence is
   not revealed); a campaign of other communities is "forbidden".
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
+from community.access import may_see_brand
 from community.models import Membership
 from groupbuy.errors import DomainError
 
@@ -34,6 +36,8 @@ def campaign_access(*, campaign_id: int, user) -> Campaign:
     (403, also for anonymous and inactive users)."""
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     staff = is_staff(user)
+    if staff and campaign is not None and not may_see_brand(user=user, brand=campaign.brand_id):
+        campaign = None
     if campaign is None or (campaign.status == Campaign.Status.DRAFT and not staff):
         raise CampaignNotFound(_("This jielong does not exist."), code="not_found")
     if staff:

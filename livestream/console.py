@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from community.inputs import unstorable
@@ -69,9 +70,13 @@ class RoundInput:
     teaser_video_url: str = ""
 
 
-def staff_users():
-    """Who may host or assist: brand staff (hosts, assistants, operators), never members."""
-    return User.objects.filter(is_active=True, role__in=STAFF_ROLES).order_by("role", "nickname", "username", "pk")
+def staff_users(*, brand_ids=None):
+    """Who may host or assist: staff (hosts, assistants, operators), never members; of ``brand_ids``'
+    brands and the installation's own staff (no brand) when given."""
+    users = User.objects.filter(is_active=True, role__in=STAFF_ROLES)
+    if brand_ids is not None:
+        users = users.filter(Q(brand__isnull=True) | Q(brand_id__in=brand_ids))
+    return users.order_by("role", "nickname", "username", "pk")
 
 
 def _check_operator(by: User) -> None:
@@ -139,7 +144,7 @@ def series_save(*, by: User, brand: Brand, data: SeriesInput, series: LiveSeries
 # --- sessions ----------------------------------------------------------------------------------------------
 
 
-def _staff(ids: list[int], *, field: str, required: bool) -> list[User]:
+def _staff(ids: list[int], *, field: str, required: bool, brand: Brand) -> list[User]:
     ids = sorted(set(ids))
     if required and not ids:
         raise LiveInvalid(_("Choose at least one host."), field=field)
@@ -147,7 +152,7 @@ def _staff(ids: list[int], *, field: str, required: bool) -> list[User]:
     if len(users) != len(ids):
         raise LiveInvalid(_("Hosts and assistants are chosen from brand staff."), field=field)
     for user in users:
-        if not user.is_active or user.role not in STAFF_ROLES:
+        if not user.is_active or user.role not in STAFF_ROLES or user.brand_id not in (None, brand.pk):
             raise LiveInvalid(
                 _("%(name)s is not brand staff: hosts and assistants are chosen from staff only.")
                 % {"name": user.display_name},
@@ -201,12 +206,12 @@ def session_save(
         raise LiveInvalid(_("Only a scheduled session can be changed."), code="state")
     if moved:
         _check_times(data.starts_at, data.ends_at)
-    hosts = _staff(data.host_ids, field="hosts", required=True)
-    assistants = _staff(data.assistant_ids, field="assistants", required=False)
+    series_brand = brand if new_series is not None else series.brand
+    hosts = _staff(data.host_ids, field="hosts", required=True, brand=series_brand)
+    assistants = _staff(data.assistant_ids, field="assistants", required=False, brand=series_brand)
     community_ids = sorted(set(data.community_ids))
     if not community_ids:
         raise LiveInvalid(_("Choose at least one target community."), field="communities")
-    series_brand = brand if new_series is not None else series.brand
     communities = list(Community.objects.filter(pk__in=community_ids, brand=series_brand))
     if len(communities) != len(community_ids):
         raise LiveInvalid(_("Choose communities of this series' brand."), field="communities")

@@ -74,7 +74,7 @@ class SessionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["series"].queryset = LiveSeries.objects.filter(brand_id__in=brand_ids).order_by("title")
         self.fields["communities"].queryset = Community.objects.filter(brand_id__in=brand_ids).order_by("name")
-        staff = [(u.pk, _staff_label(u)) for u in staff_users()]
+        staff = [(u.pk, _staff_label(u)) for u in staff_users(brand_ids=brand_ids)]
         self.fields["hosts"].choices = staff
         self.fields["assistants"].choices = staff
         self.fields["cover"].widget.attrs["accept"] = "image/*"
