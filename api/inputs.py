@@ -56,11 +56,14 @@ def _reject_constant(name):
 
 
 class StrictInteger(serializers.IntegerField):
-    """A JSON integer: "12" or 12.0 or true is the wrong type, not silently 12."""
+    """A JSON integer: "12", 12.5 or true is the wrong type, not silently 12. 12.0 is 12, as JSON Schema
+    2020-12 (the published OpenAPI 3.1 schema) counts a number without a fraction as an integer."""
 
     default_error_messages = {"wrong_type": gettext_lazy("Send a whole number.")}
 
     def to_internal_value(self, data):
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("wrong_type")
         return super().to_internal_value(data)

@@ -77,7 +77,8 @@ WRITE_ERRORS = {
 }
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     HEADER,
-    OpenApiTypes.STR,
+    # What ``idempotency.idempotency_key`` accepts: 1 to 100 printable ASCII characters.
+    {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[ -~]{1,100}$"},
     OpenApiParameter.HEADER,
     required=True,
     description="A unique key per operation (1–100 printable ASCII). The same key with the same body returns "

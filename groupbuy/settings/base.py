@@ -338,6 +338,9 @@ SPECTACULAR_SETTINGS = {
     "operator under Integrations → API tokens) or an operator's session. Errors: "
     '`{"error": {"code", "message", "fields"}}` with stable codes.',
     "VERSION": "1.0.0",
+    # 3.1: the schema also publishes the webhooks sent to integrations (their bodies and headers).
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": "webhooks.schema.WEBHOOKS",  # one dotted path to the list (imported lazily)
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
