@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from catalogue.models import SKU, Product, Supplier
-from community.models import Brand, Community, Membership, PickupPoint, User
+from community.models import Brand, Community, Invitation, Membership, PickupPoint, User
 from community.phones import normalize_phone
+from demo.community import invitation_code
 from demo.history import History
 from demo.history import forget as forget_history
 from jielong.ledger import payment_record
@@ -115,6 +116,18 @@ def seed_second_brand(*, at, password: str) -> SecondBrand:
                 "joined_at": at(PAST_DAY - 30, 10),  # neighbours for a month before the live
             },
         )
+    # The leader's own invitation code, as demo.community.seed_invitations gives every leader (which, on a
+    # re-seed, finds this community and would otherwise add or change it: a re-seed must change nothing).
+    Invitation.objects.update_or_create(
+        community=community,
+        inviter=leader,
+        is_personal=True,
+        defaults={
+            "code": invitation_code(community.slug, leader.phone),
+            "uses": 0,
+            "created_at": at(PAST_DAY - 30, 10),
+        },
+    )
 
     supplier = _upsert(
         Supplier, {"brand": brand, "name": "赣南果园合作社"}, {"region": "江西赣州", "contact_name": "钟师傅"}

@@ -54,7 +54,7 @@ PENDING_APPLICANTS = 4
 MAIN_SLUG = "yangguang"
 
 
-def _code(slug: str, phone: str) -> str:
+def invitation_code(slug: str, phone: str) -> str:
     """A stable 8-character code for the demo, so a re-run keeps every printed link working."""
     digest = hashlib.sha256(f"demo-invite:{slug}:{phone}".encode()).digest()
     return "".join(INVITE_ALPHABET[b % len(INVITE_ALPHABET)] for b in digest[:8])
@@ -111,7 +111,7 @@ def seed_invitations() -> int:
             inviter=membership.user,
             is_personal=True,
             defaults={
-                "code": _code(membership.community.slug, membership.user.phone or str(membership.user_id)),
+                "code": invitation_code(membership.community.slug, membership.user.phone or str(membership.user_id)),
                 "uses": referrals.get(key, 0),
                 "created_at": membership.joined_at,
             },
