@@ -361,10 +361,10 @@ def generate_domain(conn, *, persons: int, communities: int, days: int, t0) -> d
         p,
     )
     day = "((o.created_at AT TIME ZONE 'Asia/Shanghai')::date + 1)"
-    at_point = f"({day}::timestamp + CASE WHEN o.id %% 10 = 0 THEN interval '14 hours' ELSE interval '9 hours' END) AT TIME ZONE 'Asia/Shanghai'"
+    at_point = f"({day}::timestamp + CASE WHEN late THEN interval '14 hours' ELSE interval '9 hours' END) AT TIME ZONE 'Asia/Shanghai'"
     state = (
-        f"CASE WHEN o.id %% 100 < 80 THEN '{Parcel.State.PICKED_UP}' WHEN o.id %% 100 < 90 THEN '{Parcel.State.AT_PICKUP}' "
-        f"WHEN o.id %% 100 < 95 THEN '{Parcel.State.UNCOLLECTED}' ELSE '{Parcel.State.SHIPPED}' END"
+        f"CASE WHEN pick < 80 THEN '{Parcel.State.PICKED_UP}' WHEN pick < 90 THEN '{Parcel.State.AT_PICKUP}' "
+        f"WHEN pick < 95 THEN '{Parcel.State.UNCOLLECTED}' ELSE '{Parcel.State.SHIPPED}' END"
     )
     counts["parcels"] = _insert(
         conn,
@@ -376,10 +376,11 @@ def generate_domain(conn, *, persons: int, communities: int, days: int, t0) -> d
             "pickup_point_id": "1",
             "state": state,
             "state_changed_at": "o.created_at",
-            "at_pickup_at": f"CASE WHEN o.id %% 100 < 95 THEN {at_point} END",
-            "picked_up_at": f"CASE WHEN o.id %% 100 < 80 THEN {at_point} + interval '5 hours' END",
+            "at_pickup_at": f"CASE WHEN pick < 95 THEN {at_point} END",
+            "picked_up_at": f"CASE WHEN pick < 80 THEN {at_point} + interval '5 hours' END",
         },
-        f"FROM jielong_order o WHERE o.status <> '{Order.Status.CANCELLED}'",
+        f"FROM (SELECT o.*, {h.format(x='o.id', n=9)} %% 100 AS pick, {h.format(x='o.id', n=10)} %% 10 = 0 AS late "
+        f"FROM jielong_order o WHERE o.status <> '{Order.Status.CANCELLED}') AS o",
         p,
     )
     for table in (
