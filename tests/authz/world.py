@@ -17,7 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.apps import apps
 from django.conf import settings
+from django.db import connection
+from django.db import models as models_
 
 from aftersales.models import Request, RequestLine
 from api.scopes import SCOPES
@@ -103,7 +106,25 @@ def _order(campaign: Campaign, item: CampaignItem, user: User, point, *, seq: in
     return order
 
 
+def _stagger_ids() -> None:
+    """Move every table's next id into a range of its own (table n jumps n × 100,000 ahead), so that a URL
+    filled with the id of the wrong kind of object answers 404 instead of passing by a coincidence of
+    small ids (a membership's id that happens to equal its user's)."""
+    if connection.vendor != "postgresql":
+        return
+    models = sorted(apps.get_models(), key=lambda m: m._meta.db_table)
+    with connection.cursor() as cursor:
+        for n, model in enumerate(models, start=1):
+            if not isinstance(model._meta.pk, models_.AutoField) or model._meta.proxy or not model._meta.managed:
+                continue
+            cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [model._meta.db_table, model._meta.pk.column])
+            (sequence,) = cursor.fetchone()
+            if sequence:
+                cursor.execute("SELECT setval(%s, nextval(%s) + %s)", [sequence, sequence, n * 100_000])
+
+
 def build() -> World:
+    _stagger_ids()
     now = clock.now()
     brand_a, brand_b = f.brand(f"{MARK}源味集"), f.brand("山野集")
     a1 = f.community(brand=brand_a, name=f"{MARK}{MARK_A1}阳光花园")
