@@ -17,6 +17,7 @@ the model of the moment), always within the active members of the brand's commun
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +45,9 @@ MAX_LIVES = 10
 MAX_TOP = 1000
 MAX_VALUE = 10**9
 EVENT_NAME = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+
+
+logger = logging.getLogger(__name__)
 
 
 class SegmentRuleInvalid(DomainError):
@@ -369,9 +373,13 @@ def segment_save(
 
 
 def segments_of(*, user_id: int, brand_id: int, now: datetime | None = None) -> list[Segment]:
-    """The brand's saved segments this person is in now (for the member 360)."""
-    return [
-        s
-        for s in Segment.objects.filter(brand_id=brand_id).order_by("name", "pk")
-        if members(brand_id=brand_id, rule=s.rule, now=now).filter(pk=user_id).exists()
-    ]
+    """The brand's saved segments this person is in now (for the member 360). A saved rule that is no
+    longer valid (edited outside the builder) matches nobody here rather than failing the page."""
+    found = []
+    for segment in Segment.objects.filter(brand_id=brand_id).order_by("name", "pk"):
+        try:
+            if members(brand_id=brand_id, rule=segment.rule, now=now).filter(pk=user_id).exists():
+                found.append(segment)
+        except SegmentRuleInvalid:
+            logger.warning("segment %s has an invalid rule; left out of member 360", segment.pk)
+    return found

@@ -168,3 +168,20 @@ def test_the_session_page_aims_a_round_at_a_segment(client, data):
     invite = client.post(reverse("cdp:session-invite", args=[session.pk]), {"segment": segment.pk, "title": ""})
     assert invite.status_code == 302
     assert RoundAudience.objects.filter(is_invitation=True).count() == 1
+
+
+def test_member_360_leaves_out_a_segment_whose_saved_rule_is_no_longer_valid(client, data):
+    s, k1, *_ = data
+    boss = f.operator()
+    segments.segment_save(
+        by=boss,
+        brand=s.brand,
+        name="下过单",
+        rule={"conditions": [{"field": "orders_in_days", "window": 365, "op": "gte", "value": 1}]},
+    )
+    Segment.objects.create(brand=s.brand, name="改坏了的分群", rule={}, created_by=boss)  # edited outside the builder
+    client.force_login(boss)
+    page = client.get(reverse("cdp:member", args=[k1.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "下过单" in html and "改坏了的分群" not in html

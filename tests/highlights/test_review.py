@@ -206,3 +206,16 @@ def test_a_clip_of_an_expired_recording_cannot_be_trimmed(live):
     with pytest.raises(ClipRefused, match="录像已不再保留，无法调整该片段。"):
         services.clip_trim(by=live.operator, clip_id=live.clip.pk, start_s="3", end_s="8")
     assert snapshot(live.clip) == before
+
+
+def test_a_published_clip_without_a_thumbnail_still_opens_for_members(live, client):
+    # given a published clip whose thumbnail file is missing (it failed to render, or was removed)
+    services.clip_publish(by=live.operator, clip_id=live.clip.pk)
+    Clip.objects.filter(pk=live.clip.pk).update(thumbnail="")
+
+    # then its page plays the video with no poster instead of failing
+    client.force_login(factories.member())
+    page = client.get(f"/m/clips/{live.clip.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<video" in html and "poster=" not in html
