@@ -89,16 +89,14 @@ def targeted_members(scope: Scope) -> QuerySet[User]:
 
 def watched_targeting_session(scope: Scope) -> Q:
     """Watched a session of the scope that was aimed at one of their (in-scope) communities."""
-    memberships = active_memberships(scope).filter(user_id=OuterRef("user_id"))
-    return Q(
-        Exists(
-            WatchRecord.objects.filter(
-                user_id=OuterRef("pk"),
-                session_id__in=scope.session_ids,
-                session__communities__in=memberships.values("community_id"),
-            )
-        )
+    # One join (membership ⋈ the session's target communities ⋈ the member's watch record of that session)
+    # rather than a subquery per watch record per person: the planner hashes it (a year's board, 1.5 M
+    # events: the nested form ran 40 s).
+    watched = active_memberships(scope).filter(
+        community__live_sessions__pk__in=scope.session_ids,
+        community__live_sessions__watch_records__user_id=F("user_id"),
     )
+    return Q(pk__in=watched.values("user_id"))
 
 
 def viewers(scope: Scope) -> QuerySet[User]:
