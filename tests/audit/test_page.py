@@ -16,7 +16,8 @@ from groupbuy.audit.models import Entry
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-MOMENT = datetime(2031, 5, 6, 9, 0, tzinfo=UTC)
+# Pinned in each test; relative to the real (or CI-shifted) present, never a literal date.
+MOMENT = (datetime.now(UTC) + timedelta(days=30)).replace(hour=9, minute=0, second=0, microsecond=0)
 BROWSER = "Mozilla/5.0 (page test)"
 
 

@@ -4,7 +4,7 @@ masked, the place from the request (or the system), every recorded code listed."
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,8 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
-MOMENT = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
+# Pinned in each test; relative to the real (or CI-shifted) present, never a literal date.
+MOMENT = (datetime.now(UTC) + timedelta(days=30)).replace(hour=7, minute=8, second=9, microsecond=0)
 
 
 def test_record_writes_one_entry_with_only_the_changed_fields_and_phones_masked(
@@ -86,7 +87,7 @@ def test_an_anonymous_actor_is_no_actor_and_the_stream_context_dates_the_demo_hi
     from django.contrib.auth.models import AnonymousUser
 
     time_machine.move_to(MOMENT, tick=False)
-    then = datetime(2031, 1, 2, 3, 4, tzinfo=UTC)
+    then = (MOMENT - timedelta(days=124)).replace(hour=3, minute=4, second=0)
     with envelope.context(occurred_at=then):
         audit.record("cdp.phone_unmasked", actor=AnonymousUser())
     entry = Entry.objects.get()
