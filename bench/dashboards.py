@@ -3,9 +3,13 @@ code, and the tiles ClickHouse has as ClickHouse SQL in embedded ClickHouse (chd
 
     .venv/bin/python bench/dashboards.py [--events 10000000] [--persons 200000] [--communities 1000] [--days 365]
                                          [--reads 20] [--chdb-reads 5] [--tile-budget 30] [--tiles KEY,...] [--keep]
+                                         [--reuse]
 
 The database is ``$BENCH_DASHBOARDS_DB`` (default ``groupbuy_bench_dashboards``) on the server of
-``$BENCH_DATABASE_URL`` / ``$DATABASE_URL``; it is dropped and recreated.
+``$BENCH_DATABASE_URL`` / ``$DATABASE_URL``; it is dropped and recreated. With ``--reuse``, a database kept by
+an earlier ``--keep`` run is migrated (new migrations backfill their tables from the rows there) and timed
+again without generating anything (steps 1–3 skipped; the generation flags must match that run's), and a kept
+export is loaded again instead of written.
 
 1. A PostgreSQL database of its own (migrated), and ``--events`` stream rows generated inside PostgreSQL with
    ``generate_series`` (seeded hashes of the row number, ``hashint8extended``: the same data every run):
@@ -407,6 +411,39 @@ def generate_domain(conn, *, persons: int, communities: int, days: int, t0) -> d
     return counts
 
 
+def _kept(url: str) -> bool:
+    """Whether a database kept by an earlier run exists and holds a generated stream and domain rows."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as conn:
+            return bool(
+                conn.execute(
+                    "SELECT to_regclass('stream_event') IS NOT NULL AND to_regclass('livestream_watchrecord') IS NOT NULL"
+                ).fetchone()[0]
+                and conn.execute("SELECT EXISTS (SELECT 1 FROM livestream_watchrecord)").fetchone()[0]
+            )
+    except Exception:
+        return False
+
+
+def _domain_counts(conn) -> dict[str, int]:
+    tables = {
+        "communities": "community_community",
+        "users": "community_user",
+        "memberships": "community_membership",
+        "sessions": "livestream_livesession",
+        "watch_records": "livestream_watchrecord",
+        "campaigns": "jielong_campaign",
+        "orders": "jielong_order",
+        "refunds": "jielong_ledgerentry",
+        "parcels": "fulfillment_parcel",
+    }
+    counts = {key: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for key, table in tables.items()}
+    counts["users"] -= 1  # the operator
+    return counts
+
+
 def _plain(value):
     return round(value, 4) if isinstance(value, float) else value
 
@@ -446,10 +483,17 @@ def main() -> None:
     )
     parser.add_argument("--tiles", default="", help="comma-separated metric keys (default: every tile of the board)")
     parser.add_argument("--keep", action="store_true", help="keep the generated database and export")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time a database (and export) kept by an earlier --keep run again, without generating (same flags)",
+    )
     args = parser.parse_args()
 
     url = bench_database_url(DB_NAME)
-    recreate_database(url)
+    reuse = args.reuse and _kept(url)
+    if not reuse:
+        recreate_database(url)
     os.environ.update(
         DATABASE_URL=url, DJANGO_SETTINGS_MODULE="groupbuy.settings.local", BI_ROLLUPS="true", DEBUG="false"
     )
@@ -472,27 +516,37 @@ def main() -> None:
     t0 = clock.localtime().replace(year=first_day.year, month=first_day.month, day=first_day.day, hour=0, minute=0)
     t0 = t0.replace(second=0, microsecond=0)
 
-    started = time.monotonic()
-    with psycopg.connect(url) as conn:
-        conn.execute("SET max_parallel_workers_per_gather = 0")
-        generate(conn, events=args.events, persons=args.persons, communities=args.communities, days=args.days, t0=t0)
-        total = conn.execute("SELECT count(*) FROM stream_event").fetchone()[0]
-    generate_s = time.monotonic() - started
-    print(f"generated {total} events in {generate_s:.0f} s", flush=True)
+    generate_s = domain_s = rate = 0.0
+    if reuse:
+        with psycopg.connect(url) as conn:
+            total = conn.execute("SELECT count(*) FROM stream_event").fetchone()[0]
+            domain = _domain_counts(conn)
+            conn.execute("ANALYZE")
+        print(f"reusing {DB_NAME}: {total} events, domain rows {domain}", flush=True)
+    else:
+        started = time.monotonic()
+        with psycopg.connect(url) as conn:
+            conn.execute("SET max_parallel_workers_per_gather = 0")
+            generate(
+                conn, events=args.events, persons=args.persons, communities=args.communities, days=args.days, t0=t0
+            )
+            total = conn.execute("SELECT count(*) FROM stream_event").fetchone()[0]
+        generate_s = time.monotonic() - started
+        print(f"generated {total} events in {generate_s:.0f} s", flush=True)
 
-    started = time.monotonic()
-    passed = rollups.catch_up(settle=timedelta(0), max_batches=None)
-    catch_up_s = time.monotonic() - started
-    rate = passed / catch_up_s if catch_up_s else 0.0
-    print(f"rollups caught up: {passed} events in {catch_up_s:.1f} s ({rate:,.0f} events/s)", flush=True)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE bi_rollup_day, bi_rollup_day_all, bi_rollup_campaign, bi_rollup_order")
+        started = time.monotonic()
+        passed = rollups.catch_up(settle=timedelta(0), max_batches=None)
+        catch_up_s = time.monotonic() - started
+        rate = passed / catch_up_s if catch_up_s else 0.0
+        print(f"rollups caught up: {passed} events in {catch_up_s:.1f} s ({rate:,.0f} events/s)", flush=True)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE bi_rollup_day, bi_rollup_day_all, bi_rollup_campaign, bi_rollup_order")
 
-    started = time.monotonic()
-    with psycopg.connect(url) as conn:
-        domain = generate_domain(conn, persons=args.persons, communities=args.communities, days=args.days, t0=t0)
-    domain_s = time.monotonic() - started
-    print(f"domain rows {domain} in {domain_s:.0f} s", flush=True)
+        started = time.monotonic()
+        with psycopg.connect(url) as conn:
+            domain = generate_domain(conn, persons=args.persons, communities=args.communities, days=args.days, t0=t0)
+        domain_s = time.monotonic() - started
+        print(f"domain rows {domain} in {domain_s:.0f} s", flush=True)
 
     # The scopes as the board resolves them (bi.scope.scope_resolve: the pickers of an installation-wide operator).
     from community.models import User
@@ -537,11 +591,17 @@ def main() -> None:
         print(f"{key}: p95 {ours[key]['p95_ms']} ms, cold {ours[key]['cold_ms']} ms", flush=True)
 
     out = Path(os.environ.get("BENCH_TMP", "/tmp/groupbuy-bench")) / "dashboards-export"
-    shutil.rmtree(out, ignore_errors=True)
-    started = time.monotonic()
-    written = stream_export.export(out)
-    export_s = time.monotonic() - started
-    print(f"exported {sum(written.values())} events in {len(written)} day partitions in {export_s:.0f} s", flush=True)
+    export_s = 0.0
+    if reuse and any(out.glob("day=*/events.jsonl")):
+        print(f"reusing the export in {out}", flush=True)
+    else:
+        shutil.rmtree(out, ignore_errors=True)
+        started = time.monotonic()
+        written = stream_export.export(out)
+        export_s = time.monotonic() - started
+        print(
+            f"exported {sum(written.values())} events in {len(written)} day partitions in {export_s:.0f} s", flush=True
+        )
 
     from chdb import session as chdb_session
 
@@ -568,6 +628,7 @@ def main() -> None:
     compared = [t for t in ours.values() if t["chdb_p95_ms"]]
     result = {
         "events": total,
+        "reused": bool(reuse),
         "tiles": ours,
         "max_p95_ms": max(t["p95_ms"] for t in ours.values()),
         "worst_ratio_to_chdb": round(max(t["p95_ms"] / t["chdb_p95_ms"] for t in compared), 3) if compared else None,
