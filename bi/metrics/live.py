@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Avg, Max, QuerySet, Sum
+from django.db.models import Avg, F, Max, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 
 from community.models import User
 from jielong.models import Campaign, Order
@@ -145,19 +146,48 @@ def _sold_out(campaign: Campaign) -> tuple[timedelta, list[int]] | None:
     return max(takers[-1][1] - campaign.opens_at, timedelta(0)), [user_id for user_id, _at in takers]
 
 
+def _perk_takers(scope: Scope) -> QuerySet[Order]:
+    """The perk orders that count (not cancelled) of the scope's perk jielongs, each with its place among them
+    (``place``: 1 for the earliest, by time then jielong number) and its jielong's ``limit`` and ``opens_at``:
+    what :func:`_sold_out` reads one jielong at a time, for every jielong in one window-function query."""
+    return (
+        Order.objects.filter(campaign_id__in=_perk_campaigns(scope).order_by().values("pk"), is_perk=True)
+        .exclude(status=Order.Status.CANCELLED)
+        .annotate(
+            place=Window(
+                RowNumber(), partition_by=[F("campaign_id")], order_by=[F("created_at").asc(), F("seq").asc()]
+            ),
+            limit=F("campaign__perk_limit"),
+            opens_at=F("campaign__opens_at"),
+        )
+        .order_by()
+    )
+
+
 def perk_sellout(scope: Scope) -> Figure:
-    spans = [found[0] for c in _perk_campaigns(scope) if (found := _sold_out(c)) is not None]
+    # The N-th place of each jielong whose N places were all taken: one query (the window numbers every
+    # jielong's perk orders), not one per jielong.
+    nth = _perk_takers(scope).filter(place=F("limit")).values_list("campaign_id", "created_at", "opens_at")
+    spans = [max(at - opens_at, timedelta(0)) for _campaign, at, opens_at in sorted(nth)]
+    campaigns = _perk_campaigns(scope).count()
     if not spans:
-        return Figure(None, 0, _perk_campaigns(scope).count())
+        return Figure(None, 0, campaigns)
     minutes = sum(s.total_seconds() for s in spans) / len(spans) / 60
-    return Figure(round(minutes, 1), len(spans), _perk_campaigns(scope).count())
+    return Figure(round(minutes, 1), len(spans), campaigns)
 
 
 def perk_sellout_people(scope: Scope, part: str) -> list[PersonRow]:
+    takers: dict[int, list[tuple[int, int]]] = {}
+    limits: dict[int, int] = {}
+    for campaign_id, place, user_id, limit in (
+        _perk_takers(scope).filter(place__lte=F("limit")).values_list("campaign_id", "place", "user_id", "limit")
+    ):
+        takers.setdefault(campaign_id, []).append((place, user_id))
+        limits[campaign_id] = limit
     details: dict[int, str] = {}
-    for campaign in _perk_campaigns(scope):
-        found = _sold_out(campaign)
-        if found:
-            for user_id in found[1]:
-                details.setdefault(user_id, campaign.title)
+    for campaign_id, title in _perk_campaigns(scope).values_list("pk", "title"):
+        taken = takers.get(campaign_id, [])
+        if taken and len(taken) >= limits[campaign_id]:  # sold out: its N-th place was taken
+            for _place, user_id in sorted(taken):
+                details.setdefault(user_id, title)
     return person_rows(details)
