@@ -101,3 +101,55 @@ class RollupCampaign(models.Model):
 
     def __str__(self) -> str:
         return f"jielong {self.campaign_id}"
+
+
+# --- watch facts: kept by triggers on livestream_watchrecord (migration 0004, PostgreSQL) ---------------------
+
+SESSION_BLOCK = 1024  # session ids per ViewerSessions row: bit (id % 1024) of block (id // 1024)
+WATCH_SHARDS = 8  # WatchTotal rows per session (user_id % 8), so concurrent heartbeats do not queue on one row
+
+
+class SessionBitsField(models.Field):
+    """``bit(1024)`` on PostgreSQL: one bit per live session of a block of ids (read and written in SQL only)."""
+
+    description = "a bit per live session of a block of 1,024 session ids"
+
+    def db_type(self, connection):
+        return f"bit({SESSION_BLOCK})" if connection.vendor == "postgresql" else "blob"
+
+
+class ViewerSessions(models.Model):
+    """Which live sessions a member has a watch record of: bit ``session_id % 1024`` of the row for block
+    ``session_id // 1024`` is set while ``livestream.WatchRecord(session, user)`` exists. "Distinct viewers of
+    these sessions" is then one AND per member (``sessions & mask``) instead of a distinct over every watch
+    record. Written in the same transaction as the watch records, by statement triggers on
+    ``livestream_watchrecord`` (insert, update, delete, truncate; bulk SQL and cascades included) — PostgreSQL
+    only; elsewhere the tiles read the watch records (``bi.metrics``)."""
+
+    user_id = models.BigIntegerField()
+    block = models.IntegerField()
+    sessions = SessionBitsField()
+
+    class Meta:
+        db_table = "bi_viewer_sessions"
+        constraints = [models.UniqueConstraint(fields=["user_id", "block"], name="bi_viewer_sessions_key")]
+
+    def __str__(self) -> str:
+        return f"viewer {self.user_id} block {self.block}"
+
+
+class WatchTotal(models.Model):
+    """Per live session (in ``WATCH_SHARDS`` rows by ``user_id % 8``): its watch records and their seconds
+    watched, kept by the same triggers. Σ over a scope's sessions ÷ Σ records is the average watch time."""
+
+    session_id = models.BigIntegerField()
+    shard = models.SmallIntegerField()
+    records = models.BigIntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "bi_watch_total"
+        constraints = [models.UniqueConstraint(fields=["session_id", "shard"], name="bi_watch_total_key")]
+
+    def __str__(self) -> str:
+        return f"session {self.session_id} shard {self.shard}"

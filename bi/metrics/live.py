@@ -16,12 +16,17 @@ from .base import (
     Figure,
     PersonRow,
     in_scope_communities,
+    live_joiner_count,
     live_joiners,
     minutes_text,
     person_rows,
     ratio,
+    targeted_counts,
     targeted_members,
+    use_watch_facts,
+    viewer_count,
     viewers,
+    watch_average_seconds,
     watched_targeting_session,
     yuan_text,
 )
@@ -30,6 +35,8 @@ from .base import (
 
 
 def community_to_viewer(scope: Scope) -> Figure:
+    if use_watch_facts():
+        return ratio(*targeted_counts(scope))
     members = targeted_members(scope)
     return ratio(members.filter(watched_targeting_session(scope)).count(), members.count())
 
@@ -52,6 +59,8 @@ def community_to_viewer_people(scope: Scope, part: str) -> list[PersonRow]:
 
 
 def viewer_to_joiner(scope: Scope) -> Figure:
+    if use_watch_facts():
+        return ratio(live_joiner_count(scope), viewer_count(scope))
     return ratio(live_joiners(scope).count(), viewers(scope).count())
 
 
@@ -78,7 +87,10 @@ def _watch_records(scope: Scope) -> QuerySet[WatchRecord]:
 
 
 def average_watch(scope: Scope) -> Figure:
-    seconds = _watch_records(scope).aggregate(a=Avg("seconds_watched"))["a"]
+    if use_watch_facts():
+        seconds = watch_average_seconds(scope)
+    else:
+        seconds = _watch_records(scope).aggregate(a=Avg("seconds_watched"))["a"]
     return Figure(round(seconds / 60, 1) if seconds is not None else None)
 
 

@@ -1,0 +1,262 @@
+"""The live tiles' fast paths (PostgreSQL): the watch facts the triggers keep (``bi.models.ViewerSessions``,
+``bi.models.WatchTotal``) equal their recomputation from the watch records after every kind of write, and the
+tiles computed from them (社群→直播观看, 直播→接龙, 平均观看时长) and 福利售罄用时's single window query give the
+same figures as the watch-record querysets and the per-jielong reading, over a seeded random data set and
+scopes of every shape."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import F
+
+from bi import metrics
+from bi.metrics import live
+from bi.models import ViewerSessions, WatchTotal
+from bi.scope import Scope
+from community.models import Membership
+from groupbuy import clock
+from jielong.models import Campaign, Order
+from livestream.models import LiveSession, WatchRecord
+from tests import factories as f
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the watch facts are kept on PostgreSQL"),
+]
+
+
+def _facts() -> tuple[dict, dict]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT user_id, block, sessions::text FROM bi_viewer_sessions "
+            "WHERE position('1' in sessions::text) > 0 ORDER BY 1, 2"
+        )
+        bits = {(u, b): s for u, b, s in cursor.fetchall()}
+        cursor.execute(
+            "SELECT session_id, shard, records, seconds FROM bi_watch_total WHERE records <> 0 OR seconds <> 0"
+        )
+        totals = {(s, shard): (r, sec) for s, shard, r, sec in cursor.fetchall()}
+    return bits, totals
+
+
+def _recomputed() -> tuple[dict, dict]:
+    bits: dict[tuple[int, int], list[str]] = {}
+    totals: dict[tuple[int, int], list[int]] = {}
+    for session_id, user_id, seconds in WatchRecord.objects.values_list("session_id", "user_id", "seconds_watched"):
+        row = bits.setdefault((user_id, session_id // 1024), ["0"] * 1024)
+        row[session_id % 1024] = "1"
+        total = totals.setdefault((session_id, user_id % 8), [0, 0])
+        total[0] += 1
+        total[1] += seconds
+    return {k: "".join(v) for k, v in bits.items()}, {k: tuple(v) for k, v in totals.items()}
+
+
+def _record(session, user, seconds=60):
+    now = clock.now()
+    return WatchRecord.objects.create(
+        session=session, user=user, first_seen_at=now, last_seen_at=now, seconds_watched=seconds
+    )
+
+
+def test_watch_facts_follow_every_write_to_the_watch_records():
+    s1, s2 = f.live_session(title="S1"), f.live_session(title="S2")
+    a, b, c = f.member(), f.member(), f.member()
+    assert _facts() == ({}, {})
+
+    _record(s1, a, 120)  # the heartbeat's first write
+    _record(s2, a, 30)
+    now = clock.now()
+    WatchRecord.objects.bulk_create(  # one statement, several rows
+        [
+            WatchRecord(session=s, user=u, first_seen_at=now, last_seen_at=now, seconds_watched=10)
+            for s, u in ((s1, b), (s2, b), (s1, c))
+        ]
+    )
+    assert _facts() == _recomputed()
+
+    record = WatchRecord.objects.get(session=s1, user=a)  # the heartbeat's later writes: seconds move, no pair
+    for _ in range(3):
+        WatchRecord.objects.filter(pk=record.pk).update(seconds_watched=F("seconds_watched") + 10)
+    assert _facts() == _recomputed()
+
+    moved = WatchRecord.objects.get(session=s2, user=b)
+    moved.user = c  # a pair changed (an admin fix): b's bit for S2 cleared, c's set
+    moved.save()
+    assert _facts() == _recomputed()
+
+    WatchRecord.objects.filter(session=s1, user=b).delete()  # one deleted
+    assert _facts() == _recomputed()
+    a.delete()  # a member erased: their records cascade
+    assert _facts() == _recomputed()
+    s2.delete()  # a session removed: its records cascade
+    assert _facts() == _recomputed()
+
+    with connection.cursor() as cursor:  # bulk SQL, as an import or the benchmark writes
+        cursor.execute(
+            "INSERT INTO livestream_watchrecord (session_id, user_id, first_seen_at, last_seen_at, seconds_watched) "
+            "SELECT %s, id, now(), now(), 45 FROM community_user WHERE id NOT IN "
+            "(SELECT user_id FROM livestream_watchrecord WHERE session_id = %s)",
+            [s1.pk, s1.pk],
+        )
+    assert _facts() == _recomputed()
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's transaction: its deferred checks first
+        cursor.execute("TRUNCATE livestream_watchrecord")
+    assert _facts() == ({}, {})
+
+
+def test_a_session_id_past_the_first_block_lands_in_its_own_block():
+    session = f.live_session(title="far")
+    LiveSession.objects.filter(pk=session.pk).update(id=2 * 1024 + 5)
+    session = LiveSession.objects.get(pk=2 * 1024 + 5)
+    member = f.member()
+    _record(session, member)
+    assert list(ViewerSessions.objects.values_list("user_id", "block")) == [(member.pk, 2)]
+    assert _facts() == _recomputed()
+    assert list(WatchTotal.objects.values_list("session_id", "records", "seconds")) == [(session.pk, 1, 60)]
+
+
+# --- the tiles: the fast paths against the watch-record querysets -------------------------------------------
+
+
+def _world(seed: int):
+    """Communities, members (some with two memberships, some left, some joined late), ended sessions aimed at
+    random communities, watch records, live and other jielongs with orders (some cancelled) and perk places."""
+    rng = random.Random(seed)
+    now = clock.now()
+    communities = [f.community(name=f"C{i}") for i in range(4)]
+    sessions = []
+    for i in range(7):
+        start = now - timedelta(days=rng.randint(1, 60), hours=rng.randint(0, 12))
+        s = f.live_session(title=f"S{i}", status=LiveSession.Status.ENDED, started_at=start)
+        LiveSession.objects.filter(pk=s.pk).update(
+            started_at=start, ended_at=None if i == 6 else start + timedelta(hours=1)
+        )
+        s.communities.set(rng.sample(communities, rng.randint(1, 3)))
+        sessions.append(s)
+    people = [f.member(nickname=f"m{i}") for i in range(40)]
+    for person in people:
+        for community in rng.sample(communities, rng.choice((1, 1, 2))):
+            f.membership(
+                user=person,
+                community=community,
+                status=rng.choice([Membership.Status.ACTIVE] * 4 + [Membership.Status.LEFT]),
+                joined_at=now - timedelta(days=rng.randint(0, 90)),
+            )
+    for s in sessions:
+        for person in rng.sample(people, rng.randint(5, 25)):
+            _record(s, person, rng.randint(0, 3600))
+    seq = 0
+    for i in range(10):
+        session = rng.choice([*sessions, None])
+        opens = now - timedelta(days=rng.randint(0, 40))
+        campaign = f.campaign(
+            title=f"J{i}",
+            communities=rng.sample(communities, rng.randint(1, 2)),
+            live_session=session,
+            perk_limit=rng.choice([0, 2, 3]),
+            opens_at=opens,
+        )
+        for place, person in enumerate(rng.sample(people, rng.randint(0, 8))):
+            seq += 1
+            Order.objects.create(
+                campaign=campaign,
+                user=person,
+                community=rng.choice(communities),
+                seq=seq,
+                status=rng.choice([Order.Status.JOINED, Order.Status.JOINED, Order.Status.CANCELLED]),
+                is_perk=place < 4,
+                total_fen=rng.randint(100, 5000),
+                created_at=opens + timedelta(minutes=rng.randint(-5, 90)),
+            )
+    return communities, sessions
+
+
+def _scopes(communities, sessions) -> list[Scope]:
+    today = clock.localdate()
+    ended = tuple(s.pk for s in sessions)
+
+    def scope(community_ids, session_ids, picked=False, days=90) -> Scope:
+        return Scope(today - timedelta(days=days - 1), today, community_ids, session_ids, picked, "", {})
+
+    ids = [c.pk for c in communities]
+    return [
+        scope(None, ended),
+        scope(None, ended[:3], days=30),
+        scope((ids[0],), ended),
+        scope((ids[1], ids[2]), ended[2:]),
+        scope(tuple(ids), ended),
+        scope(None, (ended[1],), picked=True),
+        scope((ids[3],), (ended[4],), picked=True),
+        scope(None, ()),
+        Scope(date(2000, 1, 1), date(2000, 1, 2), None, (), False, "", {}),
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_fast_tiles_equal_the_watch_record_queries(seed, monkeypatch):
+    communities, sessions = _world(seed)
+    scopes = _scopes(communities, sessions)
+    keys = ("community_to_viewer", "viewer_to_joiner", "average_watch")
+    fast = [{key: metrics.METRICS[key].compute(s) for key in keys} for s in scopes]
+    monkeypatch.setattr(live, "use_watch_facts", lambda: False)
+    plain = [{key: metrics.METRICS[key].compute(s) for key in keys} for s in scopes]
+    assert fast == plain
+    assert any(figures["community_to_viewer"].numerator for figures in fast)  # the data set is not all empty
+    assert any(figures["viewer_to_joiner"].numerator for figures in fast)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_perk_sellout_in_one_query_equals_reading_each_jielong(seed):
+    communities, sessions = _world(seed)
+    for scope in _scopes(communities, sessions):
+        campaigns = list(live._perk_campaigns(scope))
+        found = {c.pk: live._sold_out(c) for c in campaigns}
+        spans = [x[0] for x in found.values() if x is not None]
+        minutes = round(sum(s.total_seconds() for s in spans) / len(spans) / 60, 1) if spans else None
+        assert metrics.perk_sellout(scope) == metrics.Figure(minutes, len(spans), len(campaigns))
+        takers: dict[int, str] = {}
+        for c in campaigns:
+            if found[c.pk]:
+                for user_id in found[c.pk][1]:
+                    takers.setdefault(user_id, c.title)
+        people = metrics.perk_sellout_people(scope, "numerator")
+        assert {p.user_id: p.detail for p in people} == takers
+
+
+def test_perk_sellout_counts_a_jielong_whose_places_were_all_taken_and_not_one_short():
+    now = clock.now()
+    full = f.campaign(title="full", perk_limit=2, opens_at=now - timedelta(minutes=30))
+    short = f.campaign(title="short", perk_limit=3, opens_at=now - timedelta(minutes=30))
+    community = f.community()
+    people = [f.member(nickname=f"p{i}") for i in range(4)]
+    rows = [
+        (full, people[0], 1, 5, Order.Status.JOINED),
+        (full, people[1], 2, 7, Order.Status.CANCELLED),  # a cancelled place does not count
+        (full, people[2], 3, 12, Order.Status.JOINED),
+        (short, people[3], 4, 3, Order.Status.JOINED),
+        (short, people[0], 5, 4, Order.Status.JOINED),
+    ]
+    for campaign, person, seq, minutes, status in rows:
+        Order.objects.create(
+            campaign=campaign,
+            user=person,
+            community=community,
+            seq=seq,
+            status=status,
+            is_perk=True,
+            total_fen=100,
+            created_at=campaign.opens_at + timedelta(minutes=minutes),
+        )
+    today = clock.localdate()
+    scope = Scope(today - timedelta(days=1), today, None, (), False, "", {})
+    assert metrics.perk_sellout(scope) == metrics.Figure(12.0, 1, 2)
+    assert {p.user_id: p.detail for p in metrics.perk_sellout_people(scope, "numerator")} == {
+        people[0].pk: "full",
+        people[2].pk: "full",
+    }
+    assert Campaign.objects.count() == 2
