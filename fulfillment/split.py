@@ -7,8 +7,9 @@
 - ``Handout`` + ``HandoutLine``: per member per pickup point, the merged hand-out with its pickup code;
 - ``Parcel``: per order, where it is (created ``pending``; cancelled orders' parcels become ``cancelled``).
 
-It is written in set-based SQL (one temp table, then one upsert per document), because a delivery day is
-100k orders. It is idempotent (an upsert that finds the same quantity writes nothing) and incremental: a
+It is written in set-based SQL (the day's lines in one temp table, its members with their hand-out ids —
+drawn before any hand-out is written — in another, then one statement per document), because a delivery
+day is 100k orders. It is idempotent (an upsert that finds the same quantity writes nothing) and incremental: a
 row whose quantity changes keeps ``previous_quantity`` and gets ``changed_at``; a row nothing feeds any more
 falls to 0 and is marked the same way. Units a supplier could not supply (``Shortage``) are picked (the
 supplier was asked for them) but neither loaded nor handed out. Splits of one day are serialised with the
@@ -21,7 +22,7 @@ import dataclasses
 import logging
 from datetime import date, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
@@ -105,7 +106,7 @@ def split_due(*, now: datetime | None = None) -> list[SplitResult]:
 
 # Each statement runs on its own (SQLite executes one per call); the SQL is the common subset of PostgreSQL
 # and SQLite ≥ 3.39 (upserts, IS DISTINCT FROM), so the embedded demo splits the same way.
-_TEMP_TABLES = ("split_versions", "split_src", "split_routes", "split_pairs", "split_handout")
+_TEMP_TABLES = ("split_versions", "split_src", "split_routes", "split_pairs")
 
 _SOURCE = [
     """
@@ -128,7 +129,6 @@ JOIN catalogue_product p ON p.id = s.product_id
 LEFT JOIN fulfillment_shortage sh ON sh.order_line_id = ol.id
 WHERE v.status IN ('formed', 'completed') AND o.status <> 'cancelled' AND o.pickup_point_id IS NOT NULL
 """,
-    "ANALYZE split_src",
 ]
 # For the anti-joins of a re-split (and SQLite, which has no hash joins); a first split has nothing to zero.
 _SOURCE_INDEXES = [
@@ -199,60 +199,82 @@ WHERE fulfillment_loadline.quantity <> excluded.quantity
    OR fulfillment_loadline.zone <> excluded.zone
 """
 
-# The members at a point that have no hand-out for the day yet, read before any is written (see above).
+# Every member at a point with what they collect today, and the id of their hand-out: the one they have, or
+# a new id drawn here (``{new_id}``), before any hand-out is written — the hand-out lines and the parcels
+# then take their hand-out from this table, with no join back to the hand-outs just written (whose
+# statistics say "empty" until analysed). Read before any hand-out is written (see above).
 _PAIRS = """
 CREATE TEMP TABLE split_pairs AS
-SELECT DISTINCT s.pickup_point_id, s.user_id FROM split_src s
-WHERE NOT EXISTS (
-    SELECT 1 FROM fulfillment_handout h
-    WHERE h.delivery_date = %(d)s AND h.pickup_point_id = s.pickup_point_id AND h.user_id = s.user_id
-)
+SELECT q.pickup_point_id AS pickup_point_id, q.user_id AS user_id, COALESCE(h.id, {new_id}) AS handout_id,
+       CASE WHEN h.id IS NULL THEN 1 ELSE 0 END AS new
+FROM (SELECT DISTINCT pickup_point_id, user_id FROM split_src) q
+LEFT JOIN fulfillment_handout h
+  ON h.delivery_date = %(d)s AND h.pickup_point_id = q.pickup_point_id AND h.user_id = q.user_id
+ORDER BY q.pickup_point_id, q.user_id
 """
+# PostgreSQL draws from the hand-outs' own sequence; SQLite (whose writers take turns on the whole database)
+# numbers the new ones after the highest id it ever gave (AUTOINCREMENT's sqlite_sequence).
+_NEW_ID = {
+    "postgresql": "nextval(%(handout_seq)s::regclass)",
+    "sqlite": """(SELECT MAX(COALESCE((SELECT MAX(id) FROM fulfillment_handout), 0),
+                        COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'fulfillment_handout'), 0)))
+       + row_number() OVER (PARTITION BY h.id IS NULL ORDER BY q.pickup_point_id, q.user_id)""",
+}
+_PAIRS_INDEXES = [
+    "CREATE UNIQUE INDEX split_pairs_member ON split_pairs (pickup_point_id, user_id)",
+    "CREATE INDEX split_pairs_handout ON split_pairs (handout_id)",
+]
 
 # Codes are 6 random digits, unique per pickup point: a collision skips the row, and the next round retries
-# it with a new code (only the pairs still without a hand-out: the unique index answers each).
+# it with a new code (only the pairs still without a hand-out: its id answers each).
 _HANDOUTS = """
-INSERT INTO fulfillment_handout (brand_id, delivery_date, pickup_point_id, user_id, code, created_at)
-SELECT %(b)s, %(d)s, p.pickup_point_id, p.user_id, {code}, %(now)s
-FROM split_pairs p WHERE true {retry}
-ORDER BY p.pickup_point_id, p.user_id
+INSERT INTO fulfillment_handout (id, brand_id, delivery_date, pickup_point_id, user_id, code, created_at)
+SELECT p.handout_id, %(b)s, %(d)s, p.pickup_point_id, p.user_id, {code}, %(now)s
+FROM split_pairs p WHERE p.new = 1 {retry}
+ORDER BY p.handout_id
 ON CONFLICT DO NOTHING
 """
-_HANDOUTS_RETRY = """AND NOT EXISTS (
-    SELECT 1 FROM fulfillment_handout h
-    WHERE h.delivery_date = %(d)s AND h.pickup_point_id = p.pickup_point_id AND h.user_id = p.user_id
-)"""
+_HANDOUTS_RETRY = "AND NOT EXISTS (SELECT 1 FROM fulfillment_handout h WHERE h.id = p.handout_id)"
+# PostgreSQL's first round draws the codes and leaves out, in the same statement, a code drawn twice at a
+# point or already given there (on any day): a plain INSERT then, without the upsert's speculative insertion
+# per row. The pairs it left out get theirs in the rounds above; a code another transaction gave at the same
+# moment (a split of another day at the point) fails it, and the rounds above then do all.
+_HANDOUTS_DRAWN = """
+INSERT INTO fulfillment_handout (id, brand_id, delivery_date, pickup_point_id, user_id, code, created_at)
+SELECT c.handout_id, %(b)s, %(d)s, c.pickup_point_id, c.user_id, c.code, %(now)s
+FROM (
+    SELECT DISTINCT ON (c.pickup_point_id, c.code) c.handout_id, c.pickup_point_id, c.user_id, c.code
+    FROM (SELECT p.handout_id, p.pickup_point_id, p.user_id, {code} AS code FROM split_pairs p WHERE p.new = 1) c
+    WHERE NOT EXISTS (
+        SELECT 1 FROM fulfillment_handout x WHERE x.pickup_point_id = c.pickup_point_id AND x.code = c.code
+    )
+    ORDER BY c.pickup_point_id, c.code, c.handout_id
+) c
+ORDER BY c.handout_id
+"""
 _RANDOM_CODE = {
     "postgresql": "lpad(floor(random() * 1000000)::int::text, 6, '0')",
     "sqlite": "substr('000000' || abs(random() %% 1000000), -6, 6)",
 }
 
-_HANDOUT_SOURCE = """
-CREATE TEMP TABLE split_handout AS
-SELECT h.id AS handout_id, s.order_id AS order_id, s.sku_id AS sku_id, s.deliver AS deliver,
-       h.pickup_point_id AS pickup_point_id
-FROM split_src s
-JOIN fulfillment_handout h
-  ON h.delivery_date = %(d)s AND h.pickup_point_id = s.pickup_point_id AND h.user_id = s.user_id
-"""
-_HANDOUT_ZERO = [
-    "CREATE INDEX split_handout_sku ON split_handout (handout_id, sku_id)",
-    """
+# A day's order lines with the hand-out each goes into.
+_WITH_HANDOUT = """split_src s
+JOIN split_pairs p ON p.pickup_point_id = s.pickup_point_id AND p.user_id = s.user_id"""
+_HANDOUT_ZERO = f"""
 UPDATE fulfillment_handoutline SET previous_quantity = quantity, quantity = 0, changed_at = %(now)s
 WHERE quantity > 0
   AND handout_id IN (SELECT id FROM fulfillment_handout WHERE brand_id = %(b)s AND delivery_date = %(d)s)
   AND NOT EXISTS (
-      SELECT 1 FROM split_handout s
-      WHERE s.handout_id = fulfillment_handoutline.handout_id AND s.sku_id = fulfillment_handoutline.sku_id
+      SELECT 1 FROM {_WITH_HANDOUT}
+      WHERE p.handout_id = fulfillment_handoutline.handout_id AND s.sku_id = fulfillment_handoutline.sku_id
         AND s.deliver > 0
   )
-""",
-]
-_HANDOUT_LINES = """
+"""
+_HANDOUT_LINES = f"""
 INSERT INTO fulfillment_handoutline (handout_id, sku_id, quantity, previous_quantity, changed_at)
-SELECT handout_id, sku_id, SUM(deliver), %(new_prev)s, %(new_at)s
-FROM split_handout WHERE true GROUP BY handout_id, sku_id HAVING SUM(deliver) > 0
-ORDER BY handout_id, sku_id
+SELECT p.handout_id, s.sku_id, SUM(s.deliver), %(new_prev)s, %(new_at)s
+FROM {_WITH_HANDOUT} WHERE true GROUP BY p.handout_id, s.sku_id HAVING SUM(s.deliver) > 0
+ORDER BY p.handout_id, s.sku_id
 """
 _HANDOUT_LINES_CONFLICT = "ON CONFLICT (handout_id, sku_id) DO UPDATE SET" + _upsert_quantity("fulfillment_handoutline")
 
@@ -260,13 +282,17 @@ _HANDOUT_LINES_CONFLICT = "ON CONFLICT (handout_id, sku_id) DO UPDATE SET" + _up
 # split of a day upserts only the orders that have one (rare: a moved campaign) and inserts the rest plainly.
 _PARCELS = """
 INSERT INTO fulfillment_parcel (order_id, brand_id, delivery_date, pickup_point_id, handout_id, state, state_changed_at)
-SELECT order_id, %(b)s, %(d)s, pickup_point_id, handout_id,
-       CASE WHEN SUM(deliver) = 0 THEN 'shortage' ELSE 'pending' END, %(now)s
-FROM split_handout s WHERE {which}
-GROUP BY order_id, handout_id, pickup_point_id
-ORDER BY order_id
+SELECT o.order_id, %(b)s, %(d)s, o.pickup_point_id, p.handout_id,
+       CASE WHEN o.deliver = 0 THEN 'shortage' ELSE 'pending' END, %(now)s
+FROM (
+    SELECT s.order_id, s.pickup_point_id, s.user_id, SUM(s.deliver) AS deliver FROM split_src s
+    WHERE {which} GROUP BY s.order_id, s.pickup_point_id, s.user_id
+) o
+JOIN split_pairs p ON p.pickup_point_id = o.pickup_point_id AND p.user_id = o.user_id
+WHERE true
+ORDER BY o.order_id
 """
-_PARCEL_EXISTS = "EXISTS (SELECT 1 FROM fulfillment_parcel p WHERE p.order_id = s.order_id)"
+_PARCEL_EXISTS = "EXISTS (SELECT 1 FROM fulfillment_parcel x WHERE x.order_id = s.order_id)"
 _PARCELS_CONFLICT = """
 ON CONFLICT (order_id) DO UPDATE SET
     delivery_date = excluded.delivery_date,
@@ -319,6 +345,8 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
         if postgres:
             # The GROUP BYs of a 100k-order day hash ~10 MB each: in memory rather than spilled to disk.
             cur.execute("SET LOCAL work_mem = '64MB'")
+            # The temp tables' statistics only steer hash-or-sort choices: a 3,000-row sample does.
+            cur.execute("SET LOCAL default_statistics_target = 10")
         for table in _TEMP_TABLES:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
         cur.execute(
@@ -334,6 +362,7 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
         _run(cur, _SOURCE, params)
         if resplit or not postgres:
             _run(cur, _SOURCE_INDEXES, params)
+        cur.execute("ANALYZE split_src")
         cur.execute("SELECT count(DISTINCT order_id), COALESCE(SUM(quantity), 0) FROM split_src")
         orders, units = cur.fetchone()
 
@@ -358,23 +387,34 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
         )
         unrouted = tuple(row[0] for row in cur.fetchall())
 
-        cur.execute(_PAIRS, params)
-        cur.execute("SELECT count(*) FROM split_pairs")
+        if postgres:
+            cur.execute("SELECT pg_get_serial_sequence('fulfillment_handout', 'id')")
+            params["handout_seq"] = cur.fetchone()[0]
+        cur.execute(_PAIRS.format(new_id=_NEW_ID[connection.vendor]), params)
+        if resplit or not postgres:
+            _run(cur, _PAIRS_INDEXES, params)
+        if postgres:  # a few thousand to 100k members: hashed, and the plans below know it
+            cur.execute("ANALYZE split_pairs")
+        cur.execute("SELECT count(*) FROM split_pairs WHERE new = 1")
         missing, created = cur.fetchone()[0], 0
+        if postgres and missing:
+            try:
+                with transaction.atomic():
+                    cur.execute(_HANDOUTS_DRAWN.format(code=_RANDOM_CODE["postgresql"]), params)
+                    created = cur.rowcount
+            except IntegrityError:
+                created = 0
         for round_ in range(20):
             if created >= missing:
                 break
-            retry = _HANDOUTS_RETRY if round_ else ""
+            retry = _HANDOUTS_RETRY if round_ or created else ""
             cur.execute(_HANDOUTS.format(code=_RANDOM_CODE[connection.vendor], retry=retry), params)
             created += cur.rowcount
         else:  # pragma: no cover - a point with ~a million live codes
             raise SplitError(_("Could not give every hand-out a pickup code; please try again."))
 
-        if postgres and created:  # the join below would take the hand-outs just written for a handful
-            cur.execute("ANALYZE fulfillment_handout")
-        cur.execute(_HANDOUT_SOURCE, params)
         if resplit:
-            _run(cur, _HANDOUT_ZERO, params)
+            cur.execute(_HANDOUT_ZERO, params)
         cur.execute(_HANDOUT_LINES + (_HANDOUT_LINES_CONFLICT if resplit else ""), params)
         handout_changed = _changed_handout_lines(cur, params) if resplit else 0
 
