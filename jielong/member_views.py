@@ -95,40 +95,12 @@ def _items(campaign: Campaign, items: list[CampaignItem] | None = None) -> list[
     return items
 
 
-def _parse_quantities(post) -> dict[int, int]:
-    """``qty_<item pk>`` fields: blank or 0 means "not this item"; the rest is judged by the join's
-    rules (``rules.quantity_from_form`` here, ``rules.check_input`` in the service), so the page
-    refuses what the API refuses, with the same message."""
-    quantities: dict[int, int] = {}
-    for name, value in post.items():
-        if not name.startswith("qty_"):
-            continue
-        quantity = rules.quantity_from_form(value)
-        try:
-            item_id = int(name.removeprefix("qty_"))
-        except ValueError:
-            raise rules.join_error({"code": "bad_quantity"}) from None
-        if quantity != 0:
-            quantities[item_id] = quantity
-    return quantities
-
-
 def _quantity_or_zero(value) -> int:
     """A shown quantity for the running total: whatever was typed, or 0 where it is no number."""
     try:
         return max(int(value or 0), 0)
     except (TypeError, ValueError):
         return 0
-
-
-def _pickup_point_id(post) -> int | None:
-    value = (post.get("pickup_point") or "").strip()
-    if not value:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise services.JoinRefused(_("Choose a pickup point of your community."), code="bad_pickup_point") from None
 
 
 def _render_page(
@@ -257,13 +229,18 @@ def campaign_join(request: HttpRequest, pk: int) -> HttpResponse:
     """The join form. Its hidden idempotency key makes a double tap (or a resent form) one order.
 
     A join is the join call and the redirect: the join itself refuses outsiders, drafts and closed
-    jielongs, so the page's access check (and the page) is only read for a refusal."""
+    jielongs, so the page's access check (and the page) is only read for a refusal. On PostgreSQL the
+    ASGI fast path (``jielong.join.asgi``) answers a successful join itself, in the group commit of the
+    storm; a refusal comes on here to be shown on the page, not tried again."""
     try:
+        refused = rules.refusal_from_gateway(request)
+        if refused is not None:
+            raise refused
         result = services.order_join(
             campaign_id=pk,
             user=request.user,
-            quantities=_parse_quantities(request.POST),
-            pickup_point_id=_pickup_point_id(request.POST),
+            quantities=rules.quantities_from_form(request.POST),
+            pickup_point_id=rules.pickup_point_from_form(request.POST),
             note=request.POST.get("note", ""),
             idempotency_key=request.POST.get("idempotency_key", ""),
         )
@@ -285,8 +262,8 @@ def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
         services.order_update(
             order_id=order.pk,
             user=request.user,
-            quantities=_parse_quantities(request.POST),
-            pickup_point_id=_pickup_point_id(request.POST),
+            quantities=rules.quantities_from_form(request.POST),
+            pickup_point_id=rules.pickup_point_from_form(request.POST),
             note=request.POST.get("note", ""),
         )
     except DomainError as exc:

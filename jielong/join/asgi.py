@@ -16,6 +16,14 @@ the answers run on ``after_join.AfterJoinThread``, and the ASGI lifespan shutdow
 ``--lifespan on``) finishes them before the process exits. Every request is judged by
 ``rules.check_input`` before it may join a group call, so one bad request cannot fail the others.
 ``tests/jielong/test_api.py`` runs every API test against both this path and the DRF view.
+
+The member page's join form (``POST /m/jielong/<id>/join/``) takes the same path: during the storm
+after 发布接龙 a page join through Django waited in line for the process's one thread for synchronous
+views, behind every page being opened, and then for the stock row behind the group calls. Here it
+joins the storm's group call and a success is answered with the redirect and the flash message the
+page view sends. Anything else — no member session, a CSRF failure, input the rules refuse, a refused
+join — goes on to the page view, which answers it as always (a refusal is handed over, not retried:
+``rules.refusal_from_gateway``).
 """
 
 from __future__ import annotations
@@ -31,11 +39,15 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.contrib.sessions.models import Session
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
 from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import translation
 from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
@@ -56,6 +68,7 @@ logger = logging.getLogger(__name__)
 security_logger = logging.getLogger("django.security.DisallowedHost")
 
 JOIN_PATH = re.compile(r"^/api/jielong/campaigns/(\d+)/join/$")
+PAGE_JOIN_PATH = re.compile(r"^/m/jielong/(\d+)/join/$")
 MAX_BODY = 64 * 1024
 # Joins of one campaign sent to the database in one call; more wait for the next call.
 MAX_BATCH = 100
@@ -95,6 +108,10 @@ class JoinGateway:
             match = JOIN_PATH.match(scope["path"])
             if match:
                 await self._join(scope, receive, send, int(match[1]))
+                return
+            match = PAGE_JOIN_PATH.match(scope["path"])
+            if match:
+                await self._page_join(scope, receive, send, int(match[1]))
                 return
         await self.app(scope, receive, send)
 
@@ -197,17 +214,77 @@ class JoinGateway:
         payload |= {"campaign": campaign_id, "campaign_version": outcome["campaign_version"]}
         return (201 if outcome["created"] else 200), payload
 
+    async def _page_join(self, scope, receive, send, campaign_id: int) -> None:
+        body = await _read_body(receive)
+        if body is None:
+            await _send_json(send, 413, {"detail": "Request body too large."}, settings.LANGUAGE_CODE)
+            return
+        request = ASGIRequest(scope, io.BytesIO(body))
+        outcome = None
+        try:
+            request.get_host()
+        except DisallowedHost:
+            pass  # Django answers it (400), as for any page
+        else:
+            language = ChineseFirstLocaleMiddleware.language_for(request)
+            with translation.override(language):
+                try:
+                    outcome = await self._page_outcome(request, scope, campaign_id)
+                except Exception:
+                    # The page view tries again (the same idempotency key: never two orders).
+                    logger.exception("page join failed in the gateway (campaign %s)", campaign_id)
+                if outcome is not None:
+                    await _send_response(send, _joined_redirect(request, campaign_id, outcome), language)
+                    return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _page_outcome(self, request: ASGIRequest, scope: dict, campaign_id: int) -> dict | None:
+        """The committed join of a page form, or None for the page view to answer (and ``scope`` carries a
+        refusal for it to show)."""
+        found = await self._authenticated_user(request)
+        if found is None or found[1] != get_user_model().Role.MEMBER:
+            return None  # the page's own answer: sign in, or 403 (``groupbuy.access.member_required``)
+        try:
+            SessionAuthentication().enforce_csrf(request)
+            post = request.POST
+            join = sql.JoinRequest(
+                user_id=found[0],
+                items=tuple(rules.quantities_from_form(post).items()),
+                pickup_point_id=rules.pickup_point_from_form(post),
+                note=post.get("note", ""),
+                idempotency_key=post.get("idempotency_key", ""),
+            )
+            rules.check_input(
+                quantities=dict(join.items),
+                pickup_point_id=join.pickup_point_id,
+                note=join.note,
+                idempotency_key=join.idempotency_key,
+            )
+        except (exceptions.PermissionDenied, DomainError):
+            return None  # Django's CSRF failure page, or the page with the rules' message
+        outcome = await self._batcher(campaign_id).submit(join)
+        if not outcome["ok"]:
+            scope[rules.GATEWAY_REFUSAL] = outcome
+            return None
+        return outcome
+
     async def _authenticated_user_id(self, request: ASGIRequest) -> int | None:
-        """Django's session login: the user id, or None. Lookups of concurrent requests go to the
+        """Django's session login: the user id, or None."""
+        found = await self._authenticated_user(request)
+        return found[0] if found is not None else None
+
+    async def _authenticated_user(self, request: ASGIRequest) -> tuple[int, str] | None:
+        """Django's session login: (user id, role), or None. Lookups of concurrent requests go to the
         database together (see ``_users_by_session``)."""
         session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         if not session_key or len(session_key) > 40:
             return None
         return await self._sessions.submit(session_key)
 
-    async def _users_by_session(self, session_keys: list[str]) -> list[int | None]:
+    async def _users_by_session(self, session_keys: list[str]) -> list[tuple[int, str] | None]:
         """The same checks as ``django.contrib.auth.get_user``, for many sessions in two queries: a live
-        session, a configured backend, an active user, and the session hash a password change voids."""
+        session, a configured backend, an active user, and the session hash a password change or "sign
+        out everywhere" (``User.session_epoch``) voids. Each answer is (user id, role) or None."""
         User = get_user_model()
         pool = await self._get_pool()
         async with pool.connection() as conn:
@@ -230,28 +307,28 @@ class JoinGateway:
             if sessions:
                 ids = sorted({user_id for user_id, _hash in sessions.values()})
                 users = {
-                    pk: password
-                    for pk, password, is_active in await (
+                    pk: User(pk=pk, password=password, session_epoch=epoch, role=role)
+                    for pk, password, epoch, role, is_active in await (
                         await conn.execute(
-                            f"SELECT {User._meta.pk.column}, password, is_active FROM {User._meta.db_table} "
-                            f"WHERE {User._meta.pk.column} = ANY(%s)",
+                            f"SELECT {User._meta.pk.column}, password, session_epoch, role, is_active "
+                            f"FROM {User._meta.db_table} WHERE {User._meta.pk.column} = ANY(%s)",
                             [ids],
                         )
                     ).fetchall()
                     if is_active
                 }
-        answers: list[int | None] = []
+        answers: list[tuple[int, str] | None] = []
         for key in session_keys:
             user_id, session_hash = sessions.get(key, (None, ""))
-            if user_id not in users:
+            user = users.get(user_id)
+            if user is None:
                 answers.append(None)
                 continue
-            user = User(pk=user_id, password=users[user_id])
             verified = constant_time_compare(session_hash, user.get_session_auth_hash()) or any(
                 constant_time_compare(session_hash, user._get_session_auth_hash(secret=secret))
                 for secret in settings.SECRET_KEY_FALLBACKS
             )
-            answers.append(user_id if verified else None)
+            answers.append((user.pk, user.role) if verified else None)
         return answers
 
     # --- batching and the database -----------------------------------------------------------
@@ -361,6 +438,31 @@ def plainly_valid(data) -> dict | None:
     return validated
 
 
+def _joined_redirect(request: ASGIRequest, campaign_id: int, outcome: dict) -> HttpResponseRedirect:
+    """What the page view answers a join: back to the page, at the member's order, with the flash message
+    (in the cookie, where Django's default message storage looks first)."""
+    response = HttpResponseRedirect(reverse("jielong:member-campaign", args=[campaign_id]) + "#my-order")
+    storage = CookieStorage(request)
+    storage.add(messages.SUCCESS, _("You are in! Your jielong number is %(seq)s.") % {"seq": outcome["seq"]})
+    storage.update(response)
+    return response
+
+
+def _replay(body: bytes, receive):
+    """The request's ``receive`` for Django: first the body already read, then the server's own (Django
+    listens on it for the client going away)."""
+    sent = False
+
+    async def replayed():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
 async def _read_body(receive) -> bytes | None:
     chunks, size = [], 0
     while True:
@@ -376,25 +478,35 @@ async def _read_body(receive) -> bytes | None:
             return b"".join(chunks)
 
 
+# What Django's middleware adds to every answer (SecurityMiddleware, XFrameOptionsMiddleware, the locale).
+_COMMON_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
 async def _send_json(send, status: int, payload: Any, language: str) -> None:
     body = json.dumps(payload, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"content-language", language.encode()),
-                (b"vary", b"Accept, Cookie"),
-                (b"x-content-type-options", b"nosniff"),
-                (b"x-frame-options", b"DENY"),
-                (b"referrer-policy", b"same-origin"),
-                (b"cross-origin-opener-policy", b"same-origin"),
-            ],
-        }
-    )
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"content-language", language.encode()),
+        (b"vary", b"Accept, Cookie"),
+        *_COMMON_HEADERS,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _send_response(send, response, language: str) -> None:
+    """A Django response (the page join's redirect), with the headers Django's middleware would add."""
+    headers = [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in response.items()]
+    headers += [(b"set-cookie", c.output(header="").strip().encode("latin1")) for c in response.cookies.values()]
+    headers += [(b"content-language", language.encode()), (b"vary", b"Accept-Language, Cookie"), *_COMMON_HEADERS]
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": response.content})
 
 
 _session_store_class = None

@@ -37,8 +37,11 @@ __all__ = [
     "check_note",
     "is_whole_number",
     "join_error",
+    "pickup_point_from_form",
     "quantities_from",
+    "quantities_from_form",
     "quantity_from_form",
+    "refusal_from_gateway",
 ]
 
 JOINABLE = (Campaign.Status.OPEN, Campaign.Status.FORMED)
@@ -49,6 +52,9 @@ MAX_QUANTITY = 2**31 - 1
 MAX_ID = 2**63 - 1
 MAX_NOTE_LENGTH = 200
 MAX_KEY_LENGTH = 64
+
+# Where the ASGI fast path leaves a page join's refusal for the page to word (``refusal_from_gateway``).
+GATEWAY_REFUSAL = "jielong.join.refusal"
 
 BAD_QUANTITY_MESSAGE = gettext_lazy("Quantities must be whole numbers of at least 1.")
 
@@ -130,6 +136,43 @@ def quantity_from_form(text: str) -> int:
         return int(text.strip() or 0)
     except ValueError:
         raise join_error({"code": "bad_quantity"}) from None
+
+
+def quantities_from_form(post: Mapping[str, str]) -> dict[int, int]:
+    """The page form's ``qty_<item pk>`` fields as {campaign item id: quantity}: blank or 0 means "not
+    this item"; the rest is judged by ``check_input``, so the page refuses what the API refuses, with
+    the same message."""
+    quantities: dict[int, int] = {}
+    for name, value in post.items():
+        if not name.startswith("qty_"):
+            continue
+        quantity = quantity_from_form(value)
+        try:
+            item_id = int(name.removeprefix("qty_"))
+        except ValueError:
+            raise join_error({"code": "bad_quantity"}) from None
+        if quantity != 0:
+            quantities[item_id] = quantity
+    return quantities
+
+
+def pickup_point_from_form(post: Mapping[str, str]) -> int | None:
+    """The page form's pickup point: blank means the member's usual one."""
+    value = (post.get("pickup_point") or "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise join_error({"code": "bad_pickup_point"}) from None
+
+
+def refusal_from_gateway(request) -> DomainError | None:
+    """The refusal of a page join the fast path (``jielong.join.asgi``) already tried and handed on to the
+    page to show: the join is not tried a second time."""
+    outcome = getattr(request, "scope", None) or {}
+    outcome = outcome.get(GATEWAY_REFUSAL)
+    return join_error(outcome) if outcome else None
 
 
 def join_error(outcome: Mapping) -> DomainError:

@@ -24,7 +24,14 @@ def _not_django(scope, receive, send):  # pragma: no cover - fails the test if r
     raise AssertionError(f"the gateway passed {scope['method']} {scope['path']} on to Django")
 
 
-async def call(gateway: JoinGateway, path: str, body: bytes, headers: dict[str, str]) -> GatewayResponse:
+async def call(
+    gateway: JoinGateway,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    content_type: str = "application/json",
+) -> GatewayResponse:
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -36,7 +43,7 @@ async def call(gateway: JoinGateway, path: str, body: bytes, headers: dict[str, 
         "query_string": b"",
         "root_path": "",
         "headers": [(k.lower().encode(), v.encode()) for k, v in ({"Host": "testserver"} | headers).items()]
-        + [(b"content-type", b"application/json")],
+        + [(b"content-type", content_type.encode())],
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
@@ -44,7 +51,10 @@ async def call(gateway: JoinGateway, path: str, body: bytes, headers: dict[str, 
     messages = []
 
     async def receive():
-        return sent.pop(0) if sent else {"type": "http.disconnect"}
+        if sent:
+            return sent.pop(0)
+        await asyncio.sleep(3600)  # the client stays until the answer (Django listens for a disconnect)
+        return {"type": "http.disconnect"}
 
     async def send(message):
         messages.append(message)
