@@ -11,11 +11,12 @@ class FeedbackConfig(AppConfig):
         from jielong import hooks
 
         from . import panels, subscribers
+        from .models import Review, ReviewPhoto
 
         subscribers.register()
         # jielong sits below us: its member order and campaign pages and the operator's campaign page get
         # our panels through its hook registry.
         hooks.register_member_order_panel(panels.member_order_panel)
-        hooks.register_member_campaign_panel(panels.member_campaign_panel)
+        hooks.register_member_campaign_panel(panels.member_campaign_panel, changes_with=(Review, ReviewPhoto))
         hooks.register_ops_campaign_panel(panels.ops_campaign_panel)
         register(Section("feedback", "member/feedback/_home.html", 6, panels.member_home_section))

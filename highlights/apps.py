@@ -11,9 +11,10 @@ class HighlightsConfig(AppConfig):
         from livestream import hooks as livestream_hooks
 
         from . import panels, subscribers
+        from .models import Clip
 
         subscribers.register()
         # Apps below us show our fragments through their hook registries: the member campaign page gets
         # "看回放·<title>", the operator's session page its clips.
-        jielong_hooks.register_member_campaign_panel(panels.member_campaign_panel)
+        jielong_hooks.register_member_campaign_panel(panels.member_campaign_panel, changes_with=(Clip,))
         livestream_hooks.register_ops_session_panel(panels.ops_session_panel)

@@ -503,6 +503,7 @@ async def _send_json(send, status: int, payload: Any, language: str) -> None:
 async def _send_response(send, response, language: str) -> None:
     """A Django response (the page join's redirect), with the headers Django's middleware would add."""
     headers = [(k.lower().encode("latin1"), v.encode("latin1")) for k, v in response.items()]
+    headers.append((b"content-length", str(len(response.content)).encode()))  # as CommonMiddleware sets it
     headers += [(b"set-cookie", c.output(header="").strip().encode("latin1")) for c in response.cookies.values()]
     headers += [(b"content-language", language.encode()), (b"vary", b"Accept-Language, Cookie"), *_COMMON_HEADERS]
     await send({"type": "http.response.start", "status": response.status_code, "headers": headers})

@@ -171,3 +171,33 @@ def test_a_review_with_words_is_in_the_community_feed_until_hidden(client, day):
     review_hide(review_id=review.pk, by=factories.operator(), reason="重复")
     feed = client.get(reverse("community:member-feed")).content.decode()
     assert "鸡蛋很香" not in feed
+
+
+def test_the_campaign_page_keeps_its_panels_and_a_hidden_review_leaves_them_at_once(client, day, settings):
+    """The reviews panel is the same for every member: cached per campaign and language (the join storm
+    opens the page again and again), and a review hidden (or posted) shows on the next view."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from feedback.reviews import review_hide
+
+    order = day.orders[0]
+    pick_up(order)
+    review = review_post(order_id=order.pk, user=order.user, rating=5, text="草莓很甜", photos=[])
+    client.force_login(day.orders[1].user)
+    url = reverse("jielong:member-campaign", args=[order.campaign_id])
+
+    first = client.get(url).content.decode()
+    with CaptureQueriesContext(connection) as again:
+        second = client.get(url).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(url).content.decode()
+    del client.cookies[settings.LANGUAGE_COOKIE_NAME]
+
+    assert "邻居们的评价" in first and "草莓很甜" in first
+    assert "草莓很甜" in second
+    assert not [q for q in again.captured_queries if "feedback_review" in q["sql"]]
+    assert "Neighbours' reviews" in english and "邻居们的评价" not in english
+
+    review_hide(review_id=review.pk, by=factories.operator(), reason="重复")
+    assert "草莓很甜" not in client.get(url).content.decode()

@@ -97,6 +97,7 @@ def test_a_page_join_is_answered_in_the_group_call_with_the_page_s_redirect_and_
 
     assert [r.status_code for r in responses] == [302] * 3
     assert {r.headers["location"] for r in responses} == {f"/m/jielong/{given.campaign.pk}/#my-order"}
+    assert {r.headers["content-length"] for r in responses} == {"0"}  # keep-alive clients need the length
     assert sum(group_calls) == 3 and service_joins == []
     orders = Order.objects.filter(campaign=given.campaign).order_by("seq")
     assert [(o.seq, o.note, o.pickup_point_id) for o in orders] == [(n, "放门口", given.point.pk) for n in (1, 2, 3)]
