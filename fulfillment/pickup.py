@@ -254,6 +254,52 @@ def _hand_over(*, handout: Handout, now: datetime) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
+# PostgreSQL: the claim, the parcels' move, the orders' status and the log row in one statement (data-modifying
+# CTEs; one round trip instead of four). The parts run on one snapshot and touch different tables: the move
+# takes the hand-out the claim returned (none when the claim found it verified or not this point's), its
+# parcels locked in order-id order as every batch step locks them; the orders and the log follow the move.
+_VERIFY_PG = """
+WITH claimed AS (
+    UPDATE fulfillment_handout SET verified_at = %(now)s, verified_by_id = %(by)s
+    WHERE pickup_point_id = %(point)s AND code = %(code)s AND verified_at IS NULL
+    RETURNING {columns}
+), moved AS (
+    UPDATE fulfillment_parcel SET state = %(picked_up)s, picked_up_at = %(now)s, state_changed_at = %(now)s
+    WHERE order_id IN (
+        SELECT p.order_id FROM fulfillment_parcel p
+        WHERE p.handout_id IN (SELECT id FROM claimed) AND p.state = ANY(%(handable)s)
+        ORDER BY p.order_id FOR UPDATE OF p
+    ) AND state = ANY(%(handable)s)
+    RETURNING order_id
+), orders AS (
+    UPDATE jielong_order SET status = %(order_picked_up)s
+    WHERE id IN (SELECT order_id FROM moved) AND status <> %(order_cancelled)s
+), logged AS (
+    INSERT INTO fulfillment_verification (handout_id, by_id, at, undone_at, undone_by_id, undo_reason)
+    SELECT id, %(by)s, %(now)s, NULL, NULL, '' FROM claimed WHERE EXISTS (SELECT 1 FROM moved)
+)
+SELECT {columns}, ARRAY(SELECT order_id FROM moved ORDER BY order_id) AS handed_over FROM claimed
+"""
+
+
+def _verify_in_one_statement(*, point: PickupPoint, code: str, by: User, now: datetime) -> tuple[Handout | None, list]:
+    columns = ", ".join(field.column for field in Handout._meta.concrete_fields)
+    params = {
+        "now": now,
+        "by": by.pk,
+        "point": point.pk,
+        "code": code,
+        "picked_up": str(State.PICKED_UP),
+        "handable": [str(s) for s in HANDABLE],
+        "order_picked_up": str(Order.Status.PICKED_UP),
+        "order_cancelled": str(Order.Status.CANCELLED),
+    }
+    handout = next(iter(Handout.objects.raw(_VERIFY_PG.format(columns=columns), params)), None)
+    if handout is None:
+        return None, []
+    return handout, sorted(handout.handed_over)
+
+
 def verify_pickup(*, code: str, pickup_point_id: int, by: User, now: datetime | None = None) -> Handout:
     """核销: hand over the hand-out with ``code`` at this point, exactly once.
 
@@ -264,18 +310,22 @@ def verify_pickup(*, code: str, pickup_point_id: int, by: User, now: datetime | 
     point = _point_or_refuse(pickup_point_id=pickup_point_id, by=by)
     code = normalize_code(code)
     with transaction.atomic():
-        handout = _verify_claim(point=point, code=code, by=by, now=now)
+        if connection.vendor == "postgresql":
+            handout, order_ids = _verify_in_one_statement(point=point, code=code, by=by, now=now)
+        else:
+            handout = _verify_claim(point=point, code=code, by=by, now=now)
+            order_ids = _hand_over(handout=handout, now=now) if handout is not None else []
         if handout is None:  # unknown here, another point's, or verified already (perhaps a moment ago)
             found = _handout_or_refuse(code=code, point=point)
             raise _already_verified(found)
-        order_ids = _hand_over(handout=handout, now=now)
         if not order_ids:
             raise _nothing_to_hand_over(handout)  # rolls the verification back
-        # fulfilment is the only writer of READY / PICKED_UP on the jielong order.
-        Order.objects.filter(pk__in=order_ids).exclude(status=Order.Status.CANCELLED).update(
-            status=Order.Status.PICKED_UP
-        )
-        Verification.objects.create(handout=handout, by=by, at=now)
+        if connection.vendor != "postgresql":  # the statement above did these on PostgreSQL
+            # fulfilment is the only writer of READY / PICKED_UP on the jielong order.
+            Order.objects.filter(pk__in=order_ids).exclude(status=Order.Status.CANCELLED).update(
+                status=Order.Status.PICKED_UP
+            )
+            Verification.objects.create(handout=handout, by=by, at=now)
         hooks.picked_up(order_ids, now)  # commissions accrue with the pickup (the fission app)
         notices_queue(order_ids=order_ids, state=State.PICKED_UP, now=now)
         events.publish_many(
