@@ -218,12 +218,22 @@ class RawHTTPConnection:
         self.reader = self.writer = None
 
 
-def warm_up(base_url: str, *, requests: int = 50, join_path: str | None = None) -> None:
+def warm_up(
+    base_url: str,
+    *,
+    requests: int = 50,
+    join_path: str | None = None,
+    page_path: str | None = None,
+    page_session: str = "",
+) -> None:
     """Touch /healthz over several connections so every worker has imported its code and filled its
     pool; with ``join_path``, also post joins with an unknown session (refused with 403, nothing
-    written) so the join path's own pool and code are warm too."""
+    written) so the join path's own pool and code are warm too; with ``page_path``, open that page as
+    ``page_session``'s member (a server that has been up renders its page templates compiled: the first
+    render in a process compiles them)."""
     parts = urlsplit(base_url)
     bogus = {"Content-Type": "application/json", "Cookie": "sessionid=warmupwarmupwarmupwarmupwarmup00"}
+    member = {"Cookie": f"sessionid={page_session}"}
 
     async def go() -> None:
         connections = [RawHTTPConnection(parts.hostname, parts.port) for _ in range(10)]
@@ -233,6 +243,8 @@ def warm_up(base_url: str, *, requests: int = 50, join_path: str | None = None) 
                 await asyncio.gather(
                     *(c.request("POST", join_path, body=b'{"items": []}', headers=bogus) for c in connections)
                 )
+            if page_path:
+                await asyncio.gather(*(c.request("GET", page_path, headers=member) for c in connections))
         for c in connections:
             await c.close()
 

@@ -322,7 +322,12 @@ def main() -> None:
 
     with uvicorn_server(env, workers=args.workers) as base_url:
         # Warm each worker's pool and code paths before measuring.
-        warm_up(base_url, join_path=f"/api/jielong/campaigns/{campaign_id}/join/")
+        warm_up(
+            base_url,
+            join_path=f"/api/jielong/campaigns/{campaign_id}/join/",
+            page_path=f"/m/jielong/{campaign_id}/" if args.page_loaders else None,
+            page_session=sessions[0],
+        )
         result = asyncio.run(storm_with_pages(base_url, campaign_id, item_id, sessions, args))
 
     checks = verify(database_url, campaign_id, sku_id, args.stock)
