@@ -138,6 +138,27 @@ class ViewerSessions(models.Model):
         return f"viewer {self.user_id} block {self.block}"
 
 
+class MemberAims(models.Model):
+    """Per member and block of session ids (as ``ViewerSessions``): ``aimed``, the sessions aimed at one of
+    their active communities that ended after they joined it; ``watched``, the sessions they watched that were
+    aimed at one of their active communities. Over the sessions of a board of every community, 社群→直播观看
+    counts the members with an aimed bit (and a watched bit) in its mask — one row per member, no join. Kept by
+    triggers on the watch records, memberships, sessions' target communities and end (migration 0004): each
+    change names the (member, session) pairs it can move, and those are recomputed from the domain rows."""
+
+    user_id = models.BigIntegerField()
+    block = models.IntegerField()
+    aimed = SessionBitsField()
+    watched = SessionBitsField()
+
+    class Meta:
+        db_table = "bi_member_aims"
+        constraints = [models.UniqueConstraint(fields=["user_id", "block"], name="bi_member_aims_key")]
+
+    def __str__(self) -> str:
+        return f"member {self.user_id} block {self.block}"
+
+
 class WatchTotal(models.Model):
     """Per live session (in ``WATCH_SHARDS`` rows by ``user_id % 8``): its watch records and their seconds
     watched, kept by the same triggers. Σ over a scope's sessions ÷ Σ records is the average watch time."""

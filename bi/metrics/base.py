@@ -15,7 +15,7 @@ from community.models import Membership, User
 from jielong.models import Campaign, LedgerEntry, Order
 from livestream.models import LiveSession, WatchRecord
 
-from ..models import SESSION_BLOCK, ViewerSessions, WatchTotal
+from ..models import SESSION_BLOCK, MemberAims, ViewerSessions, WatchTotal
 from ..scope import Scope
 
 # 次日中午前送达: a parcel is on time when it reached its pickup point by noon of its delivery date.
@@ -120,8 +120,9 @@ def live_joiners(scope: Scope) -> QuerySet[User]:
 # --- the same counts from the watch facts (PostgreSQL) ---------------------------------------------------------
 #
 # On PostgreSQL the watch records are mirrored, in their own transactions, into ``bi.models.ViewerSessions`` (a
-# bit per session a member watched) and ``bi.models.WatchTotal`` (records and seconds per session); see
-# ``bi/migrations/0004_watch_facts.py``. The counts below are the querysets' above, as a few hash joins over
+# bit per session a member watched), ``bi.models.WatchTotal`` (records and seconds per session) and, with the
+# memberships and the sessions' targets and ends, ``bi.models.MemberAims`` (the sessions aimed at a member, and
+# those of them they watched); see ``bi/migrations/0004_watch_facts.py``. The counts below are the querysets' above, as a few hash joins over
 # one row per member instead of a distinct over every watch record of the period (a year's board: 0.9 M watch
 # records at 1.5 M events). tests/bi/test_live_facts.py holds the two paths equal.
 
@@ -150,6 +151,7 @@ def _sql(query: str, params: dict) -> tuple:
 def _tables() -> dict[str, str]:
     return {
         "viewer": ViewerSessions._meta.db_table,
+        "aims": MemberAims._meta.db_table,
         "total": WatchTotal._meta.db_table,
         "membership": Membership._meta.db_table,
         "session": LiveSession._meta.db_table,
@@ -226,24 +228,25 @@ def targeted_counts(scope: Scope) -> tuple[int, int]:
     before that end, watched when the member's bits meet that mask; a member counts once, by any of theirs."""
     if not scope.session_ids:
         return 0, 0
-    communities = "" if scope.community_ids is None else "AND t.community_id = ANY(%(communities)s)"
+    if scope.community_ids is None:
+        return _targeted_counts_all(scope)
     watched, members = _sql(
-        f"""WITH t AS MATERIALIZED (
+        """WITH t AS MATERIALIZED (
               SELECT t.community_id, s.id AS session_id, s.ended_at
-              FROM {{session}} AS s JOIN {{target}} AS t ON t.livesession_id = s.id
-              WHERE s.id = ANY(%(sessions)s) {communities}),
+              FROM {session} AS s JOIN {target} AS t ON t.livesession_id = s.id
+              WHERE s.id = ANY(%(sessions)s) AND t.community_id = ANY(%(communities)s)),
             k AS MATERIALIZED (
-              SELECT community_id, session_id / {{block}} AS block,
+              SELECT community_id, session_id / {block} AS block,
                      max(max(ended_at)) OVER (PARTITION BY community_id) AS ended_at,
-                     bit_or(set_bit(%(zero)s::bit({{block}}), (session_id %% {{block}})::int, 1)) AS mask
+                     bit_or(set_bit(%(zero)s::bit({block}), (session_id %% {block})::int, 1)) AS mask
               FROM t GROUP BY 1, 2)
             SELECT count(*) FILTER (WHERE watched), count(*) FROM (
               SELECT user_id, bool_or(aimed) AS aimed, bool_or(watched) AS watched FROM (
                 -- the booleans first (OFFSET 0): the grouping then carries no bit strings
                 SELECT m.user_id, m.joined_at < k.ended_at AS aimed,
-                       (v.sessions & k.mask) <> %(zero)s::bit({{block}}) AS watched
-                FROM {{membership}} AS m JOIN k ON k.community_id = m.community_id
-                  LEFT JOIN {{viewer}} AS v ON v.user_id = m.user_id AND v.block = k.block
+                       (v.sessions & k.mask) <> %(zero)s::bit({block}) AS watched
+                FROM {membership} AS m JOIN k ON k.community_id = m.community_id
+                  LEFT JOIN {viewer} AS v ON v.user_id = m.user_id AND v.block = k.block
                 WHERE m.status = %(active)s OFFSET 0) AS r
               GROUP BY user_id) AS per_member
             WHERE aimed
@@ -251,6 +254,27 @@ def targeted_counts(scope: Scope) -> tuple[int, int]:
         _params(scope),
     )
     return watched, members
+
+
+def _targeted_counts_all(scope: Scope) -> tuple[int, int]:
+    """:func:`targeted_counts` over every community, from ``bi.models.MemberAims``: a member was aimed at by
+    one of the sessions (their aimed bits meet the mask) and watched one aimed at them (their watched bits)."""
+    params = _params(scope)
+    aimed = "(a.aimed & m.mask) <> m.zero"
+    watched = "(a.watched & m.mask) <> m.zero"
+    masks = """WITH m AS MATERIALIZED (SELECT block, mask::bit({block}) AS mask, %(zero)s::bit({block}) AS zero
+                                     FROM unnest(%(blocks)s::int[], %(masks)s::text[]) AS m(block, mask))"""
+    if len(params["blocks"]) == 1:  # one row per member; the watched AND only for the members aimed at
+        query = f"""{masks}
+            SELECT count(*) FILTER (WHERE watched), count(*) FROM (
+              SELECT {watched} AS watched FROM {{aims}} AS a JOIN m ON m.block = a.block WHERE {aimed}) AS aimed"""
+    else:
+        query = f"""{masks}
+            SELECT count(*) FILTER (WHERE aimed AND watched), count(*) FILTER (WHERE aimed) FROM (
+              SELECT bool_or({aimed}) AS aimed, bool_or({watched}) AS watched
+              FROM {{aims}} AS a JOIN m ON m.block = a.block GROUP BY a.user_id) AS per_member"""
+    watched_count, members = _sql(query.format(**_tables()), params)
+    return watched_count, members
 
 
 def watch_average_seconds(scope: Scope) -> float | None:

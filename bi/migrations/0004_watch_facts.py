@@ -1,12 +1,16 @@
-"""The watch facts behind the live tiles (``bi.models.ViewerSessions``, ``bi.models.WatchTotal``), kept on
+"""The watch facts behind the live tiles (``bi.models.ViewerSessions``, ``bi.models.WatchTotal``,
+``bi.models.MemberAims``), kept on
 PostgreSQL by statement triggers on ``livestream_watchrecord`` in the transaction that writes the watch records
 (the heartbeat's insert and update, bulk SQL, a member's erasure cascading, a truncate) and filled from the rows
 already there. Transition tables: a statement of 100,000 rows is one grouped upsert, not 100,000.
 
 A bit is set for a (session, member) pair inserted and cleared for one deleted: a watch record is unique per
 pair, so a deleted one leaves no other. An update sets and clears the pairs it changed (none, for a heartbeat)
-and moves the seconds by after − before. Upserts go in key order (two statements do not deadlock). Other
-databases get the tables, empty and unused: the tiles read the watch records there.
+and moves the seconds by after − before. Upserts go in key order (two statements do not deadlock). Member aims
+follow the watch records, the memberships (member, community, status, join time), the sessions' target
+communities and their end: each change names the (member, session) pairs it can move, and
+``bi_member_aims_refresh`` recomputes exactly those from the domain rows. Other databases get the tables, empty
+and unused: the tiles read the domain rows there.
 """
 
 from django.db import migrations, models
@@ -31,6 +35,87 @@ ADD_SECONDS = """
     ON CONFLICT (session_id, shard) DO UPDATE
     SET records = bi_watch_total.records + EXCLUDED.records, seconds = bi_watch_total.seconds + EXCLUDED.seconds;
 """
+ZERO = "repeat('0', 1024)::bit(1024)"
+# MemberAims: the (member, session) pairs given are recomputed from the domain rows — aimed: an active membership
+# in a community the session was aimed at, joined before it ended; watched: that, without the end, and a watch
+# record. Set-based (hash joins for a bulk load, index lookups for a heartbeat's pair).
+AIMS_REFRESH = f"""
+CREATE OR REPLACE FUNCTION bi_member_aims_refresh(users bigint[], sessions bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF users IS NULL THEN
+        RETURN;
+    END IF;
+    INSERT INTO bi_member_aims (user_id, block, aimed, watched)
+    SELECT DISTINCT u, s / 1024, {ZERO}, {ZERO} FROM unnest(users, sessions) AS p(u, s) ORDER BY 1, 2
+    ON CONFLICT (user_id, block) DO NOTHING;
+    WITH p AS MATERIALIZED (SELECT DISTINCT u AS user_id, s AS session_id FROM unnest(users, sessions) AS p(u, s)),
+    aim AS (
+        SELECT p.user_id, p.session_id, bool_or(m.joined_at < s.ended_at) AS aimed
+        FROM p JOIN community_membership AS m ON m.user_id = p.user_id AND m.status = 'active'
+          JOIN livestream_livesession_communities AS l
+            ON l.community_id = m.community_id AND l.livesession_id = p.session_id
+          JOIN livestream_livesession AS s ON s.id = p.session_id
+        GROUP BY 1, 2),
+    v AS (
+        SELECT p.user_id, p.session_id, coalesce(aim.aimed, FALSE) AS is_aimed,
+               aim.user_id IS NOT NULL AND w.id IS NOT NULL AS is_watched
+        FROM p LEFT JOIN aim ON aim.user_id = p.user_id AND aim.session_id = p.session_id
+          LEFT JOIN livestream_watchrecord AS w ON w.session_id = p.session_id AND w.user_id = p.user_id)
+    UPDATE bi_member_aims AS a
+    SET aimed = (a.aimed & ~g.touched) | g.aimed, watched = (a.watched & ~g.touched) | g.watched
+    FROM (
+        SELECT user_id, session_id / 1024 AS block, bit_or(bi_session_bit(session_id)) AS touched,
+               coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_aimed), {ZERO}) AS aimed,
+               coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_watched), {ZERO}) AS watched
+        FROM v GROUP BY 1, 2
+    ) AS g
+    WHERE a.user_id = g.user_id AND a.block = g.block;
+END
+$$;"""
+
+
+def _aims(pairs: str) -> str:
+    """Recompute MemberAims for the pairs ``pairs`` (SQL giving user_id, session_id)."""
+    return (
+        f"    PERFORM bi_member_aims_refresh(array_agg(user_id), array_agg(session_id))\n    FROM ({pairs}) AS pairs;\n"
+    )
+
+
+# The memberships a statement changed (for an update: the rows whose member, community, status or join time
+# changed, before and after), and each with the sessions aimed at its community.
+MEMBERSHIP_CHANGED = """
+    SELECT user_id, community_id FROM {rows}
+"""
+MEMBERSHIP_UPDATED = """
+    SELECT o.user_id, o.community_id FROM removed AS o JOIN added AS n ON n.id = o.id
+    WHERE (o.user_id, o.community_id, o.status, o.joined_at) IS DISTINCT FROM (n.user_id, n.community_id, n.status, n.joined_at)
+    UNION ALL
+    SELECT n.user_id, n.community_id FROM removed AS o JOIN added AS n ON n.id = o.id
+    WHERE (o.user_id, o.community_id, o.status, o.joined_at) IS DISTINCT FROM (n.user_id, n.community_id, n.status, n.joined_at)
+"""
+
+
+def _membership_pairs(changed: str) -> str:
+    return (
+        f"SELECT c.user_id, l.livesession_id AS session_id FROM ({changed}) AS c "
+        "JOIN livestream_livesession_communities AS l ON l.community_id = c.community_id"
+    )
+
+
+# A session aimed at a community (or no longer): every member of it, that session.
+TARGET_PAIRS = (
+    "SELECT m.user_id, t.livesession_id AS session_id FROM {rows} AS t "
+    "JOIN community_membership AS m ON m.community_id = t.community_id"
+)
+# A session's end moved: every member of the communities it was aimed at, that session.
+ENDED_PAIRS = (
+    "SELECT m.user_id, l.livesession_id AS session_id FROM removed AS o JOIN added AS n ON n.id = o.id "
+    "JOIN livestream_livesession_communities AS l ON l.livesession_id = n.id "
+    "JOIN community_membership AS m ON m.community_id = l.community_id "
+    "WHERE o.ended_at IS DISTINCT FROM n.ended_at"
+)
+
 PLUS = "SELECT session_id, user_id % 8 AS shard, 1 AS records, seconds_watched::bigint AS seconds FROM added"
 MINUS = "SELECT session_id, user_id % 8 AS shard, -1 AS records, -seconds_watched::bigint AS seconds FROM removed"
 
@@ -52,11 +137,15 @@ CREATE OR REPLACE FUNCTION bi_session_bit(session_id bigint) RETURNS bit(1024) L
 $$;"""
     + _function(
         "bi_watch_facts_insert",
-        SET_BITS.format(pairs=PAIRS, rows="SELECT session_id, user_id FROM added") + ADD_SECONDS.format(rows=PLUS),
+        SET_BITS.format(pairs=PAIRS, rows="SELECT session_id, user_id FROM added")
+        + ADD_SECONDS.format(rows=PLUS)
+        + _aims("SELECT user_id, session_id FROM added"),
     )
     + _function(
         "bi_watch_facts_delete",
-        CLEAR_BITS.format(pairs=PAIRS, rows="SELECT session_id, user_id FROM removed") + ADD_SECONDS.format(rows=MINUS),
+        CLEAR_BITS.format(pairs=PAIRS, rows="SELECT session_id, user_id FROM removed")
+        + ADD_SECONDS.format(rows=MINUS)
+        + _aims("SELECT user_id, session_id FROM removed"),
     )
     + _function(
         "bi_watch_facts_update",
@@ -68,9 +157,24 @@ $$;"""
             pairs=PAIRS,
             rows="SELECT session_id, user_id FROM added EXCEPT SELECT session_id, user_id FROM removed",
         )
-        + ADD_SECONDS.format(rows=f"{PLUS} UNION ALL {MINUS}"),
+        + ADD_SECONDS.format(rows=f"{PLUS} UNION ALL {MINUS}")
+        + _aims(
+            "(SELECT user_id, session_id FROM removed EXCEPT SELECT user_id, session_id FROM added) UNION ALL "
+            "(SELECT user_id, session_id FROM added EXCEPT SELECT user_id, session_id FROM removed)"
+        ),
     )
-    + _function("bi_watch_facts_truncate", "    DELETE FROM bi_viewer_sessions;\n    DELETE FROM bi_watch_total;")
+    + _function(
+        "bi_watch_facts_truncate",
+        f"    DELETE FROM bi_viewer_sessions;\n    DELETE FROM bi_watch_total;\n    UPDATE bi_member_aims SET watched = {ZERO};",
+    )
+    + AIMS_REFRESH
+    + _function("bi_member_aims_membership_insert", _aims(_membership_pairs(MEMBERSHIP_CHANGED.format(rows="added"))))
+    + _function("bi_member_aims_membership_delete", _aims(_membership_pairs(MEMBERSHIP_CHANGED.format(rows="removed"))))
+    + _function("bi_member_aims_membership_update", _aims(_membership_pairs(MEMBERSHIP_UPDATED)))
+    + _function("bi_member_aims_truncate", "    DELETE FROM bi_member_aims;")
+    + _function("bi_member_aims_target_insert", _aims(TARGET_PAIRS.format(rows="added")))
+    + _function("bi_member_aims_target_delete", _aims(TARGET_PAIRS.format(rows="removed")))
+    + _function("bi_member_aims_session_update", _aims(ENDED_PAIRS))
     + """
 CREATE TRIGGER bi_watch_facts_insert AFTER INSERT ON livestream_watchrecord
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bi_watch_facts_insert();
@@ -80,12 +184,34 @@ CREATE TRIGGER bi_watch_facts_delete AFTER DELETE ON livestream_watchrecord
     REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION bi_watch_facts_delete();
 CREATE TRIGGER bi_watch_facts_truncate AFTER TRUNCATE ON livestream_watchrecord
     FOR EACH STATEMENT EXECUTE FUNCTION bi_watch_facts_truncate();
+CREATE TRIGGER bi_member_aims_membership_insert AFTER INSERT ON community_membership
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_membership_insert();
+CREATE TRIGGER bi_member_aims_membership_update AFTER UPDATE ON community_membership
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_membership_update();
+CREATE TRIGGER bi_member_aims_membership_delete AFTER DELETE ON community_membership
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_membership_delete();
+CREATE TRIGGER bi_member_aims_membership_truncate AFTER TRUNCATE ON community_membership
+    FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_truncate();
+CREATE TRIGGER bi_member_aims_target_insert AFTER INSERT ON livestream_livesession_communities
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_target_insert();
+CREATE TRIGGER bi_member_aims_target_delete AFTER DELETE ON livestream_livesession_communities
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_target_delete();
+CREATE TRIGGER bi_member_aims_target_truncate AFTER TRUNCATE ON livestream_livesession_communities
+    FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_truncate();
+CREATE TRIGGER bi_member_aims_session_update AFTER UPDATE ON livestream_livesession
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_session_update();
 """
     + SET_BITS.format(pairs=PAIRS, rows="SELECT session_id, user_id FROM livestream_watchrecord")
     + ADD_SECONDS.format(
         rows="SELECT session_id, user_id % 8 AS shard, 1 AS records, seconds_watched::bigint AS seconds "
         "FROM livestream_watchrecord"
     )
+    + "\nSELECT bi_member_aims_refresh(array_agg(user_id), array_agg(session_id)) FROM ("
+    + "SELECT user_id, session_id FROM livestream_watchrecord UNION "
+    + _membership_pairs("SELECT user_id, community_id FROM community_membership")
+    + ") AS pairs;\n"
 )
 PG_DOWN = (
     "".join(
@@ -124,6 +250,20 @@ class Migration(migrations.Migration):
             options={
                 "db_table": "bi_viewer_sessions",
                 "constraints": [models.UniqueConstraint(fields=("user_id", "block"), name="bi_viewer_sessions_key")],
+            },
+        ),
+        migrations.CreateModel(
+            name="MemberAims",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("user_id", models.BigIntegerField()),
+                ("block", models.IntegerField()),
+                ("aimed", bi.models.SessionBitsField()),
+                ("watched", bi.models.SessionBitsField()),
+            ],
+            options={
+                "db_table": "bi_member_aims",
+                "constraints": [models.UniqueConstraint(fields=("user_id", "block"), name="bi_member_aims_key")],
             },
         ),
         migrations.CreateModel(

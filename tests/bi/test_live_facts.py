@@ -120,6 +120,75 @@ def test_a_session_id_past_the_first_block_lands_in_its_own_block():
     assert list(WatchTotal.objects.values_list("session_id", "records", "seconds")) == [(session.pk, 1, 60)]
 
 
+def _aims() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT user_id, block, aimed::text, watched::text FROM bi_member_aims "
+            "WHERE position('1' in aimed::text) > 0 OR position('1' in watched::text) > 0"
+        )
+        return {(u, b): (a, w) for u, b, a, w in cursor.fetchall()}
+
+
+def _aims_recomputed() -> dict:
+    """From the models: aimed — an active membership in a community the session was aimed at, joined before it
+    ended; watched — a watch record and an active membership in a community the session was aimed at."""
+    rows: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
+
+    def mark(user_id: int, session_id: int, which: int) -> None:
+        row = rows.setdefault((user_id, session_id // 1024), (["0"] * 1024, ["0"] * 1024))
+        row[which][session_id % 1024] = "1"
+
+    watched = set(WatchRecord.objects.values_list("user_id", "session_id"))
+    for m in Membership.objects.filter(status=Membership.Status.ACTIVE):
+        for session in LiveSession.objects.filter(communities=m.community_id):
+            if session.ended_at is not None and m.joined_at < session.ended_at:
+                mark(m.user_id, session.pk, 0)
+            if (m.user_id, session.pk) in watched:
+                mark(m.user_id, session.pk, 1)
+    return {k: ("".join(a), "".join(w)) for k, (a, w) in rows.items()}
+
+
+def test_member_aims_follow_memberships_targets_ends_and_watch_records():
+    now = clock.now()
+    a, b = f.community(name="A"), f.community(name="B")
+    s1, s2 = f.live_session(title="S1"), f.live_session(title="S2")
+    LiveSession.objects.filter(pk__in=[s1.pk, s2.pk]).update(ended_at=now - timedelta(days=1))
+    s1.communities.set([a])
+    x, y, z = f.member(), f.member(), f.member()
+    f.membership(user=x, community=a, joined_at=now - timedelta(days=10))
+    f.membership(user=y, community=a, joined_at=now)  # joined after the lives ended: not aimed at, may watch
+    f.membership(user=z, community=b, joined_at=now - timedelta(days=10))
+    _record(s1, x)
+    _record(s1, y)
+    _record(s1, z)  # watched, but S1 was not aimed at B
+    assert _aims() == _aims_recomputed()
+    assert _aims()[(x.pk, 0)][0][s1.pk % 1024] == "1"
+
+    s2.communities.set([a, b])  # aimed at both afterwards
+    _record(s2, z)
+    assert _aims() == _aims_recomputed()
+    s1.communities.add(b)  # z's watch of S1 now counts
+    assert _aims() == _aims_recomputed()
+    s1.communities.remove(a)
+    assert _aims() == _aims_recomputed()
+    LiveSession.objects.filter(pk=s2.pk).update(ended_at=now + timedelta(hours=1))  # y joined before it ended
+    assert _aims() == _aims_recomputed()
+    session = LiveSession.objects.get(pk=s2.pk)
+    session.ended_at = None  # save() writes every column
+    session.save()
+    assert _aims() == _aims_recomputed()
+    Membership.objects.filter(user=x).update(status=Membership.Status.LEFT)
+    Membership.objects.filter(user=z).update(community=a)
+    Membership.objects.filter(user=y).update(joined_at=now - timedelta(days=30), last_active_at=now)
+    assert _aims() == _aims_recomputed()
+    WatchRecord.objects.filter(user=z).delete()
+    Membership.objects.filter(user=y).delete()
+    assert _aims() == _aims_recomputed()
+    x.delete()
+    s1.delete()
+    assert _aims() == _aims_recomputed()
+
+
 # --- the tiles: the fast paths against the watch-record querysets -------------------------------------------
 
 
@@ -136,6 +205,9 @@ def _world(seed: int):
         LiveSession.objects.filter(pk=s.pk).update(
             started_at=start, ended_at=None if i == 6 else start + timedelta(hours=1)
         )
+        if i == 5:  # an id in the second block of 1,024: the boards span two rows per member
+            LiveSession.objects.filter(pk=s.pk).update(id=1024 + seed)
+            s = LiveSession.objects.get(pk=1024 + seed)
         s.communities.set(rng.sample(communities, rng.randint(1, 3)))
         sessions.append(s)
     people = [f.member(nickname=f"m{i}") for i in range(40)]
@@ -150,6 +222,13 @@ def _world(seed: int):
     for s in sessions:
         for person in rng.sample(people, rng.randint(5, 25)):
             _record(s, person, rng.randint(0, 3600))
+    # Later changes the member aims follow: a member leaves, another's join moves after the lives, a session
+    # is aimed at one more community and no longer at another, a session's end moves.
+    Membership.objects.filter(user=people[0]).update(status=Membership.Status.LEFT)
+    Membership.objects.filter(user=people[1]).update(joined_at=now)
+    sessions[0].communities.add(communities[3])
+    sessions[1].communities.remove(*sessions[1].communities.all()[:1])
+    LiveSession.objects.filter(pk=sessions[2].pk).update(ended_at=now - timedelta(days=30))
     seq = 0
     for i in range(10):
         session = rng.choice([*sessions, None])
