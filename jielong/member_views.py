@@ -165,7 +165,7 @@ def _render_page(
         "is_preview": is_preview,
         # The latest entries only: a campaign of 2,000 joiners rendered whole cost ~300 ms a page view in
         # the storm after 发布接龙. The rest is one tap away, on the full list's pages.
-        "joiners": selectors.campaign_joiners(campaign_id=campaign.pk, limit=PAGE_JOINERS),
+        "joiners": selectors.campaign_joiners(campaign_id=campaign.pk, limit=PAGE_JOINERS, items=items),
         "page_joiners": PAGE_JOINERS,
         "my_order": my_order,
         "is_joinable": is_joinable,

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from catalogue.models import SKU
-from jielong import page_parts, services
+from jielong import page_parts, selectors, services
 from jielong.models import CampaignItem, PriceTier
 from tests import factories as f
 
@@ -67,6 +67,9 @@ def test_the_page_reads_a_fixed_handful_of_queries_however_many_have_joined(stor
     )
     assert not [q for q in queries if q.startswith(tuple(f'SELECT "{table}"' for table in cached))]
     assert not [q for q in queries if q.startswith("SELECT COUNT(") and 'FROM "jielong_order"' in q]
+    # the SKU (its row rewritten by every join) is read once, for the stock; the joiners' lines are named
+    # from the cached items
+    assert len([q for q in queries if '"catalogue_sku"' in q]) == 1
     # the latest entries, each with both items, in one query
     html = response.content.decode()
     assert html.count('<li data-seq="') == 50
@@ -140,3 +143,14 @@ def test_a_cached_entry_of_another_campaign_with_the_same_number_is_not_used(sto
     cache.set(key, ("2000-01-01T00:00:00+00:00", items, pictures), 60)  # another database's campaign 1
 
     assert "别人的商品" not in client.get(url).content.decode()
+
+
+def test_the_joiners_are_named_from_the_items_read_and_an_item_added_since_is_read_itself(storm):
+    given, second = storm["given"], storm["second"]
+
+    items = list(CampaignItem.objects.filter(pk=given.item.pk).select_related("sku__product"))
+    with_items = selectors.campaign_joiners(campaign_id=given.campaign.pk, limit=50, items=items)
+    plain = selectors.campaign_joiners(campaign_id=given.campaign.pk, limit=50)
+
+    assert with_items == plain
+    assert len(plain) == 3 and all(second.sku.product.name in row["items"] for row in plain)
