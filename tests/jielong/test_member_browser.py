@@ -118,6 +118,10 @@ def test_member_joins_with_the_steppers_and_sees_the_running_total_in_the_sticky
 
             page.click("#jl-submit")
             expect(page.locator("#my-order")).to_contain_text("#1")
+            # the join went through the ASGI fast path (jielong.join.asgi), which answers with the page's
+            # redirect and its flash message (in the browser's language, English here)
+            expect(page.get_by_text("You are in! Your jielong number is 1.")).to_be_visible()
+            page.screenshot(path="/tmp/shots/page_join_375.png", full_page=False)
         finally:
             browser.close()
     order = Order.objects.get(campaign=campaign)
