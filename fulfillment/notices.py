@@ -41,7 +41,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import translation
@@ -205,34 +205,37 @@ def notices_queue(*, order_ids: Iterable[int], state: str, now: datetime | None 
                     created_at=now,
                 )
             )
-        # The rows already there are left out (one read); a racing writer's are skipped by the constraint.
-        there = _existing(chunk, points, state)
-        rows = [row for row in rows if _key(row) not in there]
-        Notice.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        created += len(rows)
+        # The rows already there (or a racing writer's) are skipped by the constraints; RETURNING counts the rest.
+        created += _insert_new(rows)
     if created:
         transaction.on_commit(_send_soon)
     return created
 
 
-def _key(notice: Notice) -> tuple:
-    if notice.order_id is not None:
-        return (notice.order_id, notice.channel)
-    return (None, notice.pickup_point_id, notice.delivery_date, notice.channel)
+_INSERT_BATCH = 500
 
 
-def _existing(order_ids: list[int], points: set, state: str) -> set[tuple]:
-    """The keys (as ``_key``) of the notices of ``state`` already queued for these orders and points."""
-    point_q = Q()
-    for point_id, day in points:
-        point_q |= Q(order__isnull=True, pickup_point_id=point_id, delivery_date=day)
-    found = Notice.objects.filter(Q(order_id__in=order_ids) | point_q, state=state)
-    return {
-        (order_id, channel) if order_id is not None else (None, point_id, day, channel)
-        for order_id, point_id, day, channel in found.values_list(
-            "order_id", "pickup_point_id", "delivery_date", "channel"
-        )
-    }
+def _insert_new(rows: list[Notice]) -> int:
+    """Insert the rows whose (order, state, channel) — or (point, day, state, channel) — has none yet, in one
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` per 500 rows (PostgreSQL and SQLite ≥ 3.35); how many were new."""
+    quote = connection.ops.quote_name
+    fields = [field for field in Notice._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(quote(field.column) for field in fields)
+    row_marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    new = 0
+    with connection.cursor() as cur:
+        for start in range(0, len(rows), _INSERT_BATCH):
+            batch = rows[start : start + _INSERT_BATCH]
+            params = [
+                field.get_db_prep_save(field.pre_save(row, True), connection) for row in batch for field in fields
+            ]
+            cur.execute(
+                f"INSERT INTO {quote(Notice._meta.db_table)} ({columns}) VALUES {', '.join([row_marks] * len(batch))} "
+                f"ON CONFLICT DO NOTHING RETURNING {quote(Notice._meta.pk.column)}",
+                params,
+            )
+            new += len(cur.fetchall())
+    return new
 
 
 def _send_soon() -> None:
