@@ -46,8 +46,8 @@ BEGIN
     IF users IS NULL THEN
         RETURN;
     END IF;
-    INSERT INTO bi_member_aims (user_id, block, aimed, watched)
-    SELECT DISTINCT u, s / 1024, {ZERO}, {ZERO} FROM unnest(users, sessions) AS p(u, s) ORDER BY 1, 2
+    INSERT INTO bi_member_aims (user_id, block, aimed, watched, joined)
+    SELECT DISTINCT u, s / 1024, {ZERO}, {ZERO}, {ZERO} FROM unnest(users, sessions) AS p(u, s) ORDER BY 1, 2
     ON CONFLICT (user_id, block) DO NOTHING;
     WITH p AS MATERIALIZED (SELECT DISTINCT u AS user_id, s AS session_id FROM unnest(users, sessions) AS p(u, s)),
     aim AS (
@@ -59,15 +59,21 @@ BEGIN
         GROUP BY 1, 2),
     v AS (
         SELECT p.user_id, p.session_id, coalesce(aim.aimed, FALSE) AS is_aimed,
-               aim.user_id IS NOT NULL AND w.id IS NOT NULL AS is_watched
+               aim.user_id IS NOT NULL AND w.id IS NOT NULL AS is_watched,
+               w.id IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM jielong_campaign AS c JOIN jielong_order AS o ON o.campaign_id = c.id
+                   WHERE c.live_session_id = p.session_id AND o.user_id = p.user_id
+                     AND NOT (o.status = 'cancelled')) AS is_joined
         FROM p LEFT JOIN aim ON aim.user_id = p.user_id AND aim.session_id = p.session_id
           LEFT JOIN livestream_watchrecord AS w ON w.session_id = p.session_id AND w.user_id = p.user_id)
     UPDATE bi_member_aims AS a
-    SET aimed = (a.aimed & ~g.touched) | g.aimed, watched = (a.watched & ~g.touched) | g.watched
+    SET aimed = (a.aimed & ~g.touched) | g.aimed, watched = (a.watched & ~g.touched) | g.watched,
+        joined = (a.joined & ~g.touched) | g.joined
     FROM (
         SELECT user_id, session_id / 1024 AS block, bit_or(bi_session_bit(session_id)) AS touched,
                coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_aimed), {ZERO}) AS aimed,
-               coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_watched), {ZERO}) AS watched
+               coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_watched), {ZERO}) AS watched,
+               coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_joined), {ZERO}) AS joined
         FROM v GROUP BY 1, 2
     ) AS g
     WHERE a.user_id = g.user_id AND a.block = g.block;
@@ -115,6 +121,30 @@ ENDED_PAIRS = (
     "JOIN community_membership AS m ON m.community_id = l.community_id "
     "WHERE o.ended_at IS DISTINCT FROM n.ended_at"
 )
+
+# An order of a live's jielong added, removed, cancelled or reinstated (or moved): its member, that live.
+ORDER_PAIRS = (
+    "SELECT o.user_id, c.live_session_id AS session_id FROM ({rows}) AS o "
+    "JOIN jielong_campaign AS c ON c.id = o.campaign_id WHERE c.live_session_id IS NOT NULL"
+)
+ORDER_CHANGED = """
+    (o.user_id, o.campaign_id, o.status = 'cancelled') IS DISTINCT FROM (n.user_id, n.campaign_id, n.status = 'cancelled')
+"""
+ORDER_UPDATED = f"""
+    SELECT o.user_id, o.campaign_id FROM removed AS o JOIN added AS n ON n.id = o.id WHERE {ORDER_CHANGED}
+    UNION ALL
+    SELECT n.user_id, n.campaign_id FROM removed AS o JOIN added AS n ON n.id = o.id WHERE {ORDER_CHANGED}
+"""
+# A jielong's live changed: its members, the live before and after.
+CAMPAIGN_PAIRS = """
+    SELECT o.user_id, x.session_id FROM (
+        SELECT n.id, o.live_session_id AS session_id FROM removed AS o JOIN added AS n ON n.id = o.id
+        WHERE o.live_session_id IS DISTINCT FROM n.live_session_id AND o.live_session_id IS NOT NULL
+        UNION ALL
+        SELECT n.id, n.live_session_id FROM removed AS o JOIN added AS n ON n.id = o.id
+        WHERE o.live_session_id IS DISTINCT FROM n.live_session_id AND n.live_session_id IS NOT NULL
+    ) AS x JOIN jielong_order AS o ON o.campaign_id = x.id
+"""
 
 PLUS = "SELECT session_id, user_id % 8 AS shard, 1 AS records, seconds_watched::bigint AS seconds FROM added"
 MINUS = "SELECT session_id, user_id % 8 AS shard, -1 AS records, -seconds_watched::bigint AS seconds FROM removed"
@@ -175,6 +205,13 @@ $$;"""
     + _function("bi_member_aims_target_insert", _aims(TARGET_PAIRS.format(rows="added")))
     + _function("bi_member_aims_target_delete", _aims(TARGET_PAIRS.format(rows="removed")))
     + _function("bi_member_aims_session_update", _aims(ENDED_PAIRS))
+    + _function("bi_member_aims_order_insert", _aims(ORDER_PAIRS.format(rows="SELECT user_id, campaign_id FROM added")))
+    + _function(
+        "bi_member_aims_order_delete", _aims(ORDER_PAIRS.format(rows="SELECT user_id, campaign_id FROM removed"))
+    )
+    + _function("bi_member_aims_order_update", _aims(ORDER_PAIRS.format(rows=ORDER_UPDATED)))
+    + _function("bi_member_aims_order_truncate", f"    UPDATE bi_member_aims SET joined = {ZERO};")
+    + _function("bi_member_aims_campaign_update", _aims(CAMPAIGN_PAIRS))
     + """
 CREATE TRIGGER bi_watch_facts_insert AFTER INSERT ON livestream_watchrecord
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bi_watch_facts_insert();
@@ -199,6 +236,17 @@ CREATE TRIGGER bi_member_aims_target_delete AFTER DELETE ON livestream_livesessi
     REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_target_delete();
 CREATE TRIGGER bi_member_aims_target_truncate AFTER TRUNCATE ON livestream_livesession_communities
     FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_truncate();
+CREATE TRIGGER bi_member_aims_order_insert AFTER INSERT ON jielong_order
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_order_insert();
+CREATE TRIGGER bi_member_aims_order_update AFTER UPDATE ON jielong_order
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_order_update();
+CREATE TRIGGER bi_member_aims_order_delete AFTER DELETE ON jielong_order
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_order_delete();
+CREATE TRIGGER bi_member_aims_order_truncate AFTER TRUNCATE ON jielong_order
+    FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_order_truncate();
+CREATE TRIGGER bi_member_aims_campaign_update AFTER UPDATE ON jielong_campaign
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_campaign_update();
 CREATE TRIGGER bi_member_aims_session_update AFTER UPDATE ON livestream_livesession
     REFERENCING OLD TABLE AS removed NEW TABLE AS added
     FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_session_update();
@@ -210,8 +258,39 @@ CREATE TRIGGER bi_member_aims_session_update AFTER UPDATE ON livestream_livesess
     )
     + "\nSELECT bi_member_aims_refresh(array_agg(user_id), array_agg(session_id)) FROM ("
     + "SELECT user_id, session_id FROM livestream_watchrecord UNION "
+    + ORDER_PAIRS.format(rows="SELECT user_id, campaign_id FROM jielong_order")
+    + " UNION "
     + _membership_pairs("SELECT user_id, community_id FROM community_membership")
     + ") AS pairs;\n"
+)
+AIMS_TRIGGERS = (
+    ("membership_insert", "community_membership"),
+    ("membership_update", "community_membership"),
+    ("membership_delete", "community_membership"),
+    ("membership_truncate", "community_membership"),
+    ("target_insert", "livestream_livesession_communities"),
+    ("target_delete", "livestream_livesession_communities"),
+    ("target_truncate", "livestream_livesession_communities"),
+    ("session_update", "livestream_livesession"),
+    ("order_insert", "jielong_order"),
+    ("order_update", "jielong_order"),
+    ("order_delete", "jielong_order"),
+    ("order_truncate", "jielong_order"),
+    ("campaign_update", "jielong_campaign"),
+)
+AIMS_FUNCTIONS = (
+    "membership_insert",
+    "membership_update",
+    "membership_delete",
+    "truncate",
+    "target_insert",
+    "target_delete",
+    "session_update",
+    "order_insert",
+    "order_update",
+    "order_delete",
+    "order_truncate",
+    "campaign_update",
 )
 PG_DOWN = (
     "".join(
@@ -219,6 +298,9 @@ PG_DOWN = (
         f"DROP FUNCTION IF EXISTS bi_watch_facts_{op}();\n"
         for op in ("insert", "update", "delete", "truncate")
     )
+    + "".join(f"DROP TRIGGER IF EXISTS bi_member_aims_{name} ON {table};\n" for name, table in AIMS_TRIGGERS)
+    + "".join(f"DROP FUNCTION IF EXISTS bi_member_aims_{name}();\n" for name in AIMS_FUNCTIONS)
+    + "DROP FUNCTION IF EXISTS bi_member_aims_refresh(bigint[], bigint[]);\n"
     + "DROP FUNCTION IF EXISTS bi_session_bit(bigint);\n"
 )
 
@@ -236,6 +318,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("bi", "0003_rollup_rows_know_live"),
         ("livestream", "0003_live_room"),
+        ("jielong", "0014_order_updated_at_index"),
     ]
 
     operations = [
@@ -260,6 +343,7 @@ class Migration(migrations.Migration):
                 ("block", models.IntegerField()),
                 ("aimed", bi.models.SessionBitsField()),
                 ("watched", bi.models.SessionBitsField()),
+                ("joined", bi.models.SessionBitsField()),
             ],
             options={
                 "db_table": "bi_member_aims",
