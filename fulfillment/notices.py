@@ -27,8 +27,9 @@ reasoning step by step):
    provider accepting and the ``sent`` commit repeats one text after the lease.)
 4. Errors count attempts, retry with a growing delay and give up as ``failed`` after ``MAX_ATTEMPTS``.
 
-Rows are sent right after the mover's commit (a Celery task is queued on commit) and by the periodic task
-``fulfillment.tasks.send_notices``, so a lost queue message or a Redis outage delays a notice, never loses it.
+Rows are sent a second after the mover's commit (a Celery task is queued on commit, one a second per process in a
+rush) and by the periodic task ``fulfillment.tasks.send_notices``, so a lost queue message or a Redis outage
+delays a notice, never loses it.
 Logs never carry a text (it holds the pickup code) or a full phone number.
 """
 
@@ -36,6 +37,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -238,13 +241,30 @@ def _insert_new(rows: list[Notice]) -> int:
     return new
 
 
+# A rush of moves (50 counters verifying at once) queues one sender per process for the next second instead of
+# one per move: the sender runs a second after it was queued, so the rows of every move that committed before
+# the reservation ran out (with a quarter second to spare) are pending when it claims them.
+SEND_DELAY_S = 1.0
+_send_reserved_until = 0.0
+_send_lock = threading.Lock()
+
+
 def _send_soon() -> None:
-    """Queue a sender right after the move commits; with the broker down the periodic task sends instead."""
+    """Queue a sender after the move commits (one a second at most per process, see above); with the broker
+    down the periodic task sends instead."""
+    global _send_reserved_until
     from . import tasks
 
+    now = time.monotonic()
+    with _send_lock:
+        if now < _send_reserved_until:
+            return
+        _send_reserved_until = now + SEND_DELAY_S - 0.25
     try:
-        tasks.send_notices.delay()
+        tasks.send_notices.apply_async(countdown=SEND_DELAY_S)
     except Exception:
+        with _send_lock:
+            _send_reserved_until = 0.0
         logger.warning("could not queue the notices task; the periodic sweep will send them", exc_info=True)
 
 

@@ -376,3 +376,33 @@ def test_a_failing_gateway_retries_then_gives_up_with_the_reason(settings, caplo
         message = record.getMessage()
         assert not any(code in message for code in codes)
         assert not any(o.user.phone[3:] in message for o in day.orders)
+
+
+def test_a_rush_of_moves_queues_one_sender_a_second_to_run_after_them(monkeypatch):
+    """Each move's rows are pending before the sender queued for it runs: the first move queues one a second
+    ahead, the moves of the next three quarters of a second rely on it, a later one queues the next."""
+    from fulfillment import tasks
+
+    queued: list[dict] = []
+    monkeypatch.setattr(tasks.send_notices, "apply_async", lambda **kw: queued.append(kw))
+    monkeypatch.setattr(notices, "_send_reserved_until", 0.0)
+    clock_s = [1000.0]
+    monkeypatch.setattr(notices.time, "monotonic", lambda: clock_s[0])
+
+    notices._send_soon()
+    clock_s[0] += 0.7
+    notices._send_soon()
+    assert queued == [{"countdown": notices.SEND_DELAY_S}]
+    clock_s[0] += 0.1  # 0.8 s after the first: too close to its run to count on it
+    notices._send_soon()
+    assert len(queued) == 2
+
+    def broker_down(**kw):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(tasks.send_notices, "apply_async", broker_down)
+    clock_s[0] += 5
+    notices._send_soon()  # logged; the periodic task sends instead, and the next move tries again
+    monkeypatch.setattr(tasks.send_notices, "apply_async", lambda **kw: queued.append(kw))
+    notices._send_soon()
+    assert len(queued) == 3
