@@ -40,15 +40,9 @@ ZERO = "repeat('0', 1024)::bit(1024)"
 # in a community the session was aimed at, joined before it ended; watched: that, without the end, and a watch
 # record. Set-based (hash joins for a bulk load, index lookups for a heartbeat's pair).
 AIMS_REFRESH = f"""
-CREATE OR REPLACE FUNCTION bi_member_aims_refresh(users bigint[], sessions bigint[]) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF users IS NULL THEN
-        RETURN;
-    END IF;
-    INSERT INTO bi_member_aims (user_id, block, aimed, watched, joined)
-    SELECT DISTINCT u, s / 1024, {ZERO}, {ZERO}, {ZERO} FROM unnest(users, sessions) AS p(u, s) ORDER BY 1, 2
-    ON CONFLICT (user_id, block) DO NOTHING;
+CREATE OR REPLACE FUNCTION bi_member_aims_compute(users bigint[], sessions bigint[])
+RETURNS TABLE (user_id bigint, block bigint, touched bit(1024), aimed bit(1024), watched bit(1024), joined bit(1024))
+LANGUAGE sql STABLE AS $$
     WITH p AS MATERIALIZED (SELECT DISTINCT u AS user_id, s AS session_id FROM unnest(users, sessions) AS p(u, s)),
     aim AS (
         SELECT p.user_id, p.session_id, bool_or(m.joined_at < s.ended_at) AS aimed
@@ -66,17 +60,33 @@ BEGIN
                      AND NOT (o.status = 'cancelled')) AS is_joined
         FROM p LEFT JOIN aim ON aim.user_id = p.user_id AND aim.session_id = p.session_id
           LEFT JOIN livestream_watchrecord AS w ON w.session_id = p.session_id AND w.user_id = p.user_id)
+    SELECT user_id, session_id / 1024, bit_or(bi_session_bit(session_id)),
+           coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_aimed), {ZERO}),
+           coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_watched), {ZERO}),
+           coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_joined), {ZERO})
+    FROM v GROUP BY 1, 2
+$$;
+
+CREATE OR REPLACE FUNCTION bi_member_aims_refresh(users bigint[], sessions bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF users IS NULL THEN
+        RETURN;
+    END IF;
+    -- A member's block without a row has every bit clear: a new row is the pairs' values. Rows there (or
+    -- inserted meanwhile by another transaction: this statement then does nothing, the next one sees them)
+    -- get the pairs' bits replaced, and are written only when that changes them.
+    INSERT INTO bi_member_aims (user_id, block, aimed, watched, joined)
+    SELECT g.user_id, g.block, g.aimed, g.watched, g.joined FROM bi_member_aims_compute(users, sessions) AS g
+    ORDER BY 1, 2
+    ON CONFLICT (user_id, block) DO NOTHING;
     UPDATE bi_member_aims AS a
     SET aimed = (a.aimed & ~g.touched) | g.aimed, watched = (a.watched & ~g.touched) | g.watched,
         joined = (a.joined & ~g.touched) | g.joined
-    FROM (
-        SELECT user_id, session_id / 1024 AS block, bit_or(bi_session_bit(session_id)) AS touched,
-               coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_aimed), {ZERO}) AS aimed,
-               coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_watched), {ZERO}) AS watched,
-               coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_joined), {ZERO}) AS joined
-        FROM v GROUP BY 1, 2
-    ) AS g
-    WHERE a.user_id = g.user_id AND a.block = g.block;
+    FROM bi_member_aims_compute(users, sessions) AS g
+    WHERE a.user_id = g.user_id AND a.block = g.block
+      AND ((a.aimed & ~g.touched) | g.aimed, (a.watched & ~g.touched) | g.watched, (a.joined & ~g.touched) | g.joined)
+          IS DISTINCT FROM (a.aimed, a.watched, a.joined);
 END
 $$;"""
 
@@ -301,6 +311,7 @@ PG_DOWN = (
     + "".join(f"DROP TRIGGER IF EXISTS bi_member_aims_{name} ON {table};\n" for name, table in AIMS_TRIGGERS)
     + "".join(f"DROP FUNCTION IF EXISTS bi_member_aims_{name}();\n" for name in AIMS_FUNCTIONS)
     + "DROP FUNCTION IF EXISTS bi_member_aims_refresh(bigint[], bigint[]);\n"
+    + "DROP FUNCTION IF EXISTS bi_member_aims_compute(bigint[], bigint[]);\n"
     + "DROP FUNCTION IF EXISTS bi_session_bit(bigint);\n"
 )
 
