@@ -208,7 +208,7 @@ def test_a_big_split_refreshes_the_planners_statistics_after_it_commits(monkeypa
         assert cur.fetchone() == (True,)
 
 
-# Codes drawn from 40 instead of a million: two members of a point draw the same one all the time.
+# Codes drawn from 40 instead of a million: of a dozen members at a point, two draw the same one most times.
 _FEW_CODES = {
     "postgresql": "lpad(floor(random() * 40)::int::text, 6, '0')",
     "sqlite": "substr('000000' || abs(random() %% 40), -6, 6)",
@@ -235,7 +235,7 @@ def test_pickup_codes_drawn_twice_at_a_point_or_given_there_on_another_day_are_d
     from fulfillment import split as split_module
 
     monkeypatch.setattr(split_module, "_RANDOM_CODE", _FEW_CODES)
-    day = make_day(points=2, members=30)
+    day = make_day(points=2, members=12)
     # Ten of the forty codes were given at the first point on an earlier day.
     taken = {f"{n:06d}" for n in range(10)}
     for code in taken:
@@ -263,6 +263,6 @@ def test_a_first_round_of_codes_that_fails_leaves_the_rounds_after_it_to_give_ev
         "DISTINCT ON (c.pickup_point_id, c.code)", ""
     )
     monkeypatch.setattr(split_module, "_HANDOUTS_DRAWN", failing)
-    day = make_day(points=2, members=30)
+    day = make_day(points=2, members=12)
     split(day)
     _check_codes_after_collisions(day, set())
