@@ -188,7 +188,11 @@ class Order(models.Model):
                 name="order_unique_idempotency_key",
             ),
         ]
-        indexes = [models.Index(fields=["updated_at", "id"], name="order_updated_at_id")]
+        indexes = [
+            models.Index(fields=["updated_at", "id"], name="order_updated_at_id"),
+            # Orders by the time they were placed: a board's period, the 30 days of the monthly-active rate.
+            models.Index(fields=["created_at"], name="order_created_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id}#{self.seq}"
