@@ -177,3 +177,152 @@ class WatchTotal(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.session_id} shard {self.shard}"
+
+
+# --- the facts behind LTV, pickup rate and new customers (``bi.facts``: kept by triggers on PostgreSQL) -------
+
+
+class FactDay(models.Model):
+    """What changes to orders, parcels and refunds added to one local day of one community (an order's join
+    day; a refund's later of that and its payment day). Several rows per key: their sums are the figures."""
+
+    day = models.DateField()
+    community_id = models.BigIntegerField()
+    gross_fen = models.BigIntegerField(default=0)  # amounts of the orders that count
+    refund_fen = models.BigIntegerField(default=0)  # refunds of those orders
+    customers = models.IntegerField(default=0)  # first orders that count in this community
+    at_point = models.IntegerField(default=0)  # their parcels that reached the pickup point
+    picked_up = models.IntegerField(default=0)  # … and were picked up
+
+    class Meta:
+        db_table = "bi_fact_day"
+        indexes = [models.Index(fields=["community_id", "day"], name="bi_fact_day_community")]
+
+    def __str__(self) -> str:
+        return f"{self.day} c{self.community_id}"
+
+
+class FactDayAll(models.Model):
+    """The same over every community (``customers``: first orders overall)."""
+
+    day = models.DateField()
+    gross_fen = models.BigIntegerField(default=0)
+    refund_fen = models.BigIntegerField(default=0)
+    customers = models.IntegerField(default=0)
+    at_point = models.IntegerField(default=0)
+    picked_up = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "bi_fact_day_all"
+        indexes = [models.Index(fields=["day"], name="bi_fact_day_all_day")]
+
+    def __str__(self) -> str:
+        return str(self.day)
+
+
+class FirstOrder(models.Model):
+    """A customer's first order that counts (not cancelled) in one community: when it was placed."""
+
+    user_id = models.BigIntegerField()
+    community_id = models.BigIntegerField()
+    first_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "bi_first_order"
+        constraints = [models.UniqueConstraint(fields=["user_id", "community_id"], name="bi_first_order_key")]
+        indexes = [models.Index(fields=["community_id", "first_at"], name="bi_first_order_community")]
+
+    def __str__(self) -> str:
+        return f"u{self.user_id} c{self.community_id}"
+
+
+class FirstOrderAll(models.Model):
+    """A customer's first order that counts, in any community."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    first_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "bi_first_order_all"
+        indexes = [models.Index(fields=["first_at"], name="bi_first_order_all_at")]
+
+    def __str__(self) -> str:
+        return f"u{self.user_id}"
+
+
+class Watcher(models.Model):
+    """Someone with a watch record of any live session: how many they have, and the latest ``last_seen_at``."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    records = models.IntegerField(default=0)
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "bi_watcher"
+
+    def __str__(self) -> str:
+        return f"u{self.user_id}"
+
+
+class DayBitsField(models.Field):
+    """``bit(1024)`` on PostgreSQL: one bit per day of a block of 1,024 days (read and written in SQL only)."""
+
+    description = "a bit per day of a block of 1,024 days"
+
+    def db_type(self, connection):
+        return "bit(1024)" if connection.vendor == "postgresql" else "blob"
+
+
+class DeliveryDays(models.Model):
+    """For a customer in a community and a block of 1,024 days since 2000-01-01: the days
+    on which they placed an order that counts whose parcel has arrived (``arrived``), and arrived by its noon
+    (``on_time``). "People with a parcel on time" over a period is one AND with the period's mask per row."""
+
+    user_id = models.BigIntegerField()
+    community_id = models.BigIntegerField()
+    block = models.IntegerField()
+    arrived = DayBitsField()
+    on_time = DayBitsField()
+
+    class Meta:
+        db_table = "bi_delivery_days"
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "community_id", "block"], name="bi_delivery_days_key")
+        ]
+        indexes = [models.Index(fields=["community_id", "block"], name="bi_delivery_days_community")]
+
+    def __str__(self) -> str:
+        return f"u{self.user_id} c{self.community_id} block {self.block}"
+
+
+class DeliveryDaysAll(models.Model):
+    """The same over every community."""
+
+    user_id = models.BigIntegerField()
+    block = models.IntegerField()
+    arrived = DayBitsField()
+    on_time = DayBitsField()
+
+    class Meta:
+        db_table = "bi_delivery_days_all"
+        constraints = [models.UniqueConstraint(fields=["user_id", "block"], name="bi_delivery_days_all_key")]
+
+    def __str__(self) -> str:
+        return f"u{self.user_id} block {self.block}"
+
+
+class DeliveryPending(models.Model):
+    """A parcel of an order that counts which has not arrived: due once its noon has passed."""
+
+    order_id = models.BigIntegerField(primary_key=True)
+    user_id = models.BigIntegerField()
+    community_id = models.BigIntegerField()
+    day = models.DateField()  # the local day the order was placed
+    delivery_date = models.DateField()
+
+    class Meta:
+        db_table = "bi_delivery_pending"
+        indexes = [models.Index(fields=["community_id", "day"], name="bi_delivery_pending_community")]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id}"
