@@ -546,9 +546,6 @@ def main() -> None:
             domain = generate_domain(conn, persons=args.persons, communities=args.communities, days=args.days, t0=t0)
         domain_s = time.monotonic() - started
         print(f"domain rows {domain} in {domain_s:.0f} s", flush=True)
-        from bi import facts
-
-        facts.compact()  # what the rollup worker does after each catch-up: fold the triggers' delta rows (bi.facts)
 
     # Vacuumed and analysed, as autovacuum leaves a loaded table: the visibility map lets the plans read
     # index-only (a freshly bulk-written table has none, and every index read would visit the heap).

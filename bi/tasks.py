@@ -5,13 +5,10 @@ from celery import shared_task
 
 @shared_task(name="bi.tasks.rollups_catch_up")
 def rollups_catch_up() -> int:
-    """Fold the stream into the rollups from their cursor (idempotent; see ``bi.rollups``), and fold the delta
-    rows the triggers appended to the day facts (``bi.facts``)."""
-    from . import facts, rollups
+    """Fold the stream into the rollups from their cursor (idempotent; see ``bi.rollups``)."""
+    from . import rollups
 
-    passed = rollups.catch_up()
-    facts.compact()
-    return passed
+    return rollups.catch_up()
 
 
 @shared_task(name="bi.tasks.stream_export_recent")

@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet, Sum
 from cdp import rfm
 from jielong.models import LedgerEntry, Order
 
-from .. import facts, rollups
+from .. import rollups
 from ..scope import Scope
 from .base import Figure, PersonRow, orders, person_rows, refunds_fen, yuan_text
 
@@ -111,14 +111,8 @@ def _customer_orders_until(scope: Scope, end: datetime) -> QuerySet[Order]:
 
 
 def lifetime_value_at(scope: Scope, end: datetime) -> Figure:
-    """LTV: net spend per customer so far, as the CDP defines a customer's (``cdp.rfm``): on PostgreSQL summed
-    from the facts the triggers keep (``bi.facts``: the same orders, refunds paid before ``end`` and first
-    orders, by day), else from the orders."""
-    if facts.usable(end):
-        totals = facts.sums(scope.community_ids, until=end)
-        net, n = totals["gross_fen"] - totals["refund_fen"], facts.customers(scope.community_ids, until=end)
-    else:
-        net, n = rfm.net_spend(_customer_orders_until(scope, end), until=end)
+    """LTV: net spend per customer so far, as the CDP defines a customer's (``cdp.rfm``)."""
+    net, n = rfm.net_spend(_customer_orders_until(scope, end), until=end)
     return Figure(round(net / n) if n else None, net, n)
 
 
