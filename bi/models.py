@@ -142,17 +142,15 @@ class MemberAims(models.Model):
     """Per member and block of session ids (as ``ViewerSessions``): ``aimed``, the sessions aimed at one of
     their active communities that ended after they joined it; ``watched``, the sessions they watched that were
     aimed at one of their active communities. Over the sessions of a board of every community, 社群→直播观看
-    counts the members with an aimed bit (and a watched bit) in its mask — one row per member, no join; and
-    ``joined``, the sessions they watched and hold an order not cancelled in a jielong of, gives 直播→接龙's
-    joiners. Kept by triggers on the watch records, memberships, sessions' target communities and end, orders
-    and jielongs' lives (migration 0004): each change names the (member, session) pairs it can move, and those
-    are recomputed from the domain rows."""
+    counts the members with an aimed bit (and a watched bit) in its mask — one row per member, no join. Kept by
+    triggers on the watch records, memberships, sessions' target communities and end (migration 0004): each
+    change names the (member, session) pairs it can move, and those are recomputed from the domain rows. (No
+    trigger on the jielong orders: a join's transaction stays as it is.)"""
 
     user_id = models.BigIntegerField()
     block = models.IntegerField()
     aimed = SessionBitsField()
     watched = SessionBitsField()
-    joined = SessionBitsField()  # watched it and holds an order not cancelled in a jielong it launched
 
     class Meta:
         db_table = "bi_member_aims"

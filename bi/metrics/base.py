@@ -202,19 +202,22 @@ def viewer_count(scope: Scope) -> int:
 
 
 def live_joiner_count(scope: Scope) -> int:
-    """``live_joiners(scope).count()``: members with a ``MemberAims.joined`` bit in the scope's sessions' masks
-    (they watched that session and hold an order not cancelled in a jielong it launched)."""
+    """``live_joiners(scope).count()``: holders of an order not cancelled in a jielong one of the scope's
+    sessions launched, who watched that session (its bit). The orders come from the index of the orders not
+    cancelled (``order_one_active_per_member``, its predicate spelled the same), the bits by one hash join."""
     if not scope.session_ids:
         return 0
-    params = _params(scope)
-    count = "count(*)" if len(params["blocks"]) == 1 else "count(DISTINCT a.user_id)"  # one row per member and block
     return _sql(
-        f"""WITH m AS MATERIALIZED (SELECT block, mask::bit({{block}}) AS mask
-                                  FROM unnest(%(blocks)s::int[], %(masks)s::text[]) AS m(block, mask))
-            SELECT {count} FROM {{aims}} AS a JOIN m ON m.block = a.block
-            WHERE (a.joined & m.mask) <> %(zero)s::bit({{block}}) AND {_members_in_scope(scope, "a.user_id")}
+        f"""WITH p AS MATERIALIZED (
+              SELECT o.user_id, c.live_session_id AS session_id
+              FROM {{campaign}} AS c JOIN {{order}} AS o ON o.campaign_id = c.id
+              WHERE c.live_session_id = ANY(%(sessions)s) AND NOT (o.status = %(cancelled)s)
+                AND {_members_in_scope(scope, "o.user_id")})
+            SELECT count(DISTINCT p.user_id)
+            FROM p JOIN {{viewer}} AS v ON v.user_id = p.user_id AND v.block = p.session_id / {{block}}
+            WHERE get_bit(v.sessions, (p.session_id %% {{block}})::int) = 1
         """.format(**_tables()),
-        params,
+        _params(scope),
     )[0]
 
 

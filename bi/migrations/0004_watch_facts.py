@@ -41,7 +41,7 @@ ZERO = "repeat('0', 1024)::bit(1024)"
 # record. Set-based (hash joins for a bulk load, index lookups for a heartbeat's pair).
 AIMS_REFRESH = f"""
 CREATE OR REPLACE FUNCTION bi_member_aims_compute(users bigint[], sessions bigint[])
-RETURNS TABLE (user_id bigint, block bigint, touched bit(1024), aimed bit(1024), watched bit(1024), joined bit(1024))
+RETURNS TABLE (user_id bigint, block bigint, touched bit(1024), aimed bit(1024), watched bit(1024))
 LANGUAGE sql STABLE AS $$
     WITH p AS MATERIALIZED (SELECT DISTINCT u AS user_id, s AS session_id FROM unnest(users, sessions) AS p(u, s)),
     aim AS (
@@ -53,17 +53,12 @@ LANGUAGE sql STABLE AS $$
         GROUP BY 1, 2),
     v AS (
         SELECT p.user_id, p.session_id, coalesce(aim.aimed, FALSE) AS is_aimed,
-               aim.user_id IS NOT NULL AND w.id IS NOT NULL AS is_watched,
-               w.id IS NOT NULL AND EXISTS (
-                   SELECT 1 FROM jielong_campaign AS c JOIN jielong_order AS o ON o.campaign_id = c.id
-                   WHERE c.live_session_id = p.session_id AND o.user_id = p.user_id
-                     AND NOT (o.status = 'cancelled')) AS is_joined
+               aim.user_id IS NOT NULL AND w.id IS NOT NULL AS is_watched
         FROM p LEFT JOIN aim ON aim.user_id = p.user_id AND aim.session_id = p.session_id
           LEFT JOIN livestream_watchrecord AS w ON w.session_id = p.session_id AND w.user_id = p.user_id)
     SELECT user_id, session_id / 1024, bit_or(bi_session_bit(session_id)),
            coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_aimed), {ZERO}),
-           coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_watched), {ZERO}),
-           coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_joined), {ZERO})
+           coalesce(bit_or(bi_session_bit(session_id)) FILTER (WHERE is_watched), {ZERO})
     FROM v GROUP BY 1, 2
 $$;
 
@@ -76,17 +71,15 @@ BEGIN
     -- A member's block without a row has every bit clear: a new row is the pairs' values. Rows there (or
     -- inserted meanwhile by another transaction: this statement then does nothing, the next one sees them)
     -- get the pairs' bits replaced, and are written only when that changes them.
-    INSERT INTO bi_member_aims (user_id, block, aimed, watched, joined)
-    SELECT g.user_id, g.block, g.aimed, g.watched, g.joined FROM bi_member_aims_compute(users, sessions) AS g
+    INSERT INTO bi_member_aims (user_id, block, aimed, watched)
+    SELECT g.user_id, g.block, g.aimed, g.watched FROM bi_member_aims_compute(users, sessions) AS g
     ORDER BY 1, 2
     ON CONFLICT (user_id, block) DO NOTHING;
     UPDATE bi_member_aims AS a
-    SET aimed = (a.aimed & ~g.touched) | g.aimed, watched = (a.watched & ~g.touched) | g.watched,
-        joined = (a.joined & ~g.touched) | g.joined
+    SET aimed = (a.aimed & ~g.touched) | g.aimed, watched = (a.watched & ~g.touched) | g.watched
     FROM bi_member_aims_compute(users, sessions) AS g
     WHERE a.user_id = g.user_id AND a.block = g.block
-      AND ((a.aimed & ~g.touched) | g.aimed, (a.watched & ~g.touched) | g.watched, (a.joined & ~g.touched) | g.joined)
-          IS DISTINCT FROM (a.aimed, a.watched, a.joined);
+      AND ((a.aimed & ~g.touched) | g.aimed, (a.watched & ~g.touched) | g.watched) IS DISTINCT FROM (a.aimed, a.watched);
 END
 $$;"""
 
@@ -131,30 +124,6 @@ ENDED_PAIRS = (
     "JOIN community_membership AS m ON m.community_id = l.community_id "
     "WHERE o.ended_at IS DISTINCT FROM n.ended_at"
 )
-
-# An order of a live's jielong added, removed, cancelled or reinstated (or moved): its member, that live.
-ORDER_PAIRS = (
-    "SELECT o.user_id, c.live_session_id AS session_id FROM ({rows}) AS o "
-    "JOIN jielong_campaign AS c ON c.id = o.campaign_id WHERE c.live_session_id IS NOT NULL"
-)
-ORDER_CHANGED = """
-    (o.user_id, o.campaign_id, o.status = 'cancelled') IS DISTINCT FROM (n.user_id, n.campaign_id, n.status = 'cancelled')
-"""
-ORDER_UPDATED = f"""
-    SELECT o.user_id, o.campaign_id FROM removed AS o JOIN added AS n ON n.id = o.id WHERE {ORDER_CHANGED}
-    UNION ALL
-    SELECT n.user_id, n.campaign_id FROM removed AS o JOIN added AS n ON n.id = o.id WHERE {ORDER_CHANGED}
-"""
-# A jielong's live changed: its members, the live before and after.
-CAMPAIGN_PAIRS = """
-    SELECT o.user_id, x.session_id FROM (
-        SELECT n.id, o.live_session_id AS session_id FROM removed AS o JOIN added AS n ON n.id = o.id
-        WHERE o.live_session_id IS DISTINCT FROM n.live_session_id AND o.live_session_id IS NOT NULL
-        UNION ALL
-        SELECT n.id, n.live_session_id FROM removed AS o JOIN added AS n ON n.id = o.id
-        WHERE o.live_session_id IS DISTINCT FROM n.live_session_id AND n.live_session_id IS NOT NULL
-    ) AS x JOIN jielong_order AS o ON o.campaign_id = x.id
-"""
 
 PLUS = "SELECT session_id, user_id % 8 AS shard, 1 AS records, seconds_watched::bigint AS seconds FROM added"
 MINUS = "SELECT session_id, user_id % 8 AS shard, -1 AS records, -seconds_watched::bigint AS seconds FROM removed"
@@ -215,13 +184,6 @@ $$;"""
     + _function("bi_member_aims_target_insert", _aims(TARGET_PAIRS.format(rows="added")))
     + _function("bi_member_aims_target_delete", _aims(TARGET_PAIRS.format(rows="removed")))
     + _function("bi_member_aims_session_update", _aims(ENDED_PAIRS))
-    + _function("bi_member_aims_order_insert", _aims(ORDER_PAIRS.format(rows="SELECT user_id, campaign_id FROM added")))
-    + _function(
-        "bi_member_aims_order_delete", _aims(ORDER_PAIRS.format(rows="SELECT user_id, campaign_id FROM removed"))
-    )
-    + _function("bi_member_aims_order_update", _aims(ORDER_PAIRS.format(rows=ORDER_UPDATED)))
-    + _function("bi_member_aims_order_truncate", f"    UPDATE bi_member_aims SET joined = {ZERO};")
-    + _function("bi_member_aims_campaign_update", _aims(CAMPAIGN_PAIRS))
     + """
 CREATE TRIGGER bi_watch_facts_insert AFTER INSERT ON livestream_watchrecord
     REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bi_watch_facts_insert();
@@ -246,17 +208,6 @@ CREATE TRIGGER bi_member_aims_target_delete AFTER DELETE ON livestream_livesessi
     REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_target_delete();
 CREATE TRIGGER bi_member_aims_target_truncate AFTER TRUNCATE ON livestream_livesession_communities
     FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_truncate();
-CREATE TRIGGER bi_member_aims_order_insert AFTER INSERT ON jielong_order
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_order_insert();
-CREATE TRIGGER bi_member_aims_order_update AFTER UPDATE ON jielong_order
-    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_order_update();
-CREATE TRIGGER bi_member_aims_order_delete AFTER DELETE ON jielong_order
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_order_delete();
-CREATE TRIGGER bi_member_aims_order_truncate AFTER TRUNCATE ON jielong_order
-    FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_order_truncate();
-CREATE TRIGGER bi_member_aims_campaign_update AFTER UPDATE ON jielong_campaign
-    REFERENCING OLD TABLE AS removed NEW TABLE AS added
-    FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_campaign_update();
 CREATE TRIGGER bi_member_aims_session_update AFTER UPDATE ON livestream_livesession
     REFERENCING OLD TABLE AS removed NEW TABLE AS added
     FOR EACH STATEMENT EXECUTE FUNCTION bi_member_aims_session_update();
@@ -268,8 +219,6 @@ CREATE TRIGGER bi_member_aims_session_update AFTER UPDATE ON livestream_livesess
     )
     + "\nSELECT bi_member_aims_refresh(array_agg(user_id), array_agg(session_id)) FROM ("
     + "SELECT user_id, session_id FROM livestream_watchrecord UNION "
-    + ORDER_PAIRS.format(rows="SELECT user_id, campaign_id FROM jielong_order")
-    + " UNION "
     + _membership_pairs("SELECT user_id, community_id FROM community_membership")
     + ") AS pairs;\n"
 )
@@ -282,11 +231,6 @@ AIMS_TRIGGERS = (
     ("target_delete", "livestream_livesession_communities"),
     ("target_truncate", "livestream_livesession_communities"),
     ("session_update", "livestream_livesession"),
-    ("order_insert", "jielong_order"),
-    ("order_update", "jielong_order"),
-    ("order_delete", "jielong_order"),
-    ("order_truncate", "jielong_order"),
-    ("campaign_update", "jielong_campaign"),
 )
 AIMS_FUNCTIONS = (
     "membership_insert",
@@ -296,11 +240,6 @@ AIMS_FUNCTIONS = (
     "target_insert",
     "target_delete",
     "session_update",
-    "order_insert",
-    "order_update",
-    "order_delete",
-    "order_truncate",
-    "campaign_update",
 )
 PG_DOWN = (
     "".join(
@@ -329,7 +268,6 @@ class Migration(migrations.Migration):
     dependencies = [
         ("bi", "0003_rollup_rows_know_live"),
         ("livestream", "0003_live_room"),
-        ("jielong", "0014_order_updated_at_index"),
     ]
 
     operations = [
@@ -354,7 +292,6 @@ class Migration(migrations.Migration):
                 ("block", models.IntegerField()),
                 ("aimed", bi.models.SessionBitsField()),
                 ("watched", bi.models.SessionBitsField()),
-                ("joined", bi.models.SessionBitsField()),
             ],
             options={
                 "db_table": "bi_member_aims",
