@@ -14,8 +14,10 @@ from feedback.models import NpsSurvey, Review
 from jielong.models import Order
 from livestream.models import Comment, Reservation, WatchRecord
 
+from ..models import SESSION_BLOCK, ViewerSessions
 from ..scope import Scope
 from .base import ACTIVE_DAYS, Figure, PersonRow, active_memberships, orders, person_rows, ratio
+from .service import orders_where
 
 # --- 社群月活率 ----------------------------------------------------------------------------------------
 
@@ -156,28 +158,40 @@ def _referred_by_viewer(user_ids: list[int], scope: Scope) -> dict[int, int]:
 
 
 def _referral_counts(scope: Scope) -> tuple[int, int]:
-    """(len(_referred_by_viewer(new)), len(new)) in one statement: a customer is new when no order of theirs
-    (not cancelled, in the scope's communities) is earlier than their first of the scope's orders; referred
-    when an active membership of theirs there names an inviter who has a watch record."""
-    here, params = _sql_of(orders(scope).values_list("user_id", "created_at"))
+    """(len(_referred_by_viewer(new)), len(new)) in one statement. A customer is new when no order of theirs
+    (not cancelled, in the scope's communities) is earlier than their first of the scope's orders — of a period:
+    their first such order until its end is in it (one grouping of the orders); referred when an active
+    membership of theirs there names an inviter with a watch record (a set bit in ``bi.models.ViewerSessions``,
+    kept with the watch records: one row per member instead of their watch records)."""
     in_scope = "TRUE" if scope.community_ids is None else "{col} = ANY(%s)"
     communities = () if scope.community_ids is None else (list(scope.community_ids),)
-    query = f"""
-        WITH here AS MATERIALIZED (
-          SELECT user_id, min(created_at) AS first FROM ({here}) AS h(user_id, created_at) GROUP BY user_id),
-        new AS MATERIALIZED (
-          SELECT here.user_id FROM here WHERE NOT EXISTS (
+    cancelled = Order.Status.CANCELLED.value
+    if scope.session_picked:
+        where, params = orders_where(scope, "o")
+        new = f"""
+          SELECT here.user_id FROM (
+            SELECT o.user_id, min(o.created_at) AS first FROM {Order._meta.db_table} AS o WHERE {where}
+            GROUP BY o.user_id) AS here
+          WHERE NOT EXISTS (
             SELECT 1 FROM {Order._meta.db_table} AS e
             WHERE e.user_id = here.user_id AND e.created_at < here.first AND e.status <> %s
-              AND {in_scope.format(col="e.community_id")}))
-        SELECT count(*) FILTER (WHERE EXISTS (
-                 SELECT 1 FROM {Membership._meta.db_table} AS m
-                 WHERE m.user_id = new.user_id AND m.status = %s AND m.invited_by_id IS NOT NULL
-                   AND {in_scope.format(col="m.community_id")}
-                   AND EXISTS (SELECT 1 FROM {WatchRecord._meta.db_table} AS w WHERE w.user_id = m.invited_by_id))),
-               count(*)
-        FROM new"""
-    params += (Order.Status.CANCELLED, *communities, Membership.Status.ACTIVE, *communities)
+              AND {in_scope.format(col="e.community_id")})"""
+        params += (cancelled, *communities)
+    else:
+        new = f"""
+          SELECT o.user_id FROM {Order._meta.db_table} AS o
+          WHERE o.status <> %s AND o.created_at < %s AND {in_scope.format(col="o.community_id")}
+          GROUP BY o.user_id HAVING min(o.created_at) >= %s"""
+        params = (cancelled, scope.end, *communities, scope.start)
+    query = f"""
+        SELECT count(r.user_id), count(*)
+        FROM ({new}) AS new
+          LEFT JOIN (
+            SELECT DISTINCT m.user_id FROM {Membership._meta.db_table} AS m
+            WHERE m.status = %s AND {in_scope.format(col="m.community_id")}
+              AND m.invited_by_id IN (SELECT user_id FROM {ViewerSessions._meta.db_table}
+                                      WHERE sessions <> %s::bit({SESSION_BLOCK}))) AS r ON r.user_id = new.user_id"""
+    params += (Membership.Status.ACTIVE.value, *communities, "0" * SESSION_BLOCK)
     return _fetch(query, params)
 
 

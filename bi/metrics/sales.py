@@ -120,25 +120,24 @@ def _net_spend_at(scope: Scope, start: datetime, end: datetime) -> tuple[tuple[i
     """``rfm.net_spend`` of the customer orders until ``start`` and until ``end`` (``start`` ≤ ``end``), each as
     (net fen, customers), in one statement: the orders until ``end`` grouped by customer (sums and first order
     — a hash aggregate, not a distinct sort), and their refunds paid before each bound."""
-    rows, params = (
-        _customer_orders_until(scope, end)
-        .order_by()
-        .values_list("pk", "user_id", "total_fen", "created_at")
-        .query.sql_with_params()
-    )
+    where = "o.status <> %s AND o.created_at < %s"
+    params: tuple = (Order.Status.CANCELLED.value, end)
+    if scope.community_ids is not None:
+        where += " AND o.community_id = ANY(%s)"
+        params += (list(scope.community_ids),)
     query = f"""
-        WITH o AS MATERIALIZED (SELECT * FROM ({rows}) AS o(id, user_id, total_fen, created_at))
         SELECT c.spent_start, c.customers_start, c.spent_end, c.customers_end, r.refund_start, r.refund_end
         FROM (SELECT sum(s0) AS spent_start, count(*) FILTER (WHERE first < %s) AS customers_start,
                      sum(s) AS spent_end, count(*) AS customers_end
-              FROM (SELECT user_id, min(created_at) AS first, sum(total_fen) AS s,
-                           sum(total_fen) FILTER (WHERE created_at < %s) AS s0
-                    FROM o GROUP BY user_id) AS per_customer) AS c,
+              FROM (SELECT o.user_id, min(o.created_at) AS first, sum(o.total_fen) AS s,
+                           sum(o.total_fen) FILTER (WHERE o.created_at < %s) AS s0
+                    FROM {Order._meta.db_table} AS o WHERE {where} GROUP BY o.user_id) AS per_customer) AS c,
              (SELECT sum(l.amount_fen) FILTER (WHERE l.created_at < %s AND o.created_at < %s) AS refund_start,
                      sum(l.amount_fen) FILTER (WHERE l.created_at < %s) AS refund_end
-              FROM {LedgerEntry._meta.db_table} AS l JOIN o ON o.id = l.order_id WHERE l.kind = %s) AS r"""
+              FROM {LedgerEntry._meta.db_table} AS l JOIN {Order._meta.db_table} AS o ON o.id = l.order_id
+              WHERE l.kind = %s AND {where}) AS r"""
     with connection.cursor() as cursor:
-        cursor.execute(query, (*params, start, start, start, start, end, LedgerEntry.Kind.REFUND))
+        cursor.execute(query, (start, start, *params, start, start, end, LedgerEntry.Kind.REFUND.value, *params))
         spent0, n0, spent, n, refund0, refund = cursor.fetchone()
     return ((spent0 or 0) - (refund0 or 0), n0), ((spent or 0) - (refund or 0), n)
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from feedback import nps
 from feedback.models import NpsSurvey
 from fulfillment.models import Parcel
+from jielong.models import Campaign, Order
 
 from .. import rollups
 from ..scope import Scope
@@ -89,25 +90,42 @@ def set_based() -> bool:
     return connection.vendor == "postgresql"
 
 
+def orders_where(scope: Scope, alias: str) -> tuple[str, tuple]:
+    """SQL: ``base.orders(scope)``'s conditions on the order table aliased ``alias``, and their parameters."""
+    conditions, params = [f"{alias}.status <> %s"], [Order.Status.CANCELLED.value]
+    if scope.session_picked:
+        conditions.append(
+            f"{alias}.campaign_id IN (SELECT id FROM {Campaign._meta.db_table} WHERE live_session_id = ANY(%s))"
+        )
+        params.append(list(scope.session_ids))
+    else:
+        conditions.append(f"{alias}.created_at >= %s AND {alias}.created_at < %s")
+        params += [scope.start, scope.end]
+    if scope.community_ids is not None:
+        conditions.append(f"{alias}.community_id = ANY(%s)")
+        params.append(list(scope.community_ids))
+    return " AND ".join(conditions), tuple(params)
+
+
 def _on_time_counts(scope: Scope) -> tuple[int, int]:
     """``_on_time_split``'s (len(on_time), len(due)) in one statement: per customer, whether a due parcel of
     theirs arrived by its deadline (the parcels' rows from the same queryset, the deadline in the current time
     zone), then the two counts."""
     from groupbuy import clock
 
-    rows = _parcels(scope).values_list("order__user_id", "delivery_date", "at_pickup_at", "picked_up_at")
-    sql, params = rows.query.sql_with_params()
+    where, params = orders_where(scope, "o")
     query = f"""
         SELECT count(*) FILTER (WHERE on_time), count(*) FROM (
           SELECT user_id, bool_or(arrived <= deadline) AS on_time FROM (
-            SELECT p.user_id, coalesce(p.at_pickup, p.picked_up) AS arrived,
+            SELECT o.user_id, coalesce(p.at_pickup_at, p.picked_up_at) AS arrived,
                    (p.delivery_date + %s::time) AT TIME ZONE %s AS deadline
-            FROM ({sql}) AS p(user_id, delivery_date, at_pickup, picked_up)) AS parcel
+            FROM {Parcel._meta.db_table} AS p JOIN {Order._meta.db_table} AS o ON o.id = p.order_id
+            WHERE {where} AND p.state <> ALL(%s)) AS parcel
           WHERE arrived IS NOT NULL OR deadline <= %s
           GROUP BY user_id) AS per_customer"""
     tz = timezone.get_current_timezone_name()
     with connection.cursor() as cursor:
-        cursor.execute(query, (ON_TIME_BY, tz, *params, clock.now()))
+        cursor.execute(query, (ON_TIME_BY, tz, *params, [s.value for s in _NOT_DELIVERED], clock.now()))
         on_time, due = cursor.fetchone()
     return on_time, due
 
