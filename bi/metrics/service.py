@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from feedback import nps
@@ -146,9 +146,16 @@ def delivery_on_time_people(scope: Scope, part: str) -> list[PersonRow]:
 
 def pickup_rate(scope: Scope) -> Figure:
     at_point = _parcels(scope).filter(state__in=_AT_POINT)
-    if set_based():  # both counts in one aggregate
-        counts = at_point.aggregate(p=Count("pk", filter=Q(state=Parcel.State.PICKED_UP)), n=Count("pk"))
-        return ratio(counts["p"], counts["n"])
+    if set_based():  # both counts in one aggregate over parcels ⋈ orders
+        where, params = orders_where(scope, "o")
+        query = f"""
+            SELECT count(*) FILTER (WHERE p.state = %s), count(*)
+            FROM {Parcel._meta.db_table} AS p JOIN {Order._meta.db_table} AS o ON o.id = p.order_id
+            WHERE p.state = ANY(%s) AND {where}"""
+        with connection.cursor() as cursor:
+            cursor.execute(query, (Parcel.State.PICKED_UP.value, [s.value for s in _AT_POINT], *params))
+            picked_up, at_point_count = cursor.fetchone()
+        return ratio(picked_up, at_point_count)
     return ratio(at_point.filter(state=Parcel.State.PICKED_UP).count(), at_point.count())
 
 
