@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.db import connection
 from django.db.models import Avg, F, Max, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 
@@ -178,10 +179,31 @@ def _perk_takers(scope: Scope) -> QuerySet[Order]:
     )
 
 
+def _nth_perk_orders(scope: Scope) -> list[tuple[int, datetime, datetime]]:
+    """(jielong, its N-th perk order's time, its opening) for the scope's jielongs whose N places were taken.
+    PostgreSQL: the window sorts only (jielong, time, number) and the jielongs join after it — carrying the
+    limit and the opening through the sort spilled it to disk (a year at 1.5 M events: 41 k perk orders)."""
+    if connection.vendor != "postgresql":
+        return list(_perk_takers(scope).filter(place=F("limit")).values_list("campaign_id", "created_at", "opens_at"))
+    campaigns, params = _perk_campaigns(scope).order_by().values("pk", "perk_limit", "opens_at").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH c (id, perk_limit, opens_at) AS MATERIALIZED ({campaigns})
+                SELECT c.id, r.created_at, c.opens_at FROM (
+                  SELECT o.campaign_id, o.created_at,
+                         row_number() OVER (PARTITION BY o.campaign_id ORDER BY o.created_at, o.seq) AS place
+                  FROM {Order._meta.db_table} AS o
+                  WHERE o.campaign_id IN (SELECT id FROM c) AND o.is_perk AND NOT (o.status = %s)) AS r
+                JOIN c ON c.id = r.campaign_id AND r.place = c.perk_limit""",
+            [*params, Order.Status.CANCELLED],
+        )
+        return cursor.fetchall()
+
+
 def perk_sellout(scope: Scope) -> Figure:
     # The N-th place of each jielong whose N places were all taken: one query (the window numbers every
     # jielong's perk orders), not one per jielong.
-    nth = _perk_takers(scope).filter(place=F("limit")).values_list("campaign_id", "created_at", "opens_at")
+    nth = _nth_perk_orders(scope)
     spans = [max(at - opens_at, timedelta(0)) for _campaign, at, opens_at in sorted(nth)]
     campaigns = _perk_campaigns(scope).count()
     if not spans:
