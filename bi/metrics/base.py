@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import time
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Avg, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
@@ -142,8 +142,14 @@ def _session_masks(session_ids: Iterable[int]) -> tuple[list[int], list[str]]:
     return keys, [blocks[k].decode() for k in keys]
 
 
+def read_cursor():
+    """A cursor on the database the boards read: the replica inside ``groupbuy.db.replica_reads()``, where the
+    ORM's reads go too, else the primary. Every hand-written statement of a tile goes through it."""
+    return connections[router.db_for_read(Order)].cursor()
+
+
 def _sql(query: str, params: dict) -> tuple:
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(query, params)
         return cursor.fetchone()
 

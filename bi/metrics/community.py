@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -16,7 +17,7 @@ from livestream.models import Comment, Reservation, WatchRecord
 
 from ..models import SESSION_BLOCK, ViewerSessions
 from ..scope import Scope
-from .base import ACTIVE_DAYS, Figure, PersonRow, active_memberships, orders, person_rows, ratio
+from .base import ACTIVE_DAYS, Figure, PersonRow, active_memberships, orders, person_rows, ratio, read_cursor
 from .service import orders_where
 
 # --- 社群月活率 ----------------------------------------------------------------------------------------
@@ -57,7 +58,7 @@ def _sql_of(queryset: QuerySet) -> tuple[str, tuple]:
 
 
 def _fetch(query: str, params: tuple) -> tuple:
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(query, params)
         return cursor.fetchone()
 
@@ -105,7 +106,10 @@ def monthly_active(scope: Scope) -> Figure:
     if set_based() and scope.community_ids is None:
         # Every community: one union of the window's activity (a probe per member would be tens of thousands).
         # A few communities: their members' probes (the plain form below) read less than the union would.
-        return ratio(*_monthly_active_counts(scope))
+        try:
+            return ratio(*_monthly_active_counts(scope))
+        except EmptyResultSet:  # a part that can match nothing (no session picked): the plain form says 0
+            pass
     members = _community_members_at_end(scope)
     return ratio(members.filter(_was_active(scope)).count(), members.count())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Avg, F, Max, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
@@ -22,6 +23,7 @@ from .base import (
     minutes_text,
     person_rows,
     ratio,
+    read_cursor,
     targeted_counts,
     targeted_members,
     use_watch_facts,
@@ -185,8 +187,13 @@ def _nth_perk_orders(scope: Scope) -> list[tuple[int, datetime, datetime]]:
     limit and the opening through the sort spilled it to disk (a year at 1.5 M events: 41 k perk orders)."""
     if connection.vendor != "postgresql":
         return list(_perk_takers(scope).filter(place=F("limit")).values_list("campaign_id", "created_at", "opens_at"))
-    campaigns, params = _perk_campaigns(scope).order_by().values("pk", "perk_limit", "opens_at").query.sql_with_params()
-    with connection.cursor() as cursor:
+    try:
+        campaigns, params = (
+            _perk_campaigns(scope).order_by().values("pk", "perk_limit", "opens_at").query.sql_with_params()
+        )
+    except EmptyResultSet:  # no community or session in the scope: no jielong
+        return []
+    with read_cursor() as cursor:
         cursor.execute(
             f"""WITH c (id, perk_limit, opens_at) AS MATERIALIZED ({campaigns})
                 SELECT c.id, r.created_at, c.opens_at FROM (

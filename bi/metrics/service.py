@@ -15,7 +15,7 @@ from jielong.models import Campaign, Order
 
 from .. import rollups
 from ..scope import Scope
-from .base import ON_TIME_BY, Figure, PersonRow, orders, person_rows, ratio
+from .base import ON_TIME_BY, Figure, PersonRow, orders, person_rows, ratio, read_cursor
 
 # --- NPS -----------------------------------------------------------------------------------------------
 
@@ -124,7 +124,7 @@ def _on_time_counts(scope: Scope) -> tuple[int, int]:
           WHERE arrived IS NOT NULL OR deadline <= %s
           GROUP BY user_id) AS per_customer"""
     tz = timezone.get_current_timezone_name()
-    with connection.cursor() as cursor:
+    with read_cursor() as cursor:
         cursor.execute(query, (ON_TIME_BY, tz, *params, [s.value for s in _NOT_DELIVERED], clock.now()))
         on_time, due = cursor.fetchone()
     return on_time, due
@@ -152,7 +152,7 @@ def pickup_rate(scope: Scope) -> Figure:
             SELECT count(*) FILTER (WHERE p.state = %s), count(*)
             FROM {Parcel._meta.db_table} AS p JOIN {Order._meta.db_table} AS o ON o.id = p.order_id
             WHERE p.state = ANY(%s) AND {where}"""
-        with connection.cursor() as cursor:
+        with read_cursor() as cursor:
             cursor.execute(query, (Parcel.State.PICKED_UP.value, [s.value for s in _AT_POINT], *params))
             picked_up, at_point_count = cursor.fetchone()
         return ratio(picked_up, at_point_count)

@@ -162,7 +162,7 @@ def test_member_aims_follow_memberships_targets_ends_and_watch_records():
     _record(s1, y)
     _record(s1, z)  # watched, but S1 was not aimed at B
     assert _aims() == _aims_recomputed()
-    assert _aims()[(x.pk, 0)][0][s1.pk % 1024] == "1"
+    assert _aims()[(x.pk, s1.pk // 1024)][0][s1.pk % 1024] == "1"
 
     s2.communities.set([a, b])  # aimed at both afterwards
     _record(s2, z)

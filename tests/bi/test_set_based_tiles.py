@@ -157,3 +157,16 @@ def test_the_trend_reads_the_same_ltv_at_each_months_end(data, monkeypatch):
     fast = charts.monthly_trend(scope)
     _plain(monkeypatch)
     assert charts.monthly_trend(scope) == fast
+
+
+def test_a_scope_of_no_community_and_no_session_reads_every_tile_as_the_plain_path_does(data, monkeypatch):
+    """A brand with no community yet (an API token of a new brand): the hand-written statements embed querysets
+    that match nothing (Django refuses to write SQL for them); the board answers, with the plain path's figures."""
+    scope = replace(
+        scope_resolve(viewer=scenario.operator(), since=NOW.date() - timedelta(days=29)),
+        community_ids=(),
+        session_ids=(),
+    )
+    fast = {key: figure.value for key, figure in metrics.figures(scope).items()}
+    _plain(monkeypatch)
+    assert {key: figure.value for key, figure in metrics.figures(scope).items()} == fast
