@@ -148,7 +148,13 @@ def read_cursor():
     return connections[router.db_for_read(Order)].cursor()
 
 
-def _sql(query: str, params: dict) -> tuple:
+def set_based() -> bool:
+    """Whether the tiles count in hand-written statements (PostgreSQL) rather than the plain ORM path."""
+    return connection.vendor == "postgresql"
+
+
+def read_one(query: str, params) -> tuple:
+    """The one row of a hand-written statement, read where the boards read (``read_cursor``)."""
     with read_cursor() as cursor:
         cursor.execute(query, params)
         return cursor.fetchone()
@@ -197,7 +203,7 @@ def viewer_count(scope: Scope) -> int:
         return 0
     params = _params(scope)
     count = "count(*)" if len(params["blocks"]) == 1 else "count(DISTINCT v.user_id)"  # one row per member and block
-    return _sql(
+    return read_one(
         f"""WITH m AS MATERIALIZED (SELECT block, mask::bit({{block}}) AS mask
                                   FROM unnest(%(blocks)s::int[], %(masks)s::text[]) AS m(block, mask))
             SELECT {count} FROM {{viewer}} AS v JOIN m ON m.block = v.block
@@ -213,7 +219,7 @@ def live_joiner_count(scope: Scope) -> int:
     cancelled (``order_one_active_per_member``, its predicate spelled the same), the bits by one hash join."""
     if not scope.session_ids:
         return 0
-    return _sql(
+    return read_one(
         f"""WITH p AS MATERIALIZED (
               SELECT o.user_id, c.live_session_id AS session_id
               FROM {{campaign}} AS c JOIN {{order}} AS o ON o.campaign_id = c.id
@@ -236,7 +242,7 @@ def targeted_counts(scope: Scope) -> tuple[int, int]:
         return 0, 0
     if scope.community_ids is None:
         return _targeted_counts_all(scope)
-    watched, members = _sql(
+    watched, members = read_one(
         """WITH t AS MATERIALIZED (
               SELECT t.community_id, s.id AS session_id, s.ended_at
               FROM {session} AS s JOIN {target} AS t ON t.livesession_id = s.id
@@ -279,7 +285,7 @@ def _targeted_counts_all(scope: Scope) -> tuple[int, int]:
             SELECT count(*) FILTER (WHERE aimed AND watched), count(*) FILTER (WHERE aimed) FROM (
               SELECT bool_or({aimed}) AS aimed, bool_or({watched}) AS watched
               FROM {{aims}} AS a JOIN m ON m.block = a.block GROUP BY a.user_id) AS per_member"""
-    watched_count, members = _sql(query.format(**_tables()), params)
+    watched_count, members = read_one(query.format(**_tables()), params)
     return watched_count, members
 
 
@@ -289,7 +295,7 @@ def watch_average_seconds(scope: Scope) -> float | None:
     if scope.community_ids is None:
         if not scope.session_ids:
             return None
-        average = _sql(
+        average = read_one(
             "SELECT sum(seconds) / nullif(sum(records), 0) FROM {total} WHERE session_id = ANY(%(sessions)s)".format(
                 **_tables()
             ),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import Exists, Max, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +16,17 @@ from livestream.models import Comment, Reservation, WatchRecord
 
 from ..models import SESSION_BLOCK, ViewerSessions
 from ..scope import Scope
-from .base import ACTIVE_DAYS, Figure, PersonRow, active_memberships, orders, person_rows, ratio, read_cursor
+from .base import (
+    ACTIVE_DAYS,
+    Figure,
+    PersonRow,
+    active_memberships,
+    orders,
+    person_rows,
+    ratio,
+    read_one,
+    set_based,
+)
 from .service import orders_where
 
 # --- 社群月活率 ----------------------------------------------------------------------------------------
@@ -47,20 +56,9 @@ def _was_active(scope: Scope) -> Q:
     )
 
 
-def set_based() -> bool:
-    """Whether the tiles count in one statement (PostgreSQL) rather than the plain ORM path."""
-    return connection.vendor == "postgresql"
-
-
 def _sql_of(queryset: QuerySet) -> tuple[str, tuple]:
     sql, params = queryset.order_by().query.sql_with_params()
     return sql, tuple(params)
-
-
-def _fetch(query: str, params: tuple) -> tuple:
-    with read_cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchone()
 
 
 def _activity_sources(scope: Scope) -> list[QuerySet]:
@@ -90,7 +88,7 @@ def _monthly_active_counts(scope: Scope) -> tuple[int, int]:
     union = " UNION ".join(f"({sql})" for sql, _ in parts)
     for _sql, part_params in parts:
         params += part_params
-    return _fetch(
+    return read_one(
         f"""SELECT count(a.user_id), count(*)
             FROM (SELECT DISTINCT user_id FROM ({members}) AS m(user_id)) AS m
               LEFT JOIN ({union}) AS a(user_id) ON a.user_id = m.user_id""",
@@ -198,7 +196,7 @@ def _referral_counts(scope: Scope) -> tuple[int, int]:
               AND m.invited_by_id IN (SELECT user_id FROM {ViewerSessions._meta.db_table}
                                       WHERE sessions <> %s::bit({SESSION_BLOCK}))) AS r ON r.user_id = new.user_id"""
     params += (Membership.Status.ACTIVE.value, *communities, "0" * SESSION_BLOCK)
-    return _fetch(query, params)
+    return read_one(query, params)
 
 
 def referral_share(scope: Scope) -> Figure:

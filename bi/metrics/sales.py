@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
 from cdp import rfm
@@ -12,7 +11,7 @@ from jielong.models import LedgerEntry, Order
 
 from .. import rollups
 from ..scope import Scope
-from .base import Figure, PersonRow, orders, person_rows, read_cursor, refunds_fen, yuan_text
+from .base import Figure, PersonRow, orders, person_rows, read_cursor, refunds_fen, set_based, yuan_text
 
 # --- GMV, net GMV, 客单价 ------------------------------------------------------------------------------
 #
@@ -109,11 +108,6 @@ def _customer_orders_until(scope: Scope, end: datetime) -> QuerySet[Order]:
     if scope.community_ids is not None:
         rows = rows.filter(community_id__in=scope.community_ids)
     return rows
-
-
-def set_based() -> bool:
-    """Whether LTV is summed in one statement (PostgreSQL) rather than through ``cdp.rfm``'s two queries."""
-    return connection.vendor == "postgresql"
 
 
 def _net_spend_at(scope: Scope, start: datetime, end: datetime) -> tuple[tuple[int, int], tuple[int, int]]:

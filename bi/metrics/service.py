@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import connection
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
@@ -15,7 +14,7 @@ from jielong.models import Campaign, Order
 
 from .. import rollups
 from ..scope import Scope
-from .base import ON_TIME_BY, Figure, PersonRow, orders, person_rows, ratio, read_cursor
+from .base import ON_TIME_BY, Figure, PersonRow, orders, person_rows, ratio, read_cursor, set_based
 
 # --- NPS -----------------------------------------------------------------------------------------------
 
@@ -83,11 +82,6 @@ def _on_time_split(scope: Scope) -> tuple[dict[int, str], set[int]]:
         if arrived is not None and arrived <= deadline:
             on_time.add(user_id)
     return due, on_time
-
-
-def set_based() -> bool:
-    """Whether the tiles count in one aggregate statement (PostgreSQL) rather than the plain ORM path."""
-    return connection.vendor == "postgresql"
 
 
 def orders_where(scope: Scope, alias: str) -> tuple[str, tuple]:

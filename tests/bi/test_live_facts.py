@@ -7,7 +7,7 @@ scopes of every shape."""
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -272,7 +272,8 @@ def _scopes(communities, sessions) -> list[Scope]:
         scope(None, (ended[1],), picked=True),
         scope((ids[3],), (ended[4],), picked=True),
         scope(None, ()),
-        Scope(date(2000, 1, 1), date(2000, 1, 2), None, (), False, "", {}),
+        # two days ten years back: before anything happened
+        Scope(today - timedelta(days=3650), today - timedelta(days=3649), None, (), False, "", {}),
     ]
 
 
