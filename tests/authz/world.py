@@ -45,8 +45,10 @@ from privacy.models import DeletionRequest
 from tests import factories as f
 from webhooks.models import Delivery, Endpoint
 
-MARK = "ZQA"  # in every name of brand A: brand B's operator must never read it
-MARK_A1 = "A1Q"  # and in every name of community a1's people and things: a2's leader must never read it
+# The marks end in "~", which no random token on a page (CSRF, share and signed links) ever holds: "A1Q" alone
+# turned up inside a CSRF token once in a few thousand pages and failed a cell.
+MARK = "ZQA~"  # in every name of brand A: brand B's operator must never read it
+MARK_A1 = "A1Q~"  # and in every name of community a1's people and things: a2's leader must never read it
 
 # The columns of the matrix, in order. ``link``: an anonymous browser holding brand A's live supplier and
 # driver links (every other role holds the revoked link instead); ``token``: brand A's API token with every
