@@ -6,25 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import time_machine
 
 from bi import charts, metrics
 from bi.scope import scope_resolve
 from tests.bi import scenario
 from tests.bi.scenario import NOW, by_name
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def data():
-    return scenario.build()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pinned")]
 
 
 @pytest.fixture

@@ -5,27 +5,13 @@ from __future__ import annotations
 from io import BytesIO
 
 import pytest
-import time_machine
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from community.models import User
 from tests import factories as f
-from tests.bi import scenario
-from tests.bi.scenario import NOW
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def data():
-    return scenario.build()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pinned")]
 
 
 @pytest.fixture

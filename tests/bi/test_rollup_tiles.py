@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.core.management import call_command
 
 from bi import rollup_check, rollups
@@ -16,13 +15,7 @@ from bi.scope import Scope
 from tests.bi import scenario
 from tests.bi.scenario import NOW
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pinned")]
 
 
 def _boards(data) -> list[Scope]:

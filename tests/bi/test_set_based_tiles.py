@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.db import connection
 
 from bi import metrics
@@ -24,22 +23,12 @@ from tests.bi import scenario
 from tests.bi.scenario import NOW, day
 
 pytestmark = [
+    pytest.mark.usefixtures("pinned"),
     pytest.mark.django_db,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the set-based statements are PostgreSQL's"),
 ]
 
 TILES = ("delivery_on_time", "referral_share", "monthly_active", "pickup_rate", "ltv_change", "lifetime_value")
-
-
-@pytest.fixture(autouse=True)
-def _pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def data():
-    return scenario.build()
 
 
 def _order(data, name, fen, at, *, community=None, campaign=None) -> Order:

@@ -4,7 +4,6 @@ components and ranking, designating a KOC from it, and the LTV/AOV curves."""
 from __future__ import annotations
 
 import pytest
-import time_machine
 
 from bi.metrics import sales
 from bi.scope import Scope
@@ -18,13 +17,7 @@ from jielong.models import LedgerEntry
 from tests import factories as f
 from tests.cdp.scenario import NOW, Builder, day
 
-pytestmark = [pytest.mark.django_db]
-
-
-@pytest.fixture(autouse=True)
-def _pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pinned")]
 
 
 def _rfm_set():

@@ -5,7 +5,6 @@ audience section."""
 from __future__ import annotations
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from cdp import segments
@@ -16,13 +15,7 @@ from livestream.models import LiveSession, WarmupRound
 from tests import factories as f
 from tests.cdp.scenario import NOW, Builder, day
 
-pytestmark = [pytest.mark.django_db]
-
-
-@pytest.fixture(autouse=True)
-def _pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pinned")]
 
 
 @pytest.fixture

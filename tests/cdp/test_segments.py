@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import time_machine
 
 from cdp import audiences, segments
 from cdp.models import RoundAudience, Segment
@@ -17,7 +16,7 @@ from livestream.models import Delivery, LiveSession, WarmupRound
 from tests import factories as f
 from tests.cdp.scenario import NOW, Builder, day
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pinned")]
 
 WATCHED_NO_ORDER = {
     "match": "all",
@@ -30,12 +29,6 @@ REFERRED_THIS_MONTH = {
     "match": "all",
     "conditions": [{"field": "joined_in_days", "window": "month", "op": "is", "value": "referral"}],
 }
-
-
-@pytest.fixture(autouse=True)
-def _pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def _watchers():

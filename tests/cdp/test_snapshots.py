@@ -17,13 +17,7 @@ from jielong.models import Order
 from tests import factories as f
 from tests.cdp.scenario import NOW, Builder, day
 
-pytestmark = [pytest.mark.django_db]
-
-
-@pytest.fixture(autouse=True)
-def _pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pinned")]
 
 
 @pytest.fixture
