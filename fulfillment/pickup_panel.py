@@ -75,7 +75,7 @@ class OrderPickup:
 
     @property
     def qr(self):
-        return qr_svg(self.handout.code) if self.shows_code else ""
+        return qr_svg(self.handout.code, quiet_zone=4) if self.shows_code else ""
 
 
 def _steps(parcel: Parcel | None, state: str) -> list[Step]:

@@ -171,7 +171,11 @@ def test_the_leader_scans_the_members_qr_and_the_members_page_turns_to_picked_up
 
             # A second member: the code read from a picture (where the camera cannot be used).
             leader.locator("#scan-photo").set_input_files(str(second_qr))
-            expect(leader.locator("#handout-member")).to_have_text(second.user.display_name, timeout=30_000)
+            try:
+                expect(leader.locator("#handout-member")).to_have_text(second.user.display_name, timeout=30_000)
+            except AssertionError as exc:  # the first card stays when the picture is not read: say which
+                error = leader.locator("#scan-error")
+                raise AssertionError(f"scan error shown: {error.is_visible() and error.inner_text()!r}") from exc
             leader.locator("#verify-confirm").click()
             expect(leader.locator("#handout-verified")).to_be_visible()
             second.refresh_from_db()
