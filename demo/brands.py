@@ -227,7 +227,9 @@ def seed_second_brand(*, at, password: str) -> SecondBrand:
     history.session_ended(live_session_id=session.pk, host_id=operator.pk, at=ended)
     history.campaign_opened(campaign_id=campaign.pk, live_session_id=session.pk, at=campaign.opens_at)
     history.orders(orders, paid_by=operator.pk)
-    history.group_formed(campaign_id=campaign.pk, joined=campaign.group_threshold, at=campaign.formed_at)
+    history.group_formed(
+        campaign_id=campaign.pk, joined=campaign.group_threshold, at=campaign.formed_at, live_session_id=session.pk
+    )
     history.campaign_closed(campaign_id=campaign.pk, joined=BUYERS, formed=True, at=campaign.closes_at)
     history.write()
     return SecondBrand(brand=brand, operator=operator, community=community, session=session, campaign=campaign)

@@ -22,6 +22,7 @@ from groupbuy.events import DomainEvent
 from groupbuy.stream import envelope
 from groupbuy.stream.models import Event
 from jielong import events as jielong_events
+from jielong.models import Campaign
 from livestream import events as livestream_events
 
 BATCH = 1000
@@ -53,6 +54,7 @@ class History:
         total_fen: int,
         is_perk: bool,
         at: datetime,
+        live_session_id: int | None = None,
     ) -> None:
         self.add(
             jielong_events.OrderJoined(
@@ -62,12 +64,15 @@ class History:
                 order_id=order_id,
                 total_fen=total_fen,
                 is_perk=is_perk,
+                live_session_id=live_session_id,
             ),
             at,
         )
 
-    def group_formed(self, *, campaign_id: int, joined: int, at: datetime) -> None:
-        self.add(jielong_events.GroupFormed(campaign_id=campaign_id, joined=joined), at)
+    def group_formed(self, *, campaign_id: int, joined: int, at: datetime, live_session_id: int | None = None) -> None:
+        self.add(
+            jielong_events.GroupFormed(campaign_id=campaign_id, joined=joined, live_session_id=live_session_id), at
+        )
 
     def order_paid(
         self,
@@ -102,6 +107,10 @@ class History:
     def orders(self, orders: Iterable, *, paid_by: int | None = None) -> None:
         """``order_joined`` for saved orders, and ``order_paid`` for the paid ones when ``paid_by`` says who
         marked them (a cancellation is the caller's: ``order_cancelled`` at its moment)."""
+        orders = list(orders)
+        lives = dict(
+            Campaign.objects.filter(pk__in={o.campaign_id for o in orders}).values_list("pk", "live_session_id")
+        )
         for o in orders:
             self.order_joined(
                 order_id=o.pk,
@@ -111,6 +120,7 @@ class History:
                 total_fen=o.total_fen,
                 is_perk=o.is_perk,
                 at=o.created_at,
+                live_session_id=lives.get(o.campaign_id),
             )
             if o.paid_at is not None and paid_by is not None:
                 self.order_paid(

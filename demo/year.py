@@ -766,7 +766,9 @@ def _tell_stream(
     for row in campaigns:
         history.campaign_opened(campaign_id=row.pk, live_session_id=row.live_session_id, at=row.opens_at)
         if row.formed_at is not None:
-            history.group_formed(campaign_id=row.pk, joined=row.group_threshold, at=row.formed_at)
+            history.group_formed(
+                campaign_id=row.pk, joined=row.group_threshold, at=row.formed_at, live_session_id=row.live_session_id
+            )
         history.campaign_closed(
             campaign_id=row.pk, joined=row.joined_count, formed=row.formed_at is not None, at=row.closes_at
         )

@@ -19,6 +19,7 @@ class OrderJoined(events.DomainEvent):
     order_id: int
     total_fen: int
     is_perk: bool
+    live_session_id: int | None = None  # the live the jielong was launched from (its stream row's column)
 
 
 @events.event("jielong.group_formed", key=("campaign_id",))
@@ -27,6 +28,7 @@ class GroupFormed(events.DomainEvent):
 
     campaign_id: int
     joined: int
+    live_session_id: int | None = None
 
 
 @events.event("jielong.order_cancelled")

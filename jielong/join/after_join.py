@@ -49,13 +49,18 @@ def after_join(campaign_id: int, *, user_ids: list[int], outcomes: list[Mapping]
                 campaign_id=campaign_id,
                 user_id=user_id,
                 community_id=outcome["community"],
+                live_session_id=outcome.get("live_session"),
                 order_id=outcome["id"],
                 total_fen=outcome["total_fen"],
                 is_perk=outcome["is_perk"],
             )
         )
         if outcome.get("formed"):
-            published.append(jielong_events.GroupFormed(campaign_id=campaign_id, joined=outcome["joined"]))
+            published.append(
+                jielong_events.GroupFormed(
+                    campaign_id=campaign_id, joined=outcome["joined"], live_session_id=outcome.get("live_session")
+                )
+            )
         settle = settle or bool(outcome.get("settle"))
         version = max(version, outcome.get("campaign_version") or 0)
     if not published:

@@ -387,7 +387,7 @@ class JoinGateway:
         pool = await self._get_pool()
         async with pool.connection() as conn:
             cursor = await conn.execute(*sql.join_sql(campaign_id, requests, clock.now()))
-            return sql.parse_outcomes((await cursor.fetchone())[0])
+            return sql.parse_outcomes(await cursor.fetchone())
 
     def after_joins(self, campaign_id: int, requests: list[sql.JoinRequest], outcomes: list[dict]) -> None:
         """Queue what follows committed joins: events, broadcast, tier settling (see ``_flush_after``)."""

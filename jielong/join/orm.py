@@ -183,13 +183,18 @@ def do_join_orm(
                 campaign_id=campaign_id,
                 user_id=user.pk,
                 community_id=membership.community_id,
+                live_session_id=campaign.live_session_id,
                 order_id=order.pk,
                 total_fen=order.total_fen,
                 is_perk=is_perk,
             )
         )
         if forms_now:
-            events.publish(jielong_events.GroupFormed(campaign_id=campaign_id, joined=campaign.joined_count))
+            events.publish(
+                jielong_events.GroupFormed(
+                    campaign_id=campaign_id, joined=campaign.joined_count, live_session_id=campaign.live_session_id
+                )
+            )
         settle = joined_after in tier_thresholds
         after_join.record_owed(campaign_id, settle=settle, version=campaign.version)
         after_commit(after_join.deliver, campaign_id, settle=settle, version=campaign.version)

@@ -18,7 +18,7 @@ from groupbuy.stream.envelope import default_source
 from groupbuy.stream.models import Event as StreamEvent
 
 from .. import events as jielong_events
-from ..models import CampaignOutbox
+from ..models import Campaign, CampaignOutbox
 from .rules import MAX_KEY_LENGTH, MAX_NOTE_LENGTH
 
 
@@ -58,6 +58,7 @@ def in_database() -> bool:
 # the order (the campaign), so nothing is written twice. A volatile function's CTE is evaluated once.
 JOIN_SQL = f"""
 WITH joined AS (SELECT jielong_join(%(campaign)s, %(requests)s::jsonb, %(now)s) AS outcomes),
+live AS (SELECT live_session_id FROM {Campaign._meta.db_table} WHERE id = %(campaign)s),
 created AS (
     SELECT (o->>'campaign_version')::integer AS version, coalesce((o->>'settle')::boolean, false) AS settle,
            o, (r->>'user')::bigint AS user_id
@@ -68,16 +69,19 @@ created AS (
 ),
 recorded AS (
     INSERT INTO {StreamEvent._meta.db_table} (uuid, name, occurred_at, received_at, user_id, distinct_id, source,
-                                              community_id, campaign_id, order_id, amount_fen, properties)
+                                              community_id, live_session_id, campaign_id, order_id, amount_fen,
+                                              properties)
     SELECT md5('{ORDER_JOINED}:' || (o->>'id'))::uuid, '{ORDER_JOINED}', %(now)s, %(now)s, user_id,
-           'user:' || user_id, '{SOURCE}', (o->>'community')::bigint, %(campaign)s, (o->>'id')::bigint,
+           'user:' || user_id, '{SOURCE}', (o->>'community')::bigint, (SELECT live_session_id FROM live),
+           %(campaign)s, (o->>'id')::bigint,
            (o->>'total_fen')::bigint,
            jsonb_build_object('order_id', (o->>'id')::bigint, 'total_fen', (o->>'total_fen')::bigint,
                               'is_perk', (o->>'is_perk')::boolean)
     FROM created
     UNION ALL
     SELECT md5('{GROUP_FORMED}:' || %(campaign)s)::uuid, '{GROUP_FORMED}', %(now)s, %(now)s, NULL, '', '{SOURCE}',
-           NULL, %(campaign)s, NULL, NULL, jsonb_build_object('joined', (o->>'joined')::integer)
+           NULL, (SELECT live_session_id FROM live), %(campaign)s, NULL, NULL,
+           jsonb_build_object('joined', (o->>'joined')::integer)
     FROM created WHERE coalesce((o->>'formed')::boolean, false)
     ON CONFLICT (uuid) DO NOTHING
 ),
@@ -89,7 +93,7 @@ queued AS (
         version = GREATEST(box.version, EXCLUDED.version),
         queued_at = LEAST(box.queued_at, EXCLUDED.queued_at)
 )
-SELECT outcomes FROM joined
+SELECT outcomes, (SELECT live_session_id FROM live) FROM joined
 """
 
 
@@ -97,12 +101,18 @@ def join_sql(campaign_id: int, requests: list[JoinRequest], now: datetime) -> tu
     return JOIN_SQL, {"campaign": campaign_id, "requests": json.dumps([r.as_json() for r in requests]), "now": now}
 
 
-def parse_outcomes(value) -> list[dict]:
-    return json.loads(value) if isinstance(value, str) else value
+def parse_outcomes(row) -> list[dict]:
+    """``JOIN_SQL``'s answer: each join's outcome, with the campaign's live session (``live_session``, for
+    the events ``after_join`` publishes — their stream rows already carry it)."""
+    value, live_session_id = row
+    outcomes = json.loads(value) if isinstance(value, str) else value
+    for outcome in outcomes:
+        outcome["live_session"] = live_session_id
+    return outcomes
 
 
 def run_joins(*, campaign_id: int, requests: list[JoinRequest]) -> list[dict]:
     """Run ``jielong_join`` on Django's connection (inside the caller's transaction)."""
     with connection.cursor() as cursor:
         cursor.execute(*join_sql(campaign_id, requests, clock.now()))
-        return parse_outcomes(cursor.fetchone()[0])
+        return parse_outcomes(cursor.fetchone())

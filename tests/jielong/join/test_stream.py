@@ -10,8 +10,10 @@ import pytest
 from django.db import connection, connections, transaction
 
 from analytics.models import Event
+from groupbuy import events
 from groupbuy.errors import DomainError
 from groupbuy.stream.envelope import key_uuid
+from jielong import events as jielong_events
 from jielong import services
 from jielong.join import sql
 from jielong.models import Order
@@ -74,6 +76,26 @@ def test_a_join_is_one_stream_row_with_its_envelope_the_same_from_sql_and_orm(dj
                 {"joined": 1},
             ),
         ]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("join_engine")
+def test_a_join_launched_from_a_live_carries_its_session_in_the_row_and_the_event(django_capture_on_commit_callbacks):
+    session = f.live_session()
+    given = f.open_campaign(threshold=1, live_session=session)
+    heard = []
+    events.subscribe(jielong_events.OrderJoined, heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            order = services.order_join(
+                campaign_id=given.campaign.pk, user=given.members[0], quantities={given.item.pk: 1}
+            ).order
+    finally:
+        events.unsubscribe(jielong_events.OrderJoined, heard.append)
+
+    rows = dict(Event.objects.filter(campaign_id=given.campaign.pk).values_list("name", "live_session_id"))
+    assert rows == {"jielong.order_joined": session.pk, "jielong.group_formed": session.pk}
+    assert [(e.order_id, e.live_session_id) for e in heard] == [(order.pk, session.pk)]
 
 
 @pytest.mark.django_db
