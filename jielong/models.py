@@ -192,7 +192,7 @@ class Order(models.Model):
             models.Index(fields=["updated_at", "id"], name="order_updated_at_id"),
             # Orders by the time they were placed: a board's period, the 30 days of the monthly-active rate.
             models.Index(fields=["created_at"], name="order_created_at"),
-            # The perk places in the order they were taken (the BI's 福利售罄用时 numbers them per jielong).
+            # The perk places in the order they were taken (the BI's 福利售罄用时 steps to each jielong's N-th).
             # Partial: only the first N orders of a jielong enter it, so the join storm barely writes it.
             models.Index(
                 fields=["campaign", "created_at", "seq"],
