@@ -3,9 +3,10 @@
 import gc
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "groupbuy.settings.local")
+
+from groupbuy.asgi_handler import get_asgi_application
+
 # Django must be set up before anything imports models (the routing does).
 django_asgi_app = get_asgi_application()
 

@@ -3,7 +3,7 @@ whitenoise serves only the built STATIC_ROOT). Run by ``uvicorn --factory`` in a
 
 
 def make_app():
-    from django.core.asgi import get_asgi_application
+    from groupbuy.asgi_handler import get_asgi_application
 
     http = get_asgi_application()  # sets Django up before anything imports models
 

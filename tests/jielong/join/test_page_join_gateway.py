@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
-from django.core.asgi import get_asgi_application
 from django.test import Client
 
 from catalogue.models import SKU
+from groupbuy.asgi_handler import get_asgi_application
 from jielong.join import sql
 from jielong.join.asgi import JoinGateway
 from jielong.models import Order
