@@ -2,7 +2,7 @@
 
 Told through the real services, each at the moment it happened, after :mod:`demo.fulfilment` told the day:
 
-- the money ledger (资金流水): every paid order's payment, written by ``jielong.ledger.payment_record`` as of
+- the money ledger (资金流水): every paid order's payment, written by ``jielong.ledger.payments_record`` as of
   the moment it was paid (not "recorded late" at seed time), so ``ledger_reconcile`` comes out clean;
 - after-sales (售后): 23:50 the sweep opens a request for each of the three orders 老李 could not fill
   (4 heads of lettuce); at 07:05 林峰 refunds them in full. That morning a neighbour sends a photo of split
@@ -45,7 +45,7 @@ from feedback.nps import nps_answer, surveys_ask
 from feedback.reviews import feed_source_key, review_post
 from fulfillment.models import Parcel, Shortage
 from groupbuy import clock
-from jielong.ledger import payment_record
+from jielong.ledger import payments_record
 from jielong.models import Campaign, LedgerEntry, Order, OrderLine
 from livestream.models import Notification
 
@@ -157,14 +157,7 @@ def _record_payments(orders) -> None:
         .exclude(pk__in=LedgerEntry.objects.filter(kind=LedgerEntry.Kind.PAYMENT).values("order_id"))
         .order_by("paid_at", "pk")
     )
-    real = clock.now
-    try:
-        for order in missing:
-            paid_at = order.paid_at or order.created_at
-            clock.now = lambda paid_at=paid_at: paid_at
-            payment_record(order=order, by=None)
-    finally:
-        clock.now = real
+    payments_record(list(missing), by=None, paid_at=lambda order: order.paid_at or order.created_at)
 
 
 def _tell(*, past: Campaign, operator: User, demo_member: User, delivery_date: date, now: datetime) -> None:

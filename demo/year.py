@@ -48,10 +48,9 @@ from community.models import Community, FeedItem, Flag, Membership, User
 from demo.history import History
 from demo.history import forget as forget_history
 from fulfillment.models import CampaignDelivery
-from groupbuy import clock as system_clock
 from groupbuy.stream.models import Event
 from jielong.events import CampaignOpened
-from jielong.ledger import payment_record
+from jielong.ledger import payments_record
 from jielong.models import Campaign, CampaignItem, LedgerEntry, Order, OrderLine
 from jielong.subscribers import add_opened_campaign_to_feeds
 from livestream.models import LiveSeries, LiveSession, Reservation, WatchRecord
@@ -778,13 +777,8 @@ def _tell_stream(
 
 def _record_payments(orders: list[Order]) -> None:
     """Each order's payment through the ledger's own writer, as of the moment it was paid."""
-    real = system_clock.now
-    try:
-        for order in sorted(orders, key=lambda o: (o.paid_at, o.pk)):
-            system_clock.now = lambda paid_at=order.paid_at: paid_at
-            payment_record(order=order, by=None)
-    finally:
-        system_clock.now = real
+    ordered = sorted(orders, key=lambda o: (o.paid_at, o.pk))
+    payments_record(ordered, by=None, paid_at=lambda order: order.paid_at)
 
 
 def _peak(session: _Session) -> int:

@@ -11,7 +11,9 @@ Locking: the order row first (as every jielong write does after its campaign), t
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Sum
@@ -51,26 +53,38 @@ def _check_key(key: str) -> None:
         raise ValueError(f"a ledger key is 1-{KEY_MAX} characters without '#': {key!r}")
 
 
-def _provider_code(order: Order) -> str:
-    return Campaign.objects.filter(pk=order.campaign_id).values_list("payment_method", flat=True).first() or ""
-
-
 def payment_record(*, order: Order, by: User | None, reason: str = "") -> int:
     """Write the payment of ``order`` (one entry per line, at the line's price now). Call inside the
     transaction that marks it paid, holding the order's lock. Idempotent: a line paid before is skipped.
     Returns the amount written."""
-    lines = list(OrderLine.objects.filter(order=order).order_by("pk"))
+    return payments_record([order], by=by, reason=reason)
+
+
+def payments_record(
+    orders: list[Order], *, by: User | None, reason: str = "", paid_at: Callable[[Order], datetime] | None = None
+) -> int:
+    """:func:`payment_record` for many orders in four statements (the demo's year records 2,000 at once), each
+    entry dated ``paid_at(order)`` (default: now), written in the order of ``orders``. Returns the amount
+    written."""
+    if not orders:
+        return 0
+    by_pk = {order.pk: order for order in orders}
+    rank = {order.pk: i for i, order in enumerate(orders)}
+    lines = sorted(OrderLine.objects.filter(order_id__in=by_pk), key=lambda line: (rank[line.order_id], line.pk))
+    providers = dict(
+        Campaign.objects.filter(pk__in={order.campaign_id for order in orders}).values_list("pk", "payment_method")
+    )
     now = clock.now()
     entries = [
         LedgerEntry(
             kind=Kind.PAYMENT,
             amount_fen=line.quantity * line.unit_price_fen,
-            order_id=order.pk,
+            order_id=line.order_id,
             order_line=line,
-            provider=_provider_code(order),
+            provider=providers.get(by_pk[line.order_id].campaign_id) or "",
             key=f"payment#{line.pk}",
             reason=reason,
-            created_at=now,
+            created_at=paid_at(by_pk[line.order_id]) if paid_at is not None else now,
             by=by,
         )
         for line in lines
@@ -527,6 +541,7 @@ __all__ = [
     "ledger_reconcile",
     "payment_record",
     "payments_backfill",
+    "payments_record",
     "refund_failed_campaign",
     "refund_issue",
     "refundable_fen",

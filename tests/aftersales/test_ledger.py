@@ -38,6 +38,31 @@ def test_marking_paid_writes_one_payment_per_line_and_the_ledger_reconciles():
     assert ledger.ledger_reconcile(order_ids=[order.pk]) == []
 
 
+def test_many_payments_at_once_are_each_orders_payment_dated_when_it_was_paid_and_written_once():
+    """``payments_record`` (the demo's year writes 2,000 orders' payments at once) writes what
+    ``payment_record`` writes per order, dated by ``paid_at``, in the orders' order; again, nothing."""
+    made = paid_orders(members=3, paid=False)
+    first, second, third = made.orders
+    paid_at = {order.pk: clock.now() - timedelta(hours=order.pk % 7 + 1) for order in made.orders}
+    Campaign.objects.filter(pk=made.campaign.pk).update(payment_method="wechat_pay")
+
+    written = ledger.payments_record([third, first], by=None, paid_at=lambda order: paid_at[order.pk])
+
+    assert written == 2 * (LINE_A + LINE_B)
+    rows = list(
+        LedgerEntry.objects.filter(kind="payment").order_by("pk").values_list("order_id", "created_at", "provider")
+    )
+    assert [r[0] for r in rows] == [third.pk, third.pk, first.pk, first.pk]
+    assert all(at == paid_at[order_id] and provider == "wechat_pay" for order_id, at, provider in rows)
+    assert _entries(second, "payment") == []
+    for order in (first, third):
+        lines = list(order.lines.order_by("pk"))
+        assert _entries(order, "payment") == [(lines[0].pk, LINE_A), (lines[1].pk, LINE_B)]
+
+    assert ledger.payments_record([first, second, third], by=None) == LINE_A + LINE_B  # only the second's
+    assert LedgerEntry.objects.filter(kind="payment").count() == 6
+
+
 def test_a_partial_refund_then_a_retry_then_too_much(django_capture_on_commit_callbacks):
     made = paid_orders()
     order = made.orders[0]
