@@ -24,6 +24,24 @@ def _not_django(scope, receive, send):  # pragma: no cover - fails the test if r
     raise AssertionError(f"the gateway passed {scope['method']} {scope['path']} on to Django")
 
 
+def http_scope(method: str, path: str, headers: dict[str, str]) -> dict:
+    """The ASGI scope of a request from 127.0.0.1 to testserver."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in ({"Host": "testserver"} | headers).items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+
+
 async def call(
     gateway: JoinGateway,
     path: str,
@@ -32,21 +50,7 @@ async def call(
     *,
     content_type: str = "application/json",
 ) -> GatewayResponse:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in ({"Host": "testserver"} | headers).items()]
-        + [(b"content-type", content_type.encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    scope = http_scope("POST", path, headers | {"Content-Type": content_type})
     sent = [{"type": "http.request", "body": body, "more_body": False}]
     messages = []
 

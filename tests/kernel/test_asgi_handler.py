@@ -9,7 +9,7 @@ from django.core.handlers.asgi import ASGIHandler
 
 from groupbuy.asgi_handler import OneCrossingASGIHandler
 from tests import factories as f
-from tests.jielong.gateway_client import session_cookie
+from tests.jielong.gateway_client import http_scope, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,20 +30,7 @@ def _get(app, path: str, cookie: str = "") -> tuple[int, bytes, int]:
         crossings += 1
         return to_loop(self, *args, **kwargs)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver")] + ([(b"cookie", cookie.encode())] if cookie else []),
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    scope = http_scope("GET", path, {"Cookie": cookie} if cookie else {})
     messages = []
     sent = [{"type": "http.request", "body": b"", "more_body": False}]
 
