@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from community.models import Brand
+from groupbuy.sealed import SealedCharField
 
 
 class Endpoint(models.Model):
@@ -29,10 +30,11 @@ class Endpoint(models.Model):
     description = models.CharField(_("description"), max_length=100, blank=True)
     # Wire names (``webhooks.catalog.TYPES``), e.g. ["order.created", "order.paid"].
     event_types = models.JSONField(_("event types"), default=list)
-    # Kept as written: signing needs the secret itself (HMAC), so it cannot be stored hashed. Shown once.
-    secret = models.CharField(max_length=80)
+    # Signing needs the secret itself (HMAC), so it cannot be stored hashed: it is stored sealed (encrypted
+    # under a key derived from SECRET_KEY, ``groupbuy.sealed``). Shown once.
+    secret = SealedCharField(max_length=255)
     # After a rotation the old secret signs too (a second ``v1=``) until this time, so receivers can switch.
-    previous_secret = models.CharField(max_length=80, blank=True, default="")
+    previous_secret = SealedCharField(max_length=255, blank=True, default="")
     previous_secret_until = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
