@@ -69,6 +69,12 @@ class Receiver:
         return [r for r in self.received if r.json.get("type") == type_name]
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: concurrent senders overflow it on a busy machine and the
+    # kernel resets the extra connections (seen in CI as one delivery short). Real receivers listen wider.
+    request_queue_size = 128
+
+
 @pytest.fixture
 def receiver():
     state = Receiver(url="")
@@ -87,7 +93,7 @@ def receiver():
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Server(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -332,6 +332,7 @@ def test_concurrent_senders_send_each_delivery_once(receiver):
         thread.join()
 
     assert sum(done) == 40
+    assert not Attempt.objects.exclude(outcome=Attempt.Outcome.OK).values_list("outcome", "error").first()
     assert len(receiver.received) == 40 and len({r.event_id for r in receiver.received}) == 40
     assert Attempt.objects.count() == 40 and set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
 
