@@ -179,3 +179,20 @@ def test_the_channel_prefix_can_be_set(tmp_path):
     )
 
     assert config["channel_config"] == {"prefix": "shop2."}
+
+
+def test_each_xdist_worker_gets_its_own_redis_database_and_its_children_keep_it(tmp_path):
+    redis = "redis://127.0.0.1:6379/3"
+    alone = loaded("groupbuy.settings.test", tmp_path, REDIS_URL=redis)
+    second = loaded("groupbuy.settings.test", tmp_path, REDIS_URL=redis, PYTEST_XDIST_WORKER="gw1")
+    # a server that worker starts inherits the moved URL and the mark: it stays on the worker's database
+    child = loaded(
+        "groupbuy.settings.test",
+        tmp_path,
+        REDIS_URL="redis://127.0.0.1:6379/4",
+        PYTEST_XDIST_WORKER="gw1",
+        GROUPBUY_TEST_REDIS_MOVED="1",
+    )
+    assert alone["broker"] == redis and alone["channel_config"]["prefix"] == "groupbuy.db3."
+    assert second["broker"] == child["broker"] == "redis://127.0.0.1:6379/4"
+    assert second["channel_config"]["prefix"] == child["channel_config"]["prefix"] == "groupbuy.db4."

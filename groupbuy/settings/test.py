@@ -1,12 +1,24 @@
 """Tests run against a real PostgreSQL and a real Redis (the CI script starts both)."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
 os.environ.setdefault("DATABASE_URL", "postgres://groupbuy:groupbuy@127.0.0.1:5432/groupbuy")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
+# Under pytest-xdist each worker (gw0, gw1, …) gets its own test database (pytest-django suffixes the name)
+# and, here, its own Redis database: the next numbers after the configured one. Set in the environment so the
+# servers and workers the tests start inherit it.
+# The mark keeps those children (which load these settings too) from moving it once more.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "").removeprefix("gw")
+if _worker and os.environ.get("GROUPBUY_TEST_REDIS_MOVED") != _worker:
+    os.environ["GROUPBUY_TEST_REDIS_MOVED"] = _worker
 
-from .base import *  # noqa: F403
-from .base import DATABASES
+    _redis = urlsplit(os.environ["REDIS_URL"])
+    _db = int(_redis.path.strip("/") or 0) + int(_worker)
+    os.environ["REDIS_URL"] = urlunsplit(_redis._replace(path=f"/{_db}"))
+
+from .base import *  # noqa: E402, F403
+from .base import DATABASES  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = "test-only"
