@@ -31,6 +31,15 @@ def pytest_configure(config):
         config.stash[_clock_shift] = traveller
 
 
+# Files of a minute or so: collected first, so that under xdist (bin/test) they start while the other worker
+# goes through the rest, instead of one worker running them alone at the end.
+LONG_FILES = ("tests/test_year_ahead.py", "tests/hardening/test_csp_browser.py", "tests/bi/test_demo_browser.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONG_FILES)
+
+
 def pytest_unconfigure(config):
     traveller = config.stash.get(_clock_shift, None)
     if traveller is not None:
