@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from urllib.parse import urlsplit
 
 import httpx
 from django.db import transaction
@@ -128,7 +129,7 @@ def post(claim: Claim, *, client: httpx.Client) -> Result:
     def took() -> int:
         return int((time.monotonic() - began) * 1000)
 
-    problem = urlcheck.send_problem(claim.url)
+    problem, pinned = urlcheck.send_check(claim.url)
     if problem:
         return Result(Attempt.Outcome.REFUSED, started_at, took(), error=problem[:200])
     body = claim.body.encode()
@@ -141,8 +142,15 @@ def post(claim: Claim, *, client: httpx.Client) -> Result:
         signing.DELIVERY_HEADER: str(claim.delivery_id),
         signing.SIGNATURE_HEADER: signing.signature_header(claim.secrets, timestamp, body),
     }
+    url, extensions = claim.url, {}
+    if pinned is not None:
+        # To the address just checked, under the endpoint's name. A new connection each time: a pooled one
+        # to that address may have been opened (and its certificate checked) for another name.
+        url, headers["Host"], headers["Connection"] = pinned.url, pinned.host_header, "close"
+        if urlsplit(url).scheme == "https":
+            extensions["sni_hostname"] = pinned.server_name
     try:
-        with client.stream("POST", claim.url, content=body, headers=headers) as response:
+        with client.stream("POST", url, content=body, headers=headers, extensions=extensions) as response:
             read = b""
             for chunk in response.iter_bytes():
                 read += chunk
