@@ -91,6 +91,17 @@ def test_chinese_catalog_is_complete():
     assert not catalog.metadata_is_fuzzy
 
 
+def test_the_chinese_catalog_speaks_to_the_reader_in_one_voice():
+    # 您 throughout (a brand speaking to its members and staff); a 你 among them reads as a slip.
+    catalog = polib.pofile(str(LOCALE_DIR / "zh_Hans" / "LC_MESSAGES" / "django.po"))
+    familiar = [
+        entry.msgid
+        for entry in catalog
+        if "你" in entry.msgstr or any("你" in text for text in entry.msgstr_plural.values())
+    ]
+    assert familiar == []
+
+
 def test_english_catalog_exists():
     catalog = polib.pofile(str(LOCALE_DIR / "en" / "LC_MESSAGES" / "django.po"))
 

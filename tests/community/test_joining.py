@@ -52,7 +52,7 @@ def test_already_member_refused_and_nothing_changes():
     with pytest.raises(services.AlreadyMember) as refused:
         services.community_join(user=user, community=community)
 
-    assert refused.value.message == "你已经是这个社群的成员了。"  # zh-hans is the default language
+    assert refused.value.message == "您已经是这个社群的成员了。"  # zh-hans is the default language
     assert counts() == before
 
 
@@ -283,7 +283,7 @@ def test_duplicate_application_refused_and_nothing_changes():
     with pytest.raises(services.ApplicationExists) as refused:
         services.community_join(user=user, community=community, answers=good_answers(parts))
 
-    assert refused.value.message == "你已经申请过这个社群，请耐心等待审核。"
+    assert refused.value.message == "您已经申请过这个社群，请耐心等待审核。"
     assert counts() == before
 
 

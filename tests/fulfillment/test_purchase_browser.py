@@ -142,7 +142,7 @@ def test_a_supplier_confirms_a_shortfall_on_a_phone(asgi_server):
             page.get_by_role("button", name="确认能供应的数量").click()
 
             expect(page.get_by_text("已确认。缺 3 件")).to_be_visible()
-            expect(page.locator(".sp-state")).to_contain_text("你确认了 5")
+            expect(page.locator(".sp-state")).to_contain_text("您确认了 5")
             expect(page.locator(".sp-state")).to_contain_text("缺 3")
             _no_sideways_scroll(page)
             page.screenshot(path=str(SHOTS / "supplier-375-confirmed.png"), full_page=True)

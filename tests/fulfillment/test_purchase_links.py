@@ -103,7 +103,7 @@ def test_the_supplier_confirms_a_shortfall_through_the_page(time_machine):
     assert PickLine.objects.get(pk=day.pick.pk).confirmed_quantity == 5
     assert sum(Shortage.objects.values_list("quantity", flat=True)) == 3
     page = Client().get(f"/s/{made.token}/").content.decode()
-    assert "你确认了 5" in page and "缺 3" in page
+    assert "您确认了 5" in page and "缺 3" in page
 
 
 @pytest.mark.parametrize("value", ["9", "-1", "两", ""], ids=["too-many", "negative", "not-a-number", "empty"])

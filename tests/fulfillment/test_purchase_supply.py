@@ -176,7 +176,7 @@ def test_a_line_of_another_supplier_is_refused_and_nothing_changes(time_machine)
     other.name = "别家农场"
     other.save()
     before = _unchanged(day)
-    with pytest.raises(SupplyError, match="不在你这一天的拣货单上"):
+    with pytest.raises(SupplyError, match="不在您这一天的拣货单上"):
         supply_confirm_day(supplier=other, delivery_date=day.delivery_date, quantities={day.pick.pk: 1})
     assert _unchanged(day) == before
 

@@ -35,7 +35,7 @@ def test_a_member_downloads_their_data_and_asks_for_deletion_on_a_phone(live_ser
             expect(page.locator("#consent-banner")).to_be_visible()  # an older notice: asked again, lightly
             page.screenshot(path=str(SHOTS / "1-profile.png"), full_page=True)
             page.locator("#consent-banner").get_by_role("link", name="阅读").click()
-            expect(page.get_by_role("heading", name="你的权利")).to_be_visible()
+            expect(page.get_by_role("heading", name="您的权利")).to_be_visible()
             page.screenshot(path=str(SHOTS / "1b-notice.png"), full_page=True)
             page.get_by_role("button", name="我已阅读并同意").click()
             expect(page).to_have_url(f"{live_server.url}/m/me/")
@@ -63,7 +63,7 @@ def test_a_member_downloads_their_data_and_asks_for_deletion_on_a_phone(live_ser
             assert admin_requests == []
 
             page.locator("#deletion-cancel").click()
-            expect(page.get_by_text("已取消注销，你的账号保持不变。")).to_be_visible()
+            expect(page.get_by_text("已取消注销，您的账号保持不变。")).to_be_visible()
             page.screenshot(path=str(SHOTS / "5-deletion-cancelled.png"), full_page=True)
         finally:
             browser.close()

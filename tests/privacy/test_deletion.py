@@ -184,7 +184,7 @@ def test_an_open_after_sales_request_and_leading_a_point_block_deletion():
     )  # fmt: skip
 
     assert len(services.deletion_blockers(member)) == 1
-    assert "你是社群或自提点的团长：请先让运营方交接。" in services.deletion_blockers(sold.leader)
+    assert "您是社群或自提点的团长：请先让运营方交接。" in services.deletion_blockers(sold.leader)
     with pytest.raises(services.DeletionRefused):
         services.deletion_request(user=sold.leader)
 

@@ -110,7 +110,7 @@ def test_a_page_join_is_answered_in_the_group_call_with_the_page_s_redirect_and_
     browser.force_login(first)
     browser.cookies.load(response.headers["set-cookie"])
     page = browser.get(response.headers["location"].split("#")[0])
-    assert f"接龙成功！你的接龙号是 {orders[0].seq}。" in page.content.decode()
+    assert f"接龙成功！您的接龙号是 {orders[0].seq}。" in page.content.decode()
 
 
 def _refuse_django(scope, receive, send):  # pragma: no cover - fails the test if reached
