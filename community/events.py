@@ -45,6 +45,13 @@ class MemberRemoved(events.DomainEvent):
     removed_by_id: int
 
 
+@events.event("community.signed_out_everywhere")
+class SignedOutEverywhere(events.DomainEvent):
+    """Every session of the user ended at once (在所有设备上退出登录): what they have open must close too."""
+
+    user_id: int
+
+
 @events.event("community.role_changed")
 class RoleChanged(events.DomainEvent):
     membership_id: int

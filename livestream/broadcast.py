@@ -74,6 +74,12 @@ def membership_ended(user_id: int) -> None:
     broadcaster().call_soon(partial(_messages, [(user_group(user_id), message)]))
 
 
+def signed_out(user_id: int) -> None:
+    """Every session of the user ended: their open rooms close."""
+    message = {"type": "live.signed_out"}
+    broadcaster().call_soon(partial(_messages, [(user_group(user_id), message)]))
+
+
 def room_changed(session_id: int) -> None:
     _schedule(ROOM, session_id, COALESCE_SECONDS)
 

@@ -191,6 +191,8 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
             await self.send(text_data=message.get("text") or await self.encode_json(browser_form(message)))
         elif message.get("type") == "live.membership_ended":
             await self.live_membership_ended(message)
+        elif message.get("type") == "live.signed_out":
+            await self.live_signed_out(message)
 
     # Group messages reach a consumer only through the relay (``relay_message``); these handlers keep
     # a message dispatched any other way working the same.
@@ -198,6 +200,13 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
         await self.relay_message(message)
 
     live_comments = live_comment_removed = live_room = live_queue = live_metrics = _send_relayed
+
+    async def live_signed_out(self, message: dict) -> None:
+        """The user signed out everywhere: this socket's session is over too (4401, and the page reloads
+        to the sign-in)."""
+        self.accepted = False
+        await self.send_json({"type": "signed_out"})
+        await self.close(code=4401)
 
     async def live_membership_ended(self, message: dict) -> None:
         """One of this user's memberships ended: may they still watch this room?"""

@@ -33,10 +33,12 @@ from django.db.models import F, Q
 from aftersales.models import Request as AfterSalesRequest
 from aftersales.models import RequestMessage, RequestPhoto
 from analytics.models import DistinctId, Person, PersonMerge
+from community import events as community_events
 from community.models import Application, Invitation, Membership, PhoneCode, User
 from feedback.models import NpsSurvey, Review, ReviewPhoto
 from fission.models import HelpSeller
 from fulfillment.models import Notice
+from groupbuy import events as domain_events
 from groupbuy.audit.models import Entry
 from groupbuy.stream.models import Event
 from jielong.models import Order
@@ -177,6 +179,8 @@ def anonymise(*, user: User, reference: str, now: datetime) -> dict[str, int]:
     """Anonymise ``user`` (see the module docstring) in one transaction; the counts of what changed.
     The caller holds the deletion request's lock and has checked that nothing open needs the identity."""
     with transaction.atomic():
+        # Published first, so its stream row is detached with the rest below; the sockets still hear the id.
+        domain_events.publish(community_events.SignedOutEverywhere(user_id=user.pk))
         summary: dict[str, int] = {}
         summary |= _community(user, now=now)
         summary |= _orders(user)

@@ -22,8 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from aftersales.models import Request as AfterSalesRequest
+from community import events as community_events
 from community.models import Membership, PickupPoint, User
-from groupbuy import audit, clock
+from groupbuy import audit, clock, events
 from groupbuy.errors import DomainError
 from jielong.models import LedgerEntry, Order
 
@@ -218,8 +219,10 @@ def deletions_process_due(*, now: datetime | None = None) -> int:
 
 def sign_out_everywhere(*, user: User) -> None:
     """End every session of ``user`` on every device (this one too): the hash each session carries no
-    longer matches (``User.session_epoch``), so Django signs it out on its next request."""
+    longer matches (``User.session_epoch``), so Django signs it out on its next request; open live rooms
+    are closed at once (``SignedOutEverywhere``, heard by livestream)."""
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
         audit.record("privacy.signed_out_everywhere", actor=user, target=user)
+        events.publish(community_events.SignedOutEverywhere(user_id=user.pk))
     user.refresh_from_db(fields=["session_epoch"])

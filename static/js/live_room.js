@@ -89,6 +89,12 @@
   }
 
   function onMessage(m) {
+    if (m.type === "signed_out" || m.type === "membership_revoked") {
+      // The server closes this socket for good; the page itself is no longer ours to show: reload it
+      // (to the sign-in, or to the answer for someone no longer in the community).
+      window.location.reload();
+      return;
+    }
     if (m.type === "unavailable") {
       // The server cannot serve the room's real time now (Redis away); it closes and we retry later.
       var unavailable = document.getElementById("live-unavailable");

@@ -2,6 +2,7 @@
 the host pins a product and the phone shows it without reload; the member's comment and question reach
 the panel, and the assistant's triage empties the queue."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -104,5 +105,31 @@ def test_a_member_waiting_in_the_room_is_taken_live_when_the_host_goes_live(asgi
 
             expect(phone.locator("#live-room")).to_have_attribute("data-status", "live", timeout=10_000)
             expect(phone.locator("#live-composer")).to_be_visible()
+        finally:
+            browser.close()
+
+
+def test_signing_out_everywhere_on_one_phone_takes_the_other_out_of_the_live_room(asgi_server):
+    community = factories.community()
+    member = factories.member(nickname="小王")
+    factories.membership(user=member, community=community)
+    session = factories.live_session(status=LiveSession.Status.LIVE, starts_in=timedelta(minutes=-5))
+    session.communities.set([community])
+    cookies = session_cookies(asgi_server, member)
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            room = phone_page(browser, cookies)
+            room.goto(f"{asgi_server}/m/live/{session.pk}/")
+            expect(room.locator("#live-room")).to_have_attribute("data-live", "connected", timeout=10_000)
+
+            lost_phone_found = phone_page(browser, cookies)
+            lost_phone_found.goto(f"{asgi_server}/accounts/sign-out-everywhere/")
+            lost_phone_found.locator("#confirm-sign-out-everywhere").click()
+            expect(lost_phone_found).to_have_url(f"{asgi_server}/m/login/")
+
+            # the room's socket is closed by the server and the page reloads, to the sign-in
+            expect(room).to_have_url(re.compile(r"/m/login/"), timeout=10_000)
         finally:
             browser.close()

@@ -353,6 +353,34 @@ async def test_a_member_whose_membership_ends_is_closed_out_of_the_room(how):
     await b.disconnect()
 
 
+@pytest.mark.parametrize("how", ["signed_out_everywhere", "erased"])
+async def test_a_member_who_signs_out_everywhere_or_is_erased_is_closed_out_of_every_room(how):
+    from privacy import erasure
+    from privacy import services as privacy_services
+
+    room = await make_room()
+    session = room["session"]
+    phone, _ = await _connect(session.pk, room["a"])
+    laptop, _ = await _connect(session.pk, room["a"])
+    b, _ = await _connect(session.pk, room["b"])
+
+    def end_sessions():
+        if how == "erased":
+            erasure.anonymise(user=room["a"], reference="D-1", now=session.scheduled_start)
+        else:
+            privacy_services.sign_out_everywhere(user=room["a"])
+
+    await database_sync_to_async(end_sessions)()
+
+    for ws in (phone, laptop):
+        assert (await _until(ws, "signed_out"))["type"] == "signed_out"
+        assert await ws.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+    # the others watch on
+    await database_sync_to_async(chat.comment_post)(session=session, user=room["b"], text="还有人吗")
+    assert [c["text"] for c in (await _until(b, "new_comments"))["comments"]] == ["还有人吗"]
+    await b.disconnect()
+
+
 async def test_a_member_still_in_another_target_community_keeps_watching():
     from community.models import Membership
     from community.services import membership as membership_services
