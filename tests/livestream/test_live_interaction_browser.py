@@ -15,13 +15,19 @@ from tests.browser import launch, phone_page, session_cookies
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_server):
+def _member_and_session(**session_fields) -> tuple:
+    """A member of a community and a live session aimed at it."""
     community = factories.community()
-    host = factories.host()
     member = factories.member(nickname="小王")
     factories.membership(user=member, community=community)
-    session = factories.live_session(hosts=[host], status=LiveSession.Status.LIVE, starts_in=timedelta(minutes=-5))
+    session = factories.live_session(**session_fields)
     session.communities.set([community])
+    return member, session
+
+
+def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_server):
+    host = factories.host()
+    member, session = _member_and_session(hosts=[host], status=LiveSession.Status.LIVE, starts_in=timedelta(minutes=-5))
     sku = factories.sku(name="有机上海青", price_fen=1590)
     host_cookies, member_cookies = session_cookies(asgi_server, host), session_cookies(asgi_server, member)
 
@@ -79,12 +85,8 @@ def test_the_host_pins_a_product_and_the_member_sees_it_without_reload(asgi_serv
 
 
 def test_a_member_waiting_in_the_room_is_taken_live_when_the_host_goes_live(asgi_server):
-    community = factories.community()
     host = factories.host()
-    member = factories.member(nickname="小王")
-    factories.membership(user=member, community=community)
-    session = factories.live_session(hosts=[host], starts_in=timedelta(minutes=2))
-    session.communities.set([community])
+    member, session = _member_and_session(hosts=[host], starts_in=timedelta(minutes=2))
     host_cookies, member_cookies = session_cookies(asgi_server, host), session_cookies(asgi_server, member)
 
     with sync_playwright() as p:
@@ -110,11 +112,7 @@ def test_a_member_waiting_in_the_room_is_taken_live_when_the_host_goes_live(asgi
 
 
 def test_signing_out_everywhere_on_one_phone_takes_the_other_out_of_the_live_room(asgi_server):
-    community = factories.community()
-    member = factories.member(nickname="小王")
-    factories.membership(user=member, community=community)
-    session = factories.live_session(status=LiveSession.Status.LIVE, starts_in=timedelta(minutes=-5))
-    session.communities.set([community])
+    member, session = _member_and_session(status=LiveSession.Status.LIVE, starts_in=timedelta(minutes=-5))
     cookies = session_cookies(asgi_server, member)
 
     with sync_playwright() as p:
