@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import manage_views, rhythm_views, views
+from . import manage_views, rhythm_views, team_views, views
 
 app_name = "community"
 
@@ -13,6 +13,9 @@ urlpatterns = [
     path("m/lead/<slug:slug>/members/", views.leader_community_members, name="leader-members"),
     path("m/lead/<slug:slug>/applications/", views.leader_community_applications, name="leader-applications"),
     path("ops/communities/", views.ops_community_list, name="ops-communities"),
+    path("ops/team/", team_views.team, name="ops-team"),
+    path("ops/team/<int:pk>/", team_views.team_member, name="ops-team-member"),
+    path("ops/team/<int:pk>/link/", team_views.team_member_link, name="ops-team-member-link"),
     path("ops/communities/new/", views.ops_community_new, name="ops-community-new"),
     path("m/leave/<slug:slug>/", views.member_leave, name="member-leave"),
     path("m/pickup/<slug:slug>/", views.member_pickup_point, name="member-pickup-point"),

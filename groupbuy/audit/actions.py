@@ -12,6 +12,9 @@ ACTIONS: dict[str, Promise | str] = {
     # people and roles
     "cdp.phone_unmasked": _("Showed a full phone number"),
     "community.role_changed": _("Changed a community role"),
+    "community.staff_added": _("Added a team member"),
+    "community.staff_changed": _("Changed a team member's role or sign-in"),
+    "community.staff_link_made": _("Made a set-password link"),
     "community.person_flagged": _("Flagged for refund abuse"),
     "community.person_unflagged": _("Lifted a refund-abuse flag"),
     "fulfillment.verifier_added": _("Made a pickup verifier"),

@@ -321,6 +321,7 @@ def build() -> World:
     values = {
         "brand_a": brand_a.pk,
         "brand_b": brand_b.pk,
+        "staff": host_other.pk,
         "a1": a1.slug,
         "a2": a2.slug,
         "b1": b1.slug,
