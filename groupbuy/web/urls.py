@@ -13,6 +13,7 @@ urlpatterns = [
     path("readyz", views.readyz, name="readyz"),
     path("accounts/login/", staff_login.StaffLoginView.as_view(), name="staff-login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", set_password.ChangePasswordView.as_view(), name="staff-password"),
     path(
         "accounts/set-password/<uidb64>/<token>/",
         set_password.SetPasswordView.as_view(),

@@ -124,3 +124,32 @@ def test_an_operator_cannot_switch_themselves_off_or_reach_another_brands_staff(
     assert "shanye" not in client.get("/ops/team/").content.decode()
     elsewhere.refresh_from_db()
     assert elsewhere.is_active
+
+
+def test_a_host_changes_their_password_and_their_other_devices_are_signed_out():
+    host = factories.host(username="laoli")
+    here, other = Client(), Client()
+    here.force_login(host)
+    other.force_login(host)
+
+    wrong = here.post(
+        "/accounts/password/",
+        {"old_password": "nope", "new_password1": "Tudou-2026!", "new_password2": "Tudou-2026!"},
+    )
+    assert wrong.status_code == 200 and "field-error" in wrong.content.decode()
+    host.refresh_from_db()
+    assert host.check_password(factories.DEFAULT_PASSWORD)
+
+    done = here.post(
+        "/accounts/password/",
+        {"old_password": factories.DEFAULT_PASSWORD, "new_password1": "Tudou-2026!", "new_password2": "Tudou-2026!"},
+    )
+    assert done.status_code == 302
+    assert here.get("/host/").status_code == 200  # this device stays signed in
+    assert other.get("/host/").status_code == 302  # the other is signed out
+    assert Client().login(username="laoli", password="Tudou-2026!")
+
+
+def test_members_have_no_password_to_change(client):
+    client.force_login(factories.member())
+    assert client.get("/accounts/password/").status_code == 403

@@ -45,6 +45,10 @@ def test_an_operator_adds_a_host_and_the_host_signs_in_from_the_link(live_server
             phone.goto(f"{live_server.url}/host/")
             expect(phone).to_have_url(f"{live_server.url}/host/")
             phone.screenshot(path=str(tmp_path / "host.png"))
+            # and later changes it from the panel's top bar
+            phone.get_by_role("link", name="修改密码").click()
+            expect(phone.get_by_role("heading", name="修改密码")).to_be_visible()
+            phone.screenshot(path=str(tmp_path / "change.png"))
         finally:
             browser.close()
     assert User.objects.get(username="laowang").last_login is not None
