@@ -102,6 +102,9 @@ class User(AbstractBaseUser, PermissionsMixin):
             "groupbuy.User.session_epoch", f"{base}:{self.session_epoch}", secret=secret, algorithm="sha256"
         ).hexdigest()
 
+    # The roles of staff accounts (the console and the host panel); the rest are members.
+    STAFF_ROLES = (Role.OPERATOR, Role.HOST, Role.ASSISTANT)
+
     @property
     def is_operator(self) -> bool:
         return self.is_active and (self.role == self.Role.OPERATOR or self.is_superuser)

@@ -18,7 +18,7 @@ from .access import staff_brands
 from .models import User
 from .services import staff
 
-ROLE_CHOICES = [(role.value, role.label) for role in staff.STAFF_ROLES]
+ROLE_CHOICES = [(role.value, role.label) for role in User.STAFF_ROLES]
 FIELD_OF = {"nickname": "nickname", "username": "username", "username_taken": "username", "role": "role"}
 
 

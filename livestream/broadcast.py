@@ -68,16 +68,18 @@ def comment_removed(session_id: int, comment_id: int) -> None:
     queue_changed(session_id)
 
 
+def _to_user(user_id: int, kind: str) -> None:
+    broadcaster().call_soon(partial(_messages, [(user_group(user_id), {"type": kind})]))
+
+
 def membership_ended(user_id: int) -> None:
     """One of the user's memberships ended: their open rooms check access again (and close if it is gone)."""
-    message = {"type": "live.membership_ended"}
-    broadcaster().call_soon(partial(_messages, [(user_group(user_id), message)]))
+    _to_user(user_id, "live.membership_ended")
 
 
 def signed_out(user_id: int) -> None:
     """Every session of the user ended: their open rooms close."""
-    message = {"type": "live.signed_out"}
-    broadcaster().call_soon(partial(_messages, [(user_group(user_id), message)]))
+    _to_user(user_id, "live.signed_out")
 
 
 def room_changed(session_id: int) -> None:

@@ -29,7 +29,6 @@ from .models import LiveSeries, LiveSession, WarmupRound
 
 MAX_COVER_SIDE = 1600
 MAX_COVER_BYTES = 5 * 1024 * 1024
-STAFF_ROLES = (User.Role.HOST, User.Role.ASSISTANT, User.Role.OPERATOR)
 
 
 class LiveInvalid(DomainError):
@@ -73,7 +72,7 @@ class RoundInput:
 def staff_users(*, brand_ids=None):
     """Who may host or assist: staff (hosts, assistants, operators), never members; of ``brand_ids``'
     brands and the installation's own staff (no brand) when given."""
-    users = User.objects.filter(is_active=True, role__in=STAFF_ROLES)
+    users = User.objects.filter(is_active=True, role__in=User.STAFF_ROLES)
     if brand_ids is not None:
         users = users.filter(Q(brand__isnull=True) | Q(brand_id__in=brand_ids))
     return users.order_by("role", "nickname", "username", "pk")
@@ -152,7 +151,7 @@ def _staff(ids: list[int], *, field: str, required: bool, brand: Brand) -> list[
     if len(users) != len(ids):
         raise LiveInvalid(_("Hosts and assistants are chosen from brand staff."), field=field)
     for user in users:
-        if not user.is_active or user.role not in STAFF_ROLES or user.brand_id not in (None, brand.pk):
+        if not user.is_active or user.role not in User.STAFF_ROLES or user.brand_id not in (None, brand.pk):
             raise LiveInvalid(
                 _("%(name)s is not brand staff: hosts and assistants are chosen from staff only.")
                 % {"name": user.display_name},

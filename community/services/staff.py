@@ -31,7 +31,6 @@ from .. import events as community_events
 from ..access import for_staff, staff_brands
 from ..models import Brand, User
 
-STAFF_ROLES = (User.Role.OPERATOR, User.Role.HOST, User.Role.ASSISTANT)
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 
 
@@ -49,7 +48,7 @@ class StaffInput:
 
 def team_for_staff(user: User) -> QuerySet[User]:
     """The staff ``user`` manages: the brands they may see (installation-wide staff: every staff account)."""
-    return for_staff(User.objects.filter(role__in=STAFF_ROLES), user=user).order_by(
+    return for_staff(User.objects.filter(role__in=User.STAFF_ROLES), user=user).order_by(
         "-is_active", "role", "nickname", "username"
     )
 
@@ -60,7 +59,7 @@ def _check_brand(by: User, brand: Brand) -> None:
 
 
 def _check_role(role: str) -> None:
-    if role not in STAFF_ROLES:
+    if role not in User.STAFF_ROLES:
         raise StaffRefused(_("Choose operator, host or assistant."), code="role")
 
 
@@ -108,14 +107,13 @@ def staff_update(*, by: User, user_id: int, role: str, is_active: bool) -> User:
         after = {"role": role, "is_active": is_active}
         if before == after:
             return user
-        fields = {"role": role, "is_active": is_active}
-        if before["is_active"] and not is_active:
-            fields["session_epoch"] = F("session_epoch") + 1
+        switched_off = user.is_active and not is_active
+        fields = {**after, "session_epoch": F("session_epoch") + 1} if switched_off else after
         User.objects.filter(pk=user.pk).update(**fields)
         audit.record(
             "community.staff_changed", actor=by, target=user, brand_id=user.brand_id, before=before, after=after
         )
-        if before["is_active"] and not is_active:
+        if switched_off:
             events.publish(community_events.SignedOutEverywhere(user_id=user.pk))
     user.refresh_from_db()
     return user

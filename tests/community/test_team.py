@@ -77,7 +77,7 @@ def test_bad_input_is_refused_with_a_message_and_changes_nothing(client, operato
         assert response.status_code == 400, fields
         body = response.content.decode()
         assert message in body or f'name="{message}"' in body, fields
-    assert User.objects.filter(role__in=staff.STAFF_ROLES).count() == 2  # the operator and the first LaoWang
+    assert User.objects.filter(role__in=User.STAFF_ROLES).count() == 2  # the operator and the first LaoWang
     assert not audit.Entry.objects.filter(action="community.staff_added").exists()
     with pytest.raises(staff.StaffRefused) as refused:
         staff.staff_create(by=operator, data=staff.StaffInput("老王", "laowang9", "host", other_brand))
