@@ -568,7 +568,7 @@ class PickupVerifyView(ApiViewMixin, APIView):
 
         def effect(_key: str):
             handout = verify_pickup(code=data["code"], pickup_point_id=point.pk, by=actor)
-            order_ids = sorted(Parcel.objects.filter(handout=handout).values_list("order_id", flat=True))
+            order_ids = sorted(Parcel.objects.of_handout(handout).values_list("order_id", flat=True))
             return 200, {
                 "handout_id": handout.pk,
                 "pickup_point_id": point.pk,

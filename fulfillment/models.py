@@ -152,6 +152,9 @@ class PickLine(SplitLine):
 class LoadLine(SplitLine):
     """One SKU for one stop of one route (装车单); ``route`` is None when no active route serves the point's zone."""
 
+    # The day, point and SKU are the key: no surrogate id, whose index was a quarter of writing a day's lines.
+    pk = models.CompositePrimaryKey("delivery_date", "pickup_point", "sku")
+
     pickup_point = models.ForeignKey(
         PickupPoint, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
     )
@@ -169,12 +172,7 @@ class LoadLine(SplitLine):
     class Meta:
         verbose_name = _("load line")
         verbose_name_plural = _("load lines")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["delivery_date", "pickup_point", "sku"], name="load_line_once_per_day_point_sku"
-            )
-        ]
-        # A day's lists by brand read the unique index (delivery_date first); a route's by this one.
+        # A day's lists by brand read the primary key (delivery_date first); a route's by this one.
         indexes = [models.Index(fields=["delivery_date", "route"], name="load_line_day_route")]
 
     def __str__(self) -> str:
@@ -191,8 +189,10 @@ class Handout(models.Model):
     pickup_point = models.ForeignKey(
         PickupPoint, on_delete=models.PROTECT, related_name="handouts", db_constraint=False, db_index=False
     )
+    # No index either: a member's hand-outs are reached through their orders' parcels (``Parcel.handout``);
+    # one keyed by member, written in random order, was a third of writing a day's hand-outs.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handouts", db_constraint=False
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="handouts", db_constraint=False, db_index=False
     )
     # 6 digits, unique per pickup point: what the member shows (as a QR) or says at the counter.
     code = models.CharField(_("pickup code"), max_length=8)
@@ -228,6 +228,8 @@ class Handout(models.Model):
 
 
 class HandoutLine(models.Model):
+    # The hand-out and SKU are the key: no surrogate id, whose index was ~40% of writing a day's lines.
+    pk = models.CompositePrimaryKey("handout", "sku")
     # No database foreign keys: see SplitLine.
     handout = models.ForeignKey(
         Handout, on_delete=models.CASCADE, related_name="lines", db_constraint=False, db_index=False
@@ -240,10 +242,24 @@ class HandoutLine(models.Model):
     class Meta:
         verbose_name = _("hand-out line")
         verbose_name_plural = _("hand-out lines")
-        constraints = [models.UniqueConstraint(fields=["handout", "sku"], name="handout_line_once_per_sku")]
 
     def __str__(self) -> str:
         return f"{self.handout_id}/{self.sku_id} ×{self.quantity}"
+
+
+class ParcelQuerySet(models.QuerySet):
+    def of_handouts(self, handouts) -> ParcelQuerySet:
+        """The parcels of these hand-outs, found among their points' days: a parcel shares its hand-out's point
+        and day (the split writes the three together), and ``handout`` has no index of its own."""
+        handouts = list(handouts)
+        return self.filter(
+            pickup_point_id__in={h.pickup_point_id for h in handouts},
+            delivery_date__in={h.delivery_date for h in handouts},
+            handout_id__in=[h.pk for h in handouts],
+        )
+
+    def of_handout(self, handout: Handout) -> ParcelQuerySet:
+        return self.of_handouts([handout])
 
 
 class Parcel(models.Model):
@@ -279,8 +295,16 @@ class Parcel(models.Model):
     pickup_point = models.ForeignKey(
         PickupPoint, on_delete=models.PROTECT, related_name="parcels", db_constraint=False, db_index=False
     )
+    # Read through ``of_handouts`` (the point-and-day index): an index of its own, filled in hand-out order
+    # while a split writes parcels in order-id order, was a third of writing a day's parcels.
     handout = models.ForeignKey(
-        Handout, on_delete=models.SET_NULL, null=True, blank=True, related_name="parcels", db_constraint=False
+        Handout,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="parcels",
+        db_constraint=False,
+        db_index=False,
     )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
     state_changed_at = models.DateTimeField(_("state changed at"))
@@ -289,6 +313,8 @@ class Parcel(models.Model):
     out_for_delivery_at = models.DateTimeField(null=True, blank=True)
     at_pickup_at = models.DateTimeField(null=True, blank=True)
     picked_up_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ParcelQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("parcel")

@@ -169,7 +169,7 @@ def _phone_tail(phone: str | None) -> str:
 
 def handout_card(handout: Handout, *, now: datetime | None = None) -> HandoutCard:
     now = now or clock.now()
-    parcels = list(Parcel.objects.filter(handout=handout).values_list("state", flat=True))
+    parcels = list(Parcel.objects.of_handout(handout).values_list("state", flat=True))
     live = [s for s in parcels if s not in (State.CANCELLED, State.SHORTAGE)]
     lines = handout.lines.filter(quantity__gt=0).select_related("sku__product").order_by("sku__product__name", "sku_id")
     refusal = ""
@@ -235,15 +235,19 @@ def _hand_over(*, handout: Handout, now: datetime) -> list[int]:
     quote = connection.ops.quote_name
     table, states = quote(Parcel._meta.db_table), [str(s) for s in HANDABLE]
     marks = ", ".join(["%s"] * len(states))
-    where = f"{quote('handout_id')} = %s AND {quote('state')} IN ({marks})"
+    # Found among the point's day, as ``Parcel.objects.of_handouts`` finds them (no index on the hand-out).
+    where = (
+        f"{quote('pickup_point_id')} = %s AND {quote('delivery_date')} = %s AND {quote('handout_id')} = %s "
+        f"AND {quote('state')} IN ({marks})"
+    )
+    day = connection.ops.adapt_datefield_value(handout.delivery_date)
+    params = [handout.pickup_point_id, day, handout.pk, *states]
     if connection.features.has_select_for_update:
         where = (
             f"{quote('order_id')} IN (SELECT {quote('order_id')} FROM {table} WHERE {where} "
             f"ORDER BY {quote('order_id')} FOR UPDATE) AND {quote('state')} IN ({marks})"
         )
-        params = [handout.pk, *states, *states]
-    else:
-        params = [handout.pk, *states]
+        params = [*params, *states]
     moment = connection.ops.adapt_datetimefield_value(now)
     sql = (
         f"UPDATE {table} SET {quote('state')} = %s, {quote('picked_up_at')} = %s, {quote('state_changed_at')} = %s "
@@ -267,7 +271,8 @@ WITH claimed AS (
     UPDATE fulfillment_parcel SET state = %(picked_up)s, picked_up_at = %(now)s, state_changed_at = %(now)s
     WHERE order_id IN (
         SELECT p.order_id FROM fulfillment_parcel p
-        WHERE p.handout_id IN (SELECT id FROM claimed) AND p.state = ANY(%(handable)s)
+        WHERE p.pickup_point_id = %(point)s AND p.delivery_date IN (SELECT delivery_date FROM claimed)
+          AND p.handout_id IN (SELECT id FROM claimed) AND p.state = ANY(%(handable)s)
         ORDER BY p.order_id FOR UPDATE OF p
     ) AND state = ANY(%(handable)s)
     RETURNING order_id
@@ -376,7 +381,8 @@ def pickup_undo(*, handout_id: int, by: User, reason: str, now: datetime | None 
         )
         order_ids = list(
             Parcel.objects.select_for_update(of=("self",))
-            .filter(handout=handout, state=State.PICKED_UP)
+            .of_handout(handout)
+            .filter(state=State.PICKED_UP)
             .order_by("pk")
             .values_list("order_id", flat=True)
         )

@@ -230,7 +230,7 @@ _OUTSTANDING_ORDER = {State.AT_PICKUP: 0, State.OUT_FOR_DELIVERY: 1, State.AT_WA
 def _rows(handouts: list[Handout]) -> list[HandoutRow]:
     ids = [h.pk for h in handouts]
     states: dict[int, list[str]] = defaultdict(list)
-    for handout_id, state in Parcel.objects.filter(handout_id__in=ids).values_list("handout_id", "state"):
+    for handout_id, state in Parcel.objects.of_handouts(handouts).values_list("handout_id", "state"):
         states[handout_id].append(state)
     items: dict[int, list[tuple[str, int]]] = defaultdict(list)
     lines = HandoutLine.objects.filter(handout_id__in=ids, quantity__gt=0).select_related("sku__product")

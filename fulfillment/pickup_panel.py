@@ -117,7 +117,7 @@ def order_pickup(order: Order) -> OrderPickup | None:
     merged_with: list[str] = []
     if handout is not None:
         merged_with = list(
-            Parcel.objects.filter(handout=handout)
+            Parcel.objects.of_handout(handout)
             .exclude(order=order)
             .exclude(state__in=DEAD)
             .order_by("order__created_at")

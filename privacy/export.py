@@ -20,7 +20,7 @@ from analytics.models import DistinctId, Person
 from community.models import Application, ConsentRecord, Invitation, Membership, User
 from feedback.models import NpsSurvey, Review
 from fission.models import HelpSeller
-from fulfillment.models import Handout
+from fulfillment.models import Handout, Parcel
 from groupbuy.stream.models import Event
 from jielong.models import LedgerEntry, Order
 from livestream.models import Comment, Notification, Reservation, WatchRecord
@@ -191,7 +191,10 @@ def member_data(user: User) -> dict[str, Any]:
         "orders": _orders(user),
         "money": _money(user),
         "pickups": _rows(
-            Handout.objects.filter(user=user).order_by("delivery_date", "pk"),
+            # Through the orders' parcels: hand-outs have no index by member.
+            Handout.objects.filter(
+                pk__in=Parcel.objects.filter(order__user=user, handout__isnull=False).values("handout_id"), user=user
+            ).order_by("delivery_date", "pk"),
             "delivery_date",
             "pickup_point__name",
             "code",
