@@ -7,9 +7,9 @@
 - ``Handout`` + ``HandoutLine``: per member per pickup point, the merged hand-out with its pickup code;
 - ``Parcel``: per order, where it is (created ``pending``; cancelled orders' parcels become ``cancelled``).
 
-It is written in set-based SQL (the day's lines in one temp table, its members with their hand-out ids —
-drawn before any hand-out is written — in another, then one statement per document), because a delivery
-day is 100k orders. It is idempotent (an upsert that finds the same quantity writes nothing) and incremental: a
+It is written in set-based SQL (temp tables of the day's orders, of its members with their hand-out ids —
+drawn before any hand-out is written —, and of its lines, each with its hand-out; then one statement per
+document), because a delivery day is 100k orders. It is idempotent (an upsert that finds the same quantity writes nothing) and incremental: a
 row whose quantity changes keeps ``previous_quantity`` and gets ``changed_at``; a row nothing feeds any more
 falls to 0 and is marked the same way. Units a supplier could not supply (``Shortage``) are picked (the
 supplier was asked for them) but neither loaded nor handed out. Splits of one day are serialised with the
@@ -106,34 +106,44 @@ def split_due(*, now: datetime | None = None) -> list[SplitResult]:
 
 # Each statement runs on its own (SQLite executes one per call); the SQL is the common subset of PostgreSQL
 # and SQLite ≥ 3.39 (upserts, IS DISTINCT FROM), so the embedded demo splits the same way.
-_TEMP_TABLES = ("split_versions", "split_src", "split_routes", "split_pairs")
+_TEMP_TABLES = ("split_versions", "split_orders", "split_pairs", "split_src", "split_routes")
 
-_SOURCE = [
-    """
+_VERSIONS = """
 CREATE TEMP TABLE split_versions AS
 SELECT c.id AS campaign_id, c.version AS version, c.status AS status
 FROM fulfillment_campaigndelivery cd JOIN jielong_campaign c ON c.id = cd.campaign_id
 WHERE cd.delivery_date = %(d)s AND c.brand_id = %(b)s
-""",
-    """
-CREATE TEMP TABLE split_src AS
-SELECT o.id AS order_id, o.user_id AS user_id, o.pickup_point_id AS pickup_point_id, ci.sku_id AS sku_id,
-       s.zone AS zone, p.supplier_id AS supplier_id,
-       ol.quantity AS quantity, ol.quantity - COALESCE(sh.quantity, 0) AS deliver
+"""
+# The day's live orders (an order always has a line: the join and its edits refuse an empty one). The parcels
+# are written from here, an order a row, rather than by grouping the day's lines back into orders.
+_ORDERS = """
+CREATE TEMP TABLE split_orders AS
+SELECT o.id AS order_id, o.user_id AS user_id, o.pickup_point_id AS pickup_point_id
 FROM split_versions v
 JOIN jielong_order o ON o.campaign_id = v.campaign_id
-JOIN jielong_orderline ol ON ol.order_id = o.id
+WHERE v.status IN ('formed', 'completed') AND o.status <> 'cancelled' AND o.pickup_point_id IS NOT NULL
+"""
+# The day's order lines, each with the hand-out it goes into (the hand-out lines group them without a join).
+_SOURCE = """
+CREATE TEMP TABLE split_src AS
+SELECT o.order_id AS order_id, o.pickup_point_id AS pickup_point_id, o.handout_id AS handout_id,
+       ci.sku_id AS sku_id, s.zone AS zone, p.supplier_id AS supplier_id,
+       ol.quantity AS quantity, ol.quantity - COALESCE(sh.quantity, 0) AS deliver
+FROM (
+    SELECT o.order_id, o.pickup_point_id, m.handout_id FROM split_orders o
+    JOIN split_pairs m ON m.pickup_point_id = o.pickup_point_id AND m.user_id = o.user_id
+) o
+JOIN jielong_orderline ol ON ol.order_id = o.order_id
 JOIN jielong_campaignitem ci ON ci.id = ol.item_id
 JOIN catalogue_sku s ON s.id = ci.sku_id
 JOIN catalogue_product p ON p.id = s.product_id
 LEFT JOIN fulfillment_shortage sh ON sh.order_line_id = ol.id
-WHERE v.status IN ('formed', 'completed') AND o.status <> 'cancelled' AND o.pickup_point_id IS NOT NULL
-""",
-]
+"""
 # For the anti-joins of a re-split (and SQLite, which has no hash joins); a first split has nothing to zero.
 _SOURCE_INDEXES = [
-    "CREATE INDEX split_src_order ON split_src (order_id)",
-    "CREATE INDEX split_src_point_user ON split_src (pickup_point_id, user_id, sku_id)",
+    "CREATE INDEX split_orders_order ON split_orders (order_id)",
+    "CREATE INDEX split_src_point_sku ON split_src (pickup_point_id, sku_id)",
+    "CREATE INDEX split_src_handout_sku ON split_src (handout_id, sku_id)",
 ]
 
 
@@ -207,7 +217,7 @@ _PAIRS = """
 CREATE TEMP TABLE split_pairs AS
 SELECT q.pickup_point_id AS pickup_point_id, q.user_id AS user_id, COALESCE(h.id, {new_id}) AS handout_id,
        CASE WHEN h.id IS NULL THEN 1 ELSE 0 END AS new
-FROM (SELECT DISTINCT pickup_point_id, user_id FROM split_src) q
+FROM (SELECT DISTINCT pickup_point_id, user_id FROM split_orders) q
 LEFT JOIN fulfillment_handout h
   ON h.delivery_date = %(d)s AND h.pickup_point_id = q.pickup_point_id AND h.user_id = q.user_id
 ORDER BY q.pickup_point_id, q.user_id
@@ -257,42 +267,42 @@ _RANDOM_CODE = {
     "sqlite": "substr('000000' || abs(random() %% 1000000), -6, 6)",
 }
 
-# A day's order lines with the hand-out each goes into.
-_WITH_HANDOUT = """split_src s
-JOIN split_pairs p ON p.pickup_point_id = s.pickup_point_id AND p.user_id = s.user_id"""
-_HANDOUT_ZERO = f"""
+_HANDOUT_ZERO = """
 UPDATE fulfillment_handoutline SET previous_quantity = quantity, quantity = 0, changed_at = %(now)s
 WHERE quantity > 0
   AND handout_id IN (SELECT id FROM fulfillment_handout WHERE brand_id = %(b)s AND delivery_date = %(d)s)
   AND NOT EXISTS (
-      SELECT 1 FROM {_WITH_HANDOUT}
-      WHERE p.handout_id = fulfillment_handoutline.handout_id AND s.sku_id = fulfillment_handoutline.sku_id
+      SELECT 1 FROM split_src s
+      WHERE s.handout_id = fulfillment_handoutline.handout_id AND s.sku_id = fulfillment_handoutline.sku_id
         AND s.deliver > 0
   )
 """
-_HANDOUT_LINES = f"""
+_HANDOUT_LINES = """
 INSERT INTO fulfillment_handoutline (handout_id, sku_id, quantity, previous_quantity, changed_at)
-SELECT p.handout_id, s.sku_id, SUM(s.deliver), %(new_prev)s, %(new_at)s
-FROM {_WITH_HANDOUT} WHERE true GROUP BY p.handout_id, s.sku_id HAVING SUM(s.deliver) > 0
-ORDER BY p.handout_id, s.sku_id
+SELECT handout_id, sku_id, SUM(deliver), %(new_prev)s, %(new_at)s
+FROM split_src WHERE true GROUP BY handout_id, sku_id HAVING SUM(deliver) > 0
+ORDER BY handout_id, sku_id
 """
 _HANDOUT_LINES_CONFLICT = "ON CONFLICT (handout_id, sku_id) DO UPDATE SET" + _upsert_quantity("fulfillment_handoutline")
 
 # An order has one parcel whatever its day: a campaign moved to another day takes its parcels along. A first
 # split of a day upserts only the orders that have one (rare: a moved campaign) and inserts the rest plainly.
+# An order nothing of which could be supplied is 'shortage': looked for only among orders with a short line.
 _PARCELS = """
 INSERT INTO fulfillment_parcel (order_id, brand_id, delivery_date, pickup_point_id, handout_id, state, state_changed_at)
 SELECT o.order_id, %(b)s, %(d)s, o.pickup_point_id, p.handout_id,
-       CASE WHEN o.deliver = 0 THEN 'shortage' ELSE 'pending' END, %(now)s
-FROM (
-    SELECT s.order_id, s.pickup_point_id, s.user_id, SUM(s.deliver) AS deliver FROM split_src s
-    WHERE {which} GROUP BY s.order_id, s.pickup_point_id, s.user_id
-) o
+       CASE WHEN z.order_id IS NULL THEN 'pending' ELSE 'shortage' END, %(now)s
+FROM split_orders o
 JOIN split_pairs p ON p.pickup_point_id = o.pickup_point_id AND p.user_id = o.user_id
-WHERE true
+LEFT JOIN (
+    SELECT order_id FROM split_src
+    WHERE order_id IN (SELECT order_id FROM split_src WHERE deliver < quantity)
+    GROUP BY order_id HAVING SUM(deliver) = 0
+) z ON z.order_id = o.order_id
+WHERE {which}
 ORDER BY o.order_id
 """
-_PARCEL_EXISTS = "EXISTS (SELECT 1 FROM fulfillment_parcel x WHERE x.order_id = s.order_id)"
+_PARCEL_EXISTS = "EXISTS (SELECT 1 FROM fulfillment_parcel x WHERE x.order_id = o.order_id)"
 _PARCELS_CONFLICT = """
 ON CONFLICT (order_id) DO UPDATE SET
     delivery_date = excluded.delivery_date,
@@ -310,7 +320,7 @@ WHERE fulfillment_parcel.handout_id IS DISTINCT FROM excluded.handout_id
 _CANCELLED_PARCELS = """
 UPDATE fulfillment_parcel SET state = 'cancelled', state_changed_at = %(now)s
 WHERE brand_id = %(b)s AND delivery_date = %(d)s AND state <> 'cancelled'
-  AND NOT EXISTS (SELECT 1 FROM split_src s WHERE s.order_id = fulfillment_parcel.order_id)
+  AND NOT EXISTS (SELECT 1 FROM split_orders s WHERE s.order_id = fulfillment_parcel.order_id)
 """
 
 _FINISH = """
@@ -359,19 +369,30 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
 
         # A first split has nothing to zero or to upsert: its anti-joins and their indexes are skipped (SQLite,
         # without hash joins, keeps the indexes for the joins below).
-        versions, source = _SOURCE
-        cur.execute(versions, params)
+        cur.execute(_VERSIONS, params)
         if postgres:
             # The planner's guess for a table it has never seen is ~1,000 rows, filtered to ~9 campaigns: it
             # then reads the day's order lines order by order through an index. Knowing there are 50, it
             # hashes them when the day is a large part of the lines (~20% of the source step at 100k orders).
             cur.execute("ANALYZE split_versions")
-        cur.execute(source, params)
+        cur.execute(_ORDERS, params)
+        if postgres:
+            cur.execute("ANALYZE split_orders")
+            cur.execute("SELECT pg_get_serial_sequence('fulfillment_handout', 'id')")
+            params["handout_seq"] = cur.fetchone()[0]
+        cur.execute(_PAIRS.format(new_id=_NEW_ID[connection.vendor]), params)
+        if resplit or not postgres:
+            _run(cur, _PAIRS_INDEXES, params)
+        if postgres:  # a few thousand to 100k members: hashed, and the plans below know it
+            cur.execute("ANALYZE split_pairs")
+        cur.execute(_SOURCE, params)
         if resplit or not postgres:
             _run(cur, _SOURCE_INDEXES, params)
         cur.execute("ANALYZE split_src")
-        cur.execute("SELECT count(DISTINCT order_id), COALESCE(SUM(quantity), 0) FROM split_src")
-        orders, units = cur.fetchone()
+        cur.execute("SELECT count(*) FROM split_orders")
+        orders = cur.fetchone()[0]
+        cur.execute("SELECT COALESCE(SUM(quantity), 0) FROM split_src")
+        units = cur.fetchone()[0]
 
         if resplit:
             cur.execute(_PICK_ZERO, params)
@@ -394,14 +415,6 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
         )
         unrouted = tuple(row[0] for row in cur.fetchall())
 
-        if postgres:
-            cur.execute("SELECT pg_get_serial_sequence('fulfillment_handout', 'id')")
-            params["handout_seq"] = cur.fetchone()[0]
-        cur.execute(_PAIRS.format(new_id=_NEW_ID[connection.vendor]), params)
-        if resplit or not postgres:
-            _run(cur, _PAIRS_INDEXES, params)
-        if postgres:  # a few thousand to 100k members: hashed, and the plans below know it
-            cur.execute("ANALYZE split_pairs")
         cur.execute("SELECT count(*) FROM split_pairs WHERE new = 1")
         missing, created = cur.fetchone()[0], 0
         if postgres and missing:
