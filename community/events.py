@@ -52,6 +52,14 @@ class SignedOutEverywhere(events.DomainEvent):
     user_id: int
 
 
+@events.event("community.staff_role_changed")
+class StaffRoleChanged(events.DomainEvent):
+    """A team member's role changed (团队): what they have open was opened under the old one."""
+
+    user_id: int
+    role: str
+
+
 @events.event("community.role_changed")
 class RoleChanged(events.DomainEvent):
     membership_id: int

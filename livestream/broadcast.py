@@ -82,6 +82,11 @@ def signed_out(user_id: int) -> None:
     _to_user(user_id, "live.signed_out")
 
 
+def access_changed(user_id: int) -> None:
+    """The user's role changed: their open rooms and panels close, and the pages reload under the new one."""
+    _to_user(user_id, "live.access_changed")
+
+
 def room_changed(session_id: int) -> None:
     _schedule(ROOM, session_id, COALESCE_SECONDS)
 

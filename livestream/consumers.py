@@ -8,7 +8,8 @@ sync again. Members comment and ask through the socket; staff send their triage 
 
 A member's connections are also in their own group (``user_group``): when a membership ends (the
 member left or was removed; ``livestream.subscribers``), the consumer checks access again and closes
-with 4403 if the member may no longer watch. Anything a frame carries that cannot be handled (not
+with 4403 if the member may no longer watch; a staff role change closes it too (``access_changed``), and a
+sign-out everywhere with 4401 (``signed_out``). Anything a frame carries that cannot be handled (not
 JSON, text the database cannot store, an unexpected error) is answered with an ``error`` message; the
 socket stays open.
 
@@ -193,6 +194,8 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
             await self.live_membership_ended(message)
         elif message.get("type") == "live.signed_out":
             await self.live_signed_out(message)
+        elif message.get("type") == "live.access_changed":
+            await self.live_access_changed(message)
 
     # Group messages reach a consumer only through the relay (``relay_message``); these handlers keep
     # a message dispatched any other way working the same.
@@ -207,6 +210,13 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
         self.accepted = False
         await self.send_json({"type": "signed_out"})
         await self.close(code=4401)
+
+    async def live_access_changed(self, message: dict) -> None:
+        """The user's role changed: this socket was opened (and its actions are checked) under the old one.
+        It closes (4403) and the page reloads, which opens the panel or room again as the new role allows."""
+        self.accepted = False
+        await self.send_json({"type": "access_changed"})
+        await self.close(code=4403)
 
     async def live_membership_ended(self, message: dict) -> None:
         """One of this user's memberships ended: may they still watch this room?"""

@@ -115,6 +115,8 @@ def staff_update(*, by: User, user_id: int, role: str, is_active: bool) -> User:
         )
         if switched_off:
             events.publish(community_events.SignedOutEverywhere(user_id=user.pk))
+        elif role != before["role"]:
+            events.publish(community_events.StaffRoleChanged(user_id=user.pk, role=role))
     user.refresh_from_db()
     return user
 

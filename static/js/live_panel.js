@@ -156,6 +156,12 @@
   }
 
   function onMessage(m) {
+    if (m.type === "signed_out" || m.type === "membership_revoked" || m.type === "access_changed") {
+      // The server closes this socket for good (signed out everywhere, switched off, or a new role): the
+      // panel reloads, to the sign-in or to what the new role may open.
+      window.location.reload();
+      return;
+    }
     if (m.type === "queue") renderQueue(m.queue);
     else if (m.type === "metrics") renderMetrics(m.metrics);
     else if (m.type === "room") renderRoom(m.room);

@@ -89,7 +89,7 @@
   }
 
   function onMessage(m) {
-    if (m.type === "signed_out" || m.type === "membership_revoked") {
+    if (m.type === "signed_out" || m.type === "membership_revoked" || m.type === "access_changed") {
       // The server closes this socket for good; the page itself is no longer ours to show: reload it
       // (to the sign-in, or to the answer for someone no longer in the community).
       window.location.reload();

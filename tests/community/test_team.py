@@ -112,6 +112,33 @@ def test_switching_a_host_off_signs_them_out_everywhere_and_the_sign_in_refuses_
     assert (host.is_active, host.role) == (True, "assistant")
 
 
+def test_a_role_change_is_published_for_the_open_panels_and_signs_nobody_out(
+    client, operator, django_capture_on_commit_callbacks
+):
+    from community import events as community_events
+    from groupbuy import events
+
+    host = factories.host(brand=operator.brand, username="laoli")
+    device = Client()
+    device.force_login(host)
+    heard = []
+    topics = (community_events.StaffRoleChanged, community_events.SignedOutEverywhere)
+    for topic in topics:
+        events.subscribe(topic, heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(f"/ops/team/{host.pk}/", {"role": "assistant", "is_active": "on"}).status_code == 302
+            # the same again changes nothing and tells nobody
+            assert client.post(f"/ops/team/{host.pk}/", {"role": "assistant", "is_active": "on"}).status_code == 302
+    finally:
+        for topic in topics:
+            events.unsubscribe(topic, heard.append)
+    # Their open live panels close and reload as an assistant (tests/livestream/test_room_socket.py); this
+    # device stays signed in.
+    assert heard == [community_events.StaffRoleChanged(user_id=host.pk, role="assistant")]
+    assert device.get("/host/").status_code == 200
+
+
 def test_an_operator_cannot_switch_themselves_off_or_reach_another_brands_staff(client, operator):
     response = client.post(f"/ops/team/{operator.pk}/", {"role": "host", "is_active": "on"})
     assert response.status_code == 400 and "您不能修改自己的角色" in response.content.decode()

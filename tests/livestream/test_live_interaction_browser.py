@@ -131,3 +131,42 @@ def test_signing_out_everywhere_on_one_phone_takes_the_other_out_of_the_live_roo
             expect(room).to_have_url(re.compile(r"/m/login/"), timeout=10_000)
         finally:
             browser.close()
+
+
+def test_the_hosts_open_panel_follows_the_team_page_a_new_role_reloads_it_switching_off_signs_it_out(asgi_server):
+    brand = factories.brand()
+    host = factories.host(brand=brand, nickname="老李")
+    operator = factories.operator(brand=brand)
+    _member, session = _member_and_session(
+        hosts=[host], status=LiveSession.Status.LIVE, starts_in=timedelta(minutes=-5)
+    )
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            desk_context = browser.new_context(viewport={"width": 1280, "height": 900})
+            desk_context.add_cookies(session_cookies(asgi_server, host))
+            desk = desk_context.new_page()
+            desk.goto(f"{asgi_server}/host/sessions/{session.pk}/")
+            expect(desk.locator("#live-panel")).to_have_attribute("data-live", "connected", timeout=10_000)
+            desk.evaluate("window.notReloaded = true")
+
+            ops_context = browser.new_context(viewport={"width": 1280, "height": 900})
+            ops_context.add_cookies(session_cookies(asgi_server, operator))
+            ops = ops_context.new_page()
+            ops.goto(f"{asgi_server}/ops/team/{host.pk}/")
+            ops.locator("#id_role").select_option("operator")
+            ops.locator("#staff-change-form button[type=submit]").click()
+            expect(ops).to_have_url(re.compile(r"/ops/team/"))
+
+            # the panel was opened as a host: it reloads, and opens again as the operator they now are
+            expect(desk.locator("#live-panel")).to_have_attribute("data-live", "connected", timeout=10_000)
+            desk.wait_for_function("window.notReloaded === undefined", timeout=10_000)
+
+            ops.goto(f"{asgi_server}/ops/team/{host.pk}/")
+            ops.locator("#id_is_active").uncheck()
+            ops.locator("#staff-change-form button[type=submit]").click()
+            # switched off: signed out everywhere, and the open panel lands on the sign-in
+            expect(desk).to_have_url(re.compile(r"/accounts/login/"), timeout=10_000)
+        finally:
+            browser.close()

@@ -381,6 +381,32 @@ async def test_a_member_who_signs_out_everywhere_or_is_erased_is_closed_out_of_e
     await b.disconnect()
 
 
+async def test_a_host_whose_role_changes_has_their_open_panel_closed_and_the_room_goes_on():
+    from community.services import staff
+
+    room = await make_room()
+    session = room["session"]
+    panel, _ = await _connect(session.pk, room["host"], staff=True)
+    other_staff, _ = await _connect(session.pk, room["assistant"], staff=True)
+    a, _ = await _connect(session.pk, room["a"])
+
+    def demote():
+        operator = factories.operator()
+        staff.staff_update(by=operator, user_id=room["host"].pk, role="assistant", is_active=True)
+        staff.staff_update(by=operator, user_id=room["assistant"].pk, role="assistant", is_active=True)  # no change
+
+    await database_sync_to_async(demote)()
+
+    # The panel was opened, and its actions checked, as a host: it closes, and the page reloads as an assistant.
+    assert (await _until(panel, "access_changed"))["type"] == "access_changed"
+    assert await panel.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+    # Nobody else's socket closes: the unchanged assistant's panel and the member's room hear the next comment.
+    await database_sync_to_async(chat.comment_post)(session=session, user=room["b"], text="还有人吗")
+    for ws in (other_staff, a):
+        assert [c["text"] for c in (await _until(ws, "new_comments"))["comments"]] == ["还有人吗"]
+        await ws.disconnect()
+
+
 async def test_a_member_still_in_another_target_community_keeps_watching():
     from community.models import Membership
     from community.services import membership as membership_services
