@@ -23,6 +23,7 @@ from .models import (
     User,
 )
 from .phones import mask_phone
+from .services.staff import staff_changed
 
 
 @admin.register(User)
@@ -37,6 +38,15 @@ class UserAdmin(DjangoUserAdmin):
         (_("Dates"), {"fields": ("date_joined", "last_login", "privacy_consent_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("username", "role", "password1", "password2")}),)
+
+    def save_model(self, request, obj, form, change) -> None:
+        """A role or sign-in changed here does what the team page does (audit, sign-out, open panels)."""
+        before = User.objects.filter(pk=obj.pk).values("role", "is_active").first() if change else None
+        super().save_model(request, obj, form, change)
+        if before is not None:
+            staff_changed(
+                by=request.user, user=obj, before=before, after={"role": obj.role, "is_active": obj.is_active}
+            )
 
 
 @admin.register(Brand)

@@ -8,7 +8,7 @@ them off, and hand each a one-time link to set their own password — without th
   after ``PASSWORD_RESET_TIMEOUT``).
 - **Switched off** means signed out on every device at once (the session epoch, and the open live rooms and
   panels close through ``SignedOutEverywhere``), and the sign-in refuses them.
-- Every change is in the audit log.
+- Every change is in the audit log, and one made in the admin site does the same (``staff_changed``).
 """
 
 from __future__ import annotations
@@ -105,20 +105,27 @@ def staff_update(*, by: User, user_id: int, role: str, is_active: bool) -> User:
             raise StaffRefused(_("You cannot change your own role or switch yourself off."), code="self")
         before = {"role": user.role, "is_active": user.is_active}
         after = {"role": role, "is_active": is_active}
-        if before == after:
-            return user
-        switched_off = user.is_active and not is_active
-        fields = {**after, "session_epoch": F("session_epoch") + 1} if switched_off else after
-        User.objects.filter(pk=user.pk).update(**fields)
-        audit.record(
-            "community.staff_changed", actor=by, target=user, brand_id=user.brand_id, before=before, after=after
-        )
-        if switched_off:
-            events.publish(community_events.SignedOutEverywhere(user_id=user.pk))
-        elif role != before["role"]:
-            events.publish(community_events.StaffRoleChanged(user_id=user.pk, role=role))
+        if before != after:
+            User.objects.filter(pk=user.pk).update(**after)
+            staff_changed(by=by, user=user, before=before, after=after)
     user.refresh_from_db()
     return user
+
+
+def staff_changed(*, by: User, user: User, before: dict, after: dict) -> None:
+    """What a change of someone's role or sign-in does wherever it is made (the team page, the admin site),
+    in the caller's transaction once the change is written: switched off, they are signed out everywhere and
+    their open panels close; with a new role, their open panels reload under it; either way it is audited."""
+    if before == after:
+        return
+    switched_off = before["is_active"] and not after["is_active"]
+    if switched_off:
+        User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    audit.record("community.staff_changed", actor=by, target=user, brand_id=user.brand_id, before=before, after=after)
+    if switched_off:
+        events.publish(community_events.SignedOutEverywhere(user_id=user.pk))
+    elif after["role"] != before["role"]:
+        events.publish(community_events.StaffRoleChanged(user_id=user.pk, role=after["role"]))
 
 
 def password_link(*, by: User, user_id: int) -> str:

@@ -139,6 +139,48 @@ def test_a_role_change_is_published_for_the_open_panels_and_signs_nobody_out(
     assert device.get("/host/").status_code == 200
 
 
+def test_a_change_made_in_the_admin_site_is_audited_and_signs_out_as_the_team_page_does(
+    rf, django_capture_on_commit_callbacks
+):
+    from django.contrib import admin
+
+    from community import events as community_events
+    from groupbuy import events
+
+    superuser = factories.operator(is_superuser=True, is_staff=True)
+    host = factories.host(username="laoli")
+    device = Client()
+    device.force_login(host)
+    model_admin = admin.site._registry[User]
+    request = rf.post("/admin/")
+    request.user = superuser
+    heard = []
+    topics = (community_events.StaffRoleChanged, community_events.SignedOutEverywhere)
+    for topic in topics:
+        events.subscribe(topic, heard.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            host.role = "assistant"
+            model_admin.save_model(request, host, form=None, change=True)
+        assert device.get("/host/").status_code == 200  # a new role signs nobody out
+        with django_capture_on_commit_callbacks(execute=True):
+            host.is_active = False
+            model_admin.save_model(request, host, form=None, change=True)
+    finally:
+        for topic in topics:
+            events.unsubscribe(topic, heard.append)
+    assert heard == [
+        community_events.StaffRoleChanged(user_id=host.pk, role="assistant"),
+        community_events.SignedOutEverywhere(user_id=host.pk),
+    ]
+    assert device.get("/host/").status_code == 302  # switched off: signed out
+    entries = audit.Entry.objects.filter(action="community.staff_changed", target_id=str(host.pk)).order_by("pk")
+    assert [(e.actor_id, e.before, e.after) for e in entries] == [
+        (superuser.pk, {"role": "host"}, {"role": "assistant"}),
+        (superuser.pk, {"is_active": True}, {"is_active": False}),
+    ]
+
+
 def test_an_operator_cannot_switch_themselves_off_or_reach_another_brands_staff(client, operator):
     response = client.post(f"/ops/team/{operator.pk}/", {"role": "host", "is_active": "on"})
     assert response.status_code == 400 and "您不能修改自己的角色" in response.content.decode()
