@@ -348,12 +348,12 @@ def seed_people(rng: random.Random, clock: Clock) -> People:
     host = _upsert(
         User,
         {"username": HOST_USERNAME},
-        {"nickname": "农场主老李", "role": User.Role.HOST, "is_staff": False, "password": password},
+        {"nickname": "农场主老李", "role": User.Role.HOST, "is_staff": False, "password": password, "brand": brand},
     )
     assistant = _upsert(
         User,
         {"username": ASSISTANT_USERNAME},
-        {"nickname": "小雨", "role": User.Role.ASSISTANT, "is_staff": False, "password": password},
+        {"nickname": "小雨", "role": User.Role.ASSISTANT, "is_staff": False, "password": password, "brand": brand},
     )
 
     communities = {}
