@@ -26,6 +26,21 @@ def operator(client):
     return user
 
 
+@pytest.fixture
+def heard():
+    """What the team's changes publish for open panels (livestream closes them: tests/livestream)."""
+    from community import events as community_events
+    from groupbuy import events
+
+    got = []
+    topics = (community_events.StaffRoleChanged, community_events.SignedOutEverywhere)
+    for topic in topics:
+        events.subscribe(topic, got.append)
+    yield got
+    for topic in topics:
+        events.unsubscribe(topic, got.append)
+
+
 def add(client, operator, **fields):
     return client.post("/ops/team/", {**NEW_HOST, "brand": operator.brand_id, **fields})
 
@@ -113,26 +128,17 @@ def test_switching_a_host_off_signs_them_out_everywhere_and_the_sign_in_refuses_
 
 
 def test_a_role_change_is_published_for_the_open_panels_and_signs_nobody_out(
-    client, operator, django_capture_on_commit_callbacks
+    client, operator, heard, django_capture_on_commit_callbacks
 ):
     from community import events as community_events
-    from groupbuy import events
 
     host = factories.host(brand=operator.brand, username="laoli")
     device = Client()
     device.force_login(host)
-    heard = []
-    topics = (community_events.StaffRoleChanged, community_events.SignedOutEverywhere)
-    for topic in topics:
-        events.subscribe(topic, heard.append)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            assert client.post(f"/ops/team/{host.pk}/", {"role": "assistant", "is_active": "on"}).status_code == 302
-            # the same again changes nothing and tells nobody
-            assert client.post(f"/ops/team/{host.pk}/", {"role": "assistant", "is_active": "on"}).status_code == 302
-    finally:
-        for topic in topics:
-            events.unsubscribe(topic, heard.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/ops/team/{host.pk}/", {"role": "assistant", "is_active": "on"}).status_code == 302
+        # the same again changes nothing and tells nobody
+        assert client.post(f"/ops/team/{host.pk}/", {"role": "assistant", "is_active": "on"}).status_code == 302
     # Their open live panels close and reload as an assistant (tests/livestream/test_room_socket.py); this
     # device stays signed in.
     assert heard == [community_events.StaffRoleChanged(user_id=host.pk, role="assistant")]
@@ -140,12 +146,11 @@ def test_a_role_change_is_published_for_the_open_panels_and_signs_nobody_out(
 
 
 def test_a_change_made_in_the_admin_site_is_audited_and_signs_out_as_the_team_page_does(
-    rf, django_capture_on_commit_callbacks
+    rf, heard, django_capture_on_commit_callbacks
 ):
     from django.contrib import admin
 
     from community import events as community_events
-    from groupbuy import events
 
     superuser = factories.operator(is_superuser=True, is_staff=True)
     host = factories.host(username="laoli")
@@ -154,21 +159,13 @@ def test_a_change_made_in_the_admin_site_is_audited_and_signs_out_as_the_team_pa
     model_admin = admin.site._registry[User]
     request = rf.post("/admin/")
     request.user = superuser
-    heard = []
-    topics = (community_events.StaffRoleChanged, community_events.SignedOutEverywhere)
-    for topic in topics:
-        events.subscribe(topic, heard.append)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            host.role = "assistant"
-            model_admin.save_model(request, host, form=None, change=True)
-        assert device.get("/host/").status_code == 200  # a new role signs nobody out
-        with django_capture_on_commit_callbacks(execute=True):
-            host.is_active = False
-            model_admin.save_model(request, host, form=None, change=True)
-    finally:
-        for topic in topics:
-            events.unsubscribe(topic, heard.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        host.role = "assistant"
+        model_admin.save_model(request, host, form=None, change=True)
+    assert device.get("/host/").status_code == 200  # a new role signs nobody out
+    with django_capture_on_commit_callbacks(execute=True):
+        host.is_active = False
+        model_admin.save_model(request, host, form=None, change=True)
     assert heard == [
         community_events.StaffRoleChanged(user_id=host.pk, role="assistant"),
         community_events.SignedOutEverywhere(user_id=host.pk),
