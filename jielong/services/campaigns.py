@@ -9,13 +9,18 @@ from __future__ import annotations
 import logging
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from catalogue import stock
 from groupbuy import audit, clock, events
 from groupbuy.errors import DomainError
+from groupbuy.money import fen_to_yuan
+from livestream.models import Notification
 
 from .. import broadcast, ledger
 from .. import events as jielong_events
@@ -65,7 +70,8 @@ def campaigns_open_for_session(*, live_session_id: int) -> list[Campaign]:
 
 def campaign_close(*, campaign_id: int) -> Campaign:
     """Close a campaign at its deadline: a formed group completes; an unformed one fails (不成团),
-    its orders are cancelled, stock returns, and members are told (after commit)."""
+    its orders are cancelled, stock returns, paid orders are refunded, and each member finds why in their
+    inbox — all in one transaction."""
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
         if campaign.status not in JOINABLE:
@@ -97,11 +103,31 @@ def campaign_close(*, campaign_id: int) -> Campaign:
             Order.objects.filter(pk__in=[o.pk for o in orders], payment_status=Order.PaymentStatus.PAID).update(
                 payment_status=Order.PaymentStatus.REFUNDED, refunded_fen=F("total_fen")
             )
+            _tell_members_not_formed(campaign, orders)
         campaign.version += 1
         campaign.save(update_fields=["status", "version"])
         events.publish(closed_event(campaign_id=campaign.pk, joined=campaign.joined_count))
         transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
     return campaign
+
+
+def _tell_members_not_formed(campaign: Campaign, orders: list[Order]) -> None:
+    """不成团: each member whose order was cancelled finds why in their inbox, written with the cancellation
+    (one message per order; closing again is a no-op, so never two)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        title = _("“%(title)s” did not form a group") % {"title": campaign.title}
+        messages = []
+        for order in orders:
+            body = _(
+                "It needed %(threshold)s people and %(joined)s joined before it closed, so your order was cancelled."
+            ) % {"threshold": campaign.group_threshold, "joined": campaign.joined_count}
+            if order.payment_status == Order.PaymentStatus.PAID:
+                body += " " + _("The %(amount)s yuan you paid is refunded in full.") % {
+                    "amount": fen_to_yuan(order.total_fen)
+                }
+            link = reverse("jielong:member-order", kwargs={"order_id": order.pk})
+            messages.append(Notification(user_id=order.user_id, title=title[:100], body=body, link=link))
+    Notification.objects.bulk_create(messages)
 
 
 def campaigns_close_due() -> list[int]:

@@ -92,6 +92,22 @@ def test_failed_group_refunds_paid_orders(joined):
     unpaid = Order.objects.get(pk=orders[1].pk)
     assert (unpaid.payment_status, unpaid.refunded_fen) == ("unpaid", 0)
 
+    # 不成团: each member finds why in their inbox, in the site's language, and what happens to their money
+    from livestream.models import Notification
+
+    told = {n.user_id: n for n in Notification.objects.all()}
+    assert set(told) == {o.user_id for o in orders}
+    for order in orders:
+        message = told[order.user_id]
+        assert message.title == f"“{campaign.title}”未成团"
+        assert message.link == f"/m/jielong/orders/{order.pk}/"
+        assert f"需要 {campaign.group_threshold} 人成团" in message.body
+    assert f"您已付的 {paid.total_fen / 100:.2f} 元将全额退回" in told[paid.user_id].body
+    assert "退回" not in told[unpaid.user_id].body
+
+    services.campaign_close(campaign_id=campaign.pk)  # closing again tells nobody twice
+    assert Notification.objects.count() == len(orders)
+
 
 HOSTILE_TEXT = ['=HYPERLINK("http://evil.example","点我")', "=1+1", "+1", "-2+3", "@SUM(1)", "\t=1", "\r=1"]
 
