@@ -117,14 +117,21 @@ def _tell_members_not_formed(campaign: Campaign, orders: list[Order]) -> None:
     with translation.override(settings.LANGUAGE_CODE):
         title = _("“%(title)s” did not form a group") % {"title": campaign.title}
         messages = []
+        facts = {"threshold": campaign.group_threshold, "joined": campaign.joined_count}
         for order in orders:
-            body = _(
-                "It needed %(threshold)s people and %(joined)s joined before it closed, so your order was cancelled."
-            ) % {"threshold": campaign.group_threshold, "joined": campaign.joined_count}
             if order.payment_status == Order.PaymentStatus.PAID:
-                body += " " + _("The %(amount)s yuan you paid is refunded in full.") % {
-                    "amount": fen_to_yuan(order.total_fen)
-                }
+                body = _(
+                    "It needed %(threshold)s people and %(joined)s joined before it closed, so your order was "
+                    "cancelled. The %(amount)s yuan you paid is refunded in full."
+                ) % {**facts, "amount": fen_to_yuan(order.total_fen)}
+            else:
+                body = (
+                    _(
+                        "It needed %(threshold)s people and %(joined)s joined before it closed, so your order was "
+                        "cancelled."
+                    )
+                    % facts
+                )
             link = reverse("jielong:member-order", kwargs={"order_id": order.pk})
             messages.append(Notification(user_id=order.user_id, title=title[:100], body=body, link=link))
     Notification.objects.bulk_create(messages)

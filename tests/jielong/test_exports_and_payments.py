@@ -99,11 +99,11 @@ def test_failed_group_refunds_paid_orders(joined):
     assert set(told) == {o.user_id for o in orders}
     for order in orders:
         message = told[order.user_id]
-        assert message.title == f"“{campaign.title}”未成团"
+        assert message.title == f"「{campaign.title}」未成团"
         assert message.link == f"/m/jielong/orders/{order.pk}/"
         assert f"需要 {campaign.group_threshold} 人成团" in message.body
-    assert f"您已付的 {paid.total_fen / 100:.2f} 元将全额退回" in told[paid.user_id].body
-    assert "退回" not in told[unpaid.user_id].body
+    assert told[paid.user_id].body.endswith(f"订单已自动取消；您已付的 {paid.total_fen / 100:.2f} 元将全额退回。")
+    assert told[unpaid.user_id].body.endswith("您的订单已自动取消。")
 
     services.campaign_close(campaign_id=campaign.pk)  # closing again tells nobody twice
     assert Notification.objects.count() == len(orders)
