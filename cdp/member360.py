@@ -145,8 +145,14 @@ def _labelled(rows) -> list[Event]:
     return rows
 
 
-def referral_subtree(member: User) -> tuple[list[ReferralNode], bool]:
-    """Whom they invited, and whom those invited (depth ≤ 3, ≤ 100 people), breadth first."""
+def referral_subtree(member: User, *, brand_ids: frozenset[int] | None = None) -> tuple[list[ReferralNode], bool]:
+    """Whom they invited, and whom those invited (depth ≤ 3, ≤ 100 people), breadth first; with ``brand_ids``,
+    only invitations into those brands' communities, and only spend there (a brand operator's view)."""
+    invitations = Membership.objects.all()
+    counted = rfm.counted_orders()
+    if brand_ids is not None:
+        invitations = invitations.filter(community__brand__in=brand_ids)
+        counted = counted.filter(campaign__brand__in=brand_ids)
     nodes: list[ReferralNode] = []
     seen = {member.pk}
     level = [member.pk]
@@ -154,7 +160,7 @@ def referral_subtree(member: User) -> tuple[list[ReferralNode], bool]:
     spent = {}
     for depth in range(1, SUBTREE_DEPTH + 1):
         children = list(
-            Membership.objects.filter(invited_by_id__in=level)
+            invitations.filter(invited_by_id__in=level)
             .exclude(user_id__in=seen)
             .order_by("joined_at", "pk")
             .values_list("user_id", flat=True)
@@ -171,7 +177,7 @@ def referral_subtree(member: User) -> tuple[list[ReferralNode], bool]:
             next_level.append(user_id)
         if not next_level:
             break
-        spent.update(rfm.net_spend_by_user(rfm.counted_orders().filter(user_id__in=next_level)))
+        spent.update(rfm.net_spend_by_user(counted.filter(user_id__in=next_level)))
         users = User.objects.in_bulk(next_level)
         nodes.extend(ReferralNode(users[pk], depth, spent.get(pk, 0)) for pk in next_level)
         level = next_level
@@ -229,7 +235,7 @@ def member_360(*, viewer: User, member: User, now: datetime | None = None) -> Me
                 segments=segments.segments_of(user_id=member.pk, brand_id=brand.pk, now=now),
             )
         )
-    referrals, truncated = referral_subtree(member)
+    referrals, truncated = referral_subtree(member, brand_ids=allowed)
     return Member360(
         member=member,
         person=person,
@@ -243,7 +249,7 @@ def member_360(*, viewer: User, member: User, now: datetime | None = None) -> Me
         watched_seconds=watch.aggregate(s=Sum("seconds_watched"))["s"] or 0,
         referrals=referrals,
         referrals_truncated=truncated,
-        earnings=fission_selectors.person_earnings(user=member),
+        earnings=fission_selectors.person_earnings(user=member, brand_ids=allowed),
         aftersales=list(requests.select_related("order__campaign").order_by("-opened_at")[:10]),
         nps=list(surveys.select_related("campaign").order_by("-answered_at")[:10]),
         brands=figures,

@@ -131,9 +131,12 @@ def payee_rows(*, period_start: date, period_end: date, brand_ids=None) -> list[
     return rows
 
 
-def person_earnings(*, user: User) -> dict[str, Earnings]:
-    """A person's earnings as a help-seller and as a leader, and in all."""
+def person_earnings(*, user: User, brand_ids: frozenset[int] | None = None) -> dict[str, Earnings]:
+    """A person's earnings as a help-seller and as a leader, and in all; with ``brand_ids``, only on those
+    brands' orders (a brand operator's view of the person)."""
     mine = commission_entries().filter(payee=user)
+    if brand_ids is not None:
+        mine = mine.filter(order__campaign__brand__in=brand_ids)
     return {
         "all": _earnings(mine).get(user.pk, Earnings()),
         "help_seller": _earnings(mine.filter(_role_q("hs"))).get(user.pk, Earnings()),

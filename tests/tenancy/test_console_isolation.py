@@ -13,7 +13,7 @@ from django.apps import apps
 from django.urls import reverse
 
 from community.models import Community, Membership
-from jielong.models import Campaign
+from jielong.models import Campaign, LedgerEntry
 from tests.tenancy.world import BrandWorld, World, make_world
 
 pytestmark = pytest.mark.django_db
@@ -503,11 +503,29 @@ def test_the_member_360_leaves_out_another_brands_rows(world):
     both = world.b.member
     Membership.objects.create(user=both, community=world.a.community)
 
+    # In brand A they invited A's member and earned a commission on A's order: brand A's business.
+    Membership.objects.filter(user=world.a.member, community=world.a.community).update(invited_by=both)
+    LedgerEntry.objects.create(
+        kind=LedgerEntry.Kind.COMMISSION,
+        amount_fen=88,
+        order=world.a.order,
+        key="commission:test",
+        created_at=world.a.order.created_at,
+        payee=both,
+    )
+
     page = member_360(viewer=world.op_b, member=both)
 
     assert {m.community for m in page.memberships} == {world.b.community}
     assert [b.brand for b in page.brands] == [world.b.brand]
     assert {o.campaign for o in page.orders} <= {world.b.campaign}
+    assert page.referrals == []
+    assert page.earnings["all"].net == 0
+
+    # brand A's operator sees both
+    seen_by_a = member_360(viewer=world.op_a, member=both)
+    assert [node.user for node in seen_by_a.referrals] == [world.a.member]
+    assert seen_by_a.earnings["all"].net == 88
 
 
 def test_a_brands_operator_cannot_merge_another_brands_member_into_theirs(client, world):
