@@ -9,9 +9,9 @@
 
 It is written in set-based SQL (temp tables of the day's orders, of its members with their hand-out ids —
 drawn before any hand-out is written —, and of its lines, each with its hand-out; then one statement per
-document), because a delivery day is 100k orders. It is idempotent (an upsert that finds the same quantity writes nothing) and incremental: a
-row whose quantity changes keeps ``previous_quantity`` and gets ``changed_at``; a row nothing feeds any more
-falls to 0 and is marked the same way. Units a supplier could not supply (``Shortage``) are picked (the
+document), because a delivery day is 100k orders. It is idempotent (an upsert that finds the same quantity
+writes nothing) and incremental: a row whose quantity changes keeps ``previous_quantity`` and gets
+``changed_at``; a row nothing feeds any more falls to 0 and is marked the same way. Units a supplier could not supply (``Shortage``) are picked (the
 supplier was asked for them) but neither loaded nor handed out. Splits of one day are serialised with the
 day's other changes (``fulfillment.locks.lock_day``). The same SQL runs on the embedded SQLite default.
 """
@@ -389,10 +389,8 @@ def split_day(*, brand_id: int, delivery_date: date, now: datetime | None = None
         if resplit or not postgres:
             _run(cur, _SOURCE_INDEXES, params)
         cur.execute("ANALYZE split_src")
-        cur.execute("SELECT count(*) FROM split_orders")
-        orders = cur.fetchone()[0]
-        cur.execute("SELECT COALESCE(SUM(quantity), 0) FROM split_src")
-        units = cur.fetchone()[0]
+        cur.execute("SELECT (SELECT count(*) FROM split_orders), (SELECT COALESCE(SUM(quantity), 0) FROM split_src)")
+        orders, units = cur.fetchone()
 
         if resplit:
             cur.execute(_PICK_ZERO, params)

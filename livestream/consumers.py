@@ -204,24 +204,24 @@ class LiveRoomConsumer(AsyncJsonWebsocketConsumer):
 
     live_comments = live_comment_removed = live_room = live_queue = live_metrics = _send_relayed
 
+    async def _close_for_good(self, kind: str, code: int) -> None:
+        """Tell the page why (it reloads on each of these) and close with a final 44xx code."""
+        self.accepted = False
+        await self.send_json({"type": kind})
+        await self.close(code=code)
+
     async def live_signed_out(self, message: dict) -> None:
         """The user signed out everywhere: this socket's session is over too (4401, and the page reloads
         to the sign-in)."""
-        self.accepted = False
-        await self.send_json({"type": "signed_out"})
-        await self.close(code=4401)
+        await self._close_for_good("signed_out", 4401)
 
     async def live_access_changed(self, message: dict) -> None:
         """The user's role changed: this socket was opened (and its actions are checked) under the old one.
         It closes (4403) and the page reloads, which opens the panel or room again as the new role allows."""
-        self.accepted = False
-        await self.send_json({"type": "access_changed"})
-        await self.close(code=4403)
+        await self._close_for_good("access_changed", 4403)
 
     async def live_membership_ended(self, message: dict) -> None:
         """One of this user's memberships ended: may they still watch this room?"""
         access = await database_sync_to_async(_access)(session_id=self.session_id, user=self.user)
         if access is None:
-            self.accepted = False
-            await self.send_json({"type": "membership_revoked"})
-            await self.close(code=4403)
+            await self._close_for_good("membership_revoked", 4403)

@@ -6,16 +6,18 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from groupbuy import clock
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 BEFORE = ("fulfillment", "0003_handout_day_index_dropped")
-DAY = date(2026, 1, 5)
+DAY = clock.localdate() + timedelta(days=1)  # the pinned clock's tomorrow
 
 # handout_id, sku_id, quantity / delivery_date, pickup_point_id, sku_id, zone, route_id, quantity
 HANDOUT_LINES = [(11, 1, 2), (11, 2, 1), (12, 1, 3)]
