@@ -7,9 +7,14 @@ It makes a PostgreSQL database of its own (``gb_bench`` on the server of DATABAS
 generates the day with set-based SQL (``generate_series``): ~300,000 order lines over 50 formed campaigns,
 20 suppliers' SKUs in three temperature zones, 500 pickup points on 25 routes from 2 city warehouses. Then:
 
-- ``split_s``: ``fulfillment.split.split_day`` on the day, the first split;
+- ``split_s``: ``fulfillment.split.split_day`` on the day, a first split (the day's tables empty);
 - ``floor_s``: the plain SQL GROUP BYs that give the same pick, route and hand-out lists, written into a
-  scratch table (no ORM, no codes, no parcels, no documents); ``split_ratio = split_s / floor_s``;
+  scratch table (no ORM, no codes, no parcels, no documents); ``split_ratio = split_s / floor_s``.
+  On a shared machine one pair of timings can be ±15 % apart from the next for the same work, so the
+  split and the floor are timed ``--pairs`` times (3), each split a first split again (the day's split
+  tables emptied before it) right before its floor: ``split_s``, ``floor_s`` and ``split_ratio`` are the
+  medians (the ratio's of the pairs), every sample is printed too (``split_samples``, ``floor_samples``),
+  and ``split_first_s`` is the very first split, right after the day was generated;
 - ``documents_s`` / ``documents_peak_mb``: every xlsx of the day (pick list per supplier, inbound per
   warehouse, loading list and crate labels per route, hand-out list and hand-out labels per point), shared
   by ``--document-workers`` child processes at once (2: the app's worker processes, serving the day's
@@ -34,6 +39,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import threading
@@ -212,9 +218,21 @@ def setup_django(env: dict[str, str]) -> None:
     django.setup()
 
 
-def measure_split(delivery_date: date) -> tuple[float, object]:
+# What a first split of the day finds: none of its rows (nothing else of the day exists yet in the bench).
+_SPLIT_TABLES = (
+    "fulfillment_pickline, fulfillment_loadline, fulfillment_handoutline, fulfillment_handout, fulfillment_parcel"
+)
+
+
+def measure_split(delivery_date: date, *, fresh: bool = False) -> tuple[float, object]:
+    from django.db import connection
+
     from fulfillment.split import split_day
 
+    if fresh:
+        with connection.cursor() as cur:
+            cur.execute(f"TRUNCATE {_SPLIT_TABLES} CASCADE")  # and what hangs off them: none yet here
+            cur.execute("UPDATE fulfillment_campaigndelivery SET split_version = 0, split_at = NULL")
     started = time.perf_counter()
     result = split_day(brand_id=1, delivery_date=delivery_date)
     return time.perf_counter() - started, result
@@ -490,6 +508,7 @@ def main() -> None:
     parser.add_argument(
         "--document-workers", type=int, default=2, help="processes writing the day's xlsx at once (the app's workers)"
     )
+    parser.add_argument("--pairs", type=int, default=3, help="split + floor timings, interleaved (medians)")
     parser.add_argument("--race-points", type=int, default=10, help="points whose phones race on the same codes")
     parser.add_argument("--race-codes", type=int, default=10, help="codes raced at each of those points")
     parser.add_argument(
@@ -545,9 +564,23 @@ def main() -> None:
         "split_s": round(split_s, 2),
     }
     if "split" in only:
-        floor_s, floor_rows = measure_floor(database_url, delivery_date)
-        print(f"floor: {floor_rows} rows in {floor_s:.2f} s", flush=True)
-        figures |= {"floor_s": round(floor_s, 2), "split_ratio": round(split_s / floor_s, 2)}
+        splits, floors = [], []
+        for pair in range(args.pairs):
+            if pair:
+                split_s, again = measure_split(delivery_date, fresh=True)
+                assert again.orders == result.orders and again.handouts_created == result.handouts_created
+            floor_s, floor_rows = measure_floor(database_url, delivery_date)
+            print(f"pair {pair + 1}: split {split_s:.2f} s, floor {floor_rows} rows in {floor_s:.2f} s", flush=True)
+            splits.append(split_s)
+            floors.append(floor_s)
+        figures |= {
+            "split_s": round(statistics.median(splits), 2),
+            "floor_s": round(statistics.median(floors), 2),
+            "split_ratio": round(statistics.median(s / f for s, f in zip(splits, floors, strict=True)), 2),
+            "split_first_s": round(splits[0], 2),
+            "split_samples": [round(s, 2) for s in splits],
+            "floor_samples": [round(f, 2) for f in floors],
+        }
     if "documents" in only:
         from fulfillment.split import analyze_split_tables
 

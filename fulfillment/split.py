@@ -8,7 +8,7 @@
 - ``Parcel``: per order, where it is (created ``pending``; cancelled orders' parcels become ``cancelled``).
 
 It is written in set-based SQL (temp tables of the day's orders, of its members with their hand-out ids —
-drawn before any hand-out is written —, and of its lines, each with its hand-out; then one statement per
+drawn before any hand-out is written —, and of what each hand-out holds per SKU; then one statement per
 document), because a delivery day is 100k orders. It is idempotent (an upsert that finds the same quantity
 writes nothing) and incremental: a row whose quantity changes keeps ``previous_quantity`` and gets
 ``changed_at``; a row nothing feeds any more falls to 0 and is marked the same way. Units a supplier could not supply (``Shortage``) are picked (the
@@ -123,21 +123,31 @@ FROM split_versions v
 JOIN jielong_order o ON o.campaign_id = v.campaign_id
 WHERE v.status IN ('formed', 'completed') AND o.status <> 'cancelled' AND o.pickup_point_id IS NOT NULL
 """
-# The day's order lines, each with the hand-out it goes into (the hand-out lines group them without a join).
+# What each hand-out holds, per SKU: the day's order lines summed per hand-out (a member's orders of several
+# campaigns merge here), with the point, zone and supplier the other lists group by. The items' SKU, zone and
+# supplier are looked up once (a few hundred rows, MATERIALIZED so they are not joined row by row), and the
+# rows are written in (hand-out, SKU) order, which the hand-out lines then keep (see below).
 _SOURCE = """
 CREATE TEMP TABLE split_src AS
-SELECT o.order_id AS order_id, o.pickup_point_id AS pickup_point_id, o.handout_id AS handout_id,
-       ci.sku_id AS sku_id, s.zone AS zone, p.supplier_id AS supplier_id,
-       ol.quantity AS quantity, ol.quantity - COALESCE(sh.quantity, 0) AS deliver
+WITH items AS MATERIALIZED (
+    SELECT ci.id AS item_id, ci.sku_id AS sku_id, s.zone AS zone, p.supplier_id AS supplier_id
+    FROM jielong_campaignitem ci
+    JOIN catalogue_sku s ON s.id = ci.sku_id
+    JOIN catalogue_product p ON p.id = s.product_id
+    WHERE ci.campaign_id IN (SELECT campaign_id FROM split_versions)
+)
+SELECT o.handout_id AS handout_id, o.pickup_point_id AS pickup_point_id, i.sku_id AS sku_id, i.zone AS zone,
+       i.supplier_id AS supplier_id, SUM(ol.quantity) AS quantity,
+       SUM(ol.quantity - COALESCE(sh.quantity, 0)) AS deliver
 FROM (
     SELECT o.order_id, o.pickup_point_id, m.handout_id FROM split_orders o
     JOIN split_pairs m ON m.pickup_point_id = o.pickup_point_id AND m.user_id = o.user_id
 ) o
 JOIN jielong_orderline ol ON ol.order_id = o.order_id
-JOIN jielong_campaignitem ci ON ci.id = ol.item_id
-JOIN catalogue_sku s ON s.id = ci.sku_id
-JOIN catalogue_product p ON p.id = s.product_id
+JOIN items i ON i.item_id = ol.item_id
 LEFT JOIN fulfillment_shortage sh ON sh.order_line_id = ol.id
+GROUP BY o.handout_id, i.sku_id, o.pickup_point_id, i.zone, i.supplier_id
+ORDER BY o.handout_id, i.sku_id
 """
 # For the anti-joins of a re-split (and SQLite, which has no hash joins); a first split has nothing to zero.
 _SOURCE_INDEXES = [
@@ -277,17 +287,20 @@ WHERE quantity > 0
         AND s.deliver > 0
   )
 """
+# split_src is already a hand-out line per row, written in the lines' key order: a first split appends them to
+# the key's b-tree left to right (a temp table's scan reads its rows in the order they were written; were it
+# not, the rows would still be right, only slower to insert).
 _HANDOUT_LINES = """
 INSERT INTO fulfillment_handoutline (handout_id, sku_id, quantity, previous_quantity, changed_at)
-SELECT handout_id, sku_id, SUM(deliver), %(new_prev)s, %(new_at)s
-FROM split_src WHERE true GROUP BY handout_id, sku_id HAVING SUM(deliver) > 0
-ORDER BY handout_id, sku_id
+SELECT handout_id, sku_id, deliver, %(new_prev)s, %(new_at)s
+FROM split_src WHERE deliver > 0
 """
 _HANDOUT_LINES_CONFLICT = "ON CONFLICT (handout_id, sku_id) DO UPDATE SET" + _upsert_quantity("fulfillment_handoutline")
 
 # An order has one parcel whatever its day: a campaign moved to another day takes its parcels along. A first
 # split of a day upserts only the orders that have one (rare: a moved campaign) and inserts the rest plainly.
-# An order nothing of which could be supplied is 'shortage': looked for only among orders with a short line.
+# An order nothing of which could be supplied is 'shortage': looked for only among the day's orders with a short
+# line (shortages are few; the day's lines, summed per hand-out in split_src, no longer say which order).
 _PARCELS = """
 INSERT INTO fulfillment_parcel (order_id, brand_id, delivery_date, pickup_point_id, handout_id, state, state_changed_at)
 SELECT o.order_id, %(b)s, %(d)s, o.pickup_point_id, p.handout_id,
@@ -295,9 +308,12 @@ SELECT o.order_id, %(b)s, %(d)s, o.pickup_point_id, p.handout_id,
 FROM split_orders o
 JOIN split_pairs p ON p.pickup_point_id = o.pickup_point_id AND p.user_id = o.user_id
 LEFT JOIN (
-    SELECT order_id FROM split_src
-    WHERE order_id IN (SELECT order_id FROM split_src WHERE deliver < quantity)
-    GROUP BY order_id HAVING SUM(deliver) = 0
+    SELECT ol.order_id FROM jielong_orderline ol LEFT JOIN fulfillment_shortage sh ON sh.order_line_id = ol.id
+    WHERE ol.order_id IN (
+        SELECT l.order_id FROM fulfillment_shortage s JOIN jielong_orderline l ON l.id = s.order_line_id
+        JOIN split_orders so ON so.order_id = l.order_id
+    )
+    GROUP BY ol.order_id HAVING SUM(ol.quantity - COALESCE(sh.quantity, 0)) = 0
 ) z ON z.order_id = o.order_id
 WHERE {which}
 ORDER BY o.order_id

@@ -151,6 +151,26 @@ def test_a_shortage_is_picked_but_neither_loaded_nor_handed_out():
         assert Parcel.objects.get(pk=line.order_id).state == Parcel.State.SHORTAGE
 
 
+def test_an_order_is_short_only_when_none_of_its_lines_could_be_supplied():
+    """The parcel of an order whose every line is short becomes 'shortage'; one short line of two leaves it pending."""
+    day = make_day(points=3, members=10, campaigns=2)
+    split(day)
+    multi = [order for order in day.orders if order.lines.count() >= 2]
+    all_short, one_short = multi[0], multi[1]
+    for line in [*all_short.lines.select_related("item"), one_short.lines.select_related("item").first()]:
+        pick = PickLine.objects.get(delivery_date=day.delivery_date, sku=line.item.sku_id)
+        Shortage.objects.create(order_line=line, pick_line=pick, quantity=line.quantity, created_at=clock.now())
+
+    split(day)
+
+    assert Parcel.objects.get(pk=all_short.pk).state == Parcel.State.SHORTAGE
+    assert Parcel.objects.get(pk=one_short.pk).state == Parcel.State.PENDING
+    short: Counter = Counter()
+    for line in OrderLine.objects.filter(shortage__isnull=False).select_related("item", "order"):
+        short[(line.item.sku_id, line.order.pickup_point_id, line.order.user_id)] += line.quantity
+    assert ordered_units(day) - _handed(day) == short
+
+
 def test_a_campaign_that_has_not_formed_cannot_be_split():
     scenario = open_campaign()
     with pytest.raises(SplitError, match="还没有成团"):
