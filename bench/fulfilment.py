@@ -14,7 +14,9 @@ generates the day with set-based SQL (``generate_series``): ~300,000 order lines
   split and the floor are timed ``--pairs`` times (3), each split a first split again (the day's split
   tables emptied before it) right before its floor: ``split_s``, ``floor_s`` and ``split_ratio`` are the
   medians (the ratio's of the pairs), every sample is printed too (``split_samples``, ``floor_samples``),
-  and ``split_first_s`` is the very first split, right after the day was generated;
+  and ``split_first_s`` is the very first split, right after the day was generated. Each timing starts
+  after a CHECKPOINT (``checkpointed``: false when the role may not), so that neither pays for the dirty
+  pages of what ran before it;
 - ``documents_s`` / ``documents_peak_mb``: every xlsx of the day (pick list per supplier, inbound per
   warehouse, loading list and crate labels per route, hand-out list and hand-out labels per point), shared
   by ``--document-workers`` child processes at once (2: the app's worker processes, serving the day's
@@ -196,6 +198,18 @@ FLOOR = [
        FROM floor_src GROUP BY 1, 2, 3, 4""",
     "DROP TABLE floor_src",
 ]
+
+
+def checkpoint(database_url: str) -> bool:
+    """Flush the server's dirty pages before a timing, so that it does not pay for what came before it (the
+    generator's rows, the previous split's): a checkpoint then would write them while the timed statements
+    write their WAL. Needs a superuser or pg_checkpoint (PostgreSQL 15); without, False and no checkpoint."""
+    try:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("CHECKPOINT")
+        return True
+    except psycopg.errors.InsufficientPrivilege:
+        return False
 
 
 def measure_floor(database_url: str, delivery_date: date) -> tuple[float, int]:
@@ -550,6 +564,7 @@ def main() -> None:
     size = generate(database_url, args, delivery_date)
     print(f"generated {size} in {time.perf_counter() - started:.1f} s", flush=True)
 
+    settled = checkpoint(database_url)
     split_s, result = measure_split(delivery_date)
     print(
         f"split: {result.orders} orders, {result.units} units, {result.handouts_created} hand-outs in {split_s:.2f} s",
@@ -567,8 +582,10 @@ def main() -> None:
         splits, floors = [], []
         for pair in range(args.pairs):
             if pair:
+                settled &= checkpoint(database_url)
                 split_s, again = measure_split(delivery_date, fresh=True)
                 assert again.orders == result.orders and again.handouts_created == result.handouts_created
+            settled &= checkpoint(database_url)
             floor_s, floor_rows = measure_floor(database_url, delivery_date)
             print(f"pair {pair + 1}: split {split_s:.2f} s, floor {floor_rows} rows in {floor_s:.2f} s", flush=True)
             splits.append(split_s)
@@ -580,6 +597,7 @@ def main() -> None:
             "split_first_s": round(splits[0], 2),
             "split_samples": [round(s, 2) for s in splits],
             "floor_samples": [round(f, 2) for f in floors],
+            "checkpointed": settled,
         }
     if "documents" in only:
         from fulfillment.split import analyze_split_tables
