@@ -36,7 +36,7 @@ def test_sign_in_answer_questionnaire_and_land_on_community_home(live_server, se
             hint = page.locator(".dev-hint").inner_text()
             code = re.search(r"\d{6}", hint).group(0)
             page.get_by_label("Verification code").fill(code)
-            page.get_by_text("I have read and agree to the privacy notice").click()
+            page.get_by_label("I have read and agree to the privacy notice").check()
             page.get_by_role("button", name="Sign in", exact=True).click()
 
             # Back on the join page, now signed in: answer the questionnaire.

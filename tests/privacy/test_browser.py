@@ -50,7 +50,7 @@ def test_a_member_downloads_their_data_and_asks_for_deletion_on_a_phone(live_ser
             assert data["profile"]["phone"] == member.phone
             assert data["orders"][0]["status"] == "picked_up"
 
-            page.get_by_text("我已了解：注销我的账号").click()
+            page.get_by_label("我已了解：注销我的账号").check()
             page.locator("#deletion-request").click()
             expect(page.locator("#deletion-pending")).to_be_visible()
             page.screenshot(path=str(SHOTS / "3-deletion-requested.png"), full_page=True)
