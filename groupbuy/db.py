@@ -8,19 +8,30 @@ still go to the primary, and so does a read inside a transaction on the primary 
 what that transaction just wrote, which the replica has not seen. Joins, refunds and 核销 never open the block.
 
 With no replica configured (the embedded default, a one-machine install) ``replica_reads()`` changes nothing.
+A replica that cannot be reached when a block opens is not used: the block reads the primary (a board is a few
+seconds fresher, not an error page), a warning is logged, and the process leaves the replica alone for
+``REPLICA_RETRY_SECONDS`` before it tries again.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+
+logger = logging.getLogger(__name__)
 
 REPLICA = "replica"
-_replica_reads: ContextVar[bool] = ContextVar("groupbuy_replica_reads", default=False)
+REPLICA_RETRY_SECONDS = 30.0
+# The alias the reads of the current replica_reads() block go to ("" outside any block).
+_replica_reads: ContextVar[str] = ContextVar("groupbuy_replica_reads", default="")
+# time.monotonic() until which this process does not try the replica again (a backoff, not a business time).
+_replica_down_until = 0.0
 
 
 def replica_alias() -> str:
@@ -35,11 +46,34 @@ def replica_reads() -> Iterator[str]:
     For reads that may lag the primary by the replica's delay: dashboards, exports. Never around a check that
     decides who may do what, or around a read that must see a write just made.
     """
-    token = _replica_reads.set(True)
+    alias = replica_alias()
+    if alias != DEFAULT_DB_ALIAS and not _reachable(alias):
+        alias = DEFAULT_DB_ALIAS
+    token = _replica_reads.set(alias)
     try:
-        yield replica_alias()
+        yield alias
     finally:
         _replica_reads.reset(token)
+
+
+def _reachable(alias: str) -> bool:
+    """Whether the replica answers now: its connection opens (or is open). A failure marks it down for a while."""
+    global _replica_down_until
+    now = time.monotonic()
+    if now < _replica_down_until:
+        return False
+    try:
+        connections[alias].ensure_connection()
+    except DatabaseError:
+        _replica_down_until = now + REPLICA_RETRY_SECONDS
+        logger.warning(
+            "the read replica (%s) is unreachable: boards and exports read the primary for the next %d s",
+            alias,
+            REPLICA_RETRY_SECONDS,
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 class ReplicaRouter:
@@ -51,8 +85,8 @@ class ReplicaRouter:
     """
 
     def db_for_read(self, model, **hints) -> str:
-        alias = replica_alias()
-        if alias != DEFAULT_DB_ALIAS and _replica_reads.get() and not connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        alias = _replica_reads.get()
+        if alias and alias != DEFAULT_DB_ALIAS and not connections[DEFAULT_DB_ALIAS].in_atomic_block:
             return alias
         return DEFAULT_DB_ALIAS
 

@@ -133,6 +133,10 @@ if DATABASE_REPLICA_URL:
         raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL to be PostgreSQL (the replica's primary).")
     DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
     DATABASES["replica"]["OPTIONS"] = {**DATABASES["replica"].get("OPTIONS", {}), **DATABASES["default"]["OPTIONS"]}
+    # A replica that is down must not hold a board for the pool's wait: after 3 s groupbuy.db gives up on it
+    # and the board reads the primary (and leaves the replica alone for REPLICA_RETRY_SECONDS).
+    DATABASES["replica"]["OPTIONS"]["connect_timeout"] = 3
+    DATABASES["replica"]["OPTIONS"]["pool"] = {**DATABASES["default"]["OPTIONS"]["pool"], "timeout": 3}
     DATABASES["replica"]["CONN_MAX_AGE"] = 0
     DATABASE_REPLICA_ALIAS = "replica"
 DATABASE_ROUTERS = ["groupbuy.db.ReplicaRouter"]

@@ -115,3 +115,63 @@ def test_without_a_replica_the_block_changes_nothing(settings):
         assert ReplicaRouter().db_for_read(User) == "default"
         User.objects.count()
     assert on_replica.captured_queries == []
+
+
+@pytest.fixture
+def replica_down(replica_on, monkeypatch):
+    """The replica alias pointed at a port nothing listens on: a replica that is down (connection refused)."""
+    import socket
+
+    from groupbuy import db
+
+    with socket.socket() as probe:  # a port that was free a moment ago, closed again: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    replica_on.close()
+    monkeypatch.setitem(replica_on.settings_dict, "HOST", "127.0.0.1")
+    monkeypatch.setitem(replica_on.settings_dict, "PORT", closed_port)
+    monkeypatch.setattr(db, "_replica_down_until", 0.0, raising=False)  # no replica marked down by an earlier test
+    yield replica_on
+    replica_on.close()
+
+
+def test_a_replica_that_is_down_leaves_the_boards_on_the_primary_and_is_tried_again_later(
+    client, replica_down, settings, monkeypatch, caplog
+):
+    """The board answers from the primary (a warning, not an error page); the next block within the retry
+    interval does not try the replica again; after it, a replica that is back is used again."""
+    from groupbuy import db
+
+    attempts = []
+    real_ensure = replica_down.ensure_connection
+
+    def counted():
+        attempts.append(1)
+        return real_ensure()
+
+    monkeypatch.setattr(replica_down, "ensure_connection", counted)
+    with time_machine.travel(scenario.NOW, tick=False):
+        data = scenario.build()
+        client.force_login(f.operator())
+        with caplog.at_level("WARNING", logger="groupbuy.db"), CaptureQueriesContext(connections["default"]) as primary:
+            response = client.get(reverse("bi:board"), {"session": data.s1.pk})
+    assert response.status_code == 200
+    assert 'data-figure="viewer_to_joiner">57%<' in response.content.decode()  # the same figure, from the primary
+    assert "jielong_order" in _tables(primary)
+    assert "read replica (replica) is unreachable" in caplog.text
+    assert len(attempts) == 1
+
+    with replica_reads() as alias:  # within the retry interval: not tried again
+        assert alias == "default"
+        assert ReplicaRouter().db_for_read(User) == "default"
+    assert len(attempts) == 1
+
+    # The replica is back (its real address again), and the interval has passed.
+    monkeypatch.undo()
+    settings.DATABASE_REPLICA_ALIAS = REPLICA
+    replica_down.close()
+    monkeypatch.setattr(db, "_replica_down_until", 0.0)
+    with replica_reads() as alias, CaptureQueriesContext(replica_down) as on_replica:
+        assert alias == REPLICA
+        User.objects.count()
+    assert len(on_replica) == 1

@@ -13,6 +13,7 @@ print(json.dumps({
     "alias": settings.DATABASE_REPLICA_ALIAS,
     "routers": settings.DATABASE_ROUTERS,
     "replica": {k: settings.DATABASES.get("replica", {}).get(k) for k in ("HOST", "NAME", "OPTIONS")},
+    "default": {"OPTIONS": settings.DATABASES["default"].get("OPTIONS")},
 }))
 """
 
@@ -39,7 +40,10 @@ def test_a_replica_url_adds_the_replica_alias_with_the_primarys_pool(tmp_path, m
     )
     assert config["aliases"] == ["default", "replica"] and config["alias"] == "replica"
     assert config["replica"]["HOST"] == "replica.example" and config["replica"]["NAME"] == "shop"
-    assert config["replica"]["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 8, "timeout": 10}
+    # The primary's pool size; a replica that is down is given up on in 3 s (groupbuy.db reads the primary).
+    assert config["replica"]["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 8, "timeout": 3}
+    assert config["replica"]["OPTIONS"]["connect_timeout"] == 3
+    assert config["default"]["OPTIONS"]["pool"]["timeout"] == 10
 
 
 def test_a_replica_beside_the_embedded_sqlite_default_is_refused(tmp_path, monkeypatch):
