@@ -11,9 +11,10 @@ It is written in set-based SQL (temp tables of the day's orders, of its members 
 drawn before any hand-out is written —, and of what each hand-out holds per SKU; then one statement per
 document), because a delivery day is 100k orders. It is idempotent (an upsert that finds the same quantity
 writes nothing) and incremental: a row whose quantity changes keeps ``previous_quantity`` and gets
-``changed_at``; a row nothing feeds any more falls to 0 and is marked the same way. Units a supplier could not supply (``Shortage``) are picked (the
-supplier was asked for them) but neither loaded nor handed out. Splits of one day are serialised with the
-day's other changes (``fulfillment.locks.lock_day``). The same SQL runs on the embedded SQLite default.
+``changed_at``; a row nothing feeds any more falls to 0 and is marked the same way. Units a supplier could
+not supply (``Shortage``) are picked (the supplier was asked for them) but neither loaded nor handed out.
+Splits of one day are serialised with the day's other changes (``fulfillment.locks.lock_day``). The same SQL
+runs on the embedded SQLite default.
 """
 
 from __future__ import annotations

@@ -14,21 +14,18 @@ from community import services
 from community.access import is_flagged
 from community.events import PersonFlagged, PersonUnflagged
 from community.models import Flag, FlagLogEntry
-from groupbuy import clock, events
+from groupbuy import clock
 from groupbuy.errors import DomainError
 from tests import factories as f
+from tests.heard import heard as listening
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def heard():
-    got = []
-    for topic in (PersonFlagged, PersonUnflagged):
-        events.subscribe(topic, got.append)
-    yield got
-    for topic in (PersonFlagged, PersonUnflagged):
-        events.unsubscribe(topic, got.append)
+    with listening(PersonFlagged, PersonUnflagged) as got:
+        yield got
 
 
 def _log():

@@ -30,15 +30,10 @@ def operator(client):
 def heard():
     """What the team's changes publish for open panels (livestream closes them: tests/livestream)."""
     from community import events as community_events
-    from groupbuy import events
+    from tests.heard import heard as listening
 
-    got = []
-    topics = (community_events.StaffRoleChanged, community_events.SignedOutEverywhere)
-    for topic in topics:
-        events.subscribe(topic, got.append)
-    yield got
-    for topic in topics:
-        events.unsubscribe(topic, got.append)
+    with listening(community_events.StaffRoleChanged, community_events.SignedOutEverywhere) as got:
+        yield got
 
 
 def add(client, operator, **fields):

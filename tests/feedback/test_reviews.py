@@ -15,12 +15,13 @@ from feedback import selectors
 from feedback.models import Review, ReviewPhoto
 from feedback.reviews import MAX_PHOTOS, ReviewRefused, feed_source_key, review_hide, review_post
 from fulfillment.models import Parcel
-from groupbuy import clock, events
+from groupbuy import clock
 from groupbuy.errors import DomainError
 from groupbuy.images import ImageRejected
 from jielong.models import Campaign, CampaignItem
 from tests import factories
 from tests.feedback.scenario import delivered_day, leader_of, photo, pick_up
+from tests.heard import heard as listening
 
 pytestmark = pytest.mark.django_db
 
@@ -32,13 +33,8 @@ def media(settings, tmp_path):
 
 @pytest.fixture
 def heard():
-    got: list = []
-    kinds = (feedback_events.ReviewPosted, feedback_events.ReviewHidden)
-    for kind in kinds:
-        events.subscribe(kind, got.append)
-    yield got
-    for kind in kinds:
-        events.unsubscribe(kind, got.append)
+    with listening(feedback_events.ReviewPosted, feedback_events.ReviewHidden) as got:
+        yield got
 
 
 @pytest.fixture
