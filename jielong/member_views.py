@@ -229,9 +229,11 @@ def campaign_join(request: HttpRequest, pk: int) -> HttpResponse:
     """The join form. Its hidden idempotency key makes a double tap (or a resent form) one order.
 
     A join is the join call and the redirect: the join itself refuses outsiders, drafts and closed
-    jielongs, so the page's access check (and the page) is only read for a refusal. On PostgreSQL the
-    ASGI fast path (``jielong.join.asgi``) answers a successful join itself, in the group commit of the
-    storm; a refusal comes on here to be shown on the page, not tried again."""
+    jielongs, so the page's access check (and the page) is only read for a refusal. A refusal that says
+    the jielong moved on (``rules.MOVED_ON``: sold out, closed…) goes back to the page with its message;
+    one of the member's input is shown on the form (400). On PostgreSQL the ASGI fast path
+    (``jielong.join.asgi``) answers a successful join and a members' moved-on refusal itself, in the group
+    commit of the storm; any other refusal comes on here to be shown, not tried again."""
     try:
         refused = rules.refusal_from_gateway(request)
         if refused is not None:
@@ -246,6 +248,9 @@ def campaign_join(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except DomainError as exc:
         campaign, membership = _campaign_for_member(request, pk)  # 404 / 403 as the page answers
+        if exc.code in rules.MOVED_ON:
+            messages.error(request, exc.message)
+            return redirect("jielong:member-campaign", pk)
         return _render_page(request, campaign, membership, error=exc.message, posted=request.POST, status=400)
     messages.success(request, _("You are in! Your jielong number is %(seq)s.") % {"seq": result.order.seq})
     return redirect(reverse("jielong:member-campaign", args=[pk]) + "#my-order")

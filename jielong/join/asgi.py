@@ -20,9 +20,10 @@ the answers run on ``after_join.AfterJoinThread``, and the ASGI lifespan shutdow
 The member page's join form (``POST /m/jielong/<id>/join/``) takes the same path: during the storm
 after 发布接龙 a page join through Django waited in line for the process's one thread for synchronous
 views, behind every page being opened, and then for the stock row behind the group calls. Here it
-joins the storm's group call and a success is answered with the redirect and the flash message the
-page view sends. Anything else — no member session, a CSRF failure, input the rules refuse, a refused
-join — goes on to the page view, which answers it as always (a refusal is handed over, not retried:
+joins the storm's group call, and a success, or a refusal that says the jielong moved on (sold out,
+full, joined already), is answered with the redirect and the flash message the page view sends.
+Anything else — no member session, a CSRF failure, input the rules refuse, any other refusal — goes on
+to the page view, which answers it as always (a refusal is handed over, not retried:
 ``rules.refusal_from_gateway``).
 """
 
@@ -234,13 +235,14 @@ class JoinGateway:
                     # The page view tries again (the same idempotency key: never two orders).
                     logger.exception("page join failed in the gateway (campaign %s)", campaign_id)
                 if outcome is not None:
-                    await _send_response(send, _joined_redirect(request, campaign_id, outcome), language)
+                    await _send_response(send, _page_redirect(request, campaign_id, outcome), language)
                     return
         await self.app(scope, _replay(body, receive), send)
 
     async def _page_outcome(self, request: ASGIRequest, scope: dict, campaign_id: int) -> dict | None:
-        """The committed join of a page form, or None for the page view to answer (and ``scope`` carries a
-        refusal for it to show)."""
+        """The outcome of a page form that the page answers with a redirect — the committed join, or a
+        refusal that says the jielong moved on (``rules.MOVED_ON_FOR_MEMBERS``: sold out, full, joined
+        already) — or None for the page view to answer (and ``scope`` carries a refusal for it to show)."""
         found = await self._authenticated_user(request)
         if found is None or found[1] != get_user_model().Role.MEMBER:
             return None  # the page's own answer: sign in, or 403 (``groupbuy.access.member_required``)
@@ -263,7 +265,7 @@ class JoinGateway:
         except (exceptions.PermissionDenied, DomainError):
             return None  # Django's CSRF failure page, or the page with the rules' message
         outcome = await self._batcher(campaign_id).submit(join)
-        if not outcome["ok"]:
+        if not outcome["ok"] and outcome["code"] not in rules.MOVED_ON_FOR_MEMBERS:
             scope[rules.GATEWAY_REFUSAL] = outcome
             return None
         return outcome
@@ -438,12 +440,18 @@ def plainly_valid(data) -> dict | None:
     return validated
 
 
-def _joined_redirect(request: ASGIRequest, campaign_id: int, outcome: dict) -> HttpResponseRedirect:
-    """What the page view answers a join: back to the page, at the member's order, with the flash message
-    (in the cookie, where Django's default message storage looks first)."""
-    response = HttpResponseRedirect(reverse("jielong:member-campaign", args=[campaign_id]) + "#my-order")
+def _page_redirect(request: ASGIRequest, campaign_id: int, outcome: dict) -> HttpResponseRedirect:
+    """What the page view answers a join, or a refusal that says the jielong moved on: back to the page
+    (at the member's order after a join) with the flash message, in the cookie, where Django's default
+    message storage looks first."""
+    page = reverse("jielong:member-campaign", args=[campaign_id])
     storage = CookieStorage(request)
-    storage.add(messages.SUCCESS, _("You are in! Your jielong number is %(seq)s.") % {"seq": outcome["seq"]})
+    if outcome["ok"]:
+        response = HttpResponseRedirect(page + "#my-order")
+        storage.add(messages.SUCCESS, _("You are in! Your jielong number is %(seq)s.") % {"seq": outcome["seq"]})
+    else:
+        response = HttpResponseRedirect(page)
+        storage.add(messages.ERROR, rules.join_error(outcome).message)
     storage.update(response)
     return response
 

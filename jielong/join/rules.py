@@ -29,6 +29,8 @@ from ..models import Campaign, Order
 
 __all__ = [
     "JOINABLE",
+    "MOVED_ON",
+    "MOVED_ON_FOR_MEMBERS",
     "AlreadyJoined",
     "InsufficientStock",
     "JoinRefused",
@@ -52,6 +54,16 @@ MAX_QUANTITY = 2**31 - 1
 MAX_ID = 2**63 - 1
 MAX_NOTE_LENGTH = 200
 MAX_KEY_LENGTH = 64
+
+# Refusals that say the jielong moved on under the form — sold out, full, closed, joined already: the
+# page answers them as it answers a join, back to the page as it is now, with the refusal as its message
+# (post/redirect/get; a sold-out item shows there as sold out). Re-rendering the posted form would show
+# stock and choices that no longer hold, and during the storm it queued every sell-out refusal behind
+# the pages being opened. Refusals of the member's own input keep the form and its values (400).
+MOVED_ON = frozenset({"sold_out", "full", "already_joined", "closed", "not_open_yet", "changed"})
+# Of those, the ones ``jielong_join`` gives only a member of the jielong's communities (its checks come
+# after the membership check), so the fast path may redirect without the page's access check.
+MOVED_ON_FOR_MEMBERS = frozenset({"sold_out", "full", "already_joined"})
 
 # Where the ASGI fast path leaves a page join's refusal for the page to word (``refusal_from_gateway``).
 GATEWAY_REFUSAL = "jielong.join.refusal"
@@ -180,7 +192,9 @@ def join_error(outcome: Mapping) -> DomainError:
     or its ORM twin)."""
     code, params = outcome["code"], outcome.get("params") or {}
     if code == "already_joined":
-        return AlreadyJoined(_("You have already joined this jielong; change your order instead."))
+        return AlreadyJoined(
+            _("You have already joined this jielong; change your order instead."), code="already_joined"
+        )
     if code == "sold_out":
         return InsufficientStock(_("Sorry, %(item)s is sold out.") % {"item": params.get("item", "")}, code="sold_out")
     messages = {

@@ -1,7 +1,7 @@
-"""The member page's join form through the ASGI fast path (jielong.join.asgi): a join is answered in
-the storm's group call with the page view's own redirect and flash message; everything else (no member
-session, CSRF, input the rules refuse, a refused join) is answered by the page view, as through Django
-alone, and a refused join is not tried twice."""
+"""The member page's join form through the ASGI fast path (jielong.join.asgi): a join, or a refusal that
+says the jielong moved on (sold out), is answered in the storm's group call with the page view's own
+redirect and flash message; everything else (no member session, CSRF, input the rules refuse, any other
+refusal) is answered by the page view, as through Django alone, and a refused join is not tried twice."""
 
 import asyncio
 import secrets
@@ -128,14 +128,33 @@ def test_a_double_tap_is_one_order_and_both_taps_land_on_it():
     assert Order.objects.filter(campaign=given.campaign).count() == 1
 
 
-def test_a_refused_join_is_worded_by_the_page_and_not_tried_twice(monkeypatch):
+def test_a_sold_out_join_is_answered_in_the_group_call_back_to_the_page_with_the_refusal(monkeypatch):
+    """At sell-out every late form is refused: each is answered as a join is, by the redirect and the flash
+    message, without waiting for Django's thread behind the pages being opened."""
     given = f.open_campaign(members=1, stock=0, perk_limit=1, threshold=2)
     service_joins = _service_joins(monkeypatch)
 
-    [response], group_calls = _post_forms([_form(given, session_cookie(given.members[0]))])
+    [response], group_calls = _post_forms([_form(given, session_cookie(given.members[0]))], inner=_refuse_django)
+
+    assert response.status_code == 302
+    assert response.headers["location"] == f"/m/jielong/{given.campaign.pk}/"
+    assert group_calls == [1] and service_joins == []
+    assert Order.objects.count() == 0
+    browser = Client()
+    browser.force_login(given.members[0])
+    browser.cookies.load(response.headers["set-cookie"])
+    page = browser.get(response.headers["location"]).content.decode()
+    assert '<p class="message message-error">抱歉，' in page and "已售罄" in page
+
+
+def test_a_refusal_of_the_member_s_input_is_worded_on_the_form_by_the_page_and_not_tried_twice(monkeypatch):
+    given = f.open_campaign(members=1, per_member_limit=2, perk_limit=1, threshold=2)
+    service_joins = _service_joins(monkeypatch)
+
+    [response], group_calls = _post_forms([_form(given, session_cookie(given.members[0]), qty="3")])
 
     assert response.status_code == 400
-    assert "已售罄" in response.content.decode() or "售罄" in response.content.decode()
+    assert "最多" in response.content.decode() and 'id="jl-error"' in response.content.decode()
     assert group_calls == [1] and service_joins == []
     assert Order.objects.count() == 0
 
