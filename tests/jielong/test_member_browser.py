@@ -126,3 +126,39 @@ def test_member_joins_with_the_steppers_and_sees_the_running_total_in_the_sticky
             browser.close()
     order = Order.objects.get(campaign=campaign)
     assert (order.total_fen, [line.quantity for line in order.lines.all()]) == (3180, [2])
+
+
+def test_a_member_who_taps_join_after_sell_out_is_back_on_the_page_with_the_refusal(asgi_server):
+    """Two phones with the page open; the first takes the last units; the second taps 接龙 on its stale page
+    and lands on the page as it is now: the refusal as its message, the item sold out, no order."""
+    community = f.community()
+    point = f.pickup_point(community=community)
+    campaign = f.campaign(communities=[community], status=Campaign.Status.OPEN, group_threshold=3, perk_limit=0)
+    item = campaign.items.select_related("sku__product").get()
+    SKU.objects.filter(pk=item.sku_id).update(stock=2)
+    first, late = f.member(nickname="小王"), f.member(nickname="老张")
+    for user in (first, late):
+        f.membership(user=user, community=community, default_pickup_point=point)
+    cookies = [session_cookies(asgi_server, user) for user in (first, late)]
+    url = f"{asgi_server}/m/jielong/{campaign.pk}/"
+    more = f'[data-item="{item.pk}"] [data-step="1"]'
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            pages = [phone_page(browser, user_cookies) for user_cookies in cookies]
+            for page in pages:
+                page.goto(url)
+                page.locator(more).click()
+                page.locator(more).click()
+            pages[0].click("#jl-submit")
+            expect(pages[0].locator("#my-order")).to_contain_text("#1")
+
+            pages[1].click("#jl-submit")
+            expect(pages[1].locator(".message-error")).to_contain_text("is sold out.")
+            assert pages[1].url == url  # the page itself, not the re-rendered form
+            assert pages[1].evaluate("document.documentElement.scrollWidth") <= 375
+            pages[1].screenshot(path="/tmp/shots/page_join_sold_out_375.png", full_page=False)
+        finally:
+            browser.close()
+    assert list(Order.objects.filter(campaign=campaign).values_list("user__nickname", flat=True)) == ["小王"]
