@@ -76,7 +76,7 @@ def communities_for_staff(user: User) -> QuerySet[Community]:
 def is_flagged(*, user: User | int, brand: Brand | int) -> bool:
     """Whether ``user`` has an active refund-abuse flag (售后黑名单) in ``brand``: they may look at every
     page but not join a jielong or open an after-sales request. The one answer in Python; the join
-    function ``jielong_join`` (jielong/join/jielong_join_v3.sql) asks the same of the same index."""
+    function ``jielong_join`` (jielong/join/jielong_join_v4.sql) asks the same of the same index."""
     user_id = user if isinstance(user, int) else user.pk
     brand_id = brand if isinstance(brand, int) else brand.pk
     if user_id is None or brand_id is None:

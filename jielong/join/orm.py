@@ -1,4 +1,4 @@
-"""The ORM twin of ``jielong_join`` (``jielong_join_v3.sql``): the same join rules for the embedded
+"""The ORM twin of ``jielong_join`` (``jielong_join_v4.sql``): the same join rules for the embedded
 SQLite demo, where there is no PL/pgSQL. The test suite runs every join test against both; change
 one, change the other.
 

@@ -1,4 +1,4 @@
-"""The join as data for the PostgreSQL function ``jielong_join`` (``jielong_join_v3.sql`` beside this
+"""The join as data for the PostgreSQL function ``jielong_join`` (``jielong_join_v4.sql`` beside this
 file, installed by migration 0011): the request it takes and the outcomes it returns.
 
 Shared by the synchronous service (``services.order_join``) and the ASGI fast path
