@@ -125,8 +125,19 @@ def attribute_orders(*, order_ids: list[int]) -> list[Attribution]:
 
 
 def attribute_joined(batch: list) -> None:
-    """``OrderJoined`` subscriber (after the join committed)."""
-    attribute_orders(order_ids=[event.order_id for event in batch])
+    """``OrderJoined`` subscriber (after the join committed). Most joins come through nobody's link: one read of
+    the touches of the batch's members on its jielongs (the touch index) tells, before the orders and the brands'
+    windows are read for the few that may be attributed."""
+    touched = set(
+        Touch.objects.filter(
+            user_id__in={event.user_id for event in batch}, campaign_id__in={event.campaign_id for event in batch}
+        )
+        .values_list("user_id", "campaign_id")
+        .distinct()
+    )
+    order_ids = [event.order_id for event in batch if (event.user_id, event.campaign_id) in touched]
+    if order_ids:
+        attribute_orders(order_ids=order_ids)
 
 
 def attribution_sweep(*, now: datetime | None = None, lookback: timedelta = SWEEP_LOOKBACK) -> int:

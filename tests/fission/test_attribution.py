@@ -11,6 +11,8 @@ from fission import attribution
 from fission import events as fission_events
 from fission.models import Attribution, Touch
 from groupbuy import clock, events
+from jielong import events as jielong_events
+from jielong import services as jielong_services
 from tests.fission.scenario import join, selling, touch
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +139,41 @@ def test_the_sweep_attributes_what_the_subscriber_missed(now):
     assert attribution.attribution_sweep() == 1
     assert attribution.attribution_sweep() == 0
     assert list(Attribution.objects.values_list("order_id", flat=True)) == [order.pk]
+
+
+def _joined(order) -> jielong_events.OrderJoined:
+    return jielong_events.OrderJoined(
+        campaign_id=order.campaign_id,
+        user_id=order.user_id,
+        community_id=order.community_id,
+        order_id=order.pk,
+        total_fen=order.total_fen,
+        is_perk=order.is_perk,
+    )
+
+
+def _ordered(sold, user):
+    quantities = {sold.items[0].pk: 1}
+    return jielong_services.order_join(campaign_id=sold.campaign.pk, user=user, quantities=quantities).order
+
+
+def test_the_join_subscriber_reads_only_the_touches_when_nobody_came_through_a_link(now, django_assert_num_queries):
+    sold = selling(members=3)
+    orders = [_ordered(sold, member) for member in sold.members]
+
+    with django_assert_num_queries(1):  # the batch's touches; no orders, no brand window
+        attribution.attribute_joined([_joined(order) for order in orders])
+
+    assert not Attribution.objects.exists()
+
+
+def test_the_join_subscriber_attributes_the_touched_members_of_a_batch(now):
+    sold = selling(members=3)
+    touched, *others = sold.members
+    touch(sold, touched, sold.sellers[0], clock.now() - timedelta(hours=1))
+    touch(sold, others[0], sold.sellers[1], clock.now() + timedelta(hours=1))  # after the order: does not count
+    orders = [_ordered(sold, member) for member in sold.members]
+
+    attribution.attribute_joined([_joined(order) for order in orders])
+
+    assert list(Attribution.objects.values_list("order_id", "help_seller_id")) == [(orders[0].pk, sold.sellers[0].pk)]
