@@ -15,19 +15,26 @@ from tests.browser import launch, phone_page, session_cookies
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_one_member_joins_and_the_other_sees_the_count_change_without_reload(asgi_server):
+def _two_phones_on_a_jielong(asgi_server, *, stock: int, perk_limit: int):
+    """An open jielong of one item with ``stock`` units, and two members (小王, 老张) signed in: the campaign, its
+    item, the page's address and each member's cookies. Database work stays outside Playwright's block: its
+    greenlets carry their own context, and a connection opened there would outlive the test."""
     community = f.community()
     point = f.pickup_point(community=community)
-    campaign = f.campaign(communities=[community], status=Campaign.Status.OPEN, group_threshold=3, perk_limit=1)
+    campaign = f.campaign(
+        communities=[community], status=Campaign.Status.OPEN, group_threshold=3, perk_limit=perk_limit
+    )
     item = campaign.items.select_related("sku__product").get()
-    SKU.objects.filter(pk=item.sku_id).update(stock=10)
-    joiner, watcher = f.member(nickname="小王"), f.member(nickname="老张")
-    for user in (joiner, watcher):
+    SKU.objects.filter(pk=item.sku_id).update(stock=stock)
+    users = f.member(nickname="小王"), f.member(nickname="老张")
+    for user in users:
         f.membership(user=user, community=community, default_pickup_point=point)
-    url = f"{asgi_server}/m/jielong/{campaign.pk}/"
-    # Database work stays outside Playwright's block: its greenlets carry their own context, and a
-    # connection opened there would outlive the test.
-    cookies = [session_cookies(asgi_server, user) for user in (joiner, watcher)]
+    cookies = [session_cookies(asgi_server, user) for user in users]
+    return campaign, item, f"{asgi_server}/m/jielong/{campaign.pk}/", cookies
+
+
+def test_one_member_joins_and_the_other_sees_the_count_change_without_reload(asgi_server):
+    campaign, item, url, cookies = _two_phones_on_a_jielong(asgi_server, stock=10, perk_limit=1)
     qty_field, joiner_line = f'input[name="qty_{item.pk}"]', f"1. 小王 {item.sku}×2"
 
     with sync_playwright() as p:
@@ -131,16 +138,7 @@ def test_member_joins_with_the_steppers_and_sees_the_running_total_in_the_sticky
 def test_a_member_who_taps_join_after_sell_out_is_back_on_the_page_with_the_refusal(asgi_server):
     """Two phones with the page open; the first takes the last units; the second taps 接龙 on its stale page
     and lands on the page as it is now: the refusal as its message, the item sold out, no order."""
-    community = f.community()
-    point = f.pickup_point(community=community)
-    campaign = f.campaign(communities=[community], status=Campaign.Status.OPEN, group_threshold=3, perk_limit=0)
-    item = campaign.items.select_related("sku__product").get()
-    SKU.objects.filter(pk=item.sku_id).update(stock=2)
-    first, late = f.member(nickname="小王"), f.member(nickname="老张")
-    for user in (first, late):
-        f.membership(user=user, community=community, default_pickup_point=point)
-    cookies = [session_cookies(asgi_server, user) for user in (first, late)]
-    url = f"{asgi_server}/m/jielong/{campaign.pk}/"
+    campaign, item, url, cookies = _two_phones_on_a_jielong(asgi_server, stock=2, perk_limit=0)
     more = f'[data-item="{item.pk}"] [data-step="1"]'
 
     with sync_playwright() as p:

@@ -76,3 +76,31 @@ def test_a_join_reads_a_handful_of_orders_however_many_the_campaign_holds(plan):
     assert [o["code"] for o in again] == ["already_joined"] * 3
     # 16 requests: a probe or two each, never the campaign's 5,150 entries.
     assert read <= 2 * (LATER + 3 + 3)
+
+
+def _function_source() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc FROM pg_proc WHERE proname = 'jielong_join'")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0017_installs_version_4_and_going_back_restores_version_3():
+    if connection.vendor != "postgresql":
+        pytest.skip("the join function runs on PostgreSQL")
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(targets):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    probe = "idempotency_key = v_key AND idempotency_key <> ''"
+    assert probe in _function_source()
+    try:
+        migrate([("jielong", "0016_order_perk_places")])
+        assert probe not in _function_source() and "One lookup finds either." in _function_source()
+    finally:
+        migrate(leaves)
+    assert probe in _function_source()
