@@ -3,7 +3,7 @@
 - ``rules``: the join's rules in Python — the one check of join input (quantities, ids, note), the
   refusals' wording (``join_error``) and the checks the ORM join makes before locking.
 - ``sql``: the join as data for the PostgreSQL function ``jielong_join`` (``jielong_join_v4.sql``
-  beside it, installed by migration 0011), used in production.
+  beside it, installed by migration 0017), used in production.
 - ``orm``: the ORM twin of that function, for the embedded SQLite demo. The test suite runs every
   join test against both.
 - ``asgi``, ``group_call``, ``after_join``: the ASGI fast path that answers the join URL before

@@ -8,6 +8,7 @@ of one of its indexes, gave back) tell a scan from a probe without timing anythi
 
 import pytest
 from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from jielong.join import sql
 from tests import factories as f
@@ -88,7 +89,6 @@ def _function_source() -> str:
 def test_migration_0017_installs_version_4_and_going_back_restores_version_3():
     if connection.vendor != "postgresql":
         pytest.skip("the join function runs on PostgreSQL")
-    from django.db.migrations.executor import MigrationExecutor
 
     def migrate(targets):
         executor = MigrationExecutor(connection)
