@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels."""
 
+import asyncio
 import gc
 import os
 
@@ -14,7 +15,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from groupbuy import broadcaster  # noqa: E402
+from groupbuy import broadcaster, warmup  # noqa: E402
+from groupbuy.lifespan import Lifespan  # noqa: E402
 from groupbuy.routing import websocket_urlpatterns  # noqa: E402
 from jielong.join.asgi import JoinGateway  # noqa: E402
 
@@ -25,8 +27,12 @@ application = ProtocolTypeRouter(
     {
         "http": join_gateway,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-        # Run uvicorn with --lifespan on: shutdown finishes the gateway's queued after-join work.
-        "lifespan": join_gateway,
+        # Run uvicorn with --lifespan on: start-up warms the process before it accepts a connection (its
+        # first page loads are as fast as the rest); shutdown finishes the gateway's queued after-join work.
+        "lifespan": Lifespan(
+            startup=[lambda: asyncio.to_thread(warmup.warm_process), join_gateway.start],
+            shutdown=[join_gateway.aclose],
+        ),
     }
 )
 

@@ -102,9 +102,6 @@ class JoinGateway:
         self._after_scheduled = False
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "lifespan":
-            await self.lifespan(scope, receive, send)
-            return
         if self.enabled and scope["type"] == "http" and scope["method"] == "POST":
             match = JOIN_PATH.match(scope["path"])
             if match:
@@ -116,22 +113,11 @@ class JoinGateway:
                 return
         await self.app(scope, receive, send)
 
-    async def lifespan(self, scope, receive, send) -> None:
-        """The ASGI lifespan protocol (uvicorn ``--lifespan on``): at shutdown — after the server has
-        answered its last requests — finish the queued after-join work, so a restart loses none."""
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                try:
-                    await self.aclose()
-                except Exception as exc:
-                    logger.exception("the join gateway did not shut down cleanly")
-                    await send({"type": "lifespan.shutdown.failed", "message": str(exc)})
-                else:
-                    await send({"type": "lifespan.shutdown.complete"})
-                return
+    async def start(self) -> None:
+        """Open the database pool before the first join (server start-up, ``groupbuy.asgi``): the first
+        joins of a fresh process would otherwise wait for it together."""
+        if self.enabled:
+            await self._get_pool()
 
     async def aclose(self) -> None:
         """Finish queued after-join work and close the database pool (shutdown, and tests)."""
