@@ -1,4 +1,5 @@
-"""The Content-Security-Policy's per-page additions (the policy itself is CONTENT_SECURITY_POLICY in settings).
+"""The Content-Security-Policy's middleware and per-page additions (the policy itself is CONTENT_SECURITY_POLICY in
+settings).
 
 A live session may play an HLS stream from a server of the operator's choosing (its ``hls_url``); only the pages
 that play it allow that origin, for fetching (hls.js) and for the <video> element (Safari's native HLS)."""
@@ -7,7 +8,24 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from csp.middleware import CSPMiddleware as _CSPMiddleware
 from django.http import HttpResponse
+
+# Raster images run no script and load nothing, so the policy protects nothing on them.
+RASTER_IMAGES = frozenset({"image/png", "image/jpeg", "image/webp", "image/gif"})
+
+
+class CSPMiddleware(_CSPMiddleware):
+    """django-csp's, except on a raster image (a poster, a QR code, a picture). Opened on its own, an image is shown
+    by the browser's image viewer, whose own styles the policy's style-src refuses: a phone then showed a 750 px
+    poster at full size, overflowing the screen, instead of fitted to it. An SVG can run script and keeps the
+    policy."""
+
+    def process_response(self, request, response):
+        if response.get("Content-Type", "").split(";")[0].strip().lower() in RASTER_IMAGES:
+            response._csp_exempt = True
+            response._csp_exempt_ro = True
+        return super().process_response(request, response)
 
 
 def origin_of(url: str) -> str:

@@ -68,7 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
+    "groupbuy.csp.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below), django-csp's
     "groupbuy.middleware.SecurityHeadersMiddleware",  # Permissions-Policy; bodies over the upload limits
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

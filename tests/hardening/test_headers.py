@@ -1,5 +1,5 @@
-"""Every response carries the Content-Security-Policy (no 'unsafe-inline', no 'unsafe-eval') and the secure headers;
-bodies over the limits are refused before anything reads them, with a message in the user's language."""
+"""Every response but a raster image carries the Content-Security-Policy (no 'unsafe-inline', no 'unsafe-eval') and the
+secure headers; bodies over the limits are refused before anything reads them, with a message in the user's language."""
 
 import json
 
@@ -40,6 +40,30 @@ def test_a_page_carries_the_policy_and_the_secure_headers(client):
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_a_poster_png_carries_no_policy_so_the_browser_fits_it_to_the_screen(client):
+    given = factories.open_campaign(members=1)
+    client.force_login(given.members[0])
+
+    poster = client.get(f"/m/jielong/{given.campaign.pk}/poster.png")
+    page = client.get(f"/m/jielong/{given.campaign.pk}/")
+
+    assert poster.status_code == 200 and poster["Content-Type"] == "image/png"
+    assert "Content-Security-Policy" not in poster
+    assert poster["X-Content-Type-Options"] == "nosniff"
+    assert "'self'" in _policy(page)["script-src"]
+
+
+@pytest.mark.parametrize("content_type", ["image/svg+xml", "text/html; charset=utf-8", "application/json"])
+def test_anything_but_a_raster_image_keeps_the_policy(rf, content_type):
+    from django.http import HttpResponse
+
+    from groupbuy.csp import CSPMiddleware
+
+    response = CSPMiddleware(lambda request: HttpResponse(b"x", content_type=content_type))(rf.get("/x"))
+
+    assert _policy(response)["script-src"] == ["'self'"]
 
 
 def test_the_media_servers_origin_is_allowed_for_hls(client, settings):

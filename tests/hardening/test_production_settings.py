@@ -63,7 +63,7 @@ def test_production_serves_https_behind_the_proxy_with_the_policy(tmp_path):
     assert directives["connect-src"] == ["'self'", "https://live.groupbuy.example.com"]
     assert s["MIDDLEWARE"][:3] == [
         "django.middleware.security.SecurityMiddleware",
-        "csp.middleware.CSPMiddleware",
+        "groupbuy.csp.CSPMiddleware",
         "groupbuy.middleware.SecurityHeadersMiddleware",
     ]
 
