@@ -21,6 +21,7 @@ from .base import (
     Figure,
     PersonRow,
     active_memberships,
+    customer_work_mem,
     orders,
     person_rows,
     ratio,
@@ -196,7 +197,7 @@ def _referral_counts(scope: Scope) -> tuple[int, int]:
               AND m.invited_by_id IN (SELECT user_id FROM {ViewerSessions._meta.db_table}
                                       WHERE sessions <> %s::bit({SESSION_BLOCK}))) AS r ON r.user_id = new.user_id"""
     params += (Membership.Status.ACTIVE.value, *communities, "0" * SESSION_BLOCK)
-    return read_one(query, params)
+    return read_one(query, params, work_mem=customer_work_mem())
 
 
 def referral_share(scope: Scope) -> Figure:

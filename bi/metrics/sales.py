@@ -11,7 +11,17 @@ from jielong.models import LedgerEntry, Order
 
 from .. import rollups
 from ..scope import Scope
-from .base import Figure, PersonRow, orders, person_rows, read_cursor, refunds_fen, set_based, yuan_text
+from .base import (
+    Figure,
+    PersonRow,
+    customer_work_mem,
+    orders,
+    person_rows,
+    read_cursor,
+    refunds_fen,
+    set_based,
+    yuan_text,
+)
 
 # --- GMV, net GMV, 客单价 ------------------------------------------------------------------------------
 #
@@ -130,7 +140,7 @@ def _net_spend_at(scope: Scope, start: datetime, end: datetime) -> tuple[tuple[i
                      sum(l.amount_fen) FILTER (WHERE l.created_at < %s) AS refund_end
               FROM {LedgerEntry._meta.db_table} AS l JOIN {Order._meta.db_table} AS o ON o.id = l.order_id
               WHERE l.kind = %s AND {where}) AS r"""
-    with read_cursor() as cursor:
+    with read_cursor(work_mem=customer_work_mem()) as cursor:
         cursor.execute(query, (start, start, *params, start, start, end, LedgerEntry.Kind.REFUND.value, *params))
         spent0, n0, spent, n, refund0, refund = cursor.fetchone()
     return ((spent0 or 0) - (refund0 or 0), n0), ((spent or 0) - (refund or 0), n)

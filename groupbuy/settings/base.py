@@ -264,6 +264,9 @@ CELERY_BEAT_SCHEDULE = {
 # The sales and NPS tiles read the stream's rollups (bi.rollups) instead of counting domain rows (every order's
 # facts are in the event stream, the demo's history too; `rollups_rebuild --check` compares the two paths).
 BI_ROLLUPS = env.bool("BI_ROLLUPS", default=True)
+# Memory per sort or hash for the board statements that group every order by customer (LTV, 裂变新客占比):
+# PostgreSQL's work_mem, set for that statement's transaction only; empty: the server's own (4 MB by default).
+BI_WORK_MEM = env.str("BI_WORK_MEM", default="64MB")
 # Where the periodic export writes the stream's day partitions for ClickHouse (bi.stream_export); empty: off.
 STREAM_EXPORT_DIR = env.str("STREAM_EXPORT_DIR", default="")
 

@@ -159,3 +159,30 @@ def test_a_scope_of_no_community_and_no_session_reads_every_tile_as_the_plain_pa
     fast = {key: figure.value for key, figure in metrics.figures(scope).items()}
     _plain(monkeypatch)
     assert {key: figure.value for key, figure in metrics.figures(scope).items()} == fast
+
+
+def test_the_per_customer_statements_get_the_boards_work_mem_for_their_transaction_only(data, settings):
+    """LTV and 裂变新客 group a year of orders by customer: with the server's 4 MB that spilled to disk (1.6 s at
+    10 M events, 0.8 s with 64 MB). The memory is set for the statement's transaction, never left on the pooled
+    connection, and the other tiles' statements keep the server's own."""
+    from django.test.utils import CaptureQueriesContext
+
+    settings.BI_WORK_MEM = "48MB"
+    year = _scopes(data, scenario.operator())["a year"]
+    default = connection.cursor().execute("SHOW work_mem").fetchone()[0]
+    assert default != "48MB"
+
+    with CaptureQueriesContext(connection) as captured:
+        for key in ("lifetime_value", "ltv_change", "referral_share", "delivery_on_time", "pickup_rate"):
+            metrics.METRICS[key].compute(year)
+    raised = [q["sql"] for q in captured.captured_queries if "set_config('work_mem'" in q["sql"]]
+    assert len(raised) == 6 and sum("'48MB'" in sql for sql in raised) == 3  # set, and set back
+
+    with sales.read_cursor(work_mem="48MB") as cursor:
+        assert cursor.execute("SHOW work_mem").fetchone()[0] == "48MB"
+    assert connection.cursor().execute("SHOW work_mem").fetchone()[0] == default
+
+    settings.BI_WORK_MEM = ""
+    with CaptureQueriesContext(connection) as captured:
+        metrics.METRICS["lifetime_value"].compute(year)
+    assert not any("work_mem" in q["sql"] for q in captured.captured_queries)
