@@ -26,6 +26,9 @@ class RollupDay(models.Model):
     nps_answers = models.IntegerField(default=0)
     nps_promoters = models.IntegerField(default=0)
     nps_detractors = models.IntegerField(default=0)
+    # Refunds of the orders that count, on the local day they were paid (this row's day): LTV at a moment counts
+    # a refund once it is paid, not from its order's day.
+    refund_paid_fen = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "bi_rollup_day"
@@ -54,6 +57,7 @@ class RollupDayAll(models.Model):
     nps_answers = models.IntegerField(default=0)
     nps_promoters = models.IntegerField(default=0)
     nps_detractors = models.IntegerField(default=0)
+    refund_paid_fen = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "bi_rollup_day_all"
@@ -78,10 +82,15 @@ class RollupOrder(models.Model):
     refund_fen = models.BigIntegerField(default=0)
     is_joined = models.BooleanField(default=False)
     is_cancelled = models.BooleanField(default=False)
+    user_id = models.BigIntegerField(null=True)  # the customer, from the join
+    refunds = models.JSONField(default=dict)  # {"YYYY-MM-DD": fen}: the refunds by the local day they were paid
 
     class Meta:
         db_table = "bi_rollup_order"
-        indexes = [models.Index(fields=["campaign_id"], name="bi_rollup_order_campaign")]
+        indexes = [
+            models.Index(fields=["campaign_id"], name="bi_rollup_order_campaign"),
+            models.Index(fields=["user_id", "community_id"], name="bi_rollup_order_customer"),
+        ]
 
     def __str__(self) -> str:
         return f"order {self.order_id}"
@@ -101,6 +110,39 @@ class RollupCampaign(models.Model):
 
     def __str__(self) -> str:
         return f"jielong {self.campaign_id}"
+
+
+class RollupCustomer(models.Model):
+    """A customer of a community as the stream knows them: the local day of their first order there that counts.
+    "Customers until a moment" (LTV's denominator) is then a count of these rows (distinct over the communities of a
+    board) instead of a grouping of every order by customer. Kept by the fold for the (customer, community) pairs an
+    event moves, from ``RollupOrder``."""
+
+    user_id = models.BigIntegerField()
+    community_id = models.BigIntegerField()
+    first_day = models.DateField()
+
+    class Meta:
+        db_table = "bi_rollup_customer"
+        constraints = [models.UniqueConstraint(fields=["user_id", "community_id"], name="bi_rollup_customer_key")]
+        indexes = [models.Index(fields=["community_id", "first_day"], name="bi_rollup_customer_community")]
+
+    def __str__(self) -> str:
+        return f"customer {self.user_id} of c{self.community_id}"
+
+
+class RollupNewCustomersAll(models.Model):
+    """Per local day, the customers whose first order that counts, in any community, was placed that day: a board
+    of every community sums the days before its moment."""
+
+    day = models.DateField(primary_key=True)
+    customers = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "bi_rollup_new_customers_all"
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.customers}"
 
 
 # --- watch facts: kept by triggers on livestream_watchrecord (migration 0004, PostgreSQL) ---------------------

@@ -1,10 +1,12 @@
-"""Rollups of the event stream behind the sales and NPS tiles (汇总表): kept by the background worker from a
+"""Rollups of the event stream behind the sales, NPS and LTV tiles (汇总表): kept by the background worker from a
 cursor, rebuildable from the raw stream, read by :mod:`bi.metrics` when ``settings.BI_ROLLUPS`` is on.
 
 What is folded (``RELEVANT``): an order's join, amount changes, cancellation and refunds, a jielong's opening
 (its live session) and failure (不成团: every order cancelled with one event), and NPS answers. Into
-``RollupDay`` (day × community × jielong: orders that count, their amounts and refunds, NPS counts), through
-two fact tables, ``RollupOrder`` and ``RollupCampaign``.
+``RollupDay`` (day × community × jielong: orders that count, their amounts and refunds, NPS counts, and the
+refunds paid that day), through two fact tables, ``RollupOrder`` and ``RollupCampaign``; and for LTV, each
+customer's first day in each community (``RollupCustomer``) and the new customers of each day
+(``RollupNewCustomersAll``), worked out again for the customers whose orders an event moved.
 
 Late and out-of-order events: **additive upserts keyed by the order**. An order's contribution to its day is a
 function of its fact row alone (joined, not cancelled, jielong not failed → one order, its latest total, its
@@ -28,14 +30,13 @@ Why not every tile (they stay on the domain queries, each defined once in ``bi.m
 - 社群月活率: distinct members active in a 30-day window, partly from ``Membership.last_active_at`` (not an event).
 - 裂变新客占比: new customers (first-ever uncancelled order) whose membership's inviter ever watched a live —
   distinct, over all time, through the referral tree.
-- LTV and its change: customers so far are distinct over all time, and refunds count only when paid before the
-  moment (these sums place a refund on its order's day, not on the day it was paid).
 - 福利售罄用时: the jielong's perk limit and opening time are not in the stream. 准时送达率, 取货率: parcels,
   their delivery day and arrival, are fulfilment's rows.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Min, Q, Sum
 from django.utils import timezone
 
 from feedback.nps import DETRACTOR_MAX, PROMOTER_MIN
@@ -53,7 +54,7 @@ from groupbuy import clock
 from groupbuy.stream.models import Cursor, Event
 from groupbuy.stream.relay import SETTLE
 
-from .models import RollupCampaign, RollupDay, RollupDayAll, RollupOrder
+from .models import RollupCampaign, RollupCustomer, RollupDay, RollupDayAll, RollupNewCustomersAll, RollupOrder
 
 CURSOR = "bi.rollups"
 SPAN = 50_000  # stream rows per transaction
@@ -67,10 +68,23 @@ FAILED = "jielong.campaign_failed"
 NPS = "feedback.nps_answered"
 RELEVANT = (JOINED, UPDATED, CANCELLED, REFUND, OPENED, FAILED, NPS)
 
-_FIELDS = ("pk", "name", "occurred_at", "community_id", "campaign_id", "order_id", "amount_fen", "live_session_id")
+_FIELDS = (
+    "pk",
+    "name",
+    "occurred_at",
+    "community_id",
+    "campaign_id",
+    "order_id",
+    "amount_fen",
+    "live_session_id",
+    "user_id",
+)
 # The sums of a RollupDay row, in this order.
-SUMS = ("orders", "gross_fen", "refund_fen", "nps_answers", "nps_promoters", "nps_detractors")
+SUMS = ("orders", "gross_fen", "refund_fen", "nps_answers", "nps_promoters", "nps_detractors", "refund_paid_fen")
+PAID = SUMS.index("refund_paid_fen")
 Key = tuple[date, int, int]  # (day, community, jielong)
+# An order's part of the sums: its day row's key, total, refunds, refunds by the day paid, and its customer.
+Contribution = tuple[Key, int, int, tuple[tuple[date, int], ...], int | None]
 
 
 _reading: ContextVar[bool | None] = ContextVar("bi_rollups_reading", default=None)
@@ -109,6 +123,8 @@ class Fold:
     before: dict[int, tuple[Key, int, int] | None] = field(default_factory=dict)
     deltas: dict[Key, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0] * len(SUMS)))
     was_live: dict[int, bool] = field(default_factory=dict)  # as loaded
+    # (customer, community) pairs whose orders that count changed: their first day is worked out again.
+    customers: set[tuple[int, int]] = field(default_factory=set)
 
     def is_live(self, campaign_id: int) -> bool:
         campaign = self.campaigns.get(campaign_id)
@@ -127,13 +143,14 @@ class Fold:
             self.before[order_id] = None
         return found
 
-    def contribution(self, o: RollupOrder) -> tuple[Key, int, int] | None:
+    def contribution(self, o: RollupOrder) -> Contribution | None:
         if not o.is_joined or o.is_cancelled or o.day is None:
             return None
         campaign = self.campaigns.get(o.campaign_id or 0)
         if campaign is not None and campaign.is_failed:
             return None
-        return (o.day, o.community_id or 0, o.campaign_id or 0), o.total_fen, o.refund_fen
+        paid = tuple(sorted((date.fromisoformat(day), fen) for day, fen in (o.refunds or {}).items()))
+        return (o.day, o.community_id or 0, o.campaign_id or 0), o.total_fen, o.refund_fen, paid, o.user_id
 
 
 def _rows(q: Q) -> list[tuple]:
@@ -156,7 +173,7 @@ def fold(rows: list[tuple]) -> Fold:
     for order_id, o in f.orders.items():
         f.before[order_id] = f.contribution(o)
 
-    for pk, name, at, community_id, campaign_id, order_id, amount, session_id, score in rows:
+    for pk, name, at, community_id, campaign_id, order_id, amount, session_id, user_id, score in rows:
         if name == NPS:
             row = f.deltas[(local_day(at), community_id or 0, campaign_id or 0)]
             score = int(score) if score is not None else None
@@ -176,10 +193,13 @@ def fold(rows: list[tuple]) -> Fold:
                 f.campaign(campaign_id)  # preloaded when it exists: a new one starts blank
             if name == JOINED:
                 o.is_joined, o.community_id, o.day = True, community_id, local_day(at)
+                o.user_id = user_id
             elif name == CANCELLED:
                 o.is_cancelled = True
             elif name == REFUND:
                 o.refund_fen += amount or 0
+                paid_on = local_day(at).isoformat()
+                o.refunds = {**(o.refunds or {}), paid_on: (o.refunds or {}).get(paid_on, 0) + (amount or 0)}
             if name in (JOINED, UPDATED) and amount is not None and pk > o.total_event_id:
                 o.total_fen, o.total_event_id = amount, pk
 
@@ -189,11 +209,15 @@ def fold(rows: list[tuple]) -> Fold:
             continue
         for found, sign in ((before, -1), (after, 1)):
             if found is not None:
-                key, total, refund = found
-                row = f.deltas[key]
+                (day, community_id, campaign_id), total, refund, paid, user_id = found
+                row = f.deltas[(day, community_id, campaign_id)]
                 row[0] += sign
                 row[1] += sign * total
                 row[2] += sign * refund
+                for paid_on, fen in paid:
+                    f.deltas[(paid_on, community_id, campaign_id)][PAID] += sign * fen
+                if user_id is not None:
+                    f.customers.add((user_id, community_id))
     return f
 
 
@@ -207,17 +231,18 @@ _ORDER_COLUMNS = (
     "refund_fen",
     "is_joined",
     "is_cancelled",
+    "user_id",
+    "refunds",
 )
 _CAMPAIGN_COLUMNS = ("campaign_id", "live_session_id", "is_failed")
 
 
+def _order_row(o: RollupOrder) -> tuple:
+    return tuple(json.dumps(o.refunds or {}) if c == "refunds" else getattr(o, c) for c in _ORDER_COLUMNS)
+
+
 def _write(f: Fold) -> None:
-    _merge(
-        RollupOrder._meta.db_table,
-        _ORDER_COLUMNS,
-        ("order_id",),
-        [tuple(getattr(o, c) for c in _ORDER_COLUMNS) for o in f.orders.values()],
-    )
+    _merge(RollupOrder._meta.db_table, _ORDER_COLUMNS, ("order_id",), [_order_row(o) for o in f.orders.values()])
     _merge(
         RollupCampaign._meta.db_table,
         _CAMPAIGN_COLUMNS,
@@ -241,6 +266,74 @@ def _write(f: Fold) -> None:
     key = ("day", "campaign_id")
     brand_rows = [(*k, *v) for k, v in brand.items() if any(v)]
     _merge(RollupDayAll._meta.db_table, (*key, "is_live", *SUMS), key, brand_rows, add)
+    _refresh_customers(f.customers)
+
+
+def _first_days(user_ids: list[int]) -> dict[tuple[int, int], date]:
+    """Each (customer, community)'s first day with an order that counts, from the order facts as written."""
+    rows = (
+        RollupOrder.objects.filter(user_id__in=user_ids, is_joined=True, is_cancelled=False, day__isnull=False)
+        .exclude(campaign_id__in=RollupCampaign.objects.filter(is_failed=True).values("pk"))
+        .values_list("user_id", "community_id")
+        .annotate(first=Min("day"))
+        .order_by()
+    )
+    return {(u, c or 0): d for u, c, d in rows}
+
+
+def _refresh_customers(pairs: set[tuple[int, int]]) -> None:
+    """Work out the first days of the customers in ``pairs`` again from ``RollupOrder`` (written already), in every
+    community of theirs; store what moved, and move the new-customer counts of the days a customer's first day
+    anywhere left and reached."""
+    if not pairs:
+        return
+    users = sorted({u for u, _c in pairs})
+    stored = {(u, c): d for u, c, d in RollupCustomer.objects.filter(user_id__in=users).values_list(*_CUSTOMER_COLUMNS)}
+    now = _first_days(users)
+    _delete_customers([pair for pair in stored if pair not in now])
+    moved = [(u, c, d) for (u, c), d in now.items() if stored.get((u, c)) != d]
+    _merge(RollupCustomer._meta.db_table, _CUSTOMER_COLUMNS, ("user_id", "community_id"), moved)
+    counts: dict[date, int] = defaultdict(int)
+    for before, after in _first_anywhere(users, stored, now):
+        if before is not None:
+            counts[before] -= 1
+        if after is not None:
+            counts[after] += 1
+    add = ["customers = {table}.customers + excluded.customers"]
+    rows = [(day, n) for day, n in counts.items() if n]
+    _merge(RollupNewCustomersAll._meta.db_table, ("day", "customers"), ("day",), rows, add)
+
+
+def _delete_customers(pairs: list[tuple[int, int]]) -> None:
+    if not pairs:
+        return
+    table = RollupCustomer._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # one join against the pairs (an OR of thousands took minutes)
+            cursor.execute(
+                f"DELETE FROM {table} AS c USING unnest(%s::bigint[], %s::bigint[]) AS g(user_id, community_id) "
+                "WHERE c.user_id = g.user_id AND c.community_id = g.community_id",
+                [[u for u, _c in pairs], [c for _u, c in pairs]],
+            )
+            return
+        for user_id, community_id in pairs:
+            cursor.execute(f"DELETE FROM {table} WHERE user_id = %s AND community_id = %s", [user_id, community_id])
+
+
+def _first_anywhere(users, before: dict, after: dict) -> Iterator[tuple[date | None, date | None]]:
+    """Per customer whose first day in any community moved: (that day before, after)."""
+    first_before: dict[int, date] = {}
+    first_after: dict[int, date] = {}
+    for firsts, days in ((first_before, before), (first_after, after)):
+        for (user_id, _c), day in days.items():
+            if user_id not in firsts or day < firsts[user_id]:
+                firsts[user_id] = day
+    for user_id in users:
+        if first_before.get(user_id) != first_after.get(user_id):
+            yield first_before.get(user_id), first_after.get(user_id)
+
+
+_CUSTOMER_COLUMNS = ("user_id", "community_id", "first_day")
 
 
 def _merge(
@@ -306,6 +399,8 @@ def catch_up(
 
 
 def reset() -> None:
+    RollupCustomer.objects.all().delete()
+    RollupNewCustomersAll.objects.all().delete()
     RollupDay.objects.all().delete()
     RollupDayAll.objects.all().delete()
     RollupOrder.objects.all().delete()
@@ -406,14 +501,105 @@ def answers(scope) -> Answers:
     return Answers(*_sums(scope, ("nps_answers", "nps_promoters", "nps_detractors"))[0])
 
 
+@dataclass(frozen=True)
+class Spend:
+    """Net spend (orders that count, less their refunds paid so far) and customers, until a moment."""
+
+    net_fen: int = 0
+    customers: int = 0
+
+
+def spend_until(scope, moments: Iterable[datetime]) -> list[Spend]:
+    """LTV's parts at each of ``moments`` (local midnights) in the scope's communities: the orders placed before
+    it that count, less their refunds paid before it, and the customers with such an order — the tail's changes
+    added, as for the other sums."""
+    ends = [local_day(m) for m in moments]
+    f = tail()
+    rows = RollupDay.objects.all() if scope.community_ids is not None else RollupDayAll.objects.all()
+    if scope.community_ids is not None:
+        rows = rows.filter(community_id__in=scope.community_ids)
+    sums = rows.aggregate(
+        **{f"g{i}": Sum("gross_fen", filter=Q(day__lt=end)) for i, end in enumerate(ends)},
+        **{f"p{i}": Sum("refund_paid_fen", filter=Q(day__lt=end)) for i, end in enumerate(ends)},
+    )
+    net = [(sums[f"g{i}"] or 0) - (sums[f"p{i}"] or 0) for i in range(len(ends))]
+    for (day, community_id, _campaign_id), delta in f.deltas.items():
+        if scope.community_ids is not None and community_id not in scope.community_ids:
+            continue
+        for i, end in enumerate(ends):
+            if day < end:
+                net[i] += delta[1] - delta[PAID]
+    customers = _customers_until(scope, ends)
+    stored, now = _tail_customers(f)
+    for before, after in _firsts_in(scope, stored, now):
+        for i, end in enumerate(ends):
+            customers[i] += (after is not None and after < end) - (before is not None and before < end)
+    return [Spend(n, c) for n, c in zip(net, customers, strict=True)]
+
+
+def _customers_until(scope, ends: list[date]) -> list[int]:
+    if scope.community_ids is None:
+        rows = RollupNewCustomersAll.objects.aggregate(
+            **{f"c{i}": Sum("customers", filter=Q(day__lt=end)) for i, end in enumerate(ends)}
+        )
+        return [rows[f"c{i}"] or 0 for i in range(len(ends))]
+    found = []
+    for end in ends:  # distinct over the communities: a customer of two counts once
+        rows = RollupCustomer.objects.filter(community_id__in=scope.community_ids, first_day__lt=end)
+        found.append(rows.values("user_id").distinct().count())
+    return found
+
+
+def _tail_customers(f: Fold) -> tuple[dict[tuple[int, int], date], dict[tuple[int, int], date]]:
+    """The first days of the customers the tail moves: as stored, and with the tail's orders and jielongs."""
+    users = {u for u, _c in f.customers}
+    if not users:
+        return {}, {}
+    stored = {(u, c): d for u, c, d in RollupCustomer.objects.filter(user_id__in=users).values_list(*_CUSTOMER_COLUMNS)}
+    orders = {o.pk: o for o in RollupOrder.objects.filter(user_id__in=users)}
+    orders.update({pk: o for pk, o in f.orders.items() if o.user_id in users})
+    failed = set(
+        RollupCampaign.objects.filter(
+            pk__in={o.campaign_id for o in orders.values()} - set(f.campaigns), is_failed=True
+        ).values_list("pk", flat=True)
+    )
+    failed |= {pk for pk, c in f.campaigns.items() if c.is_failed}
+    now: dict[tuple[int, int], date] = {}
+    for o in orders.values():
+        if o.is_joined and not o.is_cancelled and o.day is not None and o.campaign_id not in failed:
+            pair = (o.user_id, o.community_id or 0)
+            now[pair] = min(o.day, now.get(pair, o.day))
+    return stored, now
+
+
+def _firsts_in(scope, before: dict, after: dict) -> Iterator[tuple[date | None, date | None]]:
+    """Per customer in either: their first day in the scope's communities before and after."""
+    keep = (lambda c: True) if scope.community_ids is None else (lambda c: c in scope.community_ids)
+    users = {u for u, _c in before} | {u for u, _c in after}
+    for user_id in users:
+        yield (
+            min((d for (u, c), d in before.items() if u == user_id and keep(c)), default=None),
+            min((d for (u, c), d in after.items() if u == user_id and keep(c)), default=None),
+        )
+
+
 # --- the recomputation (PostgreSQL): the same figures straight from the raw stream ----------------------------
 
-RECOMPUTE_SQL = """
+_RECOMPUTE_ORDERS = """
 WITH ev AS (SELECT * FROM stream_event WHERE name = ANY(%(names)s)),
 joined AS (
-    SELECT DISTINCT ON (order_id) order_id, campaign_id, COALESCE(community_id, 0) AS community_id,
+    SELECT DISTINCT ON (order_id) order_id, campaign_id, COALESCE(community_id, 0) AS community_id, user_id,
            (occurred_at AT TIME ZONE %(tz)s)::date AS day
     FROM ev WHERE name = %(joined)s AND order_id IS NOT NULL ORDER BY order_id, id),
+counted AS (
+    SELECT * FROM joined j
+    WHERE j.order_id NOT IN (SELECT order_id FROM ev WHERE name = %(cancelled)s AND order_id IS NOT NULL)
+      AND COALESCE(j.campaign_id, 0) NOT IN (SELECT campaign_id FROM ev WHERE name = %(failed)s
+                                              AND campaign_id IS NOT NULL)),"""
+
+RECOMPUTE_SQL = (
+    _RECOMPUTE_ORDERS
+    + """
 total AS (
     SELECT DISTINCT ON (order_id) order_id, amount_fen AS fen FROM ev
     WHERE name IN (%(joined)s, %(updated)s) AND order_id IS NOT NULL AND amount_fen IS NOT NULL
@@ -422,10 +608,12 @@ refund AS (SELECT order_id, SUM(amount_fen) AS fen FROM ev WHERE name = %(refund
 sales AS (
     SELECT j.day, j.community_id, COALESCE(j.campaign_id, 0) AS campaign_id, COUNT(*) AS orders,
            SUM(COALESCE(t.fen, 0)) AS gross_fen, SUM(COALESCE(r.fen, 0)) AS refund_fen
-    FROM joined j LEFT JOIN total t USING (order_id) LEFT JOIN refund r USING (order_id)
-    WHERE j.order_id NOT IN (SELECT order_id FROM ev WHERE name = %(cancelled)s AND order_id IS NOT NULL)
-      AND COALESCE(j.campaign_id, 0) NOT IN (SELECT campaign_id FROM ev WHERE name = %(failed)s
-                                              AND campaign_id IS NOT NULL)
+    FROM counted j LEFT JOIN total t USING (order_id) LEFT JOIN refund r USING (order_id)
+    GROUP BY 1, 2, 3),
+paid AS (
+    SELECT (e.occurred_at AT TIME ZONE %(tz)s)::date AS day, j.community_id, COALESCE(j.campaign_id, 0) AS campaign_id,
+           SUM(COALESCE(e.amount_fen, 0)) AS refund_paid_fen
+    FROM ev e JOIN counted j USING (order_id) WHERE e.name = %(refund)s
     GROUP BY 1, 2, 3),
 nps AS (
     SELECT (occurred_at AT TIME ZONE %(tz)s)::date AS day, COALESCE(community_id, 0) AS community_id,
@@ -434,14 +622,23 @@ nps AS (
            COUNT(*) FILTER (WHERE (properties ->> 'score')::int <= %(detractor)s) AS nps_detractors
     FROM ev WHERE name = %(nps)s GROUP BY 1, 2, 3)
 SELECT day, community_id, campaign_id, COALESCE(s.orders, 0), COALESCE(s.gross_fen, 0), COALESCE(s.refund_fen, 0),
-       COALESCE(n.nps_answers, 0), COALESCE(n.nps_promoters, 0), COALESCE(n.nps_detractors, 0)
-FROM sales s FULL JOIN nps n USING (day, community_id, campaign_id)
+       COALESCE(n.nps_answers, 0), COALESCE(n.nps_promoters, 0), COALESCE(n.nps_detractors, 0),
+       COALESCE(p.refund_paid_fen, 0)
+FROM sales s FULL JOIN nps n USING (day, community_id, campaign_id) FULL JOIN paid p USING (day, community_id, campaign_id)
 """
+)
+
+RECOMPUTE_CUSTOMERS_SQL = (
+    _RECOMPUTE_ORDERS
+    + """
+firsts AS (SELECT user_id, community_id, min(day) AS first_day FROM counted WHERE user_id IS NOT NULL GROUP BY 1, 2)
+SELECT user_id, community_id, first_day FROM firsts
+"""
+)
 
 
-def recompute() -> dict[Key, tuple[int, ...]]:
-    """Every day row (day, community, jielong), computed from the whole raw stream in one query (PostgreSQL), rows of zeros left out."""
-    params = {
+def _recompute_params() -> dict:
+    return {
         "names": list(RELEVANT),
         "tz": settings.TIME_ZONE,
         "joined": JOINED,
@@ -453,10 +650,42 @@ def recompute() -> dict[Key, tuple[int, ...]]:
         "promoter": PROMOTER_MIN,
         "detractor": DETRACTOR_MAX,
     }
+
+
+def recompute() -> dict[Key, tuple[int, ...]]:
+    """Every day row (day, community, jielong), computed from the whole raw stream in one query (PostgreSQL), rows of
+    zeros left out."""
     with connection.cursor() as cursor:
-        cursor.execute(RECOMPUTE_SQL, params)
+        cursor.execute(RECOMPUTE_SQL, _recompute_params())
         rows = cursor.fetchall()
     return {(r[0], r[1], r[2]): tuple(int(v) for v in r[3:]) for r in rows if any(r[3:])}
+
+
+def recompute_customers() -> dict[tuple[int, int], date]:
+    """Every customer's first day in each community, from the whole raw stream (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(RECOMPUTE_CUSTOMERS_SQL, _recompute_params())
+        return {(u, c): d for u, c, d in cursor.fetchall()}
+
+
+def new_customers_of(firsts: dict[tuple[int, int], date]) -> dict[date, int]:
+    """New customers per day (``RollupNewCustomersAll``) from first days per community: each customer once, on
+    their earliest."""
+    earliest: dict[int, date] = {}
+    for (user_id, _c), day in firsts.items():
+        earliest[user_id] = min(day, earliest.get(user_id, day))
+    counts: dict[date, int] = defaultdict(int)
+    for day in earliest.values():
+        counts[day] += 1
+    return dict(counts)
+
+
+def stored_customers() -> dict[tuple[int, int], date]:
+    return {(u, c): d for u, c, d in RollupCustomer.objects.values_list(*_CUSTOMER_COLUMNS)}
+
+
+def stored_new_customers() -> dict[date, int]:
+    return dict(RollupNewCustomersAll.objects.exclude(customers=0).values_list("day", "customers"))
 
 
 def over_communities(rows: dict[Key, tuple[int, ...]]) -> dict[tuple[date, int], tuple[int, ...]]:
@@ -477,7 +706,13 @@ def stored_all() -> dict[tuple[date, int], tuple[int, ...]]:
 def matches_recomputation() -> bool:
     """Both rollup tables equal the recomputation from the raw stream (PostgreSQL)."""
     again = recompute()
-    return stored() == again and stored_all() == over_communities(again)
+    firsts = recompute_customers()
+    return (
+        stored() == again
+        and stored_all() == over_communities(again)
+        and stored_customers() == firsts
+        and stored_new_customers() == new_customers_of(firsts)
+    )
 
 
 def stored() -> dict[Key, tuple[int, ...]]:

@@ -151,7 +151,12 @@ def _ltv_figure(net: int, n: int) -> Figure:
 
 
 def lifetime_value_at(scope: Scope, end: datetime) -> Figure:
-    """LTV: net spend per customer so far, as the CDP defines a customer's (``cdp.rfm``)."""
+    """LTV: net spend per customer so far, as the CDP defines a customer's (``cdp.rfm``): from the stream's rollups
+    when ``settings.BI_ROLLUPS`` is on (the customers' first days and the refunds by the day paid, ``bi.rollups``),
+    else counted from the orders."""
+    if rollups.enabled():
+        spend = rollups.spend_until(scope, [end])[0]
+        return _ltv_figure(spend.net_fen, spend.customers)
     if set_based():
         return _ltv_figure(*_net_spend_at(scope, end, end)[1])
     net, n = rfm.net_spend(_customer_orders_until(scope, end), until=end)
@@ -165,7 +170,11 @@ def lifetime_value(scope: Scope) -> Figure:
 def ltv_change(scope: Scope) -> Figure:
     """用户LTV变化: LTV at the period's end against LTV at its start, as a lift: 5.0 reads "+500%". Empty when
     nobody had ordered before the period."""
-    if set_based():
+    if rollups.enabled():
+        at_start, at_end = rollups.spend_until(scope, [scope.start, scope.end])
+        before = _ltv_figure(at_start.net_fen, at_start.customers).value
+        after = _ltv_figure(at_end.net_fen, at_end.customers).value
+    elif set_based():
         at_start, at_end = _net_spend_at(scope, scope.start, scope.end)
         before, after = _ltv_figure(*at_start).value, _ltv_figure(*at_end).value
     else:

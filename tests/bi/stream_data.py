@@ -1,5 +1,5 @@
-"""A generated event stream for the rollup tests: orders joined over three weeks in three communities, amount
-changes, cancellations (some before their join), late refunds, a failed jielong, jielongs opened by two live
+"""A generated event stream for the rollup tests: orders joined over three weeks in three communities by 60
+customers, amount changes, cancellations (some before their join), late refunds, a failed jielong, jielongs opened by two live
 sessions, NPS answers — written in a shuffled order, so stream ids do not follow the times."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from groupbuy.stream.models import Event
 
 COMMUNITIES = (11, 12, 13)
 SESSIONS = (501, 502)
+CUSTOMERS = tuple(range(1000, 1060))
 
 
 def _event(name: str, at: datetime, received: datetime, **fields) -> Event:
@@ -54,7 +55,7 @@ def generate(now: datetime, *, seed: int = 14, orders: int = 240) -> tuple[list[
                 community_id=community_id,
                 order_id=order_id,
                 amount_fen=total,
-                user_id=1000 + n,
+                user_id=CUSTOMERS[n % len(CUSTOMERS)],  # ~4 orders each, in several communities
             )
         )
         roll = rng.random()

@@ -8,13 +8,15 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from bi import rollups
-from bi.metrics import METRICS
+from bi.metrics import METRICS, Figure
 from bi.models import RollupCampaign, RollupDay, RollupDayAll
 from bi.scope import Scope
 from groupbuy import clock
-from groupbuy.stream.models import Event
+from groupbuy.stream.models import Cursor, Event
 
 from .stream_data import COMMUNITIES, generate
 
@@ -38,6 +40,7 @@ SCOPES = {
     "both sessions, one community": dict(sessions=(501, 502), picked=True, communities=(COMMUNITIES[2],)),
 }
 TILES = ("gmv_gross", "gmv_net", "average_order_value", "aov_live_lift", "nps")
+LTV_TILES = ("lifetime_value", "ltv_change")
 
 
 @pytest.fixture
@@ -70,6 +73,14 @@ def test_rollup_equals_recomputation_with_late_and_out_of_order_events(pinned):
     assert sum(v[0] for v in stored.values()) > 50 and sum(v[2] for v in stored.values()) > 0
     assert sum(v[3] for v in stored.values()) > 10
     assert not any(key[2] == 112 and values[0] for key, values in stored.items())  # the failed jielong
+    # LTV's facts: each customer's first day per community and the new customers per day, as recomputed; the
+    # refunds by the day they were paid add up to the refunds of the orders that count.
+    firsts = rollups.recompute_customers()
+    assert rollups.stored_customers() == firsts
+    assert rollups.stored_new_customers() == rollups.new_customers_of(firsts)
+    assert len({u for u, _c in firsts}) < len(firsts)  # customers of more than one community
+    assert sum(v[6] for v in stored.values()) == sum(v[2] for v in stored.values()) > 0
+    assert any(v[6] and not v[0] for v in stored.values())  # a refund paid on a day without orders of its own
 
 
 def test_catch_up_twice_changes_nothing_and_unsettled_rows_wait(pinned):
@@ -142,3 +153,70 @@ def _expected(scope: Scope) -> dict:
     figures["aov_live_lift"] = lift_figure(sales(lambda c: c in live), sales(lambda c: c not in live))
     figures["nps"] = nps_figure(rollups.Answers(*(sum(v[i] for _c, v in rows) for i in range(3, 6))))
     return figures
+
+
+@pytest.mark.parametrize("name", list(SCOPES))
+def test_ltv_from_rollups_equals_the_recomputation_and_includes_the_tail(pinned, settings, name):
+    """LTV and its change read the customers' first days and the refunds by the day paid; with a second wave not
+    folded yet (cancelled first orders, late refunds, a failed jielong), the tail moves them as the fold will."""
+    settings.BI_ROLLUPS = True
+    first, second = generate(clock.now())
+    _write(first)
+    rollups.catch_up(settle=settle0)
+    _write(second)
+    scope = _scope(**SCOPES[name])
+    with_tail = {key: METRICS[key].compute(scope) for key in LTV_TILES}
+    rollups.catch_up(settle=settle0)
+    assert {key: METRICS[key].compute(scope) for key in LTV_TILES} == with_tail
+    assert with_tail == _expected_ltv(scope)
+    assert with_tail["lifetime_value"].value
+
+
+def _expected_ltv(scope: Scope) -> dict:
+    """LTV at the period's start and end by hand: Σ amounts of the orders before the moment, less the refunds paid
+    before it, over the customers whose first order in the scope's communities is before it."""
+    from bi.metrics.sales import _ltv_figure
+
+    days = rollups.recompute()
+    firsts = rollups.recompute_customers()
+
+    def at(end):
+        rows = [v for (day, c, _j), v in days.items() if day < end and _in(scope, c)]
+        net = sum(v[1] for v in rows) - sum(v[6] for v in rows)
+        customers = {u for (u, c), day in firsts.items() if day < end and _in(scope, c)}
+        return _ltv_figure(net, len(customers))
+
+    start, end = at(scope.since), at(scope.until + timedelta(days=1))
+    change = Figure(end.value / start.value - 1) if start.value and end.value is not None else Figure(None)
+    return {"lifetime_value": end, "ltv_change": change}
+
+
+def _in(scope: Scope, community_id: int) -> bool:
+    return scope.community_ids is None or community_id in scope.community_ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0005_empties_the_rollups_and_sets_the_cursor_back_so_they_are_folded_again(pinned):
+    def migrate(targets):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(targets)
+
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    first, _second = generate(clock.now())
+    _write(first)
+    try:
+        migrate([("bi", "0004_watch_facts")])
+        with connection.cursor() as cursor:  # what the fold of the version before wrote (no LTV facts)
+            cursor.execute(
+                "INSERT INTO bi_rollup_day_all (day, campaign_id, is_live, orders, gross_fen, refund_fen,"
+                " nps_answers, nps_promoters, nps_detractors) VALUES (%s, 101, false, 3, 900, 0, 0, 0, 0)",
+                [clock.localdate()],
+            )
+        Cursor.objects.update_or_create(name=rollups.CURSOR, defaults={"position": 10**9})
+    finally:
+        migrate(leaves)
+    assert not RollupDayAll.objects.exists()
+    assert rollups.position() == 0
+    assert rollups.catch_up(settle=settle0) == len(first)
+    assert rollups.matches_recomputation()
