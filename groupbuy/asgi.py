@@ -20,6 +20,14 @@ from groupbuy.lifespan import Lifespan  # noqa: E402
 from groupbuy.routing import websocket_urlpatterns  # noqa: E402
 from jielong.join.asgi import JoinGateway  # noqa: E402
 
+
+async def _freeze_heap() -> None:
+    """What start-up loaded (and the warm-up compiled) lives as long as the process: keep it out of the garbage
+    collector's full passes, which walked all of it and paused the event loop 0.1–0.5 s in the middle of
+    broadcasts to 1,000 watchers (bench/broadcast.py)."""
+    gc.freeze()
+
+
 # Joins at the end of a live take a fast path (see jielong/join/asgi.py); the rest is Django.
 join_gateway = JoinGateway(django_asgi_app)
 
@@ -30,7 +38,7 @@ application = ProtocolTypeRouter(
         # Run uvicorn with --lifespan on: start-up warms the process before it accepts a connection (its
         # first page loads are as fast as the rest); shutdown finishes the gateway's queued after-join work.
         "lifespan": Lifespan(
-            startup=[lambda: asyncio.to_thread(warmup.warm_process), join_gateway.start],
+            startup=[lambda: asyncio.to_thread(warmup.warm_process), join_gateway.start, _freeze_heap],
             shutdown=[join_gateway.aclose],
         ),
     }
@@ -39,7 +47,5 @@ application = ProtocolTypeRouter(
 # Real-time messages go out from a thread of each server process; start it before traffic arrives.
 broadcaster.start()
 
-# What start-up loaded lives as long as the process: keep it out of the garbage collector's full
-# passes, which walked all of it and paused the event loop 0.1–0.5 s in the middle of broadcasts to
-# 1,000 watchers (bench/broadcast.py).
+# Without the lifespan (a server run with --lifespan off), freeze what the import loaded.
 gc.freeze()
