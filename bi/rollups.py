@@ -294,7 +294,7 @@ def _refresh_customers(pairs: set[tuple[int, int]]) -> None:
     moved = [(u, c, d) for (u, c), d in now.items() if stored.get((u, c)) != d]
     _merge(RollupCustomer._meta.db_table, _CUSTOMER_COLUMNS, ("user_id", "community_id"), moved)
     counts: dict[date, int] = defaultdict(int)
-    for before, after in _first_anywhere(users, stored, now):
+    for before, after in _moved_firsts(stored, now):
         if before is not None:
             counts[before] -= 1
         if after is not None:
@@ -320,15 +320,20 @@ def _delete_customers(pairs: list[tuple[int, int]]) -> None:
             cursor.execute(f"DELETE FROM {table} WHERE user_id = %s AND community_id = %s", [user_id, community_id])
 
 
-def _first_anywhere(users, before: dict, after: dict) -> Iterator[tuple[date | None, date | None]]:
-    """Per customer whose first day in any community moved: (that day before, after)."""
-    first_before: dict[int, date] = {}
-    first_after: dict[int, date] = {}
-    for firsts, days in ((first_before, before), (first_after, after)):
-        for (user_id, _c), day in days.items():
-            if user_id not in firsts or day < firsts[user_id]:
-                firsts[user_id] = day
-    for user_id in users:
+def _earliest(first_days: dict[tuple[int, int], date], communities=None) -> dict[int, date]:
+    """Per customer, the earliest of their first days (per community), over ``communities`` (None: all)."""
+    found: dict[int, date] = {}
+    for (user_id, community_id), day in first_days.items():
+        if (communities is None or community_id in communities) and (user_id not in found or day < found[user_id]):
+            found[user_id] = day
+    return found
+
+
+def _moved_firsts(before: dict, after: dict, communities=None) -> Iterator[tuple[date | None, date | None]]:
+    """Per customer whose first day over ``communities`` (None: all) moved from ``before`` to ``after``: (that
+    day before, after), either None when there is none."""
+    first_before, first_after = _earliest(before, communities), _earliest(after, communities)
+    for user_id in first_before.keys() | first_after.keys():
         if first_before.get(user_id) != first_after.get(user_id):
             yield first_before.get(user_id), first_after.get(user_id)
 
@@ -531,7 +536,7 @@ def spend_until(scope, moments: Iterable[datetime]) -> list[Spend]:
                 net[i] += delta[1] - delta[PAID]
     customers = _customers_until(scope, ends)
     stored, now = _tail_customers(f)
-    for before, after in _firsts_in(scope, stored, now):
+    for before, after in _moved_firsts(stored, now, scope.community_ids):
         for i, end in enumerate(ends):
             customers[i] += (after is not None and after < end) - (before is not None and before < end)
     return [Spend(n, c) for n, c in zip(net, customers, strict=True)]
@@ -558,29 +563,17 @@ def _tail_customers(f: Fold) -> tuple[dict[tuple[int, int], date], dict[tuple[in
     stored = {(u, c): d for u, c, d in RollupCustomer.objects.filter(user_id__in=users).values_list(*_CUSTOMER_COLUMNS)}
     orders = {o.pk: o for o in RollupOrder.objects.filter(user_id__in=users)}
     orders.update({pk: o for pk, o in f.orders.items() if o.user_id in users})
-    failed = set(
-        RollupCampaign.objects.filter(
-            pk__in={o.campaign_id for o in orders.values()} - set(f.campaigns), is_failed=True
-        ).values_list("pk", flat=True)
-    )
-    failed |= {pk for pk, c in f.campaigns.items() if c.is_failed}
+    # Their jielongs as the tail leaves them, for the fold's own rule of what counts (``Fold.contribution``).
+    missing = {o.campaign_id for o in orders.values()} - set(f.campaigns)
+    for c in RollupCampaign.objects.filter(pk__in=missing):
+        f.campaigns[c.pk] = c
     now: dict[tuple[int, int], date] = {}
     for o in orders.values():
-        if o.is_joined and not o.is_cancelled and o.day is not None and o.campaign_id not in failed:
+        counted = f.contribution(o)
+        if counted is not None:
             pair = (o.user_id, o.community_id or 0)
             now[pair] = min(o.day, now.get(pair, o.day))
     return stored, now
-
-
-def _firsts_in(scope, before: dict, after: dict) -> Iterator[tuple[date | None, date | None]]:
-    """Per customer in either: their first day in the scope's communities before and after."""
-    keep = (lambda c: True) if scope.community_ids is None else (lambda c: c in scope.community_ids)
-    users = {u for u, _c in before} | {u for u, _c in after}
-    for user_id in users:
-        yield (
-            min((d for (u, c), d in before.items() if u == user_id and keep(c)), default=None),
-            min((d for (u, c), d in after.items() if u == user_id and keep(c)), default=None),
-        )
 
 
 # --- the recomputation (PostgreSQL): the same figures straight from the raw stream ----------------------------
@@ -671,11 +664,8 @@ def recompute_customers() -> dict[tuple[int, int], date]:
 def new_customers_of(firsts: dict[tuple[int, int], date]) -> dict[date, int]:
     """New customers per day (``RollupNewCustomersAll``) from first days per community: each customer once, on
     their earliest."""
-    earliest: dict[int, date] = {}
-    for (user_id, _c), day in firsts.items():
-        earliest[user_id] = min(day, earliest.get(user_id, day))
     counts: dict[date, int] = defaultdict(int)
-    for day in earliest.values():
+    for day in _earliest(firsts).values():
         counts[day] += 1
     return dict(counts)
 
