@@ -16,7 +16,9 @@ export is loaded again instead of written.
    heartbeats, entries, comments, reservations, payments, and the rows the rollups fold — orders joined
    (12 %), amount changes, cancellations (a fifth of them written before their join), refunds, NPS answers,
    40 jielongs a day (10 opened by one of the day's two lives, one failing at the end of the day). Times
-   spread over ``--days`` with up to ±30 min of disorder against the ids. The stream's secondary indexes are
+   spread over ``--days`` with up to ±30 min of disorder against the ids. Then, on top of ``--events``, the
+   fulfilment rows for the parcels step 3 writes (``PARCELS_SQL``): the batch steps to the pickup point, 核销 and
+   超时未取. The stream's secondary indexes are
    dropped for the load and rebuilt after it (as a bulk load would).
 2. ``rollups_catch_up``: ``bi.rollups.catch_up`` over the whole stream — events/s.
 3. The domain rows the other tiles read (:func:`generate_domain`, also in SQL and seeded): ``--persons``
@@ -121,6 +123,42 @@ FROM generate_series(1, %(campaigns)s) AS c
 WHERE %(opened)s OR (c - 1) %% %(per_day)s = %(per_day)s - 1
 """
 
+# Fulfilment's rows for the orders the domain keeps (one per member and jielong, not cancelled), by the rule
+# generate_domain writes their parcels with (the same hashes of the order id): the batch steps to the pickup
+# point (per delivery day, stop time and jielong), 核销 five hours later, 超时未取 a day later.
+PARCELS_SQL = """
+WITH o AS (
+  SELECT order_id, campaign_id, user_id, community_id, (occurred_at AT TIME ZONE 'Asia/Shanghai')::date + 1 AS day,
+         abs(hashint8extended(order_id, %(seed)s + 9)) %% 100 AS pick,
+         abs(hashint8extended(order_id, %(seed)s + 10)) %% 10 = 0 AS late
+  FROM (SELECT DISTINCT ON (campaign_id, user_id) order_id, campaign_id, user_id, community_id, occurred_at
+        FROM stream_event WHERE name = 'jielong.order_joined' ORDER BY campaign_id, user_id, id) AS j
+  WHERE order_id NOT IN (SELECT order_id FROM stream_event WHERE name = 'jielong.order_cancelled')),
+arrived AS (
+  SELECT o.*, (day::timestamp + CASE WHEN late THEN interval '14 hours' ELSE interval '9 hours' END)
+              AT TIME ZONE 'Asia/Shanghai' AS at
+  FROM o WHERE pick < 95),
+rows AS (
+  SELECT 'fulfillment.parcels_moved' AS name, min(at) AS at, NULL::bigint AS user_id, NULL::bigint AS order_id,
+         'moved:' || day || ':' || late || ':' || campaign_id AS key,
+         jsonb_build_object('brand_id', 1, 'delivery_date', day, 'state', 'at_pickup', 'batch_move_id', NULL,
+                            'order_ids', jsonb_agg(order_id ORDER BY order_id)) AS properties
+  FROM arrived GROUP BY day, late, campaign_id
+  UNION ALL
+  SELECT 'fulfillment.order_picked_up', at + interval '5 hours', user_id, order_id, 'picked:' || order_id,
+         jsonb_build_object('user_id', user_id, 'pickup_point_id', 1, 'handout_id', NULL, 'verified_by', NULL)
+  FROM arrived WHERE pick < 80
+  UNION ALL
+  SELECT 'fulfillment.order_uncollected', at + interval '1 day', user_id, order_id, 'uncollected:' || order_id,
+         jsonb_build_object('user_id', user_id, 'pickup_point_id', 1)
+  FROM arrived WHERE pick >= 90)
+INSERT INTO stream_event (uuid, name, occurred_at, received_at, user_id, person_id, distinct_id, source, order_id,
+                          properties)
+SELECT md5(%(seed)s || ':' || key)::uuid, name, at, at + interval '2 seconds', user_id, user_id,
+       COALESCE('user:' || user_id, ''), 'mall', order_id, properties
+FROM rows ORDER BY at
+"""
+
 
 def generate(conn, *, events: int, persons: int, communities: int, days: int, t0) -> None:
     step = days * 86400 / events
@@ -161,6 +199,7 @@ def generate(conn, *, events: int, persons: int, communities: int, days: int, t0
         CAMPAIGNS_SQL,
         {**common, "name": "jielong.campaign_failed", "offset": 86000, "opened": False, "campaigns": campaigns},
     )
+    conn.execute(PARCELS_SQL, common)
     for name, definition in constraints:
         conn.execute(f'ALTER TABLE stream_event ADD CONSTRAINT "{name}" {definition}')
     for _name, definition in indexes:
@@ -522,6 +561,12 @@ def main() -> None:
             total = conn.execute("SELECT count(*) FROM stream_event").fetchone()[0]
             domain = _domain_counts(conn)
         print(f"reusing {DB_NAME}: {total} events, domain rows {domain}", flush=True)
+        with psycopg.connect(url) as conn:  # kept by a run from before the stream had fulfilment's rows
+            if not conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM stream_event WHERE name LIKE 'fulfillment.%')"
+            ).fetchone()[0]:
+                added = conn.execute(PARCELS_SQL, {"seed": SEED}).rowcount
+                print(f"added fulfilment's rows for the parcels: {added} events", flush=True)
         # A migration that changed the rollups empties them and moves the cursor back: fold the stream again.
         started = time.monotonic()
         passed = rollups.catch_up(settle=timedelta(0), max_batches=None)

@@ -29,6 +29,10 @@ class RollupDay(models.Model):
     # Refunds of the orders that count, on the local day they were paid (this row's day): LTV at a moment counts
     # a refund once it is paid, not from its order's day.
     refund_paid_fen = models.BigIntegerField(default=0)
+    # The parcels of those orders that reached the pickup point (at it, picked up or 超时未取), and of them the
+    # ones picked up (取货率).
+    parcels_at_point = models.BigIntegerField(default=0)
+    parcels_picked_up = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "bi_rollup_day"
@@ -58,6 +62,8 @@ class RollupDayAll(models.Model):
     nps_promoters = models.IntegerField(default=0)
     nps_detractors = models.IntegerField(default=0)
     refund_paid_fen = models.BigIntegerField(default=0)
+    parcels_at_point = models.BigIntegerField(default=0)
+    parcels_picked_up = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "bi_rollup_day_all"
@@ -84,6 +90,10 @@ class RollupOrder(models.Model):
     is_cancelled = models.BooleanField(default=False)
     user_id = models.BigIntegerField(null=True)  # the customer, from the join
     refunds = models.JSONField(default=dict)  # {"YYYY-MM-DD": fen}: the refunds by the local day they were paid
+    # Where its parcel is, as the fulfilment events say: "" (not at the pickup point yet), "at_point" (there, or
+    # 超时未取 there) or "picked_up" (核销); the latest stream row wins (a 核销 undone puts it back at the point).
+    parcel = models.CharField(max_length=16, default="", blank=True)
+    parcel_event_id = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "bi_rollup_order"

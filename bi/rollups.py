@@ -2,9 +2,10 @@
 cursor, rebuildable from the raw stream, read by :mod:`bi.metrics` when ``settings.BI_ROLLUPS`` is on.
 
 What is folded (``RELEVANT``): an order's join, amount changes, cancellation and refunds, a jielong's opening
-(its live session) and failure (不成团: every order cancelled with one event), and NPS answers. Into
-``RollupDay`` (day × community × jielong: orders that count, their amounts and refunds, NPS counts, and the
-refunds paid that day), through two fact tables, ``RollupOrder`` and ``RollupCampaign``; and for LTV, each
+(its live session) and failure (不成团: every order cancelled with one event), NPS answers, and where an order's
+parcel is (moved to the pickup point, 核销, undone, 超时未取). Into ``RollupDay`` (day × community × jielong: orders
+that count, their amounts and refunds, NPS counts, the refunds paid that day, and the orders' parcels at the point
+and picked up), through two fact tables, ``RollupOrder`` and ``RollupCampaign``; and for LTV, each
 customer's first day in each community (``RollupCustomer``) and the new customers of each day
 (``RollupNewCustomersAll``), worked out again for the customers whose orders an event moved.
 
@@ -30,8 +31,8 @@ Why not every tile (they stay on the domain queries, each defined once in ``bi.m
 - 社群月活率: distinct members active in a 30-day window, partly from ``Membership.last_active_at`` (not an event).
 - 裂变新客占比: new customers (first-ever uncancelled order) whose membership's inviter ever watched a live —
   distinct, over all time, through the referral tree.
-- 福利售罄用时: the jielong's perk limit and opening time are not in the stream. 准时送达率, 取货率: parcels,
-  their delivery day and arrival, are fulfilment's rows.
+- 福利售罄用时: the jielong's perk limit and opening time are not in the stream. 准时送达率 counts customers
+  (distinct) with a parcel due by now — its delivery day's deadline against the clock, not a bucket sum.
 """
 
 from __future__ import annotations
@@ -66,7 +67,18 @@ REFUND = "jielong.refund_issued"
 OPENED = "jielong.campaign_opened"
 FAILED = "jielong.campaign_failed"
 NPS = "feedback.nps_answered"
-RELEVANT = (JOINED, UPDATED, CANCELLED, REFUND, OPENED, FAILED, NPS)
+# Where an order's parcel is (取货率): a batch step's move (its orders in ``properties.order_ids``; only the move to
+# the pickup point matters), 核销, its undoing, 超时未取.
+MOVED = "fulfillment.parcels_moved"
+PICKED_UP = "fulfillment.order_picked_up"
+UNDONE = "fulfillment.pickup_undone"
+UNCOLLECTED = "fulfillment.order_uncollected"
+PARCEL_EVENTS = (MOVED, PICKED_UP, UNDONE, UNCOLLECTED)
+RELEVANT = (JOINED, UPDATED, CANCELLED, REFUND, OPENED, FAILED, NPS, *PARCEL_EVENTS)
+AT_PICKUP = "at_pickup"  # fulfillment's Parcel.State.AT_PICKUP, as ParcelsMoved.state says it
+# RollupOrder.parcel
+AT_POINT = "at_point"
+PICKED = "picked_up"
 
 _FIELDS = (
     "pk",
@@ -80,11 +92,23 @@ _FIELDS = (
     "user_id",
 )
 # The sums of a RollupDay row, in this order.
-SUMS = ("orders", "gross_fen", "refund_fen", "nps_answers", "nps_promoters", "nps_detractors", "refund_paid_fen")
+SUMS = (
+    "orders",
+    "gross_fen",
+    "refund_fen",
+    "nps_answers",
+    "nps_promoters",
+    "nps_detractors",
+    "refund_paid_fen",
+    "parcels_at_point",
+    "parcels_picked_up",
+)
 PAID = SUMS.index("refund_paid_fen")
+AT_POINT_SUM, PICKED_SUM = SUMS.index("parcels_at_point"), SUMS.index("parcels_picked_up")
 Key = tuple[date, int, int]  # (day, community, jielong)
-# An order's part of the sums: its day row's key, total, refunds, refunds by the day paid, and its customer.
-Contribution = tuple[Key, int, int, tuple[tuple[date, int], ...], int | None]
+# An order's part of the sums: its day row's key, total, refunds, refunds by the day paid, its customer and where its
+# parcel is.
+Contribution = tuple[Key, int, int, tuple[tuple[date, int], ...], int | None, str]
 
 
 _reading: ContextVar[bool | None] = ContextVar("bi_rollups_reading", default=None)
@@ -150,17 +174,32 @@ class Fold:
         if campaign is not None and campaign.is_failed:
             return None
         paid = tuple(sorted((date.fromisoformat(day), fen) for day, fen in (o.refunds or {}).items()))
-        return (o.day, o.community_id or 0, o.campaign_id or 0), o.total_fen, o.refund_fen, paid, o.user_id
+        key = (o.day, o.community_id or 0, o.campaign_id or 0)
+        return key, o.total_fen, o.refund_fen, paid, o.user_id, o.parcel
+
+
+def _parcel_moves(name: str, order_id: int | None, state: str | None, order_ids: list | None) -> list[tuple[int, str]]:
+    """The (order, where its parcel now is) a fulfilment row says: ``RollupOrder.parcel``'s values."""
+    if name == MOVED:  # a batch step: to the pickup point, or a step before it
+        return [(int(pk), AT_POINT if state == AT_PICKUP else "") for pk in order_ids or ()]
+    if order_id is None:
+        return []
+    return [(order_id, PICKED if name == PICKED_UP else AT_POINT)]
 
 
 def _rows(q: Q) -> list[tuple]:
-    return list(Event.objects.filter(q, name__in=RELEVANT).order_by("pk").values_list(*_FIELDS, "properties__score"))
+    return list(
+        Event.objects.filter(q, name__in=RELEVANT)
+        .order_by("pk")
+        .values_list(*_FIELDS, "properties__score", "properties__state", "properties__order_ids")
+    )
 
 
 def fold(rows: list[tuple]) -> Fold:
     """Load the facts ``rows`` touch, apply the rows to them in memory and work out the day deltas."""
     f = Fold()
     order_ids = {r[5] for r in rows if r[5] is not None and r[1] not in (OPENED, FAILED, NPS)}
+    order_ids.update(pk for r in rows if r[1] == MOVED for pk, _where in _parcel_moves(r[1], None, r[10], r[11]))
     failed = {r[4] for r in rows if r[1] == FAILED and r[4] is not None}
     loaded = RollupOrder.objects.filter(Q(pk__in=order_ids) | Q(campaign_id__in=failed)) if order_ids or failed else []
     for o in loaded:
@@ -173,8 +212,13 @@ def fold(rows: list[tuple]) -> Fold:
     for order_id, o in f.orders.items():
         f.before[order_id] = f.contribution(o)
 
-    for pk, name, at, community_id, campaign_id, order_id, amount, session_id, user_id, score in rows:
-        if name == NPS:
+    for pk, name, at, community_id, campaign_id, order_id, amount, session_id, user_id, score, state, moved in rows:
+        if name in PARCEL_EVENTS:
+            for parcel_order_id, where in _parcel_moves(name, order_id, state, moved):
+                o = f.order(parcel_order_id)
+                if pk > o.parcel_event_id:
+                    o.parcel, o.parcel_event_id = where, pk
+        elif name == NPS:
             row = f.deltas[(local_day(at), community_id or 0, campaign_id or 0)]
             score = int(score) if score is not None else None
             row[3] += 1
@@ -209,14 +253,17 @@ def fold(rows: list[tuple]) -> Fold:
             continue
         for found, sign in ((before, -1), (after, 1)):
             if found is not None:
-                (day, community_id, campaign_id), total, refund, paid, user_id = found
+                (day, community_id, campaign_id), total, refund, paid, user_id, parcel = found
                 row = f.deltas[(day, community_id, campaign_id)]
                 row[0] += sign
                 row[1] += sign * total
                 row[2] += sign * refund
+                row[AT_POINT_SUM] += sign * (parcel != "")
+                row[PICKED_SUM] += sign * (parcel == PICKED)
                 for paid_on, fen in paid:
                     f.deltas[(paid_on, community_id, campaign_id)][PAID] += sign * fen
-                if user_id is not None:
+                # Whether and where it counts moved (not just its parcel): its customer's first days may have.
+                if user_id is not None and (before is None or after is None or before[0] != after[0]):
                     f.customers.add((user_id, community_id))
     return f
 
@@ -233,6 +280,8 @@ _ORDER_COLUMNS = (
     "is_cancelled",
     "user_id",
     "refunds",
+    "parcel",
+    "parcel_event_id",
 )
 _CAMPAIGN_COLUMNS = ("campaign_id", "live_session_id", "is_failed")
 
@@ -507,6 +556,17 @@ def answers(scope) -> Answers:
 
 
 @dataclass(frozen=True)
+class Parcels:
+    at_point: int = 0
+    picked_up: int = 0
+
+
+def parcels(scope) -> Parcels:
+    """The parcels of the scope's orders that count which reached the pickup point, and of them the ones picked up."""
+    return Parcels(*_sums(scope, ("parcels_at_point", "parcels_picked_up"))[0])
+
+
+@dataclass(frozen=True)
 class Spend:
     """Net spend (orders that count, less their refunds paid so far) and customers, until a moment."""
 
@@ -598,10 +658,22 @@ total AS (
     WHERE name IN (%(joined)s, %(updated)s) AND order_id IS NOT NULL AND amount_fen IS NOT NULL
     ORDER BY order_id, id DESC),
 refund AS (SELECT order_id, SUM(amount_fen) AS fen FROM ev WHERE name = %(refund)s GROUP BY order_id),
+parcel_rows AS (
+    SELECT e.id, m.order_id::bigint AS order_id,
+           CASE WHEN e.properties ->> 'state' = %(at_pickup)s THEN 'at_point' ELSE '' END AS parcel
+    FROM ev e CROSS JOIN LATERAL jsonb_array_elements_text(e.properties -> 'order_ids') AS m(order_id)
+    WHERE e.name = %(moved)s
+    UNION ALL
+    SELECT id, order_id, CASE WHEN name = %(picked_up)s THEN 'picked_up' ELSE 'at_point' END
+    FROM ev WHERE name IN (%(picked_up)s, %(undone)s, %(uncollected)s) AND order_id IS NOT NULL),
+parcel AS (SELECT DISTINCT ON (order_id) order_id, parcel FROM parcel_rows ORDER BY order_id, id DESC),
 sales AS (
     SELECT j.day, j.community_id, COALESCE(j.campaign_id, 0) AS campaign_id, COUNT(*) AS orders,
-           SUM(COALESCE(t.fen, 0)) AS gross_fen, SUM(COALESCE(r.fen, 0)) AS refund_fen
+           SUM(COALESCE(t.fen, 0)) AS gross_fen, SUM(COALESCE(r.fen, 0)) AS refund_fen,
+           COUNT(*) FILTER (WHERE pa.parcel <> '') AS parcels_at_point,
+           COUNT(*) FILTER (WHERE pa.parcel = 'picked_up') AS parcels_picked_up
     FROM counted j LEFT JOIN total t USING (order_id) LEFT JOIN refund r USING (order_id)
+      LEFT JOIN parcel pa USING (order_id)
     GROUP BY 1, 2, 3),
 paid AS (
     SELECT (e.occurred_at AT TIME ZONE %(tz)s)::date AS day, j.community_id, COALESCE(j.campaign_id, 0) AS campaign_id,
@@ -616,7 +688,7 @@ nps AS (
     FROM ev WHERE name = %(nps)s GROUP BY 1, 2, 3)
 SELECT day, community_id, campaign_id, COALESCE(s.orders, 0), COALESCE(s.gross_fen, 0), COALESCE(s.refund_fen, 0),
        COALESCE(n.nps_answers, 0), COALESCE(n.nps_promoters, 0), COALESCE(n.nps_detractors, 0),
-       COALESCE(p.refund_paid_fen, 0)
+       COALESCE(p.refund_paid_fen, 0), COALESCE(s.parcels_at_point, 0), COALESCE(s.parcels_picked_up, 0)
 FROM sales s FULL JOIN nps n USING (day, community_id, campaign_id) FULL JOIN paid p USING (day, community_id, campaign_id)
 """
 )
@@ -640,6 +712,11 @@ def _recompute_params() -> dict:
         "cancelled": CANCELLED,
         "failed": FAILED,
         "nps": NPS,
+        "moved": MOVED,
+        "picked_up": PICKED_UP,
+        "undone": UNDONE,
+        "uncollected": UNCOLLECTED,
+        "at_pickup": AT_PICKUP,
         "promoter": PROMOTER_MIN,
         "detractor": DETRACTOR_MAX,
     }

@@ -5,19 +5,22 @@ services, so nothing puts their facts into the stream — and the stream's rollu
 with the domain tables. :class:`History` writes the events the real services publish for such rows, with the
 same declarations (``<app>.events``) through the same mapping (``groupbuy.stream.envelope.row``): the join's
 ``order_joined`` with its order-derived id, ``group_formed``, ``order_paid``, ``order_cancelled``, the jielong's
-opening (its live) and close, ``nps_answered``, a live's start, end, reservations and entries — each dated when
-it happened, received then, and marked (``properties.seed``) so a re-told history can take its rows away.
+opening (its live) and close, ``nps_answered``, a live's start, end, reservations and entries, parcels reaching
+the pickup point, 核销 and 超时未取 — each dated when it happened, received then, and marked (``properties.seed``)
+so a re-told history can take its rows away.
 
-Not written: heartbeats (a row per viewer and minute; the watch records hold the minutes) and 核销
-(``fulfillment.order_picked_up`` names a hand-out, which bulk history does not have).
+Not written: heartbeats (a row per viewer and minute; the watch records hold the minutes). A 核销 told in bulk
+names no hand-out and no verifier (bulk history has none).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from feedback import events as feedback_events
+from fulfillment import events as fulfillment_events
+from fulfillment.models import Parcel
 from groupbuy.events import DomainEvent
 from groupbuy.stream import envelope
 from groupbuy.stream.models import Event
@@ -156,6 +159,34 @@ class History:
             feedback_events.NpsAnswered(
                 survey_id=survey_id, user_id=user_id, campaign_id=campaign_id, community_id=community_id, score=score
             ),
+            at,
+        )
+
+    # --- after the split (fulfillment.tracking, fulfillment.pickup) -------------------------------------------
+
+    def parcels_at_point(self, *, brand_id: int, delivery_date: date, order_ids: Iterable[int], at: datetime) -> None:
+        self.add(
+            fulfillment_events.ParcelsMoved(
+                brand_id=brand_id,
+                delivery_date=delivery_date.isoformat(),
+                state=Parcel.State.AT_PICKUP.value,
+                order_ids=tuple(order_ids),
+                batch_move_id=None,
+            ),
+            at,
+        )
+
+    def picked_up(self, *, order_id: int, user_id: int, pickup_point_id: int, at: datetime) -> None:
+        self.add(
+            fulfillment_events.OrderPickedUp(
+                order_id=order_id, user_id=user_id, pickup_point_id=pickup_point_id, handout_id=None, verified_by=None
+            ),
+            at,
+        )
+
+    def uncollected(self, *, order_id: int, user_id: int, pickup_point_id: int, at: datetime) -> None:
+        self.add(
+            fulfillment_events.OrderUncollected(order_id=order_id, user_id=user_id, pickup_point_id=pickup_point_id),
             at,
         )
 

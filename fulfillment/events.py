@@ -32,8 +32,8 @@ class OrderPickedUp(events.DomainEvent):
     order_id: int
     user_id: int
     pickup_point_id: int
-    handout_id: int
-    verified_by: int
+    handout_id: int | None  # None in bulk history (demo.history), which has no hand-outs
+    verified_by: int | None
 
 
 @events.event("fulfillment.pickup_undone")

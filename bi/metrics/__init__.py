@@ -307,7 +307,16 @@ METRICS: dict[str, Metric] = {
 HEADLINE = ("community_to_viewer", "viewer_to_joiner", "gmv_gross", "average_order_value")
 # The tiles the stream's rollups back when ``settings.BI_ROLLUPS`` is on (``bi.rollups``); the same figures as the
 # domain queries (``bi.rollup_check``).
-ROLLUP_TILES = ("gmv_gross", "gmv_net", "average_order_value", "aov_live_lift", "nps", "lifetime_value", "ltv_change")
+ROLLUP_TILES = (
+    "gmv_gross",
+    "gmv_net",
+    "average_order_value",
+    "aov_live_lift",
+    "nps",
+    "lifetime_value",
+    "ltv_change",
+    "pickup_rate",
+)
 
 
 def figures(scope: Scope, keys: Iterable[str] | None = None) -> dict[str, Figure]:

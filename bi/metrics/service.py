@@ -139,6 +139,11 @@ def delivery_on_time_people(scope: Scope, part: str) -> list[PersonRow]:
 
 
 def pickup_rate(scope: Scope) -> Figure:
+    """Picked up ÷ reached the point, over the parcels of the scope's orders that count: from the stream's rollups
+    (the fulfilment events fold each order's parcel) when ``settings.BI_ROLLUPS`` is on."""
+    if rollups.enabled():
+        found = rollups.parcels(scope)
+        return ratio(found.picked_up, found.at_point)
     at_point = _parcels(scope).filter(state__in=_AT_POINT)
     if set_based():  # both counts in one aggregate over parcels ⋈ orders
         where, params = orders_where(scope, "o")

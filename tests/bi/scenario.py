@@ -14,8 +14,8 @@ Time is pinned (``NOW``, 15:00 local); everything is placed relative to it:
   a3 13:00, not collected; a6 picked up 12:30 with no arrival pressed; b1 out of stock; b2 08:00, picked up.
 - NPS: la 10, a1 9, a6 6, b2 8. Activity: a7 commented 10 days ago; a8 was last active 50 days ago.
 
-The rows are written straight into the tables; the events the services would have published with them go into
-the stream too (``demo.history``; the refund goes through the ledger's own service), so the rollups
+The rows are written straight into the tables; the events the services would have published with them (the
+parcels' moves, 核销 and 超时未取 included) go into the stream too (``demo.history``; the refund goes through the ledger's own service), so the rollups
 (``bi.rollups``) fold the same figures the domain queries count.
 """
 
@@ -215,6 +215,17 @@ def build() -> Data:
     parcel("a6", day(-2), P.PICKED_UP, picked=day(-2, 12, 30))
     parcel("b1", day(-2), P.SHORTAGE)
     parcel("b2", day(-1), P.PICKED_UP, at_pickup=day(-1, 8), picked=day(-1, 9))
+    # Their events, as the batch steps, 核销 and the 超时未取 sweep publish them.
+    for keys, at in ((("la",), day(-2, 9)), (("a1",), day(-2, 11, 30)), (("a3",), day(-2, 13)), (("b2",), day(-1, 8))):
+        delivery = orders[keys[0]].parcel.delivery_date
+        history.parcels_at_point(
+            brand_id=brand.pk, delivery_date=delivery, order_ids=[orders[k].pk for k in keys], at=at
+        )
+    for key, at in (("la", day(-2, 10)), ("a1", day(-2, 18)), ("a6", day(-2, 12, 30)), ("b2", day(-1, 9))):
+        o = orders[key]
+        history.picked_up(order_id=o.pk, user_id=o.user_id, pickup_point_id=o.pickup_point_id, at=at)
+    o = orders["a3"]
+    history.uncollected(order_id=o.pk, user_id=o.user_id, pickup_point_id=o.pickup_point_id, at=day(-1, 13))
 
     for key, score in (("la", 10), ("a1", 9), ("a6", 6), ("b2", 8)):
         o = orders[key]

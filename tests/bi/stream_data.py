@@ -1,6 +1,6 @@
 """A generated event stream for the rollup tests: orders joined over three weeks in three communities by 60
 customers, amount changes, cancellations (some before their join), late refunds, a failed jielong, jielongs opened by two live
-sessions, NPS answers — written in a shuffled order, so stream ids do not follow the times."""
+sessions, NPS answers, parcels moved to the pickup point in batches, picked up, undone and not collected — written in a shuffled order, so stream ids do not follow the times."""
 
 from __future__ import annotations
 
@@ -39,6 +39,7 @@ def generate(now: datetime, *, seed: int = 14, orders: int = 240) -> tuple[list[
         )
     for campaign_id in campaigns[4:]:
         first.append(_event("jielong.campaign_opened", now - timedelta(days=22), received, campaign_id=campaign_id))
+    placed: list[tuple[int, datetime]] = []
     for n in range(orders):
         wave = first if n < orders // 2 else second
         order_id = 9000 + n
@@ -46,6 +47,7 @@ def generate(now: datetime, *, seed: int = 14, orders: int = 240) -> tuple[list[
         community_id = rng.choice(COMMUNITIES)
         at = now - timedelta(days=rng.randint(0, 20), minutes=rng.randint(0, 1439))
         total = rng.randint(5, 300) * 100
+        placed.append((order_id, at))
         wave.append(
             _event(
                 "jielong.order_joined",
@@ -115,8 +117,41 @@ def generate(now: datetime, *, seed: int = 14, orders: int = 240) -> tuple[list[
                     properties={"seconds_watched": 60},
                 )
             )
+    _parcels(placed, random.Random(seed + 1), first, second, received)
     # A jielong fails after its orders were folded: every one of them stops counting.
     second.append(_event("jielong.campaign_failed", now - timedelta(days=3), received, campaign_id=112))
     rng.shuffle(first)
     rng.shuffle(second)
     return first, second
+
+
+def _parcels(placed, rng, first: list[Event], second: list[Event], received: datetime) -> None:
+    """Fulfilment's rows for three in four orders (cancelled ones too): batch steps of up to three orders (a step
+    before the point now and then), then 核销, its undoing, 超时未取 — in either wave, in any order."""
+    arriving = [(order_id, at) for order_id, at in placed if rng.random() < 0.75]
+    for start in range(0, len(arriving), 3):
+        batch = arriving[start : start + 3]
+        at = max(at for _pk, at in batch) + timedelta(days=1)
+        order_ids = [pk for pk, _at in batch]
+        for state in ("shipped", "at_pickup") if rng.random() < 0.3 else ("at_pickup",):
+            rng.choice((first, second)).append(
+                _event(
+                    "fulfillment.parcels_moved",
+                    at,
+                    received,
+                    properties={"state": state, "order_ids": order_ids, "delivery_date": at.date().isoformat()},
+                )
+            )
+        for order_id in order_ids:
+            roll = rng.random()
+            wave = rng.choice((first, second))
+            if roll < 0.6:
+                wave.append(_event("fulfillment.order_picked_up", at + timedelta(hours=3), received, order_id=order_id))
+                if rng.random() < 0.1:
+                    rng.choice((first, second)).append(
+                        _event("fulfillment.pickup_undone", at + timedelta(hours=4), received, order_id=order_id)
+                    )
+            elif roll < 0.75:
+                wave.append(
+                    _event("fulfillment.order_uncollected", at + timedelta(days=2), received, order_id=order_id)
+                )

@@ -13,7 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from bi import rollups
 from bi.metrics import METRICS, Figure
-from bi.models import RollupCampaign, RollupDay, RollupDayAll
+from bi.models import RollupCampaign, RollupCustomer, RollupDay, RollupDayAll
 from bi.scope import Scope
 from groupbuy import clock
 from groupbuy.stream.models import Cursor, Event
@@ -39,7 +39,7 @@ SCOPES = {
     "session 501": dict(sessions=(501,), picked=True),
     "both sessions, one community": dict(sessions=(501, 502), picked=True, communities=(COMMUNITIES[2],)),
 }
-TILES = ("gmv_gross", "gmv_net", "average_order_value", "aov_live_lift", "nps")
+TILES = ("gmv_gross", "gmv_net", "average_order_value", "aov_live_lift", "nps", "pickup_rate")
 LTV_TILES = ("lifetime_value", "ltv_change")
 
 
@@ -81,6 +81,46 @@ def test_rollup_equals_recomputation_with_late_and_out_of_order_events(pinned):
     assert len({u for u, _c in firsts}) < len(firsts)  # customers of more than one community
     assert sum(v[6] for v in stored.values()) == sum(v[2] for v in stored.values()) > 0
     assert any(v[6] and not v[0] for v in stored.values())  # a refund paid on a day without orders of its own
+    # 取货率's facts: parcels that reached the point (moved in batches), and of them the ones picked up.
+    assert sum(v[7] for v in stored.values()) > sum(v[8] for v in stored.values()) > 20
+    assert all(v[7] <= v[0] and v[8] <= v[7] for v in stored.values())
+
+
+def _order_event(name, at, order_id, **fields):
+    return Event(
+        name=name, occurred_at=at, received_at=at, properties=fields.pop("properties", {}), order_id=order_id, **fields
+    )
+
+
+def test_a_parcel_counts_at_the_point_once_moved_there_and_picked_up_by_the_latest_row(pinned):
+    """An order's parcel: a step before the point does not count; 核销 counts it picked up, its undoing puts it back
+    at the point, 超时未取 keeps it there; rows about it before its join wait for the join; a cancelled order's parcel
+    does not count."""
+    at = clock.now() - timedelta(days=1)
+    day = rollups.local_day(at)
+
+    def joined(order_id):
+        return _order_event(
+            "jielong.order_joined", at, order_id, campaign_id=7, community_id=11, user_id=order_id, amount_fen=100
+        )
+
+    def moved(state, *order_ids):
+        return _order_event(rollups.MOVED, at, None, properties={"state": state, "order_ids": list(order_ids)})
+
+    def parcels():
+        rollups.catch_up(settle=settle0)
+        row = RollupDay.objects.get(day=day, community_id=11, campaign_id=7)
+        return row.parcels_at_point, row.parcels_picked_up
+
+    _write([moved("at_pickup", 1), joined(1), joined(2), joined(3), moved("shipped", 2, 3)])  # order 1's move first
+    assert parcels() == (1, 0)
+    _write([moved("at_pickup", 2, 3), _order_event(rollups.PICKED_UP, at, 1), _order_event(rollups.PICKED_UP, at, 2)])
+    assert parcels() == (3, 2)
+    _write([_order_event(rollups.UNDONE, at, 2), _order_event(rollups.UNCOLLECTED, at, 3)])
+    assert parcels() == (3, 1)
+    _write([_order_event(rollups.CANCELLED, at, 3, campaign_id=7)])
+    assert parcels() == (2, 1)
+    assert rollups.matches_recomputation()
 
 
 def test_catch_up_twice_changes_nothing_and_unsettled_rows_wait(pinned):
@@ -152,6 +192,8 @@ def _expected(scope: Scope) -> dict:
     figures = {key: FROM_SALES[key](sales()) for key in FROM_SALES}
     figures["aov_live_lift"] = lift_figure(sales(lambda c: c in live), sales(lambda c: c not in live))
     figures["nps"] = nps_figure(rollups.Answers(*(sum(v[i] for _c, v in rows) for i in range(3, 6))))
+    at_point, picked_up = (sum(v[i] for _c, v in rows) for i in (7, 8))
+    figures["pickup_rate"] = Figure(picked_up / at_point if at_point else None, picked_up, at_point)
     return figures
 
 
@@ -195,8 +237,17 @@ def _in(scope: Scope, community_id: int) -> bool:
     return scope.community_ids is None or community_id in scope.community_ids
 
 
+# What the fold of the version before each migration wrote: a day row without LTV facts, a customer without parcels.
+_WRITTEN_BEFORE = {
+    "0004_watch_facts": "INSERT INTO bi_rollup_day_all (day, campaign_id, is_live, orders, gross_fen, refund_fen,"
+    " nps_answers, nps_promoters, nps_detractors) VALUES (%s, 101, false, 3, 900, 0, 0, 0, 0)",
+    "0005_customer_facts": "INSERT INTO bi_rollup_customer (user_id, community_id, first_day) VALUES (7, 11, %s)",
+}
+
+
 @pytest.mark.django_db(transaction=True)
-def test_migration_0005_empties_the_rollups_and_sets_the_cursor_back_so_they_are_folded_again(pinned):
+@pytest.mark.parametrize("before", list(_WRITTEN_BEFORE))
+def test_migrations_0005_and_0006_empty_the_rollups_and_set_the_cursor_back_so_they_are_folded_again(pinned, before):
     def migrate(targets):
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
@@ -206,17 +257,13 @@ def test_migration_0005_empties_the_rollups_and_sets_the_cursor_back_so_they_are
     first, _second = generate(clock.now())
     _write(first)
     try:
-        migrate([("bi", "0004_watch_facts")])
-        with connection.cursor() as cursor:  # what the fold of the version before wrote (no LTV facts)
-            cursor.execute(
-                "INSERT INTO bi_rollup_day_all (day, campaign_id, is_live, orders, gross_fen, refund_fen,"
-                " nps_answers, nps_promoters, nps_detractors) VALUES (%s, 101, false, 3, 900, 0, 0, 0, 0)",
-                [clock.localdate()],
-            )
+        migrate([("bi", before)])
+        with connection.cursor() as cursor:
+            cursor.execute(_WRITTEN_BEFORE[before], [clock.localdate()])
         Cursor.objects.update_or_create(name=rollups.CURSOR, defaults={"position": 10**9})
     finally:
         migrate(leaves)
-    assert not RollupDayAll.objects.exists()
+    assert not RollupDayAll.objects.exists() and not RollupCustomer.objects.exists()
     assert rollups.position() == 0
     assert rollups.catch_up(settle=settle0) == len(first)
     assert rollups.matches_recomputation()
