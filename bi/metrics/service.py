@@ -65,22 +65,23 @@ def _deadline(delivery_date) -> datetime:
     return datetime.combine(delivery_date, ON_TIME_BY, tzinfo=timezone.get_current_timezone())
 
 
-def _on_time_split(scope: Scope) -> tuple[dict[int, str], set[int]]:
-    """Parcels due by now (user id → delivery date), and the users whose parcel was on time."""
+def _on_time_split(scope: Scope) -> tuple[dict[int, tuple[int, str]], set[int]]:
+    """Parcels due by now (order id → (user id, delivery date)), and the ones on time (order ids). A parcel is one
+    order's (the glossary counts parcels: a customer with two parcels due counts twice)."""
     from groupbuy import clock
 
     now = clock.now()
-    due: dict[int, str] = {}
+    due: dict[int, tuple[int, str]] = {}
     on_time: set[int] = set()
-    rows = _parcels(scope).values_list("order__user_id", "delivery_date", "at_pickup_at", "picked_up_at")
-    for user_id, delivery_date, at_pickup, picked_up in rows:
+    rows = _parcels(scope).values_list("order_id", "order__user_id", "delivery_date", "at_pickup_at", "picked_up_at")
+    for order_id, user_id, delivery_date, at_pickup, picked_up in rows:
         deadline = _deadline(delivery_date)
         arrived = at_pickup or picked_up
         if arrived is None and deadline > now:
             continue  # not due yet
-        due[user_id] = delivery_date.isoformat()
+        due[order_id] = (user_id, delivery_date.isoformat())
         if arrived is not None and arrived <= deadline:
-            on_time.add(user_id)
+            on_time.add(order_id)
     return due, on_time
 
 
@@ -102,21 +103,19 @@ def orders_where(scope: Scope, alias: str) -> tuple[str, tuple]:
 
 
 def _on_time_counts(scope: Scope) -> tuple[int, int]:
-    """``_on_time_split``'s (len(on_time), len(due)) in one statement: per customer, whether a due parcel of
-    theirs arrived by its deadline (the parcels' rows from the same queryset, the deadline in the current time
-    zone), then the two counts."""
+    """``_on_time_split``'s (len(on_time), len(due)) in one statement: the due parcels of the scope's orders
+    (arrived, or their deadline passed; the deadline in the current time zone), and of them the ones that arrived
+    by it."""
     from groupbuy import clock
 
     where, params = orders_where(scope, "o")
     query = f"""
-        SELECT count(*) FILTER (WHERE on_time), count(*) FROM (
-          SELECT user_id, bool_or(arrived <= deadline) AS on_time FROM (
-            SELECT o.user_id, coalesce(p.at_pickup_at, p.picked_up_at) AS arrived,
-                   (p.delivery_date + %s::time) AT TIME ZONE %s AS deadline
-            FROM {Parcel._meta.db_table} AS p JOIN {Order._meta.db_table} AS o ON o.id = p.order_id
-            WHERE {where} AND p.state <> ALL(%s)) AS parcel
-          WHERE arrived IS NOT NULL OR deadline <= %s
-          GROUP BY user_id) AS per_customer"""
+        SELECT count(*) FILTER (WHERE arrived <= deadline), count(*) FROM (
+          SELECT coalesce(p.at_pickup_at, p.picked_up_at) AS arrived,
+                 (p.delivery_date + %s::time) AT TIME ZONE %s AS deadline
+          FROM {Parcel._meta.db_table} AS p JOIN {Order._meta.db_table} AS o ON o.id = p.order_id
+          WHERE {where} AND p.state <> ALL(%s)) AS parcel
+        WHERE arrived IS NOT NULL OR deadline <= %s"""
     tz = timezone.get_current_timezone_name()
     with read_cursor() as cursor:
         cursor.execute(query, (ON_TIME_BY, tz, *params, [s.value for s in _NOT_DELIVERED], clock.now()))
@@ -132,10 +131,13 @@ def delivery_on_time(scope: Scope) -> Figure:
 
 
 def delivery_on_time_people(scope: Scope, part: str) -> list[PersonRow]:
+    """The people behind the parcels: each with the delivery dates of their parcels that count (on time, or due)."""
     due, on_time = _on_time_split(scope)
-    if part == "numerator":
-        return person_rows({pk: due[pk] for pk in on_time})
-    return person_rows(due)
+    dates: dict[int, list[str]] = {}
+    for order_id, (user_id, delivery_date) in sorted(due.items(), key=lambda item: item[1][1]):
+        if part != "numerator" or order_id in on_time:
+            dates.setdefault(user_id, []).append(delivery_date)
+    return person_rows({pk: ", ".join(days) for pk, days in dates.items()})
 
 
 def pickup_rate(scope: Scope) -> Figure:
