@@ -125,7 +125,9 @@ WHERE %(opened)s OR (c - 1) %% %(per_day)s = %(per_day)s - 1
 
 # Fulfilment's rows for the orders the domain keeps (one per member and jielong, not cancelled), by the rule
 # generate_domain writes their parcels with (the same hashes of the order id): the batch steps to the pickup
-# point (per delivery day, stop time and jielong), 核销 five hours later, 超时未取 a day later.
+# point (per delivery day, stop time and jielong), 核销 five hours later, 超时未取 a day later. A step the data
+# places after the generation (today's orders arrive tomorrow) is written as just done: a row received in the
+# future would stay in every board's unfolded tail.
 PARCELS_SQL = """
 WITH o AS (
   SELECT order_id, campaign_id, user_id, community_id, (occurred_at AT TIME ZONE 'Asia/Shanghai')::date + 1 AS day,
@@ -139,24 +141,25 @@ arrived AS (
               AT TIME ZONE 'Asia/Shanghai' AS at
   FROM o WHERE pick < 95),
 rows AS (
-  SELECT 'fulfillment.parcels_moved' AS name, min(at) AS at, NULL::bigint AS user_id, NULL::bigint AS order_id,
+  SELECT 1 AS step, 'fulfillment.parcels_moved' AS name, min(at) AS at, NULL::bigint AS user_id, NULL::bigint AS order_id,
          'moved:' || day || ':' || late || ':' || campaign_id AS key,
          jsonb_build_object('brand_id', 1, 'delivery_date', day, 'state', 'at_pickup', 'batch_move_id', NULL,
                             'order_ids', jsonb_agg(order_id ORDER BY order_id)) AS properties
   FROM arrived GROUP BY day, late, campaign_id
   UNION ALL
-  SELECT 'fulfillment.order_picked_up', at + interval '5 hours', user_id, order_id, 'picked:' || order_id,
+  SELECT 2, 'fulfillment.order_picked_up', at + interval '5 hours', user_id, order_id, 'picked:' || order_id,
          jsonb_build_object('user_id', user_id, 'pickup_point_id', 1, 'handout_id', NULL, 'verified_by', NULL)
   FROM arrived WHERE pick < 80
   UNION ALL
-  SELECT 'fulfillment.order_uncollected', at + interval '1 day', user_id, order_id, 'uncollected:' || order_id,
+  SELECT 3, 'fulfillment.order_uncollected', at + interval '1 day', user_id, order_id, 'uncollected:' || order_id,
          jsonb_build_object('user_id', user_id, 'pickup_point_id', 1)
   FROM arrived WHERE pick >= 90)
 INSERT INTO stream_event (uuid, name, occurred_at, received_at, user_id, person_id, distinct_id, source, order_id,
                           properties)
-SELECT md5(%(seed)s || ':' || key)::uuid, name, at, at + interval '2 seconds', user_id, user_id,
+SELECT md5(%(seed)s || ':' || key)::uuid, name, LEAST(at, now() - interval '1 minute'),
+       LEAST(at + interval '2 seconds', now() - interval '1 minute'), user_id, user_id,
        COALESCE('user:' || user_id, ''), 'mall', order_id, properties
-FROM rows ORDER BY at
+FROM rows ORDER BY LEAST(at, now()), step
 """
 
 

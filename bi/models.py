@@ -141,6 +141,23 @@ class RollupCustomer(models.Model):
         return f"customer {self.user_id} of c{self.community_id}"
 
 
+class RollupCustomerAll(models.Model):
+    """A customer as the stream knows them over every community: the local day of their first order that counts
+    anywhere (the earliest of their ``RollupCustomer`` rows). The new customers of a period on a board of every
+    community (裂变新客占比's denominator) are then a range of these rows, not a grouping of every order by
+    customer."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    first_day = models.DateField()
+
+    class Meta:
+        db_table = "bi_rollup_customer_all"
+        indexes = [models.Index(fields=["first_day"], name="bi_rollup_customer_all_day")]
+
+    def __str__(self) -> str:
+        return f"customer {self.user_id} since {self.first_day}"
+
+
 class RollupNewCustomersAll(models.Model):
     """Per local day, the customers whose first order that counts, in any community, was placed that day: a board
     of every community sums the days before its moment."""

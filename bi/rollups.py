@@ -55,7 +55,15 @@ from groupbuy import clock
 from groupbuy.stream.models import Cursor, Event
 from groupbuy.stream.relay import SETTLE
 
-from .models import RollupCampaign, RollupCustomer, RollupDay, RollupDayAll, RollupNewCustomersAll, RollupOrder
+from .models import (
+    RollupCampaign,
+    RollupCustomer,
+    RollupCustomerAll,
+    RollupDay,
+    RollupDayAll,
+    RollupNewCustomersAll,
+    RollupOrder,
+)
 
 CURSOR = "bi.rollups"
 SPAN = 50_000  # stream rows per transaction
@@ -332,8 +340,8 @@ def _first_days(user_ids: list[int]) -> dict[tuple[int, int], date]:
 
 def _refresh_customers(pairs: set[tuple[int, int]]) -> None:
     """Work out the first days of the customers in ``pairs`` again from ``RollupOrder`` (written already), in every
-    community of theirs; store what moved, and move the new-customer counts of the days a customer's first day
-    anywhere left and reached."""
+    community of theirs; store what moved (per community, and the earliest over all), and move the new-customer
+    counts of the days a customer's first day anywhere left and reached."""
     if not pairs:
         return
     users = sorted({u for u, _c in pairs})
@@ -343,11 +351,18 @@ def _refresh_customers(pairs: set[tuple[int, int]]) -> None:
     moved = [(u, c, d) for (u, c), d in now.items() if stored.get((u, c)) != d]
     _merge(RollupCustomer._meta.db_table, _CUSTOMER_COLUMNS, ("user_id", "community_id"), moved)
     counts: dict[date, int] = defaultdict(int)
-    for before, after in _moved_firsts(stored, now):
+    anywhere: list[tuple[int, date]] = []
+    gone: list[int] = []
+    for user_id, before, after in _moved_firsts(stored, now):
         if before is not None:
             counts[before] -= 1
         if after is not None:
             counts[after] += 1
+            anywhere.append((user_id, after))
+        else:
+            gone.append(user_id)
+    RollupCustomerAll.objects.filter(user_id__in=gone).delete()
+    _merge(RollupCustomerAll._meta.db_table, ("user_id", "first_day"), ("user_id",), anywhere)
     add = ["customers = {table}.customers + excluded.customers"]
     rows = [(day, n) for day, n in counts.items() if n]
     _merge(RollupNewCustomersAll._meta.db_table, ("day", "customers"), ("day",), rows, add)
@@ -378,13 +393,13 @@ def _earliest(first_days: dict[tuple[int, int], date], communities=None) -> dict
     return found
 
 
-def _moved_firsts(before: dict, after: dict, communities=None) -> Iterator[tuple[date | None, date | None]]:
-    """Per customer whose first day over ``communities`` (None: all) moved from ``before`` to ``after``: (that
-    day before, after), either None when there is none."""
+def _moved_firsts(before: dict, after: dict, communities=None) -> Iterator[tuple[int, date | None, date | None]]:
+    """Per customer whose first day over ``communities`` (None: all) moved from ``before`` to ``after``: (the
+    customer, that day before, after), either day None when there is none."""
     first_before, first_after = _earliest(before, communities), _earliest(after, communities)
     for user_id in first_before.keys() | first_after.keys():
         if first_before.get(user_id) != first_after.get(user_id):
-            yield first_before.get(user_id), first_after.get(user_id)
+            yield user_id, first_before.get(user_id), first_after.get(user_id)
 
 
 _CUSTOMER_COLUMNS = ("user_id", "community_id", "first_day")
@@ -454,6 +469,7 @@ def catch_up(
 
 def reset() -> None:
     RollupCustomer.objects.all().delete()
+    RollupCustomerAll.objects.all().delete()
     RollupNewCustomersAll.objects.all().delete()
     RollupDay.objects.all().delete()
     RollupDayAll.objects.all().delete()
@@ -596,7 +612,7 @@ def spend_until(scope, moments: Iterable[datetime]) -> list[Spend]:
                 net[i] += delta[1] - delta[PAID]
     customers = _customers_until(scope, ends)
     stored, now = _tail_customers(f)
-    for before, after in _moved_firsts(stored, now, scope.community_ids):
+    for _user_id, before, after in _moved_firsts(stored, now, scope.community_ids):
         for i, end in enumerate(ends):
             customers[i] += (after is not None and after < end) - (before is not None and before < end)
     return [Spend(n, c) for n, c in zip(net, customers, strict=True)]
@@ -751,6 +767,16 @@ def stored_customers() -> dict[tuple[int, int], date]:
     return {(u, c): d for u, c, d in RollupCustomer.objects.values_list(*_CUSTOMER_COLUMNS)}
 
 
+def stored_customers_all() -> dict[int, date]:
+    return dict(RollupCustomerAll.objects.values_list("user_id", "first_day"))
+
+
+def first_days_moved_by_tail() -> list[tuple[int, date | None, date | None]]:
+    """The customers whose first day over every community the stream after the cursor moves: (customer, the first
+    day stored in ``RollupCustomerAll``, the first day with the tail), either None when there is none."""
+    return list(_moved_firsts(*_tail_customers(tail())))
+
+
 def stored_new_customers() -> dict[date, int]:
     return dict(RollupNewCustomersAll.objects.exclude(customers=0).values_list("day", "customers"))
 
@@ -778,6 +804,7 @@ def matches_recomputation() -> bool:
         stored() == again
         and stored_all() == over_communities(again)
         and stored_customers() == firsts
+        and stored_customers_all() == _earliest(firsts)
         and stored_new_customers() == new_customers_of(firsts)
     )
 

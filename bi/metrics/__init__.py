@@ -316,6 +316,7 @@ ROLLUP_TILES = (
     "lifetime_value",
     "ltv_change",
     "pickup_rate",
+    "referral_share",
 )
 
 

@@ -14,7 +14,8 @@ from feedback.models import NpsSurvey, Review
 from jielong.models import Order
 from livestream.models import Comment, Reservation, WatchRecord
 
-from ..models import SESSION_BLOCK, ViewerSessions
+from .. import rollups
+from ..models import SESSION_BLOCK, RollupCustomerAll, ViewerSessions
 from ..scope import Scope
 from .base import (
     ACTIVE_DAYS,
@@ -25,6 +26,7 @@ from .base import (
     orders,
     person_rows,
     ratio,
+    read_cursor,
     read_one,
     set_based,
 )
@@ -200,7 +202,46 @@ def _referral_counts(scope: Scope) -> tuple[int, int]:
     return read_one(query, params, work_mem=customer_work_mem())
 
 
+# The customer ``new.user_id`` was brought in by someone who has watched a live: one of their active memberships
+# names an inviter with a watch record (a set bit in ViewerSessions).
+_REFERRED_BY_VIEWER = f"""
+    EXISTS (SELECT 1 FROM {Membership._meta.db_table} AS m JOIN {ViewerSessions._meta.db_table} AS v
+                     ON v.user_id = m.invited_by_id
+            WHERE m.user_id = new.user_id AND m.status = %s AND v.sessions <> %s::bit({SESSION_BLOCK}))"""
+
+
+def _referral_counts_from_rollups(scope: Scope) -> tuple[int, int]:
+    """``_referral_counts`` of a period over every community, the new customers from the stream's rollups: the
+    customers whose first day anywhere (``RollupCustomerAll``) is in the period, moved by the unfolded tail as the
+    fold will move them."""
+    active, zero = Membership.Status.ACTIVE.value, "0" * SESSION_BLOCK
+    # Two counts, the referred one a semi-join (a count FILTER of the EXISTS would probe it once per customer).
+    in_period = f"FROM {RollupCustomerAll._meta.db_table} AS new WHERE new.first_day BETWEEN %s AND %s"
+    referred, new = read_one(
+        f"SELECT (SELECT count(*) {in_period} AND {_REFERRED_BY_VIEWER}), (SELECT count(*) {in_period})",
+        (scope.since, scope.until, active, zero, scope.since, scope.until),
+    )
+
+    def within(day) -> bool:
+        return day is not None and scope.since <= day <= scope.until
+
+    moved = {u: within(after) - within(before) for u, before, after in rollups.first_days_moved_by_tail()}
+    moved = {u: step for u, step in moved.items() if step}
+    if moved:
+        with read_cursor() as cursor:
+            cursor.execute(
+                f"SELECT new.user_id FROM unnest(%s::bigint[]) AS new(user_id) WHERE {_REFERRED_BY_VIEWER}",
+                (list(moved), active, zero),
+            )
+            referred_moved = {row[0] for row in cursor.fetchall()}
+        new += sum(moved.values())
+        referred += sum(step for u, step in moved.items() if u in referred_moved)
+    return referred, new
+
+
 def referral_share(scope: Scope) -> Figure:
+    if set_based() and rollups.enabled() and scope.community_ids is None and not scope.session_picked:
+        return ratio(*_referral_counts_from_rollups(scope))
     if set_based():
         return ratio(*_referral_counts(scope))
     new = _new_customers(scope)

@@ -39,7 +39,7 @@ SCOPES = {
     "session 501": dict(sessions=(501,), picked=True),
     "both sessions, one community": dict(sessions=(501, 502), picked=True, communities=(COMMUNITIES[2],)),
 }
-TILES = ("gmv_gross", "gmv_net", "average_order_value", "aov_live_lift", "nps", "pickup_rate")
+TILES = ("gmv_gross", "gmv_net", "average_order_value", "aov_live_lift", "nps", "pickup_rate", "referral_share")
 LTV_TILES = ("lifetime_value", "ltv_change")
 
 
@@ -194,6 +194,15 @@ def _expected(scope: Scope) -> dict:
     figures["nps"] = nps_figure(rollups.Answers(*(sum(v[i] for _c, v in rows) for i in range(3, 6))))
     at_point, picked_up = (sum(v[i] for _c, v in rows) for i in (7, 8))
     figures["pickup_rate"] = Figure(picked_up / at_point if at_point else None, picked_up, at_point)
+    # 裂变新客占比 over every community and a period: customers whose first order anywhere is in it (no memberships
+    # here, so nobody was referred); other boards read the (empty) orders table.
+    new = 0
+    if scope.community_ids is None and not scope.session_picked:
+        firsts: dict[int, object] = {}
+        for (user_id, _community), day in rollups.recompute_customers().items():
+            firsts[user_id] = min(day, firsts.get(user_id, day))
+        new = sum(scope.since <= day <= scope.until for day in firsts.values())
+    figures["referral_share"] = Figure(0 / new if new else None, 0, new)
     return figures
 
 
@@ -267,3 +276,22 @@ def test_migrations_0005_and_0006_empty_the_rollups_and_set_the_cursor_back_so_t
     assert rollups.position() == 0
     assert rollups.catch_up(settle=settle0) == len(first)
     assert rollups.matches_recomputation()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_0007_fills_each_customers_first_day_anywhere_from_their_first_days_per_community(pinned):
+    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    today = clock.localdate()
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate([("bi", "0006_parcel_facts")])
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO bi_rollup_customer (user_id, community_id, first_day) VALUES (%s, %s, %s)",
+                [(7, 11, today), (7, 12, today - timedelta(days=3)), (8, 11, today - timedelta(days=1))],
+            )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(leaves)
+    assert rollups.stored_customers_all() == {7: today - timedelta(days=3), 8: today - timedelta(days=1)}
