@@ -6,8 +6,8 @@ What is folded (``RELEVANT``): an order's join, amount changes, cancellation and
 parcel is (moved to the pickup point, 核销, undone, 超时未取). Into ``RollupDay`` (day × community × jielong: orders
 that count, their amounts and refunds, NPS counts, the refunds paid that day, and the orders' parcels at the point
 and picked up), through two fact tables, ``RollupOrder`` and ``RollupCampaign``; and for LTV, each
-customer's first day in each community (``RollupCustomer``) and the new customers of each day
-(``RollupNewCustomersAll``), worked out again for the customers whose orders an event moved.
+customer's first day in each community (``RollupCustomer``) and anywhere (``RollupCustomerAll``) and the new
+customers of each day (``RollupNewCustomersAll``), worked out again for the customers whose orders an event moved.
 
 Late and out-of-order events: **additive upserts keyed by the order**. An order's contribution to its day is a
 function of its fact row alone (joined, not cancelled, jielong not failed → one order, its latest total, its
@@ -29,10 +29,12 @@ Why not every tile (they stay on the domain queries, each defined once in ``bi.m
 - 平均观看时长 reads the watch records' credited seconds; the stream has them only as heartbeats, which bulk
   history (the demo's year) does not write. 峰值在线 is one column per session already (``peak_online``).
 - 社群月活率: distinct members active in a 30-day window, partly from ``Membership.last_active_at`` (not an event).
-- 裂变新客占比: new customers (first-ever uncancelled order) whose membership's inviter ever watched a live —
-  distinct, over all time, through the referral tree.
-- 福利售罄用时: the jielong's perk limit and opening time are not in the stream. 准时送达率 counts customers
-  (distinct) with a parcel due by now — its delivery day's deadline against the clock, not a bucket sum.
+- 裂变新客占比: new customers (first-ever uncancelled order) whose membership's inviter ever watched a live. On a
+  board of every community over a period the new customers come from ``RollupCustomerAll`` (the referral tree and
+  the watch records stay domain rows); a few communities or a picked session count them from the orders.
+- 福利售罄用时: the jielong's perk limit and opening time are not in the stream. 准时送达率: a parcel is due once
+  its delivery day's noon has passed (the clock, not a bucket), and the stream learns of a parcel only when a step
+  moves it: one never moved is due but unknown to it.
 """
 
 from __future__ import annotations
