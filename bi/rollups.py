@@ -493,9 +493,33 @@ def position() -> int:
     return Cursor.objects.filter(name=CURSOR).values_list("position", flat=True).first() or 0
 
 
+_one_tail: ContextVar[list[Fold] | None] = ContextVar("bi_rollups_one_tail", default=None)
+
+
+@contextmanager
+def one_tail() -> Iterator[None]:
+    """Inside the block the stream after the cursor is folded once, at the first read, and every read adds that
+    fold: a board's tiles and charts read one moment of the stream, and a long tail (a join storm's last minute) is
+    folded once per board, not once per tile."""
+    if _one_tail.get() is not None:  # inside another block: its fold
+        yield
+        return
+    token = _one_tail.set([])
+    try:
+        yield
+    finally:
+        _one_tail.reset(token)
+
+
 def tail() -> Fold:
     """The fold of the stream after the cursor, not written: what the sums do not have yet."""
-    return fold(_rows(Q(pk__gt=position())))
+    held = _one_tail.get()
+    if held:
+        return held[0]
+    found = fold(_rows(Q(pk__gt=position())))
+    if held is not None:
+        held.append(found)
+    return found
 
 
 # --- reading: the parts the tiles are made of ---------------------------------------------------------------

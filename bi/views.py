@@ -22,7 +22,7 @@ from groupbuy.access import member_required, operator_required
 from groupbuy.db import replica_reads
 from groupbuy.errors import DomainError
 
-from . import charts, exports, metrics
+from . import charts, exports, metrics, rollups
 from .forms import ScopeForm
 from .scope import Scope, ScopeRefused, scope_resolve, visible_community_ids
 
@@ -57,7 +57,7 @@ def _refused(request: HttpRequest, shell: str, message: str, *, status: int = 40
 
 def _board_context(scope: Scope, shell: str) -> dict:
     """The board's figures, read from the read replica when there is one (a board may lag by its delay)."""
-    with replica_reads():
+    with replica_reads(), rollups.one_tail():  # tiles and charts from one fold of the stream's unfolded tail
         return _board_figures(scope, shell)
 
 

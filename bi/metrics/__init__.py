@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from django.utils.translation import gettext_lazy as _
 
+from .. import rollups
 from ..scope import Scope
 from .base import (
     ACTIVE_DAYS,
@@ -321,7 +322,8 @@ ROLLUP_TILES = (
 
 
 def figures(scope: Scope, keys: Iterable[str] | None = None) -> dict[str, Figure]:
-    return {key: METRICS[key].compute(scope) for key in (keys or METRICS)}
+    with rollups.one_tail():  # the tiles add one fold of the stream after the rollups' cursor
+        return {key: METRICS[key].compute(scope) for key in (keys or METRICS)}
 
 
 def for_session(scope: Scope, session_id: int) -> Scope:

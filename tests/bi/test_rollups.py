@@ -295,3 +295,22 @@ def test_migration_0007_fills_each_customers_first_day_anywhere_from_their_first
         executor.loader.build_graph()
         executor.migrate(leaves)
     assert rollups.stored_customers_all() == {7: today - timedelta(days=3), 8: today - timedelta(days=1)}
+
+
+def test_a_board_folds_the_unfolded_tail_once_for_all_its_tiles(pinned, settings):
+    from django.test.utils import CaptureQueriesContext
+
+    from bi.metrics import ROLLUP_TILES, figures
+
+    settings.BI_ROLLUPS = True
+    first, second = generate(clock.now())
+    _write(first)
+    rollups.catch_up(settle=settle0)
+    _write(second)  # the tail
+    scope = _scope(days=30)
+    one_by_one = {key: METRICS[key].compute(scope) for key in ROLLUP_TILES}
+    with CaptureQueriesContext(connection) as captured:
+        together = figures(scope, ROLLUP_TILES)
+    assert together == one_by_one
+    tail_reads = [q for q in captured.captured_queries if 'FROM "stream_event"' in q["sql"]]
+    assert len(tail_reads) == 1
