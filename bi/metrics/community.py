@@ -164,6 +164,17 @@ def _referred_by_viewer(user_ids: list[int], scope: Scope) -> dict[int, int]:
     return found
 
 
+def _referred_sql(in_scope: str = "TRUE") -> str:
+    """SQL: the customer ``new.user_id`` was brought in by someone who has watched a live — an active membership of
+    theirs (where ``in_scope`` holds of ``m``) names an inviter with a watch record (a set bit in ViewerSessions).
+    Parameters: the active status, then the zero mask, then ``in_scope``'s."""
+    return f"""
+    EXISTS (SELECT 1 FROM {Membership._meta.db_table} AS m JOIN {ViewerSessions._meta.db_table} AS v
+                     ON v.user_id = m.invited_by_id
+            WHERE m.user_id = new.user_id AND m.status = %s AND v.sessions <> %s::bit({SESSION_BLOCK})
+              AND {in_scope})"""
+
+
 def _referral_counts(scope: Scope) -> tuple[int, int]:
     """(len(_referred_by_viewer(new)), len(new)) in one statement. A customer is new when no order of theirs
     (not cancelled, in the scope's communities) is earlier than their first of the scope's orders — of a period:
@@ -190,24 +201,14 @@ def _referral_counts(scope: Scope) -> tuple[int, int]:
           WHERE o.status <> %s AND o.created_at < %s AND {in_scope.format(col="o.community_id")}
           GROUP BY o.user_id HAVING min(o.created_at) >= %s"""
         params = (cancelled, scope.end, *communities, scope.start)
+    # The new customers once; the referred ones a semi-join against them (a few hundred of a session's: index probes,
+    # not a pass over every membership).
     query = f"""
-        SELECT count(r.user_id), count(*)
-        FROM ({new}) AS new
-          LEFT JOIN (
-            SELECT DISTINCT m.user_id FROM {Membership._meta.db_table} AS m
-            WHERE m.status = %s AND {in_scope.format(col="m.community_id")}
-              AND m.invited_by_id IN (SELECT user_id FROM {ViewerSessions._meta.db_table}
-                                      WHERE sessions <> %s::bit({SESSION_BLOCK}))) AS r ON r.user_id = new.user_id"""
-    params += (Membership.Status.ACTIVE.value, *communities, "0" * SESSION_BLOCK)
+        WITH new AS MATERIALIZED ({new})
+        SELECT (SELECT count(*) FROM new WHERE {_referred_sql(in_scope.format(col="m.community_id"))}),
+               (SELECT count(*) FROM new)"""
+    params += (Membership.Status.ACTIVE.value, "0" * SESSION_BLOCK, *communities)
     return read_one(query, params, work_mem=customer_work_mem())
-
-
-# The customer ``new.user_id`` was brought in by someone who has watched a live: one of their active memberships
-# names an inviter with a watch record (a set bit in ViewerSessions).
-_REFERRED_BY_VIEWER = f"""
-    EXISTS (SELECT 1 FROM {Membership._meta.db_table} AS m JOIN {ViewerSessions._meta.db_table} AS v
-                     ON v.user_id = m.invited_by_id
-            WHERE m.user_id = new.user_id AND m.status = %s AND v.sessions <> %s::bit({SESSION_BLOCK}))"""
 
 
 def _referral_counts_from_rollups(scope: Scope) -> tuple[int, int]:
@@ -218,7 +219,7 @@ def _referral_counts_from_rollups(scope: Scope) -> tuple[int, int]:
     # Two counts, the referred one a semi-join (a count FILTER of the EXISTS would probe it once per customer).
     in_period = f"FROM {RollupCustomerAll._meta.db_table} AS new WHERE new.first_day BETWEEN %s AND %s"
     referred, new = read_one(
-        f"SELECT (SELECT count(*) {in_period} AND {_REFERRED_BY_VIEWER}), (SELECT count(*) {in_period})",
+        f"SELECT (SELECT count(*) {in_period} AND {_referred_sql()}), (SELECT count(*) {in_period})",
         (scope.since, scope.until, active, zero, scope.since, scope.until),
     )
 
@@ -230,7 +231,7 @@ def _referral_counts_from_rollups(scope: Scope) -> tuple[int, int]:
     if moved:
         with read_cursor() as cursor:
             cursor.execute(
-                f"SELECT new.user_id FROM unnest(%s::bigint[]) AS new(user_id) WHERE {_REFERRED_BY_VIEWER}",
+                f"SELECT new.user_id FROM unnest(%s::bigint[]) AS new(user_id) WHERE {_referred_sql()}",
                 (list(moved), active, zero),
             )
             referred_moved = {row[0] for row in cursor.fetchall()}
