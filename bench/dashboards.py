@@ -123,23 +123,30 @@ FROM generate_series(1, %(campaigns)s) AS c
 WHERE %(opened)s OR (c - 1) %% %(per_day)s = %(per_day)s - 1
 """
 
-# Fulfilment's rows for the orders the domain keeps (one per member and jielong, not cancelled), by the rule
-# generate_domain writes their parcels with (the same hashes of the order id): the batch steps to the pickup
-# point (per delivery day, stop time and jielong), 核销 five hours later, 超时未取 a day later. A step the data
-# places after the generation (today's orders arrive tomorrow) is written as just done: a row received in the
-# future would stay in every board's unfolded tail.
-PARCELS_SQL = """
+# A parcel per order the domain keeps (one per member and jielong, not cancelled), the same rule for its row
+# (generate_domain) and its fulfilment events (PARCELS_SQL), from seeded hashes of the order id: delivered the day
+# after the order, at the point at 09:00 (one in ten at 14:00); by ``pick``: picked up five hours later (< 80), at
+# the point (< 90), not collected (< 95), still shipped.
+PARCEL_PICK = "abs(hashint8extended({order}, %(seed)s + 9)) %% 100"
+PARCEL_LATE = "abs(hashint8extended({order}, %(seed)s + 10)) %% 10 = 0"
+PARCEL_DAY = "(({ordered} AT TIME ZONE 'Asia/Shanghai')::date + 1)"
+PARCEL_AT_POINT = "(({day})::timestamp + CASE WHEN {late} THEN interval '14 hours' ELSE interval '9 hours' END) AT TIME ZONE 'Asia/Shanghai'"
+PICKED_UP_BELOW, AT_PICKUP_BELOW, UNCOLLECTED_BELOW = 80, 90, 95
+PICKED_UP_AFTER = "interval '5 hours'"
+
+# Fulfilment's rows for those parcels: the batch steps to the pickup point (per delivery day, stop time and
+# jielong), 核销, 超时未取 a day after the arrival. A step the data places after the generation (today's orders
+# arrive tomorrow) is written as just done: a row received in the future would stay in every board's unfolded tail.
+PARCELS_SQL = f"""
 WITH o AS (
-  SELECT order_id, campaign_id, user_id, community_id, (occurred_at AT TIME ZONE 'Asia/Shanghai')::date + 1 AS day,
-         abs(hashint8extended(order_id, %(seed)s + 9)) %% 100 AS pick,
-         abs(hashint8extended(order_id, %(seed)s + 10)) %% 10 = 0 AS late
+  SELECT order_id, campaign_id, user_id, community_id, {PARCEL_DAY.format(ordered="occurred_at")} AS day,
+         {PARCEL_PICK.format(order="order_id")} AS pick, {PARCEL_LATE.format(order="order_id")} AS late
   FROM (SELECT DISTINCT ON (campaign_id, user_id) order_id, campaign_id, user_id, community_id, occurred_at
         FROM stream_event WHERE name = 'jielong.order_joined' ORDER BY campaign_id, user_id, id) AS j
   WHERE order_id NOT IN (SELECT order_id FROM stream_event WHERE name = 'jielong.order_cancelled')),
 arrived AS (
-  SELECT o.*, (day::timestamp + CASE WHEN late THEN interval '14 hours' ELSE interval '9 hours' END)
-              AT TIME ZONE 'Asia/Shanghai' AS at
-  FROM o WHERE pick < 95),
+  SELECT o.*, {PARCEL_AT_POINT.format(day="day", late="late")} AS at
+  FROM o WHERE pick < {UNCOLLECTED_BELOW}),
 rows AS (
   SELECT 1 AS step, 'fulfillment.parcels_moved' AS name, min(at) AS at, NULL::bigint AS user_id, NULL::bigint AS order_id,
          'moved:' || day || ':' || late || ':' || campaign_id AS key,
@@ -147,13 +154,13 @@ rows AS (
                             'order_ids', jsonb_agg(order_id ORDER BY order_id)) AS properties
   FROM arrived GROUP BY day, late, campaign_id
   UNION ALL
-  SELECT 2, 'fulfillment.order_picked_up', at + interval '5 hours', user_id, order_id, 'picked:' || order_id,
+  SELECT 2, 'fulfillment.order_picked_up', at + {PICKED_UP_AFTER}, user_id, order_id, 'picked:' || order_id,
          jsonb_build_object('user_id', user_id, 'pickup_point_id', 1, 'handout_id', NULL, 'verified_by', NULL)
-  FROM arrived WHERE pick < 80
+  FROM arrived WHERE pick < {PICKED_UP_BELOW}
   UNION ALL
   SELECT 3, 'fulfillment.order_uncollected', at + interval '1 day', user_id, order_id, 'uncollected:' || order_id,
          jsonb_build_object('user_id', user_id, 'pickup_point_id', 1)
-  FROM arrived WHERE pick >= 90)
+  FROM arrived WHERE pick >= {AT_PICKUP_BELOW})
 INSERT INTO stream_event (uuid, name, occurred_at, received_at, user_id, person_id, distinct_id, source, order_id,
                           properties)
 SELECT md5(%(seed)s || ':' || key)::uuid, name, LEAST(at, now() - interval '1 minute'),
@@ -408,11 +415,12 @@ def generate_domain(conn, *, persons: int, communities: int, days: int, t0) -> d
         "FROM stream_event e JOIN jielong_order o ON o.id = e.order_id WHERE e.name = 'jielong.refund_issued'",
         p,
     )
-    day = "((o.created_at AT TIME ZONE 'Asia/Shanghai')::date + 1)"
-    at_point = f"({day}::timestamp + CASE WHEN late THEN interval '14 hours' ELSE interval '9 hours' END) AT TIME ZONE 'Asia/Shanghai'"
+    day = PARCEL_DAY.format(ordered="o.created_at")
+    at_point = PARCEL_AT_POINT.format(day=day, late="late")
     state = (
-        f"CASE WHEN pick < 80 THEN '{Parcel.State.PICKED_UP}' WHEN pick < 90 THEN '{Parcel.State.AT_PICKUP}' "
-        f"WHEN pick < 95 THEN '{Parcel.State.UNCOLLECTED}' ELSE '{Parcel.State.SHIPPED}' END"
+        f"CASE WHEN pick < {PICKED_UP_BELOW} THEN '{Parcel.State.PICKED_UP}' "
+        f"WHEN pick < {AT_PICKUP_BELOW} THEN '{Parcel.State.AT_PICKUP}' "
+        f"WHEN pick < {UNCOLLECTED_BELOW} THEN '{Parcel.State.UNCOLLECTED}' ELSE '{Parcel.State.SHIPPED}' END"
     )
     counts["parcels"] = _insert(
         conn,
@@ -424,10 +432,10 @@ def generate_domain(conn, *, persons: int, communities: int, days: int, t0) -> d
             "pickup_point_id": "1",
             "state": state,
             "state_changed_at": "o.created_at",
-            "at_pickup_at": f"CASE WHEN pick < 95 THEN {at_point} END",
-            "picked_up_at": f"CASE WHEN pick < 80 THEN {at_point} + interval '5 hours' END",
+            "at_pickup_at": f"CASE WHEN pick < {UNCOLLECTED_BELOW} THEN {at_point} END",
+            "picked_up_at": f"CASE WHEN pick < {PICKED_UP_BELOW} THEN {at_point} + {PICKED_UP_AFTER} END",
         },
-        f"FROM (SELECT o.*, {h.format(x='o.id', n=9)} %% 100 AS pick, {h.format(x='o.id', n=10)} %% 10 = 0 AS late "
+        f"FROM (SELECT o.*, {PARCEL_PICK.format(order='o.id')} AS pick, {PARCEL_LATE.format(order='o.id')} AS late "
         f"FROM jielong_order o WHERE o.status <> '{Order.Status.CANCELLED}') AS o",
         p,
     )

@@ -702,18 +702,18 @@ total AS (
 refund AS (SELECT order_id, SUM(amount_fen) AS fen FROM ev WHERE name = %(refund)s GROUP BY order_id),
 parcel_rows AS (
     SELECT e.id, m.order_id::bigint AS order_id,
-           CASE WHEN e.properties ->> 'state' = %(at_pickup)s THEN 'at_point' ELSE '' END AS parcel
+           CASE WHEN e.properties ->> 'state' = %(at_pickup)s THEN %(at_point)s ELSE '' END AS parcel
     FROM ev e CROSS JOIN LATERAL jsonb_array_elements_text(e.properties -> 'order_ids') AS m(order_id)
     WHERE e.name = %(moved)s
     UNION ALL
-    SELECT id, order_id, CASE WHEN name = %(picked_up)s THEN 'picked_up' ELSE 'at_point' END
+    SELECT id, order_id, CASE WHEN name = %(picked_up)s THEN %(picked)s ELSE %(at_point)s END
     FROM ev WHERE name IN (%(picked_up)s, %(undone)s, %(uncollected)s) AND order_id IS NOT NULL),
 parcel AS (SELECT DISTINCT ON (order_id) order_id, parcel FROM parcel_rows ORDER BY order_id, id DESC),
 sales AS (
     SELECT j.day, j.community_id, COALESCE(j.campaign_id, 0) AS campaign_id, COUNT(*) AS orders,
            SUM(COALESCE(t.fen, 0)) AS gross_fen, SUM(COALESCE(r.fen, 0)) AS refund_fen,
            COUNT(*) FILTER (WHERE pa.parcel <> '') AS parcels_at_point,
-           COUNT(*) FILTER (WHERE pa.parcel = 'picked_up') AS parcels_picked_up
+           COUNT(*) FILTER (WHERE pa.parcel = %(picked)s) AS parcels_picked_up
     FROM counted j LEFT JOIN total t USING (order_id) LEFT JOIN refund r USING (order_id)
       LEFT JOIN parcel pa USING (order_id)
     GROUP BY 1, 2, 3),
@@ -759,6 +759,8 @@ def _recompute_params() -> dict:
         "undone": UNDONE,
         "uncollected": UNCOLLECTED,
         "at_pickup": AT_PICKUP,
+        "at_point": AT_POINT,
+        "picked": PICKED,
         "promoter": PROMOTER_MIN,
         "detractor": DETRACTOR_MAX,
     }

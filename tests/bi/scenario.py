@@ -195,7 +195,8 @@ def build() -> Data:
     order("b2", "b2", c2, 1200, day(-2, 21), community=b)
     refund_issue(order=orders["la"], amount_fen=500, key="test-refund-la", by=None, reason="test")
 
-    def parcel(key: str, delivery, state, *, at_pickup=None, picked=None) -> None:
+    def parcel(key: str, delivery, state, *, at_pickup=None, picked=None, uncollected=None) -> None:
+        """The parcel, and the events the batch step, 核销 and the 超时未取 sweep publish with it."""
         o = orders[key]
         Parcel.objects.create(
             order=o,
@@ -203,29 +204,25 @@ def build() -> Data:
             delivery_date=delivery.date(),
             pickup_point=o.pickup_point,
             state=state,
-            state_changed_at=picked or at_pickup or delivery,
+            state_changed_at=uncollected or picked or at_pickup or delivery,
             at_pickup_at=at_pickup,
             picked_up_at=picked,
         )
+        where = {"order_id": o.pk, "user_id": o.user_id, "pickup_point_id": o.pickup_point_id}
+        if at_pickup:
+            history.parcels_at_point(brand_id=brand.pk, delivery_date=delivery.date(), order_ids=[o.pk], at=at_pickup)
+        if picked:
+            history.picked_up(**where, at=picked)
+        if uncollected:
+            history.uncollected(**where, at=uncollected)
 
     P = Parcel.State
     parcel("la", day(-2), P.PICKED_UP, at_pickup=day(-2, 9), picked=day(-2, 10))
     parcel("a1", day(-2), P.PICKED_UP, at_pickup=day(-2, 11, 30), picked=day(-2, 18))
-    parcel("a3", day(-2), P.UNCOLLECTED, at_pickup=day(-2, 13))
+    parcel("a3", day(-2), P.UNCOLLECTED, at_pickup=day(-2, 13), uncollected=day(-1, 13))
     parcel("a6", day(-2), P.PICKED_UP, picked=day(-2, 12, 30))
     parcel("b1", day(-2), P.SHORTAGE)
     parcel("b2", day(-1), P.PICKED_UP, at_pickup=day(-1, 8), picked=day(-1, 9))
-    # Their events, as the batch steps, 核销 and the 超时未取 sweep publish them.
-    for keys, at in ((("la",), day(-2, 9)), (("a1",), day(-2, 11, 30)), (("a3",), day(-2, 13)), (("b2",), day(-1, 8))):
-        delivery = orders[keys[0]].parcel.delivery_date
-        history.parcels_at_point(
-            brand_id=brand.pk, delivery_date=delivery, order_ids=[orders[k].pk for k in keys], at=at
-        )
-    for key, at in (("la", day(-2, 10)), ("a1", day(-2, 18)), ("a6", day(-2, 12, 30)), ("b2", day(-1, 9))):
-        o = orders[key]
-        history.picked_up(order_id=o.pk, user_id=o.user_id, pickup_point_id=o.pickup_point_id, at=at)
-    o = orders["a3"]
-    history.uncollected(order_id=o.pk, user_id=o.user_id, pickup_point_id=o.pickup_point_id, at=day(-1, 13))
 
     for key, score in (("la", 10), ("a1", 9), ("a6", 6), ("b2", 8)):
         o = orders[key]
