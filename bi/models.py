@@ -244,3 +244,58 @@ class WatchTotal(models.Model):
 
     def __str__(self) -> str:
         return f"session {self.session_id} shard {self.shard}"
+
+
+# --- parcel facts: kept by triggers on fulfillment_parcel (migration 0008, PostgreSQL) -------------------------
+
+
+class ParcelDay(models.Model):
+    """The parcels to be delivered (neither cancelled nor out of stock) of the orders one community placed on one
+    local day in one jielong, per delivery day: how many, how many reached the pickup point (at it, picked up or
+    超时未取 there), and how many of those by 12:00 of the delivery day (准时送达率). A parcel's part here is a
+    function of its own row and its order's day, community and jielong, which a join fixes for good, so statement
+    triggers on the parcels keep these rows in the transaction that moves a parcel."""
+
+    day = models.DateField()
+    community_id = models.BigIntegerField()
+    campaign_id = models.BigIntegerField()
+    delivery_date = models.DateField()
+    parcels = models.BigIntegerField(default=0)
+    arrived = models.BigIntegerField(default=0)
+    on_time = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "bi_parcel_day"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "community_id", "campaign_id", "delivery_date"], name="bi_parcel_day_key"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign_id"], name="bi_parcel_day_campaign"),
+            models.Index(fields=["community_id", "day"], name="bi_parcel_day_community"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} c{self.community_id} j{self.campaign_id} → {self.delivery_date}"
+
+
+class ParcelDayAll(models.Model):
+    """``ParcelDay`` summed over every community: what a board of all communities reads."""
+
+    day = models.DateField()
+    campaign_id = models.BigIntegerField()
+    delivery_date = models.DateField()
+    parcels = models.BigIntegerField(default=0)
+    arrived = models.BigIntegerField(default=0)
+    on_time = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "bi_parcel_day_all"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "campaign_id", "delivery_date"], name="bi_parcel_day_all_key"),
+        ]
+        indexes = [models.Index(fields=["campaign_id"], name="bi_parcel_day_all_campaign")]
+
+    def __str__(self) -> str:
+        return f"{self.day} j{self.campaign_id} → {self.delivery_date}"

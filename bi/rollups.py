@@ -34,7 +34,8 @@ Why not every tile (they stay on the domain queries, each defined once in ``bi.m
   the watch records stay domain rows); a few communities or a picked session count them from the orders.
 - 福利售罄用时: the jielong's perk limit and opening time are not in the stream. 准时送达率: a parcel is due once
   its delivery day's noon has passed (the clock, not a bucket), and the stream learns of a parcel only when a step
-  moves it: one never moved is due but unknown to it.
+  moves it: one never moved is due but unknown to it. On PostgreSQL it reads the parcel facts instead
+  (``bi.models.ParcelDay``, kept by triggers on the parcels per order day, community, jielong and delivery day).
 """
 
 from __future__ import annotations

@@ -129,8 +129,9 @@ def live_joiners(scope: Scope) -> QuerySet[User]:
 # records at 1.5 M events). tests/bi/test_live_facts.py holds the two paths equal.
 
 
-def use_watch_facts() -> bool:
-    """Whether the live tiles read the watch facts (PostgreSQL: the triggers keep them) or the watch records."""
+def use_trigger_facts() -> bool:
+    """Whether the tiles read the facts triggers keep (PostgreSQL: the watch facts of migration 0004, the parcel days
+    of 0008) or the domain rows (the watch records, the parcels)."""
     return connection.vendor == "postgresql"
 
 
@@ -333,10 +334,10 @@ def watch_average_seconds(scope: Scope) -> float | None:
     ).aggregate(a=Avg("seconds_watched"))["a"]
 
 
-def orders(scope: Scope) -> QuerySet[Order]:
-    """Orders that count as sales: not cancelled; of the picked session's (or series') campaigns, else placed in
-    the period; in the scope's communities."""
-    rows = Order.objects.exclude(status=Order.Status.CANCELLED)
+def orders(scope: Scope, *, cancelled: bool = False) -> QuerySet[Order]:
+    """Orders that count as sales: not cancelled (unless ``cancelled``); of the picked session's (or series')
+    campaigns, else placed in the period; in the scope's communities."""
+    rows = Order.objects.all() if cancelled else Order.objects.exclude(status=Order.Status.CANCELLED)
     if scope.session_picked:
         rows = rows.filter(campaign__live_session_id__in=scope.session_ids)
     else:

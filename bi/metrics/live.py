@@ -26,7 +26,7 @@ from .base import (
     read_cursor,
     targeted_counts,
     targeted_members,
-    use_watch_facts,
+    use_trigger_facts,
     viewer_count,
     viewers,
     watch_average_seconds,
@@ -38,7 +38,7 @@ from .base import (
 
 
 def community_to_viewer(scope: Scope) -> Figure:
-    if use_watch_facts():
+    if use_trigger_facts():
         return ratio(*targeted_counts(scope))
     members = targeted_members(scope)
     return ratio(members.filter(watched_targeting_session(scope)).count(), members.count())
@@ -64,7 +64,7 @@ def community_to_viewer_people(scope: Scope, part: str) -> list[PersonRow]:
 def viewer_to_joiner(scope: Scope) -> Figure:
     # One session: its watch records (thousands) are fewer than the members' rows the facts are read by (at 10 M
     # events, 200,000 members: 41 ms against 223 ms); two or more sessions (a week: 14), the facts.
-    if use_watch_facts() and len(scope.session_ids) > 1:
+    if use_trigger_facts() and len(scope.session_ids) > 1:
         return ratio(live_joiner_count(scope), viewer_count(scope))
     return ratio(live_joiners(scope).count(), viewers(scope).count())
 
@@ -92,7 +92,7 @@ def _watch_records(scope: Scope) -> QuerySet[WatchRecord]:
 
 
 def average_watch(scope: Scope) -> Figure:
-    if use_watch_facts():
+    if use_trigger_facts():
         seconds = watch_average_seconds(scope)
     else:
         seconds = _watch_records(scope).aggregate(a=Avg("seconds_watched"))["a"]

@@ -13,8 +13,9 @@ from fulfillment.models import Parcel
 from jielong.models import Campaign, Order
 
 from .. import rollups
+from ..models import ParcelDay, ParcelDayAll
 from ..scope import Scope
-from .base import ON_TIME_BY, Figure, PersonRow, orders, person_rows, ratio, read_cursor, set_based
+from .base import ON_TIME_BY, Figure, PersonRow, orders, person_rows, ratio, read_cursor, set_based, use_trigger_facts
 
 # --- NPS -----------------------------------------------------------------------------------------------
 
@@ -61,6 +62,15 @@ def _parcels(scope: Scope) -> QuerySet[Parcel]:
     return Parcel.objects.filter(order_id__in=orders(scope).values("pk")).exclude(state__in=_NOT_DELIVERED)
 
 
+def _parcels_to_deliver(scope: Scope) -> QuerySet[Parcel]:
+    """The parcels of the scope's orders to be delivered, by their own state: a parcel cancelled or out of stock is
+    not (an order cancelled after the split has its parcel cancelled by the next split, within the sweep's minute).
+    What ``bi.models.ParcelDay`` counts."""
+    return Parcel.objects.filter(order_id__in=orders(scope, cancelled=True).values("pk")).exclude(
+        state__in=_NOT_DELIVERED
+    )
+
+
 def _deadline(delivery_date) -> datetime:
     return datetime.combine(delivery_date, ON_TIME_BY, tzinfo=timezone.get_current_timezone())
 
@@ -73,7 +83,9 @@ def _on_time_split(scope: Scope) -> tuple[dict[int, tuple[int, str]], set[int]]:
     now = clock.now()
     due: dict[int, tuple[int, str]] = {}
     on_time: set[int] = set()
-    rows = _parcels(scope).values_list("order_id", "order__user_id", "delivery_date", "at_pickup_at", "picked_up_at")
+    rows = _parcels_to_deliver(scope).values_list(
+        "order_id", "order__user_id", "delivery_date", "at_pickup_at", "picked_up_at"
+    )
     for order_id, user_id, delivery_date, at_pickup, picked_up in rows:
         deadline = _deadline(delivery_date)
         arrived = at_pickup or picked_up
@@ -103,28 +115,33 @@ def orders_where(scope: Scope, alias: str) -> tuple[str, tuple]:
 
 
 def _on_time_counts(scope: Scope) -> tuple[int, int]:
-    """``_on_time_split``'s (len(on_time), len(due)) in one statement: the due parcels of the scope's orders
-    (arrived, or their deadline passed; the deadline in the current time zone), and of them the ones that arrived
-    by it."""
+    """``_on_time_split``'s (len(on_time), len(due)) from the parcel facts (``bi.models.ParcelDay``, kept by triggers
+    on the parcels; a board of every community reads ``ParcelDayAll``): a row's parcels are all due once its
+    delivery day's noon has passed, before that only the ones that arrived."""
     from groupbuy import clock
 
-    where, params = orders_where(scope, "o")
+    table = (ParcelDay if scope.community_ids is not None else ParcelDayAll)._meta.db_table
+    if scope.session_picked:
+        conditions = [f"campaign_id IN (SELECT id FROM {Campaign._meta.db_table} WHERE live_session_id = ANY(%s))"]
+        params: list = [list(scope.session_ids)]
+    else:
+        conditions, params = ["day BETWEEN %s AND %s"], [scope.since, scope.until]
+    if scope.community_ids is not None:
+        conditions.append("community_id = ANY(%s)")
+        params.append(list(scope.community_ids))
     query = f"""
-        SELECT count(*) FILTER (WHERE arrived <= deadline), count(*) FROM (
-          SELECT coalesce(p.at_pickup_at, p.picked_up_at) AS arrived,
-                 (p.delivery_date + %s::time) AT TIME ZONE %s AS deadline
-          FROM {Parcel._meta.db_table} AS p JOIN {Order._meta.db_table} AS o ON o.id = p.order_id
-          WHERE {where} AND p.state <> ALL(%s)) AS parcel
-        WHERE arrived IS NOT NULL OR deadline <= %s"""
+        SELECT coalesce(sum(on_time), 0),
+               coalesce(sum(CASE WHEN (delivery_date + %s::time) AT TIME ZONE %s <= %s THEN parcels ELSE arrived END), 0)
+        FROM {table} WHERE {" AND ".join(conditions)}"""
     tz = timezone.get_current_timezone_name()
     with read_cursor() as cursor:
-        cursor.execute(query, (ON_TIME_BY, tz, *params, [s.value for s in _NOT_DELIVERED], clock.now()))
+        cursor.execute(query, (ON_TIME_BY, tz, clock.now(), *params))
         on_time, due = cursor.fetchone()
-    return on_time, due
+    return int(on_time), int(due)
 
 
 def delivery_on_time(scope: Scope) -> Figure:
-    if set_based():
+    if use_trigger_facts():
         return ratio(*_on_time_counts(scope))
     due, on_time = _on_time_split(scope)
     return ratio(len(on_time), len(due))

@@ -283,7 +283,7 @@ def test_the_fast_tiles_equal_the_watch_record_queries(seed, monkeypatch):
     scopes = _scopes(communities, sessions)
     keys = ("community_to_viewer", "viewer_to_joiner", "average_watch")
     fast = [{key: metrics.METRICS[key].compute(s) for key in keys} for s in scopes]
-    monkeypatch.setattr(live, "use_watch_facts", lambda: False)
+    monkeypatch.setattr(live, "use_trigger_facts", lambda: False)
     plain = [{key: metrics.METRICS[key].compute(s) for key in keys} for s in scopes]
     assert fast == plain
     assert any(figures["community_to_viewer"].numerator for figures in fast)  # the data set is not all empty

@@ -116,6 +116,7 @@ def _more_rows(data):
 def _plain(monkeypatch):
     for module in (community, sales, service):
         monkeypatch.setattr(module, "set_based", lambda: False)
+    monkeypatch.setattr(service, "use_trigger_facts", lambda: False)  # 准时送达率 from the parcels, not their facts
 
 
 @pytest.mark.parametrize("more", [False, True])

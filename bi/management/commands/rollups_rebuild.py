@@ -1,11 +1,12 @@
-"""Rebuild the BI rollups from the raw event stream (``bi.rollups``): clear them and fold every event again."""
+"""Rebuild the BI rollups from the raw event stream (``bi.rollups``): clear them and fold every event again; refill
+the parcel facts from the parcels (``bi.parcel_days``)."""
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from bi import rollup_check, rollups
+from bi import parcel_days, rollup_check, rollups
 
 
 class Command(BaseCommand):
@@ -24,12 +25,18 @@ class Command(BaseCommand):
         passed = rollups.rebuild()
         seconds = time.monotonic() - started
         self.stdout.write(f"rollups rebuilt: {passed} events in {seconds:.1f} s")
+        refilled = parcel_days.rebuild()
+        if refilled:
+            self.stdout.write("parcel facts refilled from the parcels")
         if not check:
             return
         if connection.vendor == "postgresql":
             if not rollups.matches_recomputation():
                 raise CommandError("the rollups differ from the recomputation")
             self.stdout.write("rollups equal the recomputation")
+            if not parcel_days.matches_recomputation():
+                raise CommandError("the parcel facts differ from the parcels")
+            self.stdout.write("parcel facts equal the parcels")
         boards = rollup_check.boards()
         found = rollup_check.differences(boards)
         for difference in found:
