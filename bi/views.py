@@ -95,6 +95,16 @@ def leader_board(request: HttpRequest) -> HttpResponse:
     return render(request, "member/bi/board.html", {"form": form, **_board_context(scope, LEADER)})
 
 
+def _parcels_behind(key: str, scope: Scope, part: str) -> int | None:
+    """How many parcels a per-parcel figure's part counts (its list has each person once), else None."""
+    metric = metrics.METRICS.get(key)
+    if metric is None or not metric.per_parcel:
+        return None
+    with replica_reads():
+        figure = metric.compute(scope)
+    return figure.numerator if part == "numerator" else figure.denominator
+
+
 def _people(request: HttpRequest, key: str) -> tuple[Scope, str, str, list[metrics.PersonRow]]:
     """The people behind one number: a metric's numerator or denominator, a funnel step or a cohort cell."""
     _form, scope = _scope(request)
@@ -126,7 +136,8 @@ def _people(request: HttpRequest, key: str) -> tuple[Scope, str, str, list[metri
 
 def _people_page(request: HttpRequest, key: str, shell: str) -> HttpResponse:
     try:
-        scope, _part, title, rows = _people(request, key)
+        scope, part, title, rows = _people(request, key)
+        parcels = _parcels_behind(key, scope, part)
     except DomainError as exc:
         return _refused(request, shell, exc.message, status=403 if isinstance(exc, ScopeRefused) else 400)
     page = Paginator(rows, PEOPLE_PER_PAGE).get_page(request.GET.get("page"))
@@ -142,6 +153,7 @@ def _people_page(request: HttpRequest, key: str, shell: str) -> HttpResponse:
             "key": key,
             "page": page,
             "total": len(rows),
+            "parcels": parcels,
             "query": query.urlencode(),
             "board_query": urlencode(scope.params),
         },

@@ -288,6 +288,7 @@ METRICS: dict[str, Metric] = {
             delivery_on_time,
             delivery_on_time_people,
             has_denominator=True,
+            per_parcel=True,
         ),
         Metric(
             "pickup_rate",
@@ -301,6 +302,7 @@ METRICS: dict[str, Metric] = {
             pickup_rate,
             pickup_rate_people,
             has_denominator=True,
+            per_parcel=True,
         ),
     )
 }

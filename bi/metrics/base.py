@@ -56,6 +56,9 @@ class Metric:
     # (GMV, minutes) have one list, their "numerator".
     people: Callable[[Scope, str], list[PersonRow]]
     has_denominator: bool = False
+    # The figure counts parcels, not people: its list shows each person once with their parcels, and its page says
+    # how many parcels that is.
+    per_parcel: bool = False
 
 
 # --- shared sets ----------------------------------------------------------------------------------------

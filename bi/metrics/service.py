@@ -178,10 +178,13 @@ def pickup_rate(scope: Scope) -> Figure:
 
 
 def pickup_rate_people(scope: Scope, part: str) -> list[PersonRow]:
+    """The people behind the parcels: each with their parcels that count, by delivery date and where each is."""
     at_point = _parcels(scope).filter(state__in=_AT_POINT)
     if part == "numerator":
         at_point = at_point.filter(state=Parcel.State.PICKED_UP)
     labels = dict(Parcel.State.choices)
-    return person_rows(
-        {user_id: str(labels[state]) for user_id, state in at_point.values_list("order__user_id", "state")}
-    )
+    parcels: dict[int, list[str]] = {}
+    rows = at_point.order_by("delivery_date", "order_id").values_list("order__user_id", "delivery_date", "state")
+    for user_id, delivery_date, state in rows:
+        parcels.setdefault(user_id, []).append(f"{delivery_date.isoformat()} {labels[state]}")
+    return person_rows({user_id: ", ".join(found) for user_id, found in parcels.items()})

@@ -162,3 +162,39 @@ def test_a_leader_cannot_pick_another_leader(leader, data):
     response = leader.get(reverse("bi:leader-board"), {"leader": data["lb"].pk})
     assert response.status_code == 200
     assert response.context["scope"].community_ids == (data.a.pk,)
+
+
+def test_a_per_parcel_figure_drills_down_to_people_and_says_how_many_parcels(ops, data):
+    from fulfillment.models import Parcel
+    from jielong.models import Order
+    from tests.bi import scenario
+
+    # b2 has a second parcel at the point (C0, yesterday's order): picked up and waiting are two parcels of one person.
+    c0 = data.orders["a1-c0"].campaign
+    again = Order.objects.create(
+        campaign=c0, user=data["b2"], community=data.b, seq=99, total_fen=900, created_at=scenario.day(-1, 8)
+    )
+    Parcel.objects.create(
+        order=again,
+        brand=c0.brand,
+        delivery_date=scenario.day(-1).date(),
+        pickup_point=data.orders["b2"].pickup_point,
+        state=Parcel.State.AT_PICKUP,
+        state_changed_at=scenario.day(-1, 10),
+        at_pickup_at=scenario.day(-1, 10),
+    )
+    drill = ops.get(reverse("bi:people", args=["pickup_rate"]), {"part": "denominator"})
+    assert drill.status_code == 200
+    assert drill.context["total"] == 5  # la, a1, a3, a6, b2
+    parcels = drill.context["parcels"]  # the figure's denominator (the rollups': this row came without its events)
+    assert f'id="people-parcels">{parcels} 个包裹<' in _text(drill)
+    rows = {r.name: r.detail for r in drill.context["page"]}
+    day = scenario.day(-1).date().isoformat()
+    assert rows[data["b2"].display_name] == f"{day} 已取货, {day} 待取货"
+
+    on_time = ops.get(reverse("bi:people", args=["delivery_on_time"]), {"part": "numerator"})
+    # On time: la, a1 and b2, whose second parcel arrived by noon too: three people, four parcels.
+    assert (on_time.context["total"], on_time.context["parcels"]) == (3, 4)
+
+    plain = ops.get(reverse("bi:people", args=["viewer_to_joiner"]), {"session": data.s1.pk})
+    assert plain.context["parcels"] is None and 'id="people-parcels"' not in _text(plain)
