@@ -28,21 +28,38 @@ PARTS = """
                              <= (p.delivery_date + time '12:00') AT TIME ZONE bi_parcel_zone(), FALSE)::int AS on_time
     FROM {rows} AS p JOIN jielong_order AS o ON o.id = p.order_id
     WHERE p.state NOT IN ('cancelled', 'shortage')"""
+# The parts summed per key once, then both tables written from those sums, each in key order.
 ADD = """
-    INSERT INTO {table} AS t ({key}, parcels, arrived, on_time)
-    SELECT {key}, sum(parcels), sum(arrived), sum(on_time) FROM ({parts}) AS d
-    GROUP BY {key} HAVING (sum(parcels), sum(arrived), sum(on_time)) <> (0, 0, 0) ORDER BY {key}
-    ON CONFLICT ({key}) DO UPDATE
-    SET parcels = t.parcels + EXCLUDED.parcels, arrived = t.arrived + EXCLUDED.arrived, on_time = t.on_time + EXCLUDED.on_time;
+    PERFORM bi_parcel_days_add(array_agg(day), array_agg(community_id), array_agg(campaign_id),
+                               array_agg(delivery_date), array_agg(parcels), array_agg(arrived), array_agg(on_time))
+    FROM (SELECT day, community_id, campaign_id, delivery_date,
+                 sum(parcels) AS parcels, sum(arrived) AS arrived, sum(on_time) AS on_time
+          FROM ({parts}) AS d
+          GROUP BY 1, 2, 3, 4 HAVING (sum(parcels), sum(arrived), sum(on_time)) <> (0, 0, 0)) AS g;
 """
-KEYS = {
-    "bi_parcel_day": "day, community_id, campaign_id, delivery_date",
-    "bi_parcel_day_all": "day, campaign_id, delivery_date",
-}
+SUMS = "parcels = t.parcels + EXCLUDED.parcels, arrived = t.arrived + EXCLUDED.arrived, on_time = t.on_time + EXCLUDED.on_time"
+ADD_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION bi_parcel_days_add(
+    days date[], communities bigint[], campaigns bigint[], deliveries date[], n bigint[], a bigint[], o bigint[]
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    IF days IS NULL THEN
+        RETURN;
+    END IF;
+    INSERT INTO bi_parcel_day AS t (day, community_id, campaign_id, delivery_date, parcels, arrived, on_time)
+    SELECT * FROM unnest(days, communities, campaigns, deliveries, n, a, o) ORDER BY 1, 2, 3, 4
+    ON CONFLICT (day, community_id, campaign_id, delivery_date) DO UPDATE SET {SUMS};
+    INSERT INTO bi_parcel_day_all AS t (day, campaign_id, delivery_date, parcels, arrived, on_time)
+    SELECT g.day, g.campaign_id, g.delivery_date, sum(g.n), sum(g.a), sum(g.o)
+    FROM unnest(days, campaigns, deliveries, n, a, o) AS g(day, campaign_id, delivery_date, n, a, o)
+    GROUP BY 1, 2, 3 HAVING (sum(g.n), sum(g.a), sum(g.o)) <> (0, 0, 0) ORDER BY 1, 2, 3
+    ON CONFLICT (day, campaign_id, delivery_date) DO UPDATE SET {SUMS};
+END
+$$;"""
 
 
 def _add(parts: str) -> str:
-    return "".join(ADD.format(table=table, key=key, parts=parts) for table, key in KEYS.items())
+    return ADD.format(parts=parts)
 
 
 # An update: the rows whose part can have changed, before and after.
@@ -54,8 +71,10 @@ MOVED = (
 
 
 def _function(name: str, body: str) -> str:
+    # A split's 100,000 parcels group into a few thousand keys: hashed in memory (32 MB, for the trigger only)
+    # rather than sorted on disk under the default 4 MB, a third of the trigger's time.
     return f"""
-CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql SET work_mem = '32MB' AS $$
 BEGIN
 {body}
     RETURN NULL;
@@ -64,7 +83,8 @@ $$;"""
 
 
 PG_UP = (
-    _function("bi_parcel_days_insert", _add(PARTS.format(sign=1, rows="added")))
+    ADD_FUNCTION
+    + _function("bi_parcel_days_insert", _add(PARTS.format(sign=1, rows="added")))
     + _function("bi_parcel_days_delete", _add(PARTS.format(sign=-1, rows="removed")))
     + _function(
         "bi_parcel_days_update",
@@ -80,7 +100,14 @@ CREATE OR REPLACE FUNCTION bi_parcel_days_rebuild() RETURNS void LANGUAGE plpgsq
 BEGIN
     DELETE FROM bi_parcel_day;
     DELETE FROM bi_parcel_day_all;
-{_add(PARTS.format(sign=1, rows="fulfillment_parcel"))}
+    -- Set-based (a million parcels are not passed as arrays): the rows per key, then their sums over communities.
+    INSERT INTO bi_parcel_day (day, community_id, campaign_id, delivery_date, parcels, arrived, on_time)
+    SELECT day, community_id, campaign_id, delivery_date, sum(parcels), sum(arrived), sum(on_time)
+    FROM ({PARTS.format(sign=1, rows="fulfillment_parcel")}) AS d
+    GROUP BY 1, 2, 3, 4;
+    INSERT INTO bi_parcel_day_all (day, campaign_id, delivery_date, parcels, arrived, on_time)
+    SELECT day, campaign_id, delivery_date, sum(parcels), sum(arrived), sum(on_time) FROM bi_parcel_day
+    GROUP BY 1, 2, 3;
 END
 $$;
 CREATE TRIGGER bi_parcel_days_insert AFTER INSERT ON fulfillment_parcel
@@ -99,6 +126,7 @@ PG_DOWN = "".join(
     for op in ("insert", "update", "delete", "truncate")
 ) + (
     "DROP FUNCTION IF EXISTS bi_parcel_days_rebuild();\nDROP FUNCTION IF EXISTS bi_parcel_zone();\n"
+    "DROP FUNCTION IF EXISTS bi_parcel_days_add(date[], bigint[], bigint[], date[], bigint[], bigint[], bigint[]);\n"
 )
 
 
@@ -114,47 +142,57 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bi', '0007_customers_over_communities'),
-        ('fulfillment', '0006_parcel_sweep_indexes'),
-        ('jielong', '0017_join_function_v4'),
+        ("bi", "0007_customers_over_communities"),
+        ("fulfillment", "0006_parcel_sweep_indexes"),
+        ("jielong", "0017_join_function_v4"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ParcelDay',
+            name="ParcelDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('community_id', models.BigIntegerField()),
-                ('campaign_id', models.BigIntegerField()),
-                ('delivery_date', models.DateField()),
-                ('parcels', models.BigIntegerField(default=0)),
-                ('arrived', models.BigIntegerField(default=0)),
-                ('on_time', models.BigIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("community_id", models.BigIntegerField()),
+                ("campaign_id", models.BigIntegerField()),
+                ("delivery_date", models.DateField()),
+                ("parcels", models.BigIntegerField(default=0)),
+                ("arrived", models.BigIntegerField(default=0)),
+                ("on_time", models.BigIntegerField(default=0)),
             ],
             options={
-                'db_table': 'bi_parcel_day',
-                'indexes': [models.Index(fields=['campaign_id'], name='bi_parcel_day_campaign'), models.Index(fields=['community_id', 'day'], name='bi_parcel_day_community')],
-                'constraints': [models.UniqueConstraint(fields=('day', 'community_id', 'campaign_id', 'delivery_date'), name='bi_parcel_day_key')],
+                "db_table": "bi_parcel_day",
+                "indexes": [
+                    models.Index(fields=["campaign_id"], name="bi_parcel_day_campaign"),
+                    models.Index(fields=["community_id", "day"], name="bi_parcel_day_community"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("day", "community_id", "campaign_id", "delivery_date"), name="bi_parcel_day_key"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ParcelDayAll',
+            name="ParcelDayAll",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('campaign_id', models.BigIntegerField()),
-                ('delivery_date', models.DateField()),
-                ('parcels', models.BigIntegerField(default=0)),
-                ('arrived', models.BigIntegerField(default=0)),
-                ('on_time', models.BigIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("campaign_id", models.BigIntegerField()),
+                ("delivery_date", models.DateField()),
+                ("parcels", models.BigIntegerField(default=0)),
+                ("arrived", models.BigIntegerField(default=0)),
+                ("on_time", models.BigIntegerField(default=0)),
             ],
             options={
-                'db_table': 'bi_parcel_day_all',
-                'indexes': [models.Index(fields=['campaign_id'], name='bi_parcel_day_all_campaign')],
-                'constraints': [models.UniqueConstraint(fields=('day', 'campaign_id', 'delivery_date'), name='bi_parcel_day_all_key')],
+                "db_table": "bi_parcel_day_all",
+                "indexes": [models.Index(fields=["campaign_id"], name="bi_parcel_day_all_campaign")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("day", "campaign_id", "delivery_date"), name="bi_parcel_day_all_key"
+                    )
+                ],
             },
         ),
         migrations.RunPython(forwards, backwards),
