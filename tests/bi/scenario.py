@@ -252,6 +252,23 @@ def operator() -> User:
     return f.operator()
 
 
+def b2_orders_again(data: Data, *, ordered: datetime, delivery, state: str, at_pickup: datetime | None = None):
+    """b2 orders once more in C0 (domain rows only, no stream events), and that order's parcel."""
+    c0 = data.orders["a1-c0"].campaign
+    again = Order.objects.create(
+        campaign=c0, user=data["b2"], community=data.b, seq=99, total_fen=900, created_at=ordered
+    )
+    return Parcel.objects.create(
+        order=again,
+        brand=c0.brand,
+        delivery_date=delivery,
+        pickup_point=data.orders["b2"].pickup_point,
+        state=state,
+        state_changed_at=at_pickup or ordered,
+        at_pickup_at=at_pickup,
+    )
+
+
 def by_name(rows) -> list[str]:
     names = {u.pk: u.nickname for u in User.objects.filter(pk__in=[r.user_id for r in rows])}
     return sorted(names[r.user_id] for r in rows)

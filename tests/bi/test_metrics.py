@@ -137,22 +137,10 @@ def test_delivery_on_time__parcels_at_the_point_by_noon_over_parcels_due(data, o
 
 def test_delivery_on_time__counts_parcels_so_a_customer_with_two_due_counts_twice(data, operator):
     from fulfillment.models import Parcel
-    from jielong.models import Order
 
     # b2 orders again in C0 yesterday; that parcel was due by noon today and is still on its way: 3 of 6 parcels.
     # Counted by customer it would read 3 of 5 (b2 on time once).
-    c0 = data.orders["a1-c0"].campaign
-    again = Order.objects.create(
-        campaign=c0, user=data["b2"], community=data.b, seq=99, total_fen=900, created_at=scenario.day(-1, 22)
-    )
-    Parcel.objects.create(
-        order=again,
-        brand=c0.brand,
-        delivery_date=NOW.date(),
-        pickup_point=data.orders["b2"].pickup_point,
-        state=Parcel.State.SHIPPED,
-        state_changed_at=scenario.day(-1, 23),
-    )
+    scenario.b2_orders_again(data, ordered=scenario.day(-1, 22), delivery=NOW.date(), state=Parcel.State.SHIPPED)
     assert metrics.delivery_on_time(_all(operator)) == metrics.Figure(3 / 6, 3, 6)
     rows = {r.name: r.detail for r in metrics.delivery_on_time_people(_all(operator), "denominator")}
     assert rows[data["b2"].display_name] == f"{scenario.day(-1).date()}, {NOW.date()}"

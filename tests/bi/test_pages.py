@@ -166,22 +166,12 @@ def test_a_leader_cannot_pick_another_leader(leader, data):
 
 def test_a_per_parcel_figure_drills_down_to_people_and_says_how_many_parcels(ops, data):
     from fulfillment.models import Parcel
-    from jielong.models import Order
     from tests.bi import scenario
 
     # b2 has a second parcel at the point (C0, yesterday's order): picked up and waiting are two parcels of one person.
-    c0 = data.orders["a1-c0"].campaign
-    again = Order.objects.create(
-        campaign=c0, user=data["b2"], community=data.b, seq=99, total_fen=900, created_at=scenario.day(-1, 8)
-    )
-    Parcel.objects.create(
-        order=again,
-        brand=c0.brand,
-        delivery_date=scenario.day(-1).date(),
-        pickup_point=data.orders["b2"].pickup_point,
-        state=Parcel.State.AT_PICKUP,
-        state_changed_at=scenario.day(-1, 10),
-        at_pickup_at=scenario.day(-1, 10),
+    at = scenario.day(-1, 10)
+    scenario.b2_orders_again(
+        data, ordered=scenario.day(-1, 8), delivery=at.date(), state=Parcel.State.AT_PICKUP, at_pickup=at
     )
     drill = ops.get(reverse("bi:people", args=["pickup_rate"]), {"part": "denominator"})
     assert drill.status_code == 200

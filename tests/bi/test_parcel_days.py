@@ -40,14 +40,31 @@ def facts_equal_the_parcels() -> None:
     assert parcel_days.stored_all() == parcel_days.over_communities(found)
 
 
+def split_new_day(**shape):
+    """A generated delivery day (tests/fulfillment/day.py), split: a parcel per order."""
+    day = make_day(**shape)
+    split_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
+    return day
+
+
+def received(day, point, at: datetime) -> None:
+    """The pickup point records its parcels' arrival at ``at`` (the tracking area's batch step)."""
+    batch_move(
+        brand_id=day.brand_id,
+        delivery_date=day.delivery_date,
+        kind=BatchMove.Kind.POINT_RECEIVED,
+        pickup_point=point,
+        now=at,
+    )
+
+
 def totals() -> tuple[int, int, int]:
     return tuple(sum(values[i] for values in parcel_days.stored().values()) for i in range(3))
 
 
 @pytest.mark.django_db
 def test_the_facts_follow_the_split_the_steps_pickup_its_undoing_and_uncollected():
-    day = make_day(points=3, members=10)
-    split_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
+    day = split_new_day(points=3, members=10)
     facts_equal_the_parcels()
     live = Parcel.objects.exclude(state__in=(State.CANCELLED, State.SHORTAGE)).count()
     assert totals() == (live, 0, 0) and live > 0
@@ -55,13 +72,7 @@ def test_the_facts_follow_the_split_the_steps_pickup_its_undoing_and_uncollected
     # Two points receive their parcels: one by the delivery day's noon, one after it.
     early, late = day.points[0], day.points[1]
     for point, at in ((early, noon(day.delivery_date)), (late, noon(day.delivery_date) + timedelta(seconds=1))):
-        batch_move(
-            brand_id=day.brand_id,
-            delivery_date=day.delivery_date,
-            kind=BatchMove.Kind.POINT_RECEIVED,
-            pickup_point=point,
-            now=at,
-        )
+        received(day, point, at)
         facts_equal_the_parcels()
     at_early = Parcel.objects.filter(pickup_point=early, state=State.AT_PICKUP).count()
     at_late = Parcel.objects.filter(pickup_point=late, state=State.AT_PICKUP).count()
@@ -104,8 +115,7 @@ def test_the_facts_follow_the_split_the_steps_pickup_its_undoing_and_uncollected
 
 @pytest.mark.django_db
 def test_a_late_cancellation_leaves_the_facts_at_the_next_split_and_a_moved_day_moves_them():
-    day = make_day(points=2, members=8)
-    split_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
+    day = split_new_day(points=2, members=8)
     gone = day.orders[0]
     Order.objects.filter(pk=gone.pk).update(status=Order.Status.CANCELLED)
     split_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
@@ -121,8 +131,7 @@ def test_a_late_cancellation_leaves_the_facts_at_the_next_split_and_a_moved_day_
 
 @pytest.mark.django_db
 def test_bulk_writes_deletes_and_a_truncate_keep_the_facts():
-    day = make_day(points=2, members=8)
-    split_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
+    day = split_new_day(points=2, members=8)
     parcels = list(Parcel.objects.order_by("pk"))
     a, b, c, d = parcels[:4]
     Parcel.objects.filter(pk=a.pk).update(state=State.SHORTAGE)
@@ -155,15 +164,8 @@ def test_bulk_writes_deletes_and_a_truncate_keep_the_facts():
 def test_rebuild_refills_the_facts_and_the_command_checks_them(capsys, monkeypatch):
     from bi import rollup_check
 
-    day = make_day(points=2, members=8)
-    split_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
-    batch_move(
-        brand_id=day.brand_id,
-        delivery_date=day.delivery_date,
-        kind=BatchMove.Kind.POINT_RECEIVED,
-        pickup_point=day.points[0],
-        now=noon(day.delivery_date) - timedelta(hours=1),
-    )
+    day = split_new_day(points=2, members=8)
+    received(day, day.points[0], noon(day.delivery_date) - timedelta(hours=1))
     kept = parcel_days.stored()
     ParcelDay.objects.all().delete()
     ParcelDayAll.objects.update(on_time=0)
@@ -182,15 +184,8 @@ def test_rebuild_refills_the_facts_and_the_command_checks_them(capsys, monkeypat
 def test_the_tile_counts_due_parcels_by_the_clock_from_the_facts_as_from_the_parcels(monkeypatch):
     """准时送达率 = arrived by 12:00 of the delivery day ÷ due (noon passed, or arrived): before the noon only the
     parcels already there are due; after it every parcel is."""
-    day = make_day(points=2, members=8)
-    split_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
-    batch_move(
-        brand_id=day.brand_id,
-        delivery_date=day.delivery_date,
-        kind=BatchMove.Kind.POINT_RECEIVED,
-        pickup_point=day.points[0],
-        now=noon(day.delivery_date) - timedelta(hours=2),
-    )
+    day = split_new_day(points=2, members=8)
+    received(day, day.points[0], noon(day.delivery_date) - timedelta(hours=2))
     live = Parcel.objects.exclude(state__in=(State.CANCELLED, State.SHORTAGE))
     arrived = live.filter(state=State.AT_PICKUP).count()
     assert 0 < arrived < live.count()
@@ -219,8 +214,7 @@ def test_concurrent_steps_and_pickups_keep_the_facts_equal_to_the_parcels():
     """Eight workers at once move overlapping parcels (arrivals on either side of noon, pickups, shortages, back to
     pending, a cancellation), each transaction one statement as the app's writers: rows locked in turn, each
     trigger adds its own before→after and writes the facts in key order: no deadlock, and the sums stay exact."""
-    day = make_day(points=3, members=12, campaigns=2)
-    split_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
+    day = split_new_day(points=3, members=12, campaigns=2)
     ids = list(Parcel.objects.order_by("pk").values_list("pk", flat=True))
     assert len(ids) >= 8
     base = noon(day.delivery_date)
@@ -272,15 +266,8 @@ def test_the_migration_fills_the_facts_from_the_parcels_already_there():
         executor.migrate(targets)
 
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
-    day = make_day(points=2, members=8)
-    split_day(brand_id=day.brand_id, delivery_date=day.delivery_date)
-    batch_move(
-        brand_id=day.brand_id,
-        delivery_date=day.delivery_date,
-        kind=BatchMove.Kind.POINT_RECEIVED,
-        pickup_point=day.points[1],
-        now=clock.now(),
-    )
+    day = split_new_day(points=2, members=8)
+    received(day, day.points[1], clock.now())
     kept = parcel_days.stored()
     assert kept
     try:
