@@ -253,7 +253,7 @@ def generate_domain(conn, *, persons: int, communities: int, days: int, t0) -> d
     same ids and live sessions, first-20 perks on the live ones), and from the stream itself: a watch record per
     (session, viewer) with its heartbeats' minutes, the joined orders (one per member and jielong; cancelled
     when the stream cancelled them), refunds in the ledger, a parcel per order not cancelled (80 % picked up,
-    1 in 10 at the point after noon)."""
+    1 in 10 at the point after noon; the parcel facts behind on-time delivery follow by their triggers)."""
     from community.models import Brand, Community, Membership, PickupPoint, User
     from fulfillment.models import Parcel
     from jielong.models import Campaign, LedgerEntry, Order

@@ -299,3 +299,23 @@ class ParcelDayAll(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} j{self.campaign_id} → {self.delivery_date}"
+
+
+# --- referral facts: kept by triggers on the memberships and the viewer facts (migration 0009, PostgreSQL) ----
+
+
+class ReferredMember(models.Model):
+    """A member brought in by someone who has watched a live (裂变): an active membership of theirs names an
+    inviter with a watch record (a ``ViewerSessions`` row with a bit set). The referred new customers of a board of
+    every community are then a join of two keyed tables, not a pass over every membership and every viewer.
+    Kept by statement triggers on the memberships (a member joins, leaves, is re-invited) and on
+    ``ViewerSessions`` (an inviter's first watch, or their last watch record gone): each names the members it can
+    move, and those are recomputed from the domain rows."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+
+    class Meta:
+        db_table = "bi_referred_member"
+
+    def __str__(self) -> str:
+        return f"referred {self.user_id}"

@@ -15,7 +15,7 @@ from jielong.models import Order
 from livestream.models import Comment, Reservation, WatchRecord
 
 from .. import rollups
-from ..models import SESSION_BLOCK, RollupCustomerAll, ViewerSessions
+from ..models import SESSION_BLOCK, ReferredMember, RollupCustomerAll, ViewerSessions
 from ..scope import Scope
 from .base import (
     ACTIVE_DAYS,
@@ -26,7 +26,6 @@ from .base import (
     orders,
     person_rows,
     ratio,
-    read_cursor,
     read_one,
     set_based,
 )
@@ -212,15 +211,16 @@ def _referral_counts(scope: Scope) -> tuple[int, int]:
 
 
 def _referral_counts_from_rollups(scope: Scope) -> tuple[int, int]:
-    """``_referral_counts`` of a period over every community, the new customers from the stream's rollups: the
-    customers whose first day anywhere (``RollupCustomerAll``) is in the period, moved by the unfolded tail as the
-    fold will move them."""
-    active, zero = Membership.Status.ACTIVE.value, "0" * SESSION_BLOCK
-    # Two counts, the referred one a semi-join (a count FILTER of the EXISTS would probe it once per customer).
-    in_period = f"FROM {RollupCustomerAll._meta.db_table} AS new WHERE new.first_day BETWEEN %s AND %s"
+    """``_referral_counts`` of a period over every community from facts: the new customers are the customers whose
+    first day anywhere (``RollupCustomerAll``, the stream's rollups) is in the period, moved by the unfolded tail
+    as the fold will move them; the referred ones are those among them in ``ReferredMember`` (kept by triggers on
+    the memberships and the viewer facts)."""
     referred, new = read_one(
-        f"SELECT (SELECT count(*) {in_period} AND {_referred_sql()}), (SELECT count(*) {in_period})",
-        (scope.since, scope.until, active, zero, scope.since, scope.until),
+        f"""SELECT count(r.user_id), count(*)
+            FROM {RollupCustomerAll._meta.db_table} AS new
+              LEFT JOIN {ReferredMember._meta.db_table} AS r ON r.user_id = new.user_id
+            WHERE new.first_day BETWEEN %s AND %s""",
+        (scope.since, scope.until),
     )
 
     def within(day) -> bool:
@@ -229,12 +229,7 @@ def _referral_counts_from_rollups(scope: Scope) -> tuple[int, int]:
     moved = {u: within(after) - within(before) for u, before, after in rollups.first_days_moved_by_tail()}
     moved = {u: step for u, step in moved.items() if step}
     if moved:
-        with read_cursor() as cursor:
-            cursor.execute(
-                f"SELECT new.user_id FROM unnest(%s::bigint[]) AS new(user_id) WHERE {_referred_sql()}",
-                (list(moved), active, zero),
-            )
-            referred_moved = {row[0] for row in cursor.fetchall()}
+        referred_moved = set(ReferredMember.objects.filter(user_id__in=list(moved)).values_list("user_id", flat=True))
         new += sum(moved.values())
         referred += sum(step for u, step in moved.items() if u in referred_moved)
     return referred, new
