@@ -134,7 +134,7 @@ def live_joiners(scope: Scope) -> QuerySet[User]:
 
 def use_trigger_facts() -> bool:
     """Whether the tiles read the facts triggers keep (PostgreSQL: the watch facts of migration 0004, the parcel days
-    of 0008) or the domain rows (the watch records, the parcels)."""
+    of 0008, the referred members of 0009) or the domain rows (the watch records, the parcels, the memberships)."""
     return connection.vendor == "postgresql"
 
 

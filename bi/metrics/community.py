@@ -28,6 +28,7 @@ from .base import (
     ratio,
     read_one,
     set_based,
+    use_trigger_facts,
 )
 from .service import orders_where
 
@@ -236,7 +237,7 @@ def _referral_counts_from_rollups(scope: Scope) -> tuple[int, int]:
 
 
 def referral_share(scope: Scope) -> Figure:
-    if set_based() and rollups.enabled() and scope.community_ids is None and not scope.session_picked:
+    if use_trigger_facts() and rollups.enabled() and scope.community_ids is None and not scope.session_picked:
         return ratio(*_referral_counts_from_rollups(scope))
     if set_based():
         return ratio(*_referral_counts(scope))

@@ -116,7 +116,8 @@ def _more_rows(data):
 def _plain(monkeypatch):
     for module in (community, sales, service):
         monkeypatch.setattr(module, "set_based", lambda: False)
-    monkeypatch.setattr(service, "use_trigger_facts", lambda: False)  # 准时送达率 from the parcels, not their facts
+    for module in (community, service):  # 裂变新客占比 and 准时送达率 from the domain rows, not the triggers' facts
+        monkeypatch.setattr(module, "use_trigger_facts", lambda: False)
 
 
 @pytest.mark.parametrize("more", [False, True])
