@@ -26,6 +26,7 @@ from groupbuy import clock
 from jielong.models import Order
 from tests import factories
 from tests.fulfillment.day import make_day
+from tests.migrations import migrated_back
 
 State = Parcel.State
 
@@ -258,22 +259,11 @@ def test_concurrent_steps_and_pickups_keep_the_facts_equal_to_the_parcels():
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_fills_the_facts_from_the_parcels_already_there():
-    from django.db.migrations.executor import MigrationExecutor
-
-    def migrate(targets):
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-
-    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
     day = split_new_day(points=2, members=8)
     received(day, day.points[1], clock.now())
     kept = parcel_days.stored()
     assert kept
-    try:
-        migrate([("bi", "0007_customers_over_communities")])
+    with migrated_back("bi", "0007_customers_over_communities"):
         Parcel.objects.filter(pickup_point=day.points[0]).update(at_pickup_at=clock.now(), state=State.AT_PICKUP)
-    finally:
-        migrate(leaves)
     assert parcel_days.stored() != kept  # the parcels moved while there were no triggers, and the fill saw it
     facts_equal_the_parcels()

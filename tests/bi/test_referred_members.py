@@ -16,6 +16,7 @@ from community.models import Membership, User
 from groupbuy import clock
 from livestream.models import WatchRecord
 from tests import factories as f
+from tests.migrations import migrated_back
 
 ACTIVE, LEFT = Membership.Status.ACTIVE, Membership.Status.LEFT
 
@@ -148,21 +149,10 @@ def test_an_inviters_first_watch_and_the_invitees_membership_at_the_same_moment(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_fills_the_facts_from_the_memberships_already_there():
-    from django.db.migrations.executor import MigrationExecutor
-
-    def migrate(targets):
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-
-    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
     inviter, b, c = f.member(), f.member(), f.member()
     home = f.community()
     f.membership(user=b, community=home, invited_by=inviter)
     watch(f.live_session(), inviter)
-    try:
-        migrate([("bi", "0008_parcel_days")])
+    with migrated_back("bi", "0008_parcel_days"):
         f.membership(user=c, community=home, invited_by=inviter)  # while there were no triggers
-    finally:
-        migrate(leaves)
     assert stored() == recomputed() == {b.pk, c.pk}

@@ -9,7 +9,6 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from bi import rollups
 from bi.metrics import METRICS, Figure
@@ -17,6 +16,7 @@ from bi.models import RollupCampaign, RollupCustomer, RollupDay, RollupDayAll
 from bi.scope import Scope
 from groupbuy import clock
 from groupbuy.stream.models import Cursor, Event
+from tests.migrations import migrated_back
 
 from .stream_data import COMMUNITIES, generate
 
@@ -257,21 +257,12 @@ _WRITTEN_BEFORE = {
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("before", list(_WRITTEN_BEFORE))
 def test_migrations_0005_and_0006_empty_the_rollups_and_set_the_cursor_back_so_they_are_folded_again(pinned, before):
-    def migrate(targets):
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(targets)
-
-    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
     first, _second = generate(clock.now())
     _write(first)
-    try:
-        migrate([("bi", before)])
+    with migrated_back("bi", before):
         with connection.cursor() as cursor:
             cursor.execute(_WRITTEN_BEFORE[before], [clock.localdate()])
         Cursor.objects.update_or_create(name=rollups.CURSOR, defaults={"position": 10**9})
-    finally:
-        migrate(leaves)
     assert not RollupDayAll.objects.exists() and not RollupCustomer.objects.exists()
     assert rollups.position() == 0
     assert rollups.catch_up(settle=settle0) == len(first)
@@ -280,20 +271,12 @@ def test_migrations_0005_and_0006_empty_the_rollups_and_set_the_cursor_back_so_t
 
 @pytest.mark.django_db(transaction=True)
 def test_migration_0007_fills_each_customers_first_day_anywhere_from_their_first_days_per_community(pinned):
-    leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
     today = clock.localdate()
-    try:
-        executor = MigrationExecutor(connection)
-        executor.migrate([("bi", "0006_parcel_facts")])
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO bi_rollup_customer (user_id, community_id, first_day) VALUES (%s, %s, %s)",
-                [(7, 11, today), (7, 12, today - timedelta(days=3)), (8, 11, today - timedelta(days=1))],
-            )
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(leaves)
+    with migrated_back("bi", "0006_parcel_facts"), connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO bi_rollup_customer (user_id, community_id, first_day) VALUES (%s, %s, %s)",
+            [(7, 11, today), (7, 12, today - timedelta(days=3)), (8, 11, today - timedelta(days=1))],
+        )
     assert rollups.stored_customers_all() == {7: today - timedelta(days=3), 8: today - timedelta(days=1)}
 
 

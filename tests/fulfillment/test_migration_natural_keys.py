@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from groupbuy import clock
+from tests.migrations import migrate
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 BEFORE = ("fulfillment", "0003_handout_day_index_dropped")
@@ -44,22 +45,16 @@ def _quoted(value: str) -> str:
     return f"'{value}'"
 
 
-def _migrate(targets) -> None:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-
-
 @pytest.mark.django_db(transaction=True)
 def test_postgres_keeps_the_rows_and_goes_back():
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()
     try:
-        _migrate([BEFORE])
+        migrate([BEFORE])
         with connection.cursor() as cur:
             for statement in _insert_statements(_quoted):
                 cur.execute(statement)
 
-        _migrate(leaves)
+        migrate(leaves)
         with connection.cursor() as cur:
             cur.execute(READ_HANDOUT_LINES)
             assert cur.fetchall() == HANDOUT_LINES
@@ -70,7 +65,7 @@ def test_postgres_keeps_the_rows_and_goes_back():
         with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:
             cur.execute(INSERT_HANDOUT_LINE.format(11, 1, 9))  # the key holds what the unique constraint held
 
-        _migrate([BEFORE])
+        migrate([BEFORE])
         with connection.cursor() as cur:
             cur.execute("SELECT count(DISTINCT id) FROM fulfillment_handoutline")
             assert cur.fetchone() == (3,)
@@ -80,7 +75,7 @@ def test_postgres_keeps_the_rows_and_goes_back():
         with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:
             cur.execute(INSERT_LOAD_LINE.format(_quoted(DAY.isoformat()), 5, 1, "'dry'", 7, 1))
     finally:
-        _migrate(leaves)
+        migrate(leaves)
 
 
 def _primary_key(table: str) -> list[str]:
