@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection, transaction
 
+from .rollups import over_communities
+
 # As in the migration: the zone the triggers read the orders' local day and the delivery day's noon in.
 ZONE = "CREATE OR REPLACE FUNCTION bi_parcel_zone() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT '{zone}'::text $$"
 
@@ -72,15 +74,6 @@ def stored_all() -> dict[tuple, tuple[int, int, int]]:
 
     rows = ParcelDayAll.objects.values_list("day", "campaign_id", "delivery_date", "parcels", "arrived", "on_time")
     return {tuple(r[:3]): tuple(r[3:]) for r in rows if any(r[3:])}
-
-
-def over_communities(rows: dict[Key, tuple[int, int, int]]) -> dict[tuple, tuple[int, int, int]]:
-    summed: dict[tuple, list[int]] = {}
-    for (day, _community, campaign, delivery), values in rows.items():
-        sums = summed.setdefault((day, campaign, delivery), [0, 0, 0])
-        for i, value in enumerate(values):
-            sums[i] += value
-    return {key: tuple(sums) for key, sums in summed.items() if any(sums)}
 
 
 def matches_recomputation() -> bool:

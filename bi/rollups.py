@@ -810,11 +810,12 @@ def stored_new_customers() -> dict[date, int]:
     return dict(RollupNewCustomersAll.objects.exclude(customers=0).values_list("day", "customers"))
 
 
-def over_communities(rows: dict[Key, tuple[int, ...]]) -> dict[tuple[date, int], tuple[int, ...]]:
-    """Day rows summed over communities (what ``RollupDayAll`` holds), rows of zeros left out."""
-    found: dict[tuple[date, int], list[int]] = defaultdict(lambda: [0] * len(SUMS))
-    for (day, _community, campaign), values in rows.items():
-        row = found[(day, campaign)]
+def over_communities(rows: dict[tuple, tuple[int, ...]]) -> dict[tuple, tuple[int, ...]]:
+    """Rows keyed (day, community, …) summed over communities — what ``RollupDayAll`` and ``ParcelDayAll`` hold,
+    keyed (day, …) — rows of zeros left out."""
+    found: dict[tuple, list[int]] = {}
+    for (day, _community, *rest), values in rows.items():
+        row = found.setdefault((day, *rest), [0] * len(values))
         for i, v in enumerate(values):
             row[i] += v
     return {k: tuple(v) for k, v in found.items() if any(v)}

@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Value, When
 from django.utils import timezone
 
-from bi import metrics, parcel_days
+from bi import metrics, parcel_days, rollups
 from bi.metrics import service
 from bi.models import ParcelDay, ParcelDayAll
 from bi.scope import scope_resolve
@@ -38,7 +38,7 @@ def noon(day) -> datetime:
 def facts_equal_the_parcels() -> None:
     found = parcel_days.recomputed()
     assert parcel_days.stored() == found
-    assert parcel_days.stored_all() == parcel_days.over_communities(found)
+    assert parcel_days.stored_all() == rollups.over_communities(found)
 
 
 def split_new_day(**shape):
