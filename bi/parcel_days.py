@@ -3,9 +3,16 @@ PostgreSQL); :func:`rebuild` sets their time zone to the installation's again an
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
+from fulfillment.models import Parcel
+
+from .metrics import _deadline
+from .models import ParcelDay, ParcelDayAll
 from .rollups import over_communities
 
 # As in the migration: the zone the triggers read the orders' local day and the delivery day's noon in.
@@ -24,13 +31,11 @@ def rebuild() -> bool:
     return True
 
 
-Key = tuple  # (order's local day, community, jielong, delivery day)
+Key = tuple[date, int, int, date]  # (order's local day, community, jielong, delivery day)
 
 
 def stored() -> dict[Key, tuple[int, int, int]]:
     """The facts as kept: key → (parcels, arrived, on time), rows of zeros left out."""
-    from .models import ParcelDay
-
     rows = ParcelDay.objects.values_list(
         "day", "community_id", "campaign_id", "delivery_date", "parcels", "arrived", "on_time"
     )
@@ -38,15 +43,8 @@ def stored() -> dict[Key, tuple[int, int, int]]:
 
 
 def recomputed() -> dict[Key, tuple[int, int, int]]:
-    """The same from the parcels and their orders, in Python (the check of what the triggers keep)."""
-    from datetime import datetime
-
-    from django.utils import timezone
-
-    from fulfillment.models import Parcel
-
-    from .metrics.base import ON_TIME_BY
-
+    """The same from the parcels and their orders, in Python (the check of what the triggers keep), by the tile's
+    own deadline (``bi.metrics``)."""
     found: dict[Key, list[int]] = {}
     rows = Parcel.objects.exclude(state__in=(Parcel.State.CANCELLED, Parcel.State.SHORTAGE)).values_list(
         "order__created_at",
@@ -65,13 +63,11 @@ def recomputed() -> dict[Key, tuple[int, int, int]]:
         sums[0] += 1
         if arrived is not None:
             sums[1] += 1
-            sums[2] += arrived <= datetime.combine(delivery_date, ON_TIME_BY, tzinfo=zone)
+            sums[2] += arrived <= _deadline(delivery_date)
     return {key: tuple(sums) for key, sums in found.items()}
 
 
-def stored_all() -> dict[tuple, tuple[int, int, int]]:
-    from .models import ParcelDayAll
-
+def stored_all() -> dict[tuple[date, int, date], tuple[int, int, int]]:
     rows = ParcelDayAll.objects.values_list("day", "campaign_id", "delivery_date", "parcels", "arrived", "on_time")
     return {tuple(r[:3]): tuple(r[3:]) for r in rows if any(r[3:])}
 

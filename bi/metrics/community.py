@@ -164,7 +164,7 @@ def _referred_by_viewer(user_ids: list[int], scope: Scope) -> dict[int, int]:
     return found
 
 
-def _referred_sql(in_scope: str = "TRUE") -> str:
+def _referred_sql(in_scope: str) -> str:
     """SQL: the customer ``new.user_id`` was brought in by someone who has watched a live — an active membership of
     theirs (where ``in_scope`` holds of ``m``) names an inviter with a watch record (a set bit in ViewerSessions).
     Parameters: the active status, then the zero mask, then ``in_scope``'s."""
