@@ -319,3 +319,23 @@ class ReferredMember(models.Model):
 
     def __str__(self) -> str:
         return f"referred {self.user_id}"
+
+
+class ReferredNewCustomersAll(models.Model):
+    """Changes to the number of customers, per local day, whose first order that counts anywhere was placed that day
+    (``RollupCustomerAll``) and who were brought in by a viewer (``ReferredMember``): 裂变新客占比's numerator on a
+    board of every community is the sum over its days, as ``RollupNewCustomersAll`` gives the denominator. Kept on
+    PostgreSQL by statement triggers on both tables (migration 0010), whose writers differ: the stream's fold moves
+    first days, the memberships' and watch records' triggers move the referred flag. The triggers append rows
+    rather than add to one row per day (two writers adding to the same days in several statements each could
+    deadlock); the fold folds each day's rows into one (``bi_referred_new_compact``)."""
+
+    day = models.DateField()
+    customers = models.BigIntegerField()
+
+    class Meta:
+        db_table = "bi_referred_new_customers_all"
+        indexes = [models.Index(fields=["day"], include=["customers"], name="bi_referred_new_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.customers} referred"

@@ -50,7 +50,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Min, Q, Sum
+from django.db.models import Count, Min, Q, Sum
 from django.utils import timezone
 
 from feedback.nps import DETRACTOR_MAX, PROMOTER_MIN
@@ -59,6 +59,8 @@ from groupbuy.stream.models import Cursor, Event
 from groupbuy.stream.relay import SETTLE
 
 from .models import (
+    ReferredMember,
+    ReferredNewCustomersAll,
     RollupCampaign,
     RollupCustomer,
     RollupCustomerAll,
@@ -467,7 +469,15 @@ def catch_up(
         passed += count
         if count < span:
             break
+    _compact_referred_new()
     return passed
+
+
+def _compact_referred_new() -> None:
+    """One row per day in ``ReferredNewCustomersAll``, which its triggers append to (migration 0010)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT bi_referred_new_compact()")
 
 
 def reset() -> None:
@@ -808,6 +818,20 @@ def first_days_moved_by_tail() -> list[tuple[int, date | None, date | None]]:
 
 def stored_new_customers() -> dict[date, int]:
     return dict(RollupNewCustomersAll.objects.exclude(customers=0).values_list("day", "customers"))
+
+
+def stored_referred_new() -> dict[date, int]:
+    """``ReferredNewCustomersAll`` as the triggers left it, one figure per day, days of zero left out."""
+    rows = ReferredNewCustomersAll.objects.values("day").annotate(n=Sum("customers")).values_list("day", "n")
+    return {day: n for day, n in rows if n}
+
+
+def referred_new_of_stored() -> dict[date, int]:
+    """What ``ReferredNewCustomersAll`` should hold: the customers of ``RollupCustomerAll`` in ``ReferredMember``,
+    by first day."""
+    referred = ReferredMember.objects.values("user_id")
+    rows = RollupCustomerAll.objects.filter(user_id__in=referred).values("first_day").annotate(n=Count("user_id"))
+    return dict(rows.values_list("first_day", "n"))
 
 
 def over_communities(rows: dict[tuple, tuple[int, ...]]) -> dict[tuple, tuple[int, ...]]:

@@ -15,7 +15,13 @@ from jielong.models import Order
 from livestream.models import Comment, Reservation, WatchRecord
 
 from .. import rollups
-from ..models import SESSION_BLOCK, ReferredMember, RollupCustomerAll, ViewerSessions
+from ..models import (
+    SESSION_BLOCK,
+    ReferredMember,
+    ReferredNewCustomersAll,
+    RollupNewCustomersAll,
+    ViewerSessions,
+)
 from ..scope import Scope
 from .base import (
     ACTIVE_DAYS,
@@ -213,15 +219,16 @@ def _referral_counts(scope: Scope) -> tuple[int, int]:
 
 def _referral_counts_from_rollups(scope: Scope) -> tuple[int, int]:
     """``_referral_counts`` of a period over every community from facts: the new customers are the customers whose
-    first day anywhere (``RollupCustomerAll``, the stream's rollups) is in the period, moved by the unfolded tail
-    as the fold will move them; the referred ones are those among them in ``ReferredMember`` (kept by triggers on
-    the memberships and the viewer facts)."""
+    first day anywhere (``RollupCustomerAll``, the stream's rollups) is in the period — the period's days of
+    ``RollupNewCustomersAll`` —, the referred ones those among them in ``ReferredMember`` (kept by triggers on the
+    memberships and the viewer facts) — the period's days of ``ReferredNewCustomersAll`` (kept by triggers on both);
+    then the customers the unfolded tail moves, as the fold will move them."""
     referred, new = read_one(
-        f"""SELECT count(r.user_id), count(*)
-            FROM {RollupCustomerAll._meta.db_table} AS new
-              LEFT JOIN {ReferredMember._meta.db_table} AS r ON r.user_id = new.user_id
-            WHERE new.first_day BETWEEN %s AND %s""",
-        (scope.since, scope.until),
+        f"""SELECT (SELECT coalesce(sum(customers), 0)::bigint FROM {ReferredNewCustomersAll._meta.db_table}
+                    WHERE day BETWEEN %(since)s AND %(until)s),
+                   (SELECT coalesce(sum(customers), 0)::bigint FROM {RollupNewCustomersAll._meta.db_table}
+                    WHERE day BETWEEN %(since)s AND %(until)s)""",
+        {"since": scope.since, "until": scope.until},
     )
 
     def within(day) -> bool:

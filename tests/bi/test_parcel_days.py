@@ -213,7 +213,7 @@ def test_the_tile_counts_due_parcels_by_the_clock_from_the_facts_as_from_the_par
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_steps_and_pickups_keep_the_facts_equal_to_the_parcels():
     """Eight workers at once move overlapping parcels (arrivals on either side of noon, pickups, shortages, back to
-    pending, a cancellation), each transaction one statement as the app's writers: rows locked in turn, each
+    pending, a cancellation), each transaction one write as the app's writers (its parcels locked in key order first), each
     trigger adds its own before→after and writes the facts in key order: no deadlock, and the sums stay exact."""
     day = split_new_day(points=3, members=12, campaigns=2)
     ids = list(Parcel.objects.order_by("pk").values_list("pk", flat=True))
@@ -229,7 +229,11 @@ def test_concurrent_steps_and_pickups_keep_the_facts_equal_to_the_parcels():
                 mine = ids[(n + round_) % len(ids) :: 3]  # overlaps the other workers' sets
                 at = base + timedelta(minutes=n if (n + round_) % 2 else -n)  # either side of noon
                 kind = (n + round_) % 4
-                with transaction.atomic():  # one statement per transaction, as the app's writers of parcels
+                with transaction.atomic():  # one write per transaction, as the app's writers of parcels
+                    # The parcels' own rows in key order first: two UPDATEs of overlapping sets lock rows in scan
+                    # order, which can deadlock on the parcels themselves (the app's moves of a day are serialised
+                    # by its day lock); what is under test is the facts' rows, which the triggers write.
+                    list(Parcel.objects.filter(pk__in=mine).order_by("pk").select_for_update().values_list("pk"))
                     if kind == 0:
                         Parcel.objects.filter(pk__in=mine).update(state=State.AT_PICKUP, at_pickup_at=at)
                     elif kind == 1:

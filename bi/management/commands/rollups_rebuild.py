@@ -34,6 +34,9 @@ class Command(BaseCommand):
             if not rollups.matches_recomputation():
                 raise CommandError("the rollups differ from the recomputation")
             self.stdout.write("rollups equal the recomputation")
+            if rollups.stored_referred_new() != rollups.referred_new_of_stored():
+                raise CommandError("the referred new customers differ from the customers and the referred members")
+            self.stdout.write("referred new customers equal the customers and the referred members")
             if not parcel_days.matches_recomputation():
                 raise CommandError("the parcel facts differ from the parcels")
             self.stdout.write("parcel facts equal the parcels")
