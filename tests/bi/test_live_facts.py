@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import F
 
 from bi import metrics
-from bi.metrics import live
+from bi.metrics import base, live
 from bi.models import ViewerSessions, WatchTotal
 from bi.scope import Scope
 from community.models import Membership
@@ -288,6 +288,41 @@ def test_the_fast_tiles_equal_the_watch_record_queries(seed, monkeypatch):
     assert fast == plain
     assert any(figures["community_to_viewer"].numerator for figures in fast)  # the data set is not all empty
     assert any(figures["viewer_to_joiner"].numerator for figures in fast)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_community_to_viewer_from_the_latest_sessions_equals_the_bits_and_the_watch_records(seed, monkeypatch):
+    """Boards of every community whose sessions run from their first one to the latest with bits (a period up to
+    today) count from each row's latest aimed and watched session (migration 0011) — also with a live under way
+    and an ended session left out of the board, whose rows are decided by their bits — and give the figures of the
+    bits and of the watch records."""
+    _communities, sessions = _world(seed)
+    LiveSession.objects.filter(pk=sessions[5].pk).delete()  # one block of session ids
+    under_way = sessions[6].pk  # watched, not ended: never on a board
+    ended = sorted(s.pk for s in sessions[:5])
+    with connection.cursor() as cursor:  # the stored latest sessions are the highest bits
+        cursor.execute("SELECT block, aimed::text, watched::text, last_aimed, last_watched FROM bi_member_aims")
+        for block, aimed, watched, last_aimed, last_watched in cursor.fetchall():
+            for bits, last in ((aimed, last_aimed), (watched, last_watched)):
+                assert last == (block * 1024 + bits.rindex("1") if "1" in bits else None)
+    today = clock.localdate()
+    boards = [ended, ended[1:], ended[3:], ended[:2] + ended[3:], [ended[-1]]]  # the fourth leaves an ended one out
+    keys = ("community_to_viewer",)
+    found = []
+    for session_ids in boards:
+        scope = Scope(today - timedelta(days=89), today, None, tuple(session_ids), False, "", {})
+        assert base._targeted_counts_from_latest(scope) is not None  # this path, not the bits'
+        found.append(metrics.METRICS["community_to_viewer"].compute(scope))
+    assert any(figure.numerator for figure in found) and under_way > max(ended)
+    with monkeypatch.context() as m:
+        m.setattr(base, "LEFT_OUT_MAX", -1)  # the bits
+        assert [metrics.METRICS[k].compute(s) for s in _boards(today, boards) for k in keys] == found
+    monkeypatch.setattr(live, "use_trigger_facts", lambda: False)  # the watch records
+    assert [metrics.METRICS[k].compute(s) for s in _boards(today, boards) for k in keys] == found
+
+
+def _boards(today, boards) -> list[Scope]:
+    return [Scope(today - timedelta(days=89), today, None, tuple(ids), False, "", {}) for ids in boards]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
