@@ -295,7 +295,7 @@ def test_community_to_viewer_from_the_latest_sessions_equals_the_bits_and_the_wa
     """Boards of every community whose sessions run from their first one to the latest with bits (a period up to
     today) count from each row's latest aimed and watched session (migration 0011) — also with a live under way
     and an ended session left out of the board, whose rows are decided by their bits — and give the figures of the
-    bits and of the watch records."""
+    masks, of the bit tests one session at a time, and of the watch records."""
     _communities, sessions = _world(seed)
     LiveSession.objects.filter(pk=sessions[5].pk).delete()  # one block of session ids
     under_way = sessions[6].pk  # watched, not ended: never on a board
@@ -306,19 +306,22 @@ def test_community_to_viewer_from_the_latest_sessions_equals_the_bits_and_the_wa
             for bits, last in ((aimed, last_aimed), (watched, last_watched)):
                 assert last == (block * 1024 + bits.rindex("1") if "1" in bits else None)
     today = clock.localdate()
-    boards = [ended, ended[1:], ended[3:], ended[:2] + ended[3:], [ended[-1]]]  # the fourth leaves an ended one out
-    keys = ("community_to_viewer",)
-    found = []
-    for session_ids in boards:
-        scope = Scope(today - timedelta(days=89), today, None, tuple(session_ids), False, "", {})
-        assert base._targeted_counts_from_latest(scope) is not None  # this path, not the bits'
-        found.append(metrics.METRICS["community_to_viewer"].compute(scope))
-    assert any(figure.numerator for figure in found) and under_way > max(ended)
+    boards = _boards(today, [ended, ended[1:], ended[3:], ended[:2] + ended[3:], [ended[-1]]])  # 4th: one left out
+
+    def figures() -> list:
+        return [metrics.METRICS["community_to_viewer"].compute(scope) for scope in boards]
+
     with monkeypatch.context() as m:
-        m.setattr(base, "LEFT_OUT_MAX", -1)  # the bits
-        assert [metrics.METRICS[k].compute(s) for s in _boards(today, boards) for k in keys] == found
+        m.setattr(base, "FEW_SESSIONS", 0)
+        for scope in boards:
+            assert base._targeted_counts_from_latest(scope) is not None  # this path, not the masks'
+        found = figures()
+        m.setattr(base, "LEFT_OUT_MAX", -1)  # the masks
+        assert figures() == found
+    assert any(figure.numerator for figure in found) and under_way > max(ended)
+    assert figures() == found  # a bit test per session (five or fewer)
     monkeypatch.setattr(live, "use_trigger_facts", lambda: False)  # the watch records
-    assert [metrics.METRICS[k].compute(s) for s in _boards(today, boards) for k in keys] == found
+    assert figures() == found
 
 
 def _boards(today, boards) -> list[Scope]:
