@@ -335,7 +335,7 @@ class ReferredNewCustomersAll(models.Model):
 
     class Meta:
         db_table = "bi_referred_new_customers_all"
-        indexes = [models.Index(fields=["day"], include=["customers"], name="bi_referred_new_day")]
+        indexes = [models.Index(fields=["day"], name="bi_referred_new_day")]
 
     def __str__(self) -> str:
         return f"{self.day}: {self.customers} referred"

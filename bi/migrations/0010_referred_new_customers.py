@@ -136,7 +136,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 "db_table": "bi_referred_new_customers_all",
-                "indexes": [models.Index(fields=["day"], include=("customers",), name="bi_referred_new_day")],
+                "indexes": [models.Index(fields=["day"], name="bi_referred_new_day")],
             },
         ),
         migrations.RunPython(_run(PG_UP), _run(PG_DOWN)),

@@ -5,17 +5,15 @@ written at the same moment (PostgreSQL)."""
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from bi.models import ReferredMember
 from community.models import Membership, User
 from groupbuy import clock
 from livestream.models import WatchRecord
 from tests import factories as f
+from tests.concurrency import held_writes
 from tests.migrations import migrated_back
 
 ACTIVE, LEFT = Membership.Status.ACTIVE, Membership.Status.LEFT
@@ -113,22 +111,7 @@ def test_an_inviters_first_watch_and_the_invitees_membership_at_the_same_moment(
         inviter, invitee = f.member(), f.member()
         left = f.membership(user=invitee, community=home, invited_by=inviter, status=LEFT) if n % 2 else None
         pairs.append((inviter, invitee, left))
-    start = threading.Barrier(2 * PAIRS)
-    failed: list[BaseException] = []
-
-    def run(write, delay: float) -> None:
-        try:
-            start.wait(timeout=30)
-            time.sleep(delay)
-            with transaction.atomic():
-                write()
-                time.sleep(0.3)  # the other transaction writes meanwhile
-        except BaseException as exc:  # pragma: no cover - reported below
-            failed.append(exc)
-        finally:
-            connection.close()
-
-    threads = []
+    writes = []
     for inviter, invitee, left in pairs:
         if left is None:
             join = lambda invitee=invitee, inviter=inviter: f.membership(  # noqa: E731
@@ -137,13 +120,8 @@ def test_an_inviters_first_watch_and_the_invitees_membership_at_the_same_moment(
         else:
             join = lambda left=left: Membership.objects.filter(pk=left.pk).update(status=ACTIVE)  # noqa: E731
         first = lambda inviter=inviter: watch(session, inviter)  # noqa: E731
-        threads.append(threading.Thread(target=run, args=(join, 0 if invitee_first else 0.1)))
-        threads.append(threading.Thread(target=run, args=(first, 0.1 if invitee_first else 0)))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert failed == []
+        writes += [(join, 0 if invitee_first else 0.1), (first, 0.1 if invitee_first else 0)]
+    held_writes(writes)
     assert stored() == recomputed() == {invitee.pk for _inviter, invitee, _left in pairs}
 
 

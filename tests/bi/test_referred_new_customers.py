@@ -6,13 +6,11 @@ same moment (PostgreSQL)."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import date, timedelta
 
 import pytest
 import time_machine
-from django.db import connection, transaction
+from django.db import connection
 
 from bi import rollups
 from bi.metrics import METRICS, Figure
@@ -22,6 +20,7 @@ from groupbuy import clock
 from groupbuy.stream.models import Event
 from livestream.models import WatchRecord
 from tests import factories as f
+from tests.concurrency import held_writes
 from tests.migrations import migrated_back
 
 from .stream_data import CUSTOMERS, generate
@@ -150,22 +149,7 @@ def test_the_fold_and_a_referral_moving_one_customer_at_the_same_moment(fold_fir
     moved = users[1::2]  # customers already, referred; the fold moves their first day while they stop being referred
     RollupCustomerAll.objects.bulk_create([RollupCustomerAll(user_id=u, first_day=day) for u in moved])
     refer(*moved)
-    start = threading.Barrier(2 * PAIRS)
-    failed: list[BaseException] = []
-
-    def run(write, delay: float) -> None:
-        try:
-            start.wait(timeout=30)
-            time.sleep(delay)
-            with transaction.atomic():
-                write()
-                time.sleep(0.3)  # the other transaction writes meanwhile
-        except BaseException as exc:  # pragma: no cover - reported below
-            failed.append(exc)
-        finally:
-            connection.close()
-
-    threads = []
+    writes = []
     for u in users:
         if u in moved:
             fold = lambda u=u: RollupCustomerAll.objects.filter(user_id=u).update(first_day=earlier)  # noqa: E731
@@ -173,13 +157,8 @@ def test_the_fold_and_a_referral_moving_one_customer_at_the_same_moment(fold_fir
         else:
             fold = lambda u=u: RollupCustomerAll.objects.create(user_id=u, first_day=day)  # noqa: E731
             referral = lambda u=u: ReferredMember.objects.create(user_id=u)  # noqa: E731
-        threads.append(threading.Thread(target=run, args=(fold, 0 if fold_first else 0.1)))
-        threads.append(threading.Thread(target=run, args=(referral, 0.1 if fold_first else 0)))
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert failed == []
+        writes += [(fold, 0 if fold_first else 0.1), (referral, 0.1 if fold_first else 0)]
+    held_writes(writes)
     assert agrees() == {day: PAIRS - len(moved)}
 
 
