@@ -297,6 +297,10 @@ def targeted_counts(scope: Scope) -> tuple[int, int]:
     return watched, members
 
 
+# The scope's sessions as a mask per block of session ids (``_params``'s blocks and masks), and the block's zero.
+_AIMS_MASKS = """WITH m AS MATERIALIZED (SELECT block, mask::bit({block}) AS mask, %(zero)s::bit({block}) AS zero
+                                FROM unnest(%(blocks)s::int[], %(masks)s::text[]) AS m(block, mask))"""
+
 # A board of every community with at most this many sessions in one block (one picked, a day's) tests their bits
 # one by one: cheaper than a mask's AND per row (a new bit string each).
 FEW_SESSIONS = 8
@@ -327,16 +331,15 @@ def _targeted_counts_from_latest(scope: Scope) -> tuple[int, int] | None:
         return None
     params = {**_params(scope), "first": first, "left_out": left_out}
     return read_one(
-        """WITH m AS MATERIALIZED (SELECT block, mask::bit({block}) AS mask, %(zero)s::bit({block}) AS zero
-                                 FROM unnest(%(blocks)s::int[], %(masks)s::text[]) AS m(block, mask))
+        f"""{_AIMS_MASKS}
             SELECT coalesce(sum(watched), 0)::bigint, coalesce(sum(aimed), 0)::bigint FROM (
               SELECT count(*) FILTER (WHERE a.last_watched >= %(first)s) AS watched, count(*) AS aimed
-              FROM {aims} AS a
+              FROM {{aims}} AS a
               WHERE a.last_aimed >= %(first)s AND a.last_aimed <> ALL(%(left_out)s::bigint[])
                 AND (a.last_watched IS NULL OR a.last_watched <> ALL(%(left_out)s::bigint[]))
               UNION ALL
               SELECT count(*) FILTER (WHERE (a.watched & m.mask) <> m.zero), count(*)
-              FROM {aims} AS a JOIN m ON m.block = a.block
+              FROM {{aims}} AS a JOIN m ON m.block = a.block
               WHERE (a.last_aimed = ANY(%(left_out)s::bigint[]) OR a.last_watched = ANY(%(left_out)s::bigint[]))
                 AND (a.aimed & m.mask) <> m.zero) AS parts""".format(**_tables()),
         params,
@@ -346,7 +349,7 @@ def _targeted_counts_from_latest(scope: Scope) -> tuple[int, int] | None:
 def _targeted_counts_all(scope: Scope) -> tuple[int, int]:
     """:func:`targeted_counts` over every community, from ``bi.models.MemberAims``: a member was aimed at by
     one of the sessions (their aimed bits meet the mask) and watched one aimed at them (their watched bits)."""
-    blocks, _masks = _session_masks(scope.session_ids)
+    blocks = {pk // SESSION_BLOCK for pk in scope.session_ids}
     if len(blocks) == 1 and len(scope.session_ids) <= FEW_SESSIONS:  # one picked, a day's: a bit test per session
         bits = [pk % SESSION_BLOCK for pk in scope.session_ids]
 
@@ -356,7 +359,7 @@ def _targeted_counts_all(scope: Scope) -> tuple[int, int]:
         return read_one(
             f"""SELECT count(*) FILTER (WHERE {any_of("watched")}), count(*) FROM {MemberAims._meta.db_table} AS a
                 WHERE a.block = %s AND ({any_of("aimed")})""",
-            [*bits, blocks[0], *bits],
+            [*bits, *blocks, *bits],
         )
     latest = _targeted_counts_from_latest(scope)
     if latest is not None:
@@ -364,14 +367,12 @@ def _targeted_counts_all(scope: Scope) -> tuple[int, int]:
     params = _params(scope)
     aimed = "(a.aimed & m.mask) <> m.zero"
     watched = "(a.watched & m.mask) <> m.zero"
-    masks = """WITH m AS MATERIALIZED (SELECT block, mask::bit({block}) AS mask, %(zero)s::bit({block}) AS zero
-                                     FROM unnest(%(blocks)s::int[], %(masks)s::text[]) AS m(block, mask))"""
     if len(params["blocks"]) == 1:  # one row per member; the watched AND only for the members aimed at
-        query = f"""{masks}
+        query = f"""{_AIMS_MASKS}
             SELECT count(*) FILTER (WHERE watched), count(*) FROM (
               SELECT {watched} AS watched FROM {{aims}} AS a JOIN m ON m.block = a.block WHERE {aimed}) AS aimed"""
     else:
-        query = f"""{masks}
+        query = f"""{_AIMS_MASKS}
             SELECT count(*) FILTER (WHERE aimed AND watched), count(*) FILTER (WHERE aimed) FROM (
               SELECT bool_or({aimed}) AS aimed, bool_or({watched}) AS watched
               FROM {{aims}} AS a JOIN m ON m.block = a.block GROUP BY a.user_id) AS per_member"""

@@ -35,6 +35,10 @@ def pinned():
         yield
 
 
+def days_ago(n: int) -> date:
+    return clock.localdate() - timedelta(days=n)
+
+
 def agrees() -> dict[date, int]:
     stored = rollups.stored_referred_new()
     assert stored == rollups.referred_new_of_stored()
@@ -122,16 +126,16 @@ def test_a_member_referred_through_a_membership_and_an_inviters_watch_counts_on_
 
 @pytest.mark.django_db
 def test_a_truncate_of_either_table_empties_the_days(pinned):
-    RollupCustomerAll.objects.bulk_create([RollupCustomerAll(user_id=u, first_day=date(2026, 1, u)) for u in (1, 2)])
+    RollupCustomerAll.objects.bulk_create([RollupCustomerAll(user_id=u, first_day=days_ago(u)) for u in (1, 2)])
     refer(1, 2)
-    assert agrees() == {date(2026, 1, 1): 1, date(2026, 1, 2): 1}
+    assert agrees() == {days_ago(1): 1, days_ago(2): 1}
     for table in (RollupCustomerAll, ReferredMember):
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {table._meta.db_table}")
         assert agrees() == {}
-        RollupCustomerAll.objects.get_or_create(user_id=1, first_day=date(2026, 1, 1))
+        RollupCustomerAll.objects.get_or_create(user_id=1, first_day=days_ago(1))
         ReferredMember.objects.get_or_create(user_id=1)
-        assert agrees() == {date(2026, 1, 1): 1}
+        assert agrees() == {days_ago(1): 1}
 
 
 PAIRS = 6
@@ -144,7 +148,7 @@ def test_the_fold_and_a_referral_moving_one_customer_at_the_same_moment(fold_fir
     moved), another makes them referred or not (as the referral triggers do); each holds its write a moment before
     committing. Neither sees the other's row when it writes — without the advisory locks the count would be lost or
     doubled — and the days end equal to the recount."""
-    day, earlier = date(2026, 3, 10), date(2026, 3, 2)
+    day, earlier = days_ago(10), days_ago(18)
     users = list(range(7000, 7000 + PAIRS))
     moved = users[1::2]  # customers already, referred; the fold moves their first day while they stop being referred
     RollupCustomerAll.objects.bulk_create([RollupCustomerAll(user_id=u, first_day=day) for u in moved])
@@ -165,8 +169,6 @@ def test_the_fold_and_a_referral_moving_one_customer_at_the_same_moment(fold_fir
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_fills_the_days_from_the_customers_and_referred_members_already_there():
     with migrated_back("bi", "0009_referred_members"):
-        RollupCustomerAll.objects.bulk_create(
-            [RollupCustomerAll(user_id=u, first_day=date(2026, 2, 1)) for u in (1, 2)]
-        )
+        RollupCustomerAll.objects.bulk_create([RollupCustomerAll(user_id=u, first_day=days_ago(30)) for u in (1, 2)])
         refer(2)
-    assert agrees() == {date(2026, 2, 1): 1}
+    assert agrees() == {days_ago(30): 1}
