@@ -339,3 +339,35 @@ class ReferredNewCustomersAll(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.customers} referred"
+
+
+class LiveJoiner(models.Model):
+    """Per live session and member: how many of the member's orders that count (``RollupOrder``) are in jielongs
+    that session launched (``RollupCampaign.live_session_id``), and whether the member watched it (their
+    ``ViewerSessions`` bit). 直播观看→接龙 counts the members of the rows with both over a board's sessions: an index
+    of those rows alone, not every live order joined to the viewers' bits.
+
+    Two writers, PostgreSQL only: the stream's fold moves ``orders`` (no trigger on the jielong orders: a join's
+    transaction stays as it is) and reads ``watched`` when it adds a row; statement triggers on
+    ``livestream_watchrecord`` move ``watched`` (migration 0012). Both first take a transaction-scoped advisory lock
+    on the member's bucket, so the later sees the earlier's rows. Rows whose orders fell to 0 stay (the index leaves
+    them out)."""
+
+    session_id = models.BigIntegerField()
+    user_id = models.BigIntegerField()
+    orders = models.IntegerField(default=0)
+    watched = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "bi_live_joiner"
+        constraints = [models.UniqueConstraint(fields=["user_id", "session_id"], name="bi_live_joiner_key")]
+        indexes = [
+            models.Index(
+                fields=["session_id", "user_id"],
+                name="bi_live_joiner_counted",
+                condition=models.Q(orders__gt=0, watched=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"member {self.user_id} session {self.session_id}: {self.orders} orders"

@@ -8,6 +8,8 @@ that count, their amounts and refunds, NPS counts, the refunds paid that day, an
 and picked up), through two fact tables, ``RollupOrder`` and ``RollupCampaign``; and for LTV, each
 customer's first day in each community (``RollupCustomer``) and anywhere (``RollupCustomerAll``) and the new
 customers of each day (``RollupNewCustomersAll``), worked out again for the customers whose orders an event moved.
+For 直播观看→接龙, per live session and member the orders that count in the session's jielongs (``LiveJoiner``,
+PostgreSQL; whether the member watched it is the watch records' triggers' part, migration 0012).
 
 Late and out-of-order events: **additive upserts keyed by the order**. An order's contribution to its day is a
 function of its fact row alone (joined, not cancelled, jielong not failed → one order, its latest total, its
@@ -23,9 +25,10 @@ board is exact even when the worker is behind.
 
 Why not every tile (they stay on the domain queries, each defined once in ``bi.metrics``):
 
-- 社群→直播观看 and 直播→接龙 count distinct people over the picked sessions (one person once over several),
-  among members of the scope's communities *now* (active memberships, not a stream fact), and the sessions'
-  target communities are not in the stream: not additive over (day, community, jielong) buckets.
+- 社群→直播观看 counts distinct people over the picked sessions (one person once over several), among members of
+  the scope's communities *now* (active memberships, not a stream fact), and the sessions' target communities are
+  not in the stream: not additive over (day, community, jielong) buckets. 直播→接龙 is distinct too; on PostgreSQL
+  its joiners come from ``LiveJoiner`` (above) and the tail, its viewers from the watch facts.
 - 平均观看时长 reads the watch records' credited seconds; the stream has them only as heartbeats, which bulk
   history (the demo's year) does not write. 峰值在线 is one column per session already (``peak_online``).
 - 社群月活率: distinct members active in a 30-day window, partly from ``Membership.last_active_at`` (not an event).
@@ -50,15 +53,17 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
 from feedback.nps import DETRACTOR_MAX, PROMOTER_MIN
 from groupbuy import clock
 from groupbuy.stream.models import Cursor, Event
 from groupbuy.stream.relay import SETTLE
+from livestream.models import WatchRecord
 
 from .models import (
+    LiveJoiner,
     ReferredMember,
     ReferredNewCustomersAll,
     RollupCampaign,
@@ -162,6 +167,9 @@ class Fold:
     was_live: dict[int, bool] = field(default_factory=dict)  # as loaded
     # (customer, community) pairs whose orders that count changed: their first day is worked out again.
     customers: set[tuple[int, int]] = field(default_factory=set)
+    # ``LiveJoiner``: each loaded order's (session, member) as loaded, and what the batch adds to each pair's orders.
+    live_before: dict[int, tuple[int, int] | None] = field(default_factory=dict)
+    live: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
 
     def is_live(self, campaign_id: int) -> bool:
         campaign = self.campaigns.get(campaign_id)
@@ -190,6 +198,13 @@ class Fold:
         key = (o.day, o.community_id or 0, o.campaign_id or 0)
         return key, o.total_fen, o.refund_fen, paid, o.user_id, o.parcel
 
+    def live_pair(self, o: RollupOrder, contribution: Contribution | None) -> tuple[int, int] | None:
+        """(session, member) when the order counts (its ``contribution``) and a live session launched its jielong."""
+        if contribution is None or o.user_id is None:
+            return None
+        campaign = self.campaigns.get(o.campaign_id or 0)
+        return None if campaign is None or campaign.live_session_id is None else (campaign.live_session_id, o.user_id)
+
 
 def _parcel_moves(name: str, order_id: int | None, state: str | None, order_ids: list | None) -> list[tuple[int, str]]:
     """The (order, where its parcel now is) a fulfilment row says: ``RollupOrder.parcel``'s values."""
@@ -213,8 +228,9 @@ def fold(rows: list[tuple]) -> Fold:
     f = Fold()
     order_ids = {r[5] for r in rows if r[5] is not None and r[1] not in (OPENED, FAILED, NPS)}
     order_ids.update(pk for r in rows if r[1] == MOVED for pk, _where in _parcel_moves(r[1], None, r[10], r[11]))
-    failed = {r[4] for r in rows if r[1] == FAILED and r[4] is not None}
-    loaded = RollupOrder.objects.filter(Q(pk__in=order_ids) | Q(campaign_id__in=failed)) if order_ids or failed else []
+    # Every order of a jielong that fails, or whose opening (its live session) comes in the batch, can move.
+    whole = {r[4] for r in rows if r[1] in (FAILED, OPENED) and r[4] is not None}
+    loaded = RollupOrder.objects.filter(Q(pk__in=order_ids) | Q(campaign_id__in=whole)) if order_ids or whole else []
     for o in loaded:
         f.orders[o.pk] = o
     campaign_ids = {r[4] for r in rows if r[4] is not None} | {o.campaign_id for o in f.orders.values()}
@@ -224,6 +240,7 @@ def fold(rows: list[tuple]) -> Fold:
         f.was_live[c.pk] = c.live_session_id is not None
     for order_id, o in f.orders.items():
         f.before[order_id] = f.contribution(o)
+        f.live_before[order_id] = f.live_pair(o, f.before[order_id])
 
     for pk, name, at, community_id, campaign_id, order_id, amount, session_id, user_id, score, state, moved in rows:
         if name in PARCEL_EVENTS:
@@ -262,6 +279,12 @@ def fold(rows: list[tuple]) -> Fold:
 
     for order_id, o in f.orders.items():
         before, after = f.before.get(order_id), f.contribution(o)
+        live_before, live_after = f.live_before.get(order_id), f.live_pair(o, after)
+        if live_before != live_after:
+            if live_before is not None:
+                f.live[live_before] -= 1
+            if live_after is not None:
+                f.live[live_after] += 1
         if before == after:
             continue
         for found, sign in ((before, -1), (after, 1)):
@@ -304,6 +327,7 @@ def _order_row(o: RollupOrder) -> tuple:
 
 
 def _write(f: Fold) -> None:
+    _write_live_joiners(f.live)  # first: its locks come before the customer triggers' (migration 0012)
     _merge(RollupOrder._meta.db_table, _ORDER_COLUMNS, ("order_id",), [_order_row(o) for o in f.orders.values()])
     _merge(
         RollupCampaign._meta.db_table,
@@ -329,6 +353,29 @@ def _write(f: Fold) -> None:
     brand_rows = [(*k, *v) for k, v in brand.items() if any(v)]
     _merge(RollupDayAll._meta.db_table, (*key, "is_live", *SUMS), key, brand_rows, add)
     _refresh_customers(f.customers)
+
+
+def _write_live_joiners(live: dict[tuple[int, int], int]) -> None:
+    """Add the batch's orders to ``LiveJoiner`` (PostgreSQL; elsewhere the tile reads the orders). A new row's
+    ``watched`` is read from the watch records after the members' buckets are locked, as the watch triggers do."""
+    moved = sorted((user_id, session_id, n) for (session_id, user_id), n in live.items() if n)
+    if not moved or connection.vendor != "postgresql":
+        return
+    users, sessions, counts = ([row[i] for row in moved] for i in range(3))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(1411, b)) FROM "
+            "(SELECT DISTINCT (u %% 1024)::int AS b FROM unnest(%s::bigint[]) AS u ORDER BY 1) AS l",
+            [users],
+        )
+        cursor.execute(
+            f"""INSERT INTO {LiveJoiner._meta.db_table} (session_id, user_id, orders, watched)
+                SELECT g.s, g.u, g.n, EXISTS (SELECT 1 FROM {WatchRecord._meta.db_table} AS w
+                                               WHERE w.session_id = g.s AND w.user_id = g.u)
+                FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS g(u, s, n)
+                ON CONFLICT (user_id, session_id) DO UPDATE SET orders = {LiveJoiner._meta.db_table}.orders + excluded.orders""",
+            [users, sessions, counts],
+        )
 
 
 def _first_days(user_ids: list[int]) -> dict[tuple[int, int], date]:
@@ -481,6 +528,7 @@ def _compact_referred_new() -> None:
 
 
 def reset() -> None:
+    LiveJoiner.objects.all().delete()
     RollupCustomer.objects.all().delete()
     RollupCustomerAll.objects.all().delete()
     RollupNewCustomersAll.objects.all().delete()
@@ -689,6 +737,33 @@ def _tail_customers(f: Fold) -> tuple[dict[tuple[int, int], date], dict[tuple[in
     return stored, now
 
 
+def live_joiners_moved_by_tail(session_ids: Iterable[int]) -> dict[int, bool]:
+    """The members whose ``LiveJoiner`` rows of ``session_ids`` the stream after the cursor moves, and whether each
+    counts with it: an order that counts in a jielong of one of those sessions, and a watch record of that session."""
+    sessions = set(session_ids)
+    deltas = {pair: n for pair, n in tail().live.items() if n and pair[0] in sessions}
+    users = {user_id for _session_id, user_id in deltas}
+    if not users:
+        return {}
+    stored = {
+        (s, u): (n, w)
+        for s, u, n, w in LiveJoiner.objects.filter(user_id__in=users, session_id__in=sessions).values_list(
+            "session_id", "user_id", "orders", "watched"
+        )
+    }
+    new = [pair for pair in deltas if pair not in stored]
+    watched = set()
+    if new:
+        records = WatchRecord.objects.filter(session_id__in={s for s, _u in new}, user_id__in={u for _s, u in new})
+        watched = set(records.values_list("session_id", "user_id"))
+    counts = dict.fromkeys(users, False)
+    for pair in stored.keys() | deltas.keys():
+        orders, has_watched = stored.get(pair, (0, pair in watched))
+        if orders + deltas.get(pair, 0) > 0 and has_watched:
+            counts[pair[1]] = True
+    return counts
+
+
 # --- the recomputation (PostgreSQL): the same figures straight from the raw stream ----------------------------
 
 _RECOMPUTE_ORDERS = """
@@ -755,6 +830,18 @@ SELECT user_id, community_id, first_day FROM firsts
 )
 
 
+RECOMPUTE_LIVE_JOINERS_SQL = (
+    _RECOMPUTE_ORDERS
+    + """
+opened AS (
+    SELECT DISTINCT ON (campaign_id) campaign_id, live_session_id FROM ev
+    WHERE name = %(opened)s AND campaign_id IS NOT NULL AND live_session_id IS NOT NULL ORDER BY campaign_id, id DESC)
+SELECT p.live_session_id, j.user_id, count(*) FROM counted AS j JOIN opened AS p USING (campaign_id)
+WHERE j.user_id IS NOT NULL GROUP BY 1, 2
+"""
+)
+
+
 def _recompute_params() -> dict:
     return {
         "names": list(RELEVANT),
@@ -764,6 +851,7 @@ def _recompute_params() -> dict:
         "refund": REFUND,
         "cancelled": CANCELLED,
         "failed": FAILED,
+        "opened": OPENED,
         "nps": NPS,
         "moved": MOVED,
         "picked_up": PICKED_UP,
@@ -791,6 +879,28 @@ def recompute_customers() -> dict[tuple[int, int], date]:
     with connection.cursor() as cursor:
         cursor.execute(RECOMPUTE_CUSTOMERS_SQL, _recompute_params())
         return {(u, c): d for u, c, d in cursor.fetchall()}
+
+
+def recompute_live_joiners() -> dict[tuple[int, int], int]:
+    """Per (live session, member), the orders that count in the session's jielongs, from the whole raw stream
+    (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(RECOMPUTE_LIVE_JOINERS_SQL, _recompute_params())
+        return {(s, u): n for s, u, n in cursor.fetchall()}
+
+
+def stored_live_joiners() -> dict[tuple[int, int], int]:
+    """``LiveJoiner``'s orders as the fold left them, rows of zero left out."""
+    rows = LiveJoiner.objects.exclude(orders=0).values_list("session_id", "user_id", "orders")
+    return {(s, u): n for s, u, n in rows}
+
+
+def live_joiners_watched_wrongly() -> list[tuple[int, int]]:
+    """The ``LiveJoiner`` rows whose ``watched`` is not whether a watch record of the pair exists: none, when the
+    fold and the watch triggers agree."""
+    records = WatchRecord.objects.filter(session_id=OuterRef("session_id"), user_id=OuterRef("user_id"))
+    rows = LiveJoiner.objects.annotate(has=Exists(records)).exclude(watched=F("has"))
+    return list(rows.values_list("session_id", "user_id"))
 
 
 def new_customers_of(firsts: dict[tuple[int, int], date]) -> dict[date, int]:
@@ -860,6 +970,8 @@ def matches_recomputation() -> bool:
         and stored_customers() == firsts
         and stored_customers_all() == _earliest(firsts)
         and stored_new_customers() == new_customers_of(firsts)
+        and stored_live_joiners() == recompute_live_joiners()
+        and not live_joiners_watched_wrongly()
     )
 
 

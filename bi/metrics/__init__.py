@@ -311,6 +311,7 @@ HEADLINE = ("community_to_viewer", "viewer_to_joiner", "gmv_gross", "average_ord
 # The tiles the stream's rollups back when ``settings.BI_ROLLUPS`` is on (``bi.rollups``); the same figures as the
 # domain queries (``bi.rollup_check``).
 ROLLUP_TILES = (
+    "viewer_to_joiner",
     "gmv_gross",
     "gmv_net",
     "average_order_value",

@@ -17,7 +17,8 @@ from community.models import Membership, User
 from jielong.models import Campaign, LedgerEntry, Order
 from livestream.models import LiveSession, WatchRecord
 
-from ..models import SESSION_BLOCK, MemberAims, ViewerSessions, WatchTotal
+from .. import rollups
+from ..models import SESSION_BLOCK, LiveJoiner, MemberAims, ViewerSessions, WatchTotal
 from ..scope import Scope
 
 # 次日中午前送达: a parcel is on time when it reached its pickup point by noon of its delivery date.
@@ -199,6 +200,7 @@ def _tables() -> dict[str, str]:
         "target": LiveSession.communities.through._meta.db_table,
         "order": Order._meta.db_table,
         "campaign": Campaign._meta.db_table,
+        "joiner": LiveJoiner._meta.db_table,
         "block": str(SESSION_BLOCK),
     }
 
@@ -248,6 +250,8 @@ def live_joiner_count(scope: Scope) -> int:
     cancelled (``order_one_active_per_member``, its predicate spelled the same), the bits by one hash join."""
     if not scope.session_ids:
         return 0
+    if rollups.enabled():
+        return _live_joiner_count_from_facts(scope)
     return read_one(
         f"""WITH p AS MATERIALIZED (
               SELECT o.user_id, c.live_session_id AS session_id
@@ -260,6 +264,27 @@ def live_joiner_count(scope: Scope) -> int:
         """.format(**_tables()),
         _params(scope),
     )[0]
+
+
+def _live_joiner_count_from_facts(scope: Scope) -> int:
+    """:func:`live_joiner_count` from the stream's facts (``bi.models.LiveJoiner``, migration 0012): the members of
+    the rows of the scope's sessions with an order that counts and a watch, read from their partial index; the members
+    the stream after the cursor moves are counted as it leaves them."""
+    moved = rollups.live_joiners_moved_by_tail(scope.session_ids)
+    stored = read_one(
+        f"""SELECT count(DISTINCT j.user_id) FROM {{joiner}} AS j
+            WHERE j.session_id = ANY(%(sessions)s) AND j.orders > 0 AND j.watched
+              AND j.user_id <> ALL(%(moved)s::bigint[]) AND {_members_in_scope(scope, "j.user_id")}""".format(
+            **_tables()
+        ),
+        {**_params(scope), "moved": list(moved)},
+    )[0]
+    counted = [user_id for user_id, counts in moved.items() if counts]
+    if counted and scope.community_ids is not None:
+        counted = set(
+            active_memberships(scope).filter(user_id__in=counted).values_list("user_id", flat=True).distinct()
+        )
+    return stored + len(counted)
 
 
 def targeted_counts(scope: Scope) -> tuple[int, int]:

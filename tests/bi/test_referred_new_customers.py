@@ -138,6 +138,18 @@ def test_a_truncate_of_either_table_empties_the_days(pinned):
         assert agrees() == {days_ago(1): 1}
 
 
+@pytest.mark.django_db
+def test_one_statement_may_move_more_customers_than_the_lock_table_holds(pinned):
+    """The triggers lock a bucket of customers (migration 0012), not each one: with a key per customer, 20,000 in one
+    statement ran out of PostgreSQL's shared lock table ("out of shared memory")."""
+    users = range(1, 20_001)
+    RollupCustomerAll.objects.bulk_create(
+        [RollupCustomerAll(user_id=u, first_day=days_ago(u % 7)) for u in users], batch_size=len(users)
+    )
+    ReferredMember.objects.bulk_create([ReferredMember(user_id=u) for u in users], batch_size=len(users))
+    assert sum(agrees().values()) == len(users)
+
+
 PAIRS = 6
 
 
