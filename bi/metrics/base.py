@@ -229,9 +229,29 @@ def _params(scope: Scope) -> dict:
 
 
 def viewer_count(scope: Scope) -> int:
-    """``viewers(scope).count()``: members with a bit set in the scope's sessions' masks."""
+    """``viewers(scope).count()``: members with a bit set in the scope's sessions' masks. Over every community, a few
+    sessions (one picked, a day's) count their watch records' members from the records' index, and a period up to
+    today each row's latest session (migration 0013), as :func:`_targeted_counts_from_latest` does."""
     if not scope.session_ids:
         return 0
+    if scope.community_ids is None:
+        if len(scope.session_ids) <= FEW_SESSIONS:
+            records = WatchRecord.objects.filter(session_id__in=scope.session_ids)
+            return records.values("user_id").distinct().count()
+        latest = _latest_shape(scope)
+        if latest is not None:
+            first, left_out = latest
+            return read_one(
+                f"""{_AIMS_MASKS}
+                SELECT coalesce(sum(n), 0)::bigint FROM (
+                  SELECT count(*) AS n FROM {{viewer}} AS v
+                  WHERE v.last_session >= %(first)s AND v.last_session <> ALL(%(left_out)s::bigint[])
+                  UNION ALL
+                  SELECT count(*) FROM {{viewer}} AS v JOIN m ON m.block = v.block
+                  WHERE v.last_session = ANY(%(left_out)s::bigint[]) AND (v.sessions & m.mask) <> m.zero) AS parts
+                """.format(**_tables()),
+                {**_params(scope), "first": first, "left_out": left_out},
+            )[0]
     params = _params(scope)
     count = "count(*)" if len(params["blocks"]) == 1 else "count(DISTINCT v.user_id)"  # one row per member and block
     return read_one(
@@ -335,12 +355,25 @@ LEFT_OUT_MAX = 16
 
 
 def _sessions_with_bits_from(first: int) -> list[int]:
-    """The sessions from id ``first`` on that can have a bit in ``MemberAims``: ended (aimed) or watched."""
+    """The sessions from id ``first`` on that can have a bit in ``MemberAims`` (ended: aimed; watched) or in
+    ``ViewerSessions`` (watched)."""
     return list(
         LiveSession.objects.filter(
             Q(ended_at__isnull=False) | Exists(WatchRecord.objects.filter(session_id=OuterRef("pk"))), pk__gte=first
         ).values_list("pk", flat=True)
     )
+
+
+def _latest_shape(scope: Scope) -> tuple[int, list[int]] | None:
+    """(the scope's first session, the sessions with bits from it on that the scope leaves out) when those are at
+    most ``LEFT_OUT_MAX`` and every session with bits from the first on is in its block; else None (a series, a
+    period that ends in the past, two blocks)."""
+    first = min(scope.session_ids)
+    with_bits = _sessions_with_bits_from(first)
+    left_out = sorted(set(with_bits) - set(scope.session_ids))
+    if not with_bits or len(left_out) > LEFT_OUT_MAX or max(with_bits) // SESSION_BLOCK != first // SESSION_BLOCK:
+        return None  # (no bits from the first on: the masks find nobody)
+    return first, left_out
 
 
 def _targeted_counts_from_latest(scope: Scope) -> tuple[int, int] | None:
@@ -349,11 +382,10 @@ def _targeted_counts_from_latest(scope: Scope) -> tuple[int, int] | None:
     a row was aimed at by one of them exactly when its latest aimed session is at least the first and not one
     left out — counted from the index — and a row whose latest is one left out is decided by its bits. None when
     the scope is not of that shape (a series, a period that ends in the past, two blocks)."""
-    first = min(scope.session_ids)
-    with_bits = _sessions_with_bits_from(first)
-    left_out = sorted(set(with_bits) - set(scope.session_ids))
-    if len(left_out) > LEFT_OUT_MAX or max(with_bits) // SESSION_BLOCK != first // SESSION_BLOCK:
+    latest = _latest_shape(scope)
+    if latest is None:
         return None
+    first, left_out = latest
     params = {**_params(scope), "first": first, "left_out": left_out}
     return read_one(
         f"""{_AIMS_MASKS}

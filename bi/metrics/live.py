@@ -63,13 +63,15 @@ def community_to_viewer_people(scope: Scope, part: str) -> list[PersonRow]:
 
 
 def viewer_to_joiner(scope: Scope) -> Figure:
-    # Viewers of one session: its watch records (thousands) are fewer than the members' rows the facts are read by
-    # (at 10 M events, 200,000 members: 41 ms against 223 ms); two or more sessions (a week: 14), the facts. Joiners:
-    # the stream's live-joiner facts when the rollups are read, else the orders joined to the viewers' facts.
+    # Viewers of one session in some communities: its watch records (thousands) are fewer than the members' rows the
+    # facts are read by (at 10 M events, 200,000 members: 41 ms against 223 ms); otherwise the facts (which count
+    # every community's few sessions from the watch records' index). Joiners: the stream's live-joiner facts when
+    # the rollups are read, else the orders joined to the viewers' facts.
     facts = use_trigger_facts()
     many = len(scope.session_ids) > 1
     joiners = live_joiner_count(scope) if facts and (many or rollups.enabled()) else live_joiners(scope).count()
-    return ratio(joiners, viewer_count(scope) if facts and many else viewers(scope).count())
+    counted = facts and (many or scope.community_ids is None)
+    return ratio(joiners, viewer_count(scope) if counted else viewers(scope).count())
 
 
 def viewer_to_joiner_people(scope: Scope, part: str) -> list[PersonRow]:

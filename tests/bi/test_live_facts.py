@@ -325,6 +325,30 @@ def test_community_to_viewer_from_the_latest_sessions_equals_the_bits_and_the_wa
     assert figures() == found
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_viewers_from_the_latest_sessions_and_the_watch_records_equal_the_masks(seed, monkeypatch):
+    """直播观看→接龙's viewers on boards of every community: from each viewer row's latest session (migration 0013) —
+    a live under way and a session left out of the board decided by their bits — and, for a few sessions, from the
+    watch records' index; the counts of the masks and of the watch-record query."""
+    _communities, sessions = _world(seed)
+    LiveSession.objects.filter(pk=sessions[5].pk).delete()  # one block of session ids
+    ended = sorted(s.pk for s in sessions[:5])
+    with connection.cursor() as cursor:  # the stored latest session is the highest bit
+        cursor.execute("SELECT block, sessions::text, last_session FROM bi_viewer_sessions")
+        for block, bits, last in cursor.fetchall():
+            assert last == (block * 1024 + bits.rindex("1") if "1" in bits else None)
+    boards = _boards(clock.localdate(), [ended, ended[1:], ended[3:], ended[:2] + ended[3:], [ended[-1]]])
+    expected = [base.viewers(scope).count() for scope in boards]
+    assert all(expected)
+    assert [base.viewer_count(scope) for scope in boards] == expected  # five or fewer sessions: the watch records
+    with monkeypatch.context() as m:
+        m.setattr(base, "FEW_SESSIONS", 0)
+        assert all(base._latest_shape(scope) is not None for scope in boards)
+        assert [base.viewer_count(scope) for scope in boards] == expected  # the latest sessions
+        m.setattr(base, "LEFT_OUT_MAX", -1)
+        assert [base.viewer_count(scope) for scope in boards] == expected  # the masks
+
+
 def _boards(today, boards) -> list[Scope]:
     return [Scope(today - timedelta(days=89), today, None, tuple(ids), False, "", {}) for ids in boards]
 
