@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import time_machine
 
 from bi import rollups
 from bi.metrics import METRICS
@@ -25,14 +24,7 @@ from tests.migrations import migrated_back
 
 from .stream_data import generate
 
-NOW = clock.now().replace(microsecond=0) - timedelta(days=3)
 settle0 = timedelta(0)
-
-
-@pytest.fixture
-def pinned():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def _event(name: str, **fields) -> Event:
@@ -75,9 +67,10 @@ def test_the_fold_keeps_the_orders_equal_to_the_recount_through_late_openings_an
     Event.objects.bulk_create([*second, _opened(105, 503), _opened(101, 502)])
     rollups.catch_up(settle=settle0)
     stored = agrees()
-    assert sum(n for (s, _u), n in stored.items() if s == 503) == RollupOrder.objects.filter(
-        campaign_id=105, is_joined=True, is_cancelled=False
-    ).count()
+    assert (
+        sum(n for (s, _u), n in stored.items() if s == 503)
+        == RollupOrder.objects.filter(campaign_id=105, is_joined=True, is_cancelled=False).count()
+    )
     assert RollupCampaign.objects.get(pk=101).live_session_id == 502
     rollups.rebuild()
     assert rollups.stored_live_joiners() == stored
