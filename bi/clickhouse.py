@@ -37,6 +37,16 @@ CREATE_SQL = (
 )
 LOAD_SQL = "INSERT INTO {table} SELECT * FROM file('{path}/day=*/events.jsonl', JSONEachRow, '{structure}')"
 
+# Each jielong's live session, as the rollup folds it: the latest opening that names one, or change (which may name
+# none). ``argMax`` of a tuple: a change to no session (NULL) still wins.
+SESSIONS_SQL = f"""
+    SELECT campaign_id, session FROM (
+      SELECT campaign_id, argMax(tuple(live_session_id), id).1 AS session FROM {{table}}
+      WHERE (name = '{rollups.OPENED}' AND live_session_id IS NOT NULL OR name = '{rollups.CHANGED}')
+        AND campaign_id IS NOT NULL
+      GROUP BY campaign_id)
+    WHERE session IS NOT NULL"""
+
 # The orders that count, as the rollup folds them: joined; not cancelled; their jielong not failed; the latest
 # amount (by stream id); their refunds; the live session that opened their jielong.
 SALES_SQL = f"""
@@ -52,10 +62,7 @@ WITH
   refunds AS (
     SELECT order_id, sum(ifNull(amount_fen, 0)) AS fen FROM {{table}}
     WHERE name = '{rollups.REFUND}' AND order_id IS NOT NULL GROUP BY order_id),
-  sessions AS (
-    SELECT campaign_id, argMax(live_session_id, id) AS session FROM {{table}}
-    WHERE name = '{rollups.OPENED}' AND campaign_id IS NOT NULL AND live_session_id IS NOT NULL
-    GROUP BY campaign_id)
+  sessions AS ({SESSIONS_SQL})
 SELECT count(), sum(ifNull(t.fen, 0)), sum(ifNull(r.fen, 0))
 FROM joined AS j
   LEFT JOIN totals AS t ON t.order_id = j.order_id
@@ -67,10 +74,7 @@ WHERE j.order_id NOT IN (SELECT order_id FROM {{table}} WHERE name = '{rollups.C
 
 NPS_SQL = f"""
 WITH
-  sessions AS (
-    SELECT campaign_id, argMax(live_session_id, id) AS session FROM {{table}}
-    WHERE name = '{rollups.OPENED}' AND campaign_id IS NOT NULL AND live_session_id IS NOT NULL
-    GROUP BY campaign_id)
+  sessions AS ({SESSIONS_SQL})
 SELECT count(), countIf(score >= {rollups.PROMOTER_MIN}), countIf(score <= {rollups.DETRACTOR_MAX})
 FROM (
   SELECT occurred_at AS at, ifNull(community_id, 0) AS community_id, ifNull(campaign_id, 0) AS campaign_id,

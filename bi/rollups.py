@@ -2,7 +2,7 @@
 cursor, rebuildable from the raw stream, read by :mod:`bi.metrics` when ``settings.BI_ROLLUPS`` is on.
 
 What is folded (``RELEVANT``): an order's join, amount changes, cancellation and refunds, a jielong's opening
-(its live session) and failure (不成团: every order cancelled with one event), NPS answers, and where an order's
+(its live session), a change to it in the builder (its live session after the change: another, or none) and failure (不成团: every order cancelled with one event), NPS answers, and where an order's
 parcel is (moved to the pickup point, 核销, undone, 超时未取). Into ``RollupDay`` (day × community × jielong: orders
 that count, their amounts and refunds, NPS counts, the refunds paid that day, and the orders' parcels at the point
 and picked up), through two fact tables, ``RollupOrder`` and ``RollupCampaign``; and for LTV, each
@@ -83,6 +83,8 @@ UPDATED = "jielong.order_updated"
 CANCELLED = "jielong.order_cancelled"
 REFUND = "jielong.refund_issued"
 OPENED = "jielong.campaign_opened"
+# An opened jielong changed in the builder: its row names its live session after the change (None: no live's now).
+CHANGED = "jielong.campaign_changed"
 FAILED = "jielong.campaign_failed"
 NPS = "feedback.nps_answered"
 # Where an order's parcel is (取货率): a batch step's move (its orders in ``properties.order_ids``; only the move to
@@ -92,7 +94,7 @@ PICKED_UP = "fulfillment.order_picked_up"
 UNDONE = "fulfillment.pickup_undone"
 UNCOLLECTED = "fulfillment.order_uncollected"
 PARCEL_EVENTS = (MOVED, PICKED_UP, UNDONE, UNCOLLECTED)
-RELEVANT = (JOINED, UPDATED, CANCELLED, REFUND, OPENED, FAILED, NPS, *PARCEL_EVENTS)
+RELEVANT = (JOINED, UPDATED, CANCELLED, REFUND, OPENED, CHANGED, FAILED, NPS, *PARCEL_EVENTS)
 AT_PICKUP = "at_pickup"  # fulfillment's Parcel.State.AT_PICKUP, as ParcelsMoved.state says it
 # RollupOrder.parcel
 AT_POINT = "at_point"
@@ -206,6 +208,13 @@ class Fold:
         return None if campaign is None or campaign.live_session_id is None else (campaign.live_session_id, o.user_id)
 
 
+def _load_campaigns(f: Fold, campaign_ids: set) -> None:
+    campaign_ids = {pk for pk in campaign_ids if pk is not None}
+    for c in RollupCampaign.objects.filter(pk__in=campaign_ids) if campaign_ids else []:
+        f.campaigns[c.pk] = c
+        f.was_live[c.pk] = c.live_session_id is not None
+
+
 def _parcel_moves(name: str, order_id: int | None, state: str | None, order_ids: list | None) -> list[tuple[int, str]]:
     """The (order, where its parcel now is) a fulfilment row says: ``RollupOrder.parcel``'s values."""
     if name == MOVED:  # a batch step: to the pickup point, or a step before it
@@ -226,18 +235,23 @@ def _rows(q: Q) -> list[tuple]:
 def fold(rows: list[tuple]) -> Fold:
     """Load the facts ``rows`` touch, apply the rows to them in memory and work out the day deltas."""
     f = Fold()
-    order_ids = {r[5] for r in rows if r[5] is not None and r[1] not in (OPENED, FAILED, NPS)}
+    order_ids = {r[5] for r in rows if r[5] is not None and r[1] not in (OPENED, CHANGED, FAILED, NPS)}
     order_ids.update(pk for r in rows if r[1] == MOVED for pk, _where in _parcel_moves(r[1], None, r[10], r[11]))
-    # Every order of a jielong that fails, or whose opening (its live session) comes in the batch, can move.
-    whole = {r[4] for r in rows if r[1] in (FAILED, OPENED) and r[4] is not None}
+    campaign_ids = {r[4] for r in rows if r[4] is not None}
+    _load_campaigns(f, campaign_ids)
+    # Every order of a jielong that fails, or whose live session the batch sets to another, can move.
+    whole = {r[4] for r in rows if r[1] == FAILED and r[4] is not None}
+    whole.update(
+        r[4]
+        for r in rows
+        if ((r[1] == OPENED and r[7] is not None) or r[1] == CHANGED)
+        and r[4] is not None
+        and (r[4] not in f.campaigns or f.campaigns[r[4]].live_session_id != r[7])
+    )
     loaded = RollupOrder.objects.filter(Q(pk__in=order_ids) | Q(campaign_id__in=whole)) if order_ids or whole else []
     for o in loaded:
         f.orders[o.pk] = o
-    campaign_ids = {r[4] for r in rows if r[4] is not None} | {o.campaign_id for o in f.orders.values()}
-    campaign_ids.discard(None)
-    for c in RollupCampaign.objects.filter(pk__in=campaign_ids) if campaign_ids else []:
-        f.campaigns[c.pk] = c
-        f.was_live[c.pk] = c.live_session_id is not None
+    _load_campaigns(f, {o.campaign_id for o in f.orders.values()} - campaign_ids)
     for order_id, o in f.orders.items():
         f.before[order_id] = f.contribution(o)
         f.live_before[order_id] = f.live_pair(o, f.before[order_id])
@@ -256,6 +270,9 @@ def fold(rows: list[tuple]) -> Fold:
             row[5] += score is not None and score <= DETRACTOR_MAX
         elif name == OPENED:
             if campaign_id is not None and session_id is not None:
+                f.campaign(campaign_id).live_session_id = session_id
+        elif name == CHANGED:
+            if campaign_id is not None:
                 f.campaign(campaign_id).live_session_id = session_id
         elif name == FAILED:
             if campaign_id is not None:
@@ -335,11 +352,13 @@ def _write(f: Fold) -> None:
         ("campaign_id",),
         [tuple(getattr(c, n) for n in _CAMPAIGN_COLUMNS) for c in f.campaigns.values()],
     )
-    # A jielong found to be a live's after its rows were written: its rows move to the live side.
+    # A jielong found to be a live's after its rows were written (or no longer one): its rows move sides.
     now_live = [c.pk for c in f.campaigns.values() if c.live_session_id is not None and not f.was_live.get(c.pk)]
-    if now_live:
-        RollupDay.objects.filter(campaign_id__in=now_live).update(is_live=True)
-        RollupDayAll.objects.filter(campaign_id__in=now_live).update(is_live=True)
+    not_live = [c.pk for c in f.campaigns.values() if c.live_session_id is None and f.was_live.get(c.pk)]
+    for moved, live in ((now_live, True), (not_live, False)):
+        if moved:
+            RollupDay.objects.filter(campaign_id__in=moved).update(is_live=live)
+            RollupDayAll.objects.filter(campaign_id__in=moved).update(is_live=live)
     deltas = [(day, c, j, f.is_live(j), *sums) for (day, c, j), sums in f.deltas.items() if any(sums)]
     brand: dict[tuple[date, int, bool], list[int]] = defaultdict(lambda: [0] * len(SUMS))
     for day, _c, j, live, *sums in deltas:
@@ -600,9 +619,11 @@ class Answers:
 
 def _campaigns_of_sessions(session_ids: Iterable[int], f: Fold) -> set[int]:
     found = set(RollupCampaign.objects.filter(live_session_id__in=list(session_ids)).values_list("pk", flat=True))
-    for c in f.campaigns.values():  # the tail's openings
+    for c in f.campaigns.values():  # the tail's openings and changes
         if c.live_session_id in session_ids:
             found.add(c.pk)
+        else:
+            found.discard(c.pk)
     return found
 
 
@@ -622,6 +643,16 @@ def _sums(scope, columns: tuple[str, ...], *, split_live: bool = False) -> list[
     groups = {"live": Q(is_live=True), "other": Q(is_live=False)} if split_live else {"all": None}
     totals = rows.aggregate(**{f"{g}_{c}": Sum(c, filter=q) for g, q in groups.items() for c in columns})
     sums = [[totals[f"{g}_{c}"] or 0 for c in columns] for g in groups]
+    # A jielong the tail makes a live's, or no longer one: its stored rows move to the other side, as the fold will.
+    flipped = [pk for pk, live in f.was_live.items() if live != f.is_live(pk)]
+    if split_live and flipped:
+        stored = rows.filter(campaign_id__in=flipped).aggregate(
+            **{f"{g}_{c}": Sum(c, filter=q) for g, q in groups.items() for c in columns}
+        )
+        for side, g in enumerate(groups):
+            for n, c in enumerate(columns):
+                sums[side][n] -= stored[f"{g}_{c}"] or 0
+                sums[1 - side][n] += stored[f"{g}_{c}"] or 0
     indexes = [SUMS.index(c) for c in columns]
     for (day, community_id, campaign_id), delta in f.deltas.items():
         if keep_campaigns is not None and campaign_id not in keep_campaigns:
@@ -835,9 +866,10 @@ RECOMPUTE_LIVE_JOINERS_SQL = (
     + """
 opened AS (
     SELECT DISTINCT ON (campaign_id) campaign_id, live_session_id FROM ev
-    WHERE name = %(opened)s AND campaign_id IS NOT NULL AND live_session_id IS NOT NULL ORDER BY campaign_id, id DESC)
+    WHERE (name = %(opened)s AND live_session_id IS NOT NULL OR name = %(changed)s) AND campaign_id IS NOT NULL
+    ORDER BY campaign_id, id DESC)
 SELECT p.live_session_id, j.user_id, count(*) FROM counted AS j JOIN opened AS p USING (campaign_id)
-WHERE j.user_id IS NOT NULL GROUP BY 1, 2
+WHERE j.user_id IS NOT NULL AND p.live_session_id IS NOT NULL GROUP BY 1, 2
 """
 )
 
@@ -852,6 +884,7 @@ def _recompute_params() -> dict:
         "cancelled": CANCELLED,
         "failed": FAILED,
         "opened": OPENED,
+        "changed": CHANGED,
         "nps": NPS,
         "moved": MOVED,
         "picked_up": PICKED_UP,

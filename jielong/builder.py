@@ -312,7 +312,14 @@ def campaign_update(*, campaign_id: int, data: CampaignInput, by: User) -> Campa
                 )
                 for key, old, new in changes
             )
-            events.publish(jielong_events.CampaignChanged(campaign_id=campaign.pk, user_id=by.pk, fields=len(changes)))
+            events.publish(
+                jielong_events.CampaignChanged(
+                    campaign_id=campaign.pk,
+                    user_id=by.pk,
+                    fields=len(changes),
+                    live_session_id=campaign.live_session_id,
+                )
+            )
             transaction.on_commit(partial(broadcast.snapshot_changed, campaign.pk))
         if forms_now:
             events.publish(jielong_events.GroupFormed(campaign_id=campaign.pk, joined=campaign.joined_count))

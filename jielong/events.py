@@ -83,6 +83,8 @@ class CampaignChanged(events.DomainEvent):
     campaign_id: int
     user_id: int
     fields: int
+    # The live session the jielong belongs to after the change (its stream row's column; the rollups follow it).
+    live_session_id: int | None = None
 
 
 @events.event("jielong.campaign_copied")

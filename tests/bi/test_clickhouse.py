@@ -33,6 +33,19 @@ def test_export_partitions_by_day_and_clickhouse_gives_postgresqls_figures(chdb,
     settings.BI_ROLLUPS = True
     with time_machine.travel(NOW, tick=False):
         first, second = generate(clock.now())
+        # The builder took a live's jielong off every live, and gave another jielong to a live.
+        at = clock.now() - timedelta(days=1)
+        second += [
+            Event(name=rollups.CHANGED, occurred_at=at, received_at=at, properties={}, campaign_id=104),
+            Event(
+                name=rollups.CHANGED,
+                occurred_at=at,
+                received_at=at,
+                properties={},
+                campaign_id=106,
+                live_session_id=501,
+            ),
+        ]
         Event.objects.bulk_create(first + second)
         rollups.catch_up(settle=timedelta(0))
         call_command("stream_export", "--out", str(tmp_path))
