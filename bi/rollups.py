@@ -2,8 +2,9 @@
 cursor, rebuildable from the raw stream, read by :mod:`bi.metrics` when ``settings.BI_ROLLUPS`` is on.
 
 What is folded (``RELEVANT``): an order's join, amount changes, cancellation and refunds, a jielong's opening
-(its live session), a change to it in the builder (its live session after the change: another, or none) and failure (不成团: every order cancelled with one event), NPS answers, and where an order's
-parcel is (moved to the pickup point, 核销, undone, 超时未取). Into ``RollupDay`` (day × community × jielong: orders
+(its live session), a change to it in the builder (its live session after the change: another, or none) and
+failure (不成团: every order cancelled with one event), NPS answers, and where an order's parcel is (moved to the
+pickup point, 核销, undone, 超时未取). Into ``RollupDay`` (day × community × jielong: orders
 that count, their amounts and refunds, NPS counts, the refunds paid that day, and the orders' parcels at the point
 and picked up), through two fact tables, ``RollupOrder`` and ``RollupCampaign``; and for LTV, each
 customer's first day in each community (``RollupCustomer``) and anywhere (``RollupCustomerAll``) and the new
