@@ -371,3 +371,24 @@ class LiveJoiner(models.Model):
 
     def __str__(self) -> str:
         return f"member {self.user_id} session {self.session_id}: {self.orders} orders"
+
+
+class MemberActivity(models.Model):
+    """Per member with an active membership: how many they have, the earliest join among them, and their latest
+    activity of every kind 社群月活率 counts (memberships' joins and visits, reservations, watch records' last
+    heartbeats, comments, orders, NPS answers, reviews). On a board of every community whose window ends after
+    everyone's latest activity (a period up to today) the tile counts rows, not a union of eight tables: active when
+    ``last_active`` falls in the window. Kept on PostgreSQL by statement triggers on those tables (migration 0014)
+    and, for the orders (no trigger on them), by the stream's fold; the orders after its cursor are read by the
+    board. Other databases get the table, empty and unused."""
+
+    user_id = models.BigIntegerField(primary_key=True)
+    memberships = models.IntegerField()
+    first_joined = models.DateTimeField(null=True)
+    last_active = models.DateTimeField(null=True)
+
+    class Meta:
+        db_table = "bi_member_activity"
+
+    def __str__(self) -> str:
+        return f"member {self.user_id}: last active {self.last_active}"

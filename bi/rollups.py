@@ -33,6 +33,8 @@ Why not every tile (they stay on the domain queries, each defined once in ``bi.m
 - 平均观看时长 reads the watch records' credited seconds; the stream has them only as heartbeats, which bulk
   history (the demo's year) does not write. 峰值在线 is one column per session already (``peak_online``).
 - 社群月活率: distinct members active in a 30-day window, partly from ``Membership.last_active_at`` (not an event).
+  On a board of every community up to today it reads ``MemberActivity`` (each member's latest activity, kept by
+  triggers on the activity tables; the fold refreshes the members of the joins it folds, ``Fold.joiners``).
 - 裂变新客占比: new customers (first-ever uncancelled order) whose membership's inviter ever watched a live. On a
   board of every community over a period the new customers come from ``RollupCustomerAll`` (the referral tree and
   the watch records stay domain rows); a few communities or a picked session count them from the orders.
@@ -173,6 +175,7 @@ class Fold:
     # ``LiveJoiner``: each loaded order's (session, member) as loaded, and what the batch adds to each pair's orders.
     live_before: dict[int, tuple[int, int] | None] = field(default_factory=dict)
     live: dict[tuple[int, int], int] = field(default_factory=lambda: defaultdict(int))
+    joiners: set[int] = field(default_factory=set)  # the members of the batch's joins (``MemberActivity``)
 
     def is_live(self, campaign_id: int) -> bool:
         campaign = self.campaigns.get(campaign_id)
@@ -286,6 +289,8 @@ def fold(rows: list[tuple]) -> Fold:
             if name == JOINED:
                 o.is_joined, o.community_id, o.day = True, community_id, local_day(at)
                 o.user_id = user_id
+                if user_id is not None:
+                    f.joiners.add(user_id)
             elif name == CANCELLED:
                 o.is_cancelled = True
             elif name == REFUND:
@@ -345,7 +350,9 @@ def _order_row(o: RollupOrder) -> tuple:
 
 
 def _write(f: Fold) -> None:
-    _write_live_joiners(f.live)  # first: its locks come before the customer triggers' (migration 0012)
+    # First, in this order: their locks come before the customer triggers' (migrations 0012, 0014).
+    _write_live_joiners(f.live)
+    _refresh_member_activity(f.joiners)
     _merge(RollupOrder._meta.db_table, _ORDER_COLUMNS, ("order_id",), [_order_row(o) for o in f.orders.values()])
     _merge(
         RollupCampaign._meta.db_table,
@@ -396,6 +403,45 @@ def _write_live_joiners(live: dict[tuple[int, int], int]) -> None:
                 ON CONFLICT (user_id, session_id) DO UPDATE SET orders = {LiveJoiner._meta.db_table}.orders + excluded.orders""",
             [users, sessions, counts],
         )
+
+
+def _refresh_member_activity(users: set[int]) -> None:
+    """Recompute ``MemberActivity`` for the members of the batch's joins (PostgreSQL): an order has no trigger."""
+    if users and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT bi_member_activity_refresh(%s::bigint[])", [sorted(users)])
+
+
+def refill_member_activity() -> bool:
+    """``MemberActivity`` computed again for every member (PostgreSQL; ``manage.py rollups_rebuild``)."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT bi_member_activity_refill()")
+    return True
+
+
+def member_activity_differences() -> list[int]:
+    """The members whose ``MemberActivity`` row is not what their domain rows say now — their active memberships,
+    earliest join, and the local day of their latest activity (a heartbeat later that day does not write): none,
+    when the triggers and the fold kept it (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """WITH now AS (SELECT * FROM bi_member_activity_compute(ARRAY(
+                   SELECT user_id FROM community_membership WHERE status = 'active'
+                   UNION SELECT user_id FROM bi_member_activity)))
+               SELECT coalesce(n.user_id, a.user_id) FROM now AS n FULL JOIN bi_member_activity AS a USING (user_id)
+               WHERE (n.memberships, n.first_joined, (n.last_active AT TIME ZONE bi_parcel_zone())::date)
+                     IS DISTINCT FROM (a.memberships, a.first_joined, (a.last_active AT TIME ZONE bi_parcel_zone())::date)
+               ORDER BY 1"""
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def joiners_after_cursor() -> set[int]:
+    """The members of the orders the stream after the cursor touches: ``MemberActivity`` may not have their orders
+    yet."""
+    return {o.user_id for o in tail().orders.values() if o.user_id is not None}
 
 
 def _first_days(user_ids: list[int]) -> dict[tuple[int, int], date]:

@@ -28,6 +28,8 @@ class Command(BaseCommand):
         refilled = parcel_days.rebuild()
         if refilled:
             self.stdout.write("parcel facts refilled from the parcels")
+        if rollups.refill_member_activity():
+            self.stdout.write("member activity refilled from the members' rows")
         if not check:
             return
         if connection.vendor == "postgresql":
@@ -40,6 +42,9 @@ class Command(BaseCommand):
             if not parcel_days.matches_recomputation():
                 raise CommandError("the parcel facts differ from the parcels")
             self.stdout.write("parcel facts equal the parcels")
+            if rollups.member_activity_differences():
+                raise CommandError("the member activity differs from the members' rows")
+            self.stdout.write("member activity equals the members' rows")
         boards = rollup_check.boards()
         found = rollup_check.differences(boards)
         for difference in found:
