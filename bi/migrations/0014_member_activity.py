@@ -130,6 +130,9 @@ WATCH_BODIES = {
 }
 
 
+APPEND_ONLY = ("livestream_reservation", "livestream_comment", "feedback_review")
+
+
 def _functions(table: str, at: str, others: str) -> str:
     watched = f"user_id, {at}" + (f", {others}" if others else "")
     changed = (
@@ -144,6 +147,8 @@ def _functions(table: str, at: str, others: str) -> str:
     }
     if table == "livestream_watchrecord":
         bodies = WATCH_BODIES
+    elif table in APPEND_ONLY:  # a new row only moves its member's latest forward (a live's chat: no recompute)
+        bodies["insert"] = _bump(f"SELECT user_id, {at} FROM added")
     return "".join(
         f"""
 CREATE OR REPLACE FUNCTION bi_member_activity_{table}_{op}() RETURNS trigger LANGUAGE plpgsql AS $$

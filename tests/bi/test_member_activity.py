@@ -114,22 +114,28 @@ PAIRS = 6
 
 @pytest.mark.django_db(transaction=True)
 def test_two_activities_of_one_member_at_the_same_moment_both_land():
-    """Each member comments (five minutes ago) and reserves (now) at the same moment in two transactions, each held
-    a moment before its commit: each recomputes the member without the other's row — without the advisory lock a
-    comment committed last would leave the older latest activity — and every row ends as the members' rows say."""
+    """Each member comments (now: their latest, moved forward without a recompute) and answers an NPS survey (two
+    days ago: a recompute of the member) at the same moment in two transactions, each held a moment before its
+    commit. The recompute cannot see the comment — without the advisory lock it would write the older day over it —
+    and every row ends as the members' rows say."""
     session = f.live_session()
     home = f.community()
+    campaign = f.campaign(communities=[home])
     users = [f.member() for _ in range(PAIRS)]
     for user in users:
         f.membership(user=user, community=home, joined_at=clock.now() - timedelta(days=60))
+        NpsSurvey.objects.create(
+            brand=campaign.brand, campaign=campaign, user=user, community=home, created_at=clock.now()
+        )
+    answered = clock.now() - timedelta(days=2)
     writes = []
-    for n, user in enumerate(users):
-        earlier = clock.now() - timedelta(minutes=5)
-        comment = lambda u=user, at=earlier: Comment.objects.create(session=session, user=u, text="好", created_at=at)  # noqa: E731
-        reserve = lambda u=user: Reservation.objects.create(session=session, user=u)  # noqa: E731
-        writes += [(comment, 0.1 if n % 2 else 0), (reserve, 0 if n % 2 else 0.1)]
+    for user in users:
+        comment = lambda u=user: Comment.objects.create(session=session, user=u, text="好")  # noqa: E731
+        answer = lambda u=user: NpsSurvey.objects.filter(user=u).update(answered_at=answered, score=9)  # noqa: E731
+        writes += [(comment, 0), (answer, 0.1)]
     held_writes(writes)
     assert rollups.member_activity_differences() == []
+    assert all(a.last_active > answered for a in MemberActivity.objects.all())
 
 
 @pytest.mark.django_db(transaction=True)
