@@ -349,10 +349,11 @@ def _order_row(o: RollupOrder) -> tuple:
     return tuple(json.dumps(o.refunds or {}) if c == "refunds" else getattr(o, c) for c in _ORDER_COLUMNS)
 
 
-def _write(f: Fold) -> None:
+def _write(f: Fold, *, members: bool = True) -> None:
     # First, in this order: their locks come before the customer triggers' (migrations 0012, 0014).
     _write_live_joiners(f.live)
-    _refresh_member_activity(f.joiners)
+    if members:
+        _refresh_member_activity(f.joiners)
     _merge(RollupOrder._meta.db_table, _ORDER_COLUMNS, ("order_id",), [_order_row(o) for o in f.orders.values()])
     _merge(
         RollupCampaign._meta.db_table,
@@ -559,10 +560,16 @@ def _merge(
 
 
 def catch_up(
-    *, now: datetime | None = None, settle: timedelta = SETTLE, span: int = SPAN, max_batches: int | None = 200
+    *,
+    now: datetime | None = None,
+    settle: timedelta = SETTLE,
+    span: int = SPAN,
+    max_batches: int | None = 200,
+    members: bool = True,
 ) -> int:
     """Fold the stream after the cursor, ``span`` rows per transaction; returns how many stream rows it passed.
-    Safe to run concurrently (the cursor row is locked) and again (it resumes after the last commit)."""
+    Safe to run concurrently (the cursor row is locked) and again (it resumes after the last commit). ``members``:
+    recompute the activity of each batch's joiners (``MemberActivity``; the rebuild refills it once instead)."""
     until = (now or clock.now()) - settle
     Cursor.objects.get_or_create(name=CURSOR)
     passed = batches = 0
@@ -577,7 +584,7 @@ def catch_up(
                 count, last = c.fetchone()
             if not count:
                 break
-            _write(fold(_rows(Q(pk__gt=cursor.position, pk__lte=last))))
+            _write(fold(_rows(Q(pk__gt=cursor.position, pk__lte=last))), members=members)
             Cursor.objects.filter(name=CURSOR).update(position=last, updated_at=clock.now())
         passed += count
         if count < span:
@@ -611,7 +618,10 @@ def rebuild() -> int:
         Cursor.objects.select_for_update().get(name=CURSOR)
         reset()
         Cursor.objects.filter(name=CURSOR).update(position=0, updated_at=clock.now())
-    return catch_up(settle=timedelta(0), max_batches=None)
+    # Every member's activity once at the end, not each batch's joiners again (a customer's orders span batches).
+    passed = catch_up(settle=timedelta(0), max_batches=None, members=False)
+    refill_member_activity()
+    return passed
 
 
 def position() -> int:
