@@ -120,9 +120,8 @@ def _monthly_active_from_facts(scope: Scope) -> tuple[int, int] | None:
     latest need only be on the right day. The members of the orders after the stream's cursor (not in the facts
     yet) are counted from their rows."""
     start, end = _active_window(scope)
-    zone = ZoneInfo(
-        settings.TIME_ZONE
-    )  # the facts' local days (migration 0014: a later heartbeat that day is not kept)
+    # The facts keep local days (migration 0014: a later heartbeat the same day is not written).
+    zone = ZoneInfo(settings.TIME_ZONE)
     if end <= clock.now() or any(at.astimezone(zone).time() != time.min for at in (start, end)):
         return None
     moved = sorted(rollups.joiners_after_cursor())
