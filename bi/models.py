@@ -246,6 +246,25 @@ class WatchTotal(models.Model):
         return f"session {self.session_id} shard {self.shard}"
 
 
+class SessionAims(models.Model):
+    """Per live session (in ``WATCH_SHARDS`` rows by ``user_id % 8``): the ``MemberAims`` rows with its aimed bit
+    (``aimed``) and with its aimed and watched bits (``watched``) — a board of one picked session over every
+    community reads 社群→直播观看 here instead of testing a bit of every member's row. Moved by
+    ``bi_member_aims_refresh`` by the bits it changes, in the same statement (migration 0015)."""
+
+    session_id = models.BigIntegerField()
+    shard = models.SmallIntegerField()
+    aimed = models.BigIntegerField(default=0)
+    watched = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "bi_session_aims"
+        constraints = [models.UniqueConstraint(fields=["session_id", "shard"], name="bi_session_aims_key")]
+
+    def __str__(self) -> str:
+        return f"session {self.session_id} shard {self.shard}"
+
+
 # --- parcel facts: kept by triggers on fulfillment_parcel (migration 0008, PostgreSQL) -------------------------
 
 

@@ -439,6 +439,28 @@ def member_activity_differences() -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def session_aims_differences() -> list[int]:
+    """The sessions whose ``SessionAims`` counts are not the member-aims rows with their bits (aimed; aimed and
+    watched): none, when ``bi_member_aims_refresh`` moved them with the bits (PostgreSQL)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """WITH bits AS (
+                   SELECT s.id AS session_id,
+                          count(*) FILTER (WHERE get_bit(a.aimed, (s.id % 1024)::int) = 1) AS aimed,
+                          count(*) FILTER (WHERE get_bit(a.aimed, (s.id % 1024)::int)
+                                                 & get_bit(a.watched, (s.id % 1024)::int) = 1) AS watched
+                   FROM livestream_livesession AS s JOIN bi_member_aims AS a ON a.block = s.id / 1024
+                   GROUP BY 1),
+               stored AS (SELECT session_id, sum(aimed) AS aimed, sum(watched) AS watched
+                          FROM bi_session_aims GROUP BY 1)
+               SELECT coalesce(b.session_id, c.session_id) FROM bits AS b FULL JOIN stored AS c USING (session_id)
+               WHERE (coalesce(b.aimed, 0), coalesce(b.watched, 0))
+                     IS DISTINCT FROM (coalesce(c.aimed, 0), coalesce(c.watched, 0))
+               ORDER BY 1"""
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def joiners_after_cursor() -> set[int]:
     """The members of the orders the stream after the cursor touches: ``MemberActivity`` may not have their orders
     yet."""

@@ -18,7 +18,7 @@ from jielong.models import Campaign, LedgerEntry, Order
 from livestream.models import LiveSession, WatchRecord
 
 from .. import rollups
-from ..models import SESSION_BLOCK, LiveJoiner, MemberAims, ViewerSessions, WatchTotal
+from ..models import SESSION_BLOCK, LiveJoiner, MemberAims, SessionAims, ViewerSessions, WatchTotal
 from ..scope import Scope
 
 # 次日中午前送达: a parcel is on time when it reached its pickup point by noon of its delivery date.
@@ -194,6 +194,7 @@ def _tables() -> dict[str, str]:
     return {
         "viewer": ViewerSessions._meta.db_table,
         "aims": MemberAims._meta.db_table,
+        "session_aims": SessionAims._meta.db_table,
         "total": WatchTotal._meta.db_table,
         "membership": Membership._meta.db_table,
         "session": LiveSession._meta.db_table,
@@ -406,8 +407,14 @@ def _targeted_counts_from_latest(scope: Scope) -> tuple[int, int] | None:
 def _targeted_counts_all(scope: Scope) -> tuple[int, int]:
     """:func:`targeted_counts` over every community, from ``bi.models.MemberAims``: a member was aimed at by
     one of the sessions (their aimed bits meet the mask) and watched one aimed at them (their watched bits)."""
+    if len(scope.session_ids) == 1:  # one picked: its counts (migration 0015)
+        return read_one(
+            "SELECT coalesce(sum(watched), 0)::bigint, coalesce(sum(aimed), 0)::bigint FROM {session_aims} "
+            "WHERE session_id = %(session)s".format(**_tables()),
+            {"session": next(iter(scope.session_ids))},
+        )
     blocks = {pk // SESSION_BLOCK for pk in scope.session_ids}
-    if len(blocks) == 1 and len(scope.session_ids) <= FEW_SESSIONS:  # one picked, a day's: a bit test per session
+    if len(blocks) == 1 and len(scope.session_ids) <= FEW_SESSIONS:  # a day's: a bit test per session
         bits = [pk % SESSION_BLOCK for pk in scope.session_ids]
 
         def any_of(column: str) -> str:

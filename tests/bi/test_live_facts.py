@@ -22,6 +22,8 @@ from groupbuy import clock
 from jielong.models import Campaign, Order
 from livestream.models import LiveSession, WatchRecord
 from tests import factories as f
+from tests.concurrency import held_writes
+from tests.migrations import migrated_back
 
 pytestmark = [
     pytest.mark.django_db,
@@ -148,6 +150,31 @@ def _aims_recomputed() -> dict:
     return {k: ("".join(a), "".join(w)) for k, (a, w) in rows.items()}
 
 
+def _session_counts() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT session_id, sum(aimed), sum(watched) FROM bi_session_aims GROUP BY 1")
+        return {s: (a, w) for s, a, w in cursor.fetchall() if (a, w) != (0, 0)}
+
+
+def _counts_of(aims: dict) -> dict:
+    """Per session, the rows with its aimed bit, and with its aimed and watched bits."""
+    counts: dict[int, list[int]] = {}
+    for (_user, block), (aimed, watched) in aims.items():
+        for bit, (a, w) in enumerate(zip(aimed, watched, strict=True)):
+            if a == "1":
+                count = counts.setdefault(block * 1024 + bit, [0, 0])
+                count[0] += 1
+                count[1] += w == "1"
+    return {s: tuple(c) for s, c in counts.items()}
+
+
+def _assert_aims() -> None:
+    """The member aims are their recomputation from the models, and the sessions' counts are those bits'."""
+    recomputed = _aims_recomputed()
+    assert _aims() == recomputed
+    assert _session_counts() == _counts_of(recomputed)
+
+
 def test_member_aims_follow_memberships_targets_ends_and_watch_records():
     now = clock.now()
     a, b = f.community(name="A"), f.community(name="B")
@@ -161,32 +188,86 @@ def test_member_aims_follow_memberships_targets_ends_and_watch_records():
     _record(s1, x)
     _record(s1, y)
     _record(s1, z)  # watched, but S1 was not aimed at B
-    assert _aims() == _aims_recomputed()
+    _assert_aims()
     assert _aims()[(x.pk, s1.pk // 1024)][0][s1.pk % 1024] == "1"
+    assert _session_counts() == {s1.pk: (1, 1)}  # x; y joined after it ended; z's B was not aimed at
 
     s2.communities.set([a, b])  # aimed at both afterwards
     _record(s2, z)
-    assert _aims() == _aims_recomputed()
+    _assert_aims()
     s1.communities.add(b)  # z's watch of S1 now counts
-    assert _aims() == _aims_recomputed()
+    _assert_aims()
     s1.communities.remove(a)
-    assert _aims() == _aims_recomputed()
+    _assert_aims()
     LiveSession.objects.filter(pk=s2.pk).update(ended_at=now + timedelta(hours=1))  # y joined before it ended
-    assert _aims() == _aims_recomputed()
+    _assert_aims()
     session = LiveSession.objects.get(pk=s2.pk)
     session.ended_at = None  # save() writes every column
     session.save()
-    assert _aims() == _aims_recomputed()
+    _assert_aims()
     Membership.objects.filter(user=x).update(status=Membership.Status.LEFT)
     Membership.objects.filter(user=z).update(community=a)
     Membership.objects.filter(user=y).update(joined_at=now - timedelta(days=30), last_active_at=now)
-    assert _aims() == _aims_recomputed()
+    _assert_aims()
     WatchRecord.objects.filter(user=z).delete()
     Membership.objects.filter(user=y).delete()
-    assert _aims() == _aims_recomputed()
+    _assert_aims()
     x.delete()
     s1.delete()
-    assert _aims() == _aims_recomputed()
+    _assert_aims()
+    LiveSession.objects.filter(pk=s2.pk).update(ended_at=now - timedelta(days=1))
+    _record(s2, z)
+    assert _session_counts() == {s2.pk: (1, 1)}
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's transaction: its deferred checks first
+        cursor.execute("TRUNCATE livestream_watchrecord")
+    assert _session_counts() == {s2.pk: (1, 0)}
+    _assert_aims()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_changes_of_one_members_aims_at_the_same_moment_both_count():
+    """Each member's first watch of a live, and the live aimed at one more community of theirs (which recomputes
+    the member's pair of it), land at the same moment in two transactions, each held a moment before its commit.
+    The second waits for the first on the member's row — the key check of its insert, and the row lock migration
+    0015 takes to close the moment between that check and its update — and recomputes after the first commits:
+    the bits are the models' and both sessions' counts the bits'. (Removing the lock alone does not fail this test:
+    the key check serializes this order; the lock is for a write that lands inside the refresh.)"""
+    now = clock.now()
+    home = f.community()
+    early, late = f.live_session(title="early"), f.live_session(title="late")
+    LiveSession.objects.filter(pk__in=[early.pk, late.pk]).update(ended_at=now - timedelta(hours=1))
+    early.communities.set([home])
+    late.communities.set([home])
+    users = [f.member() for _ in range(6)]
+    writes = []
+    for user in users:
+        f.membership(user=user, community=home, joined_at=now - timedelta(days=60))
+        other = f.community()
+        f.membership(user=user, community=other, joined_at=now - timedelta(days=60))
+        _record(late, user)
+        watch = lambda u=user: _record(early, u)  # noqa: E731
+        aimed = lambda c=other: early.communities.add(c)  # noqa: E731
+        writes += [(watch, 0), (aimed, 0.1)]
+    held_writes(writes)
+    _assert_aims()
+    assert _session_counts() == {early.pk: (6, 6), late.pk: (6, 6)}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_fills_the_sessions_counts_from_the_bits():
+    now = clock.now()
+    home = f.community()
+    session = f.live_session()
+    LiveSession.objects.filter(pk=session.pk).update(ended_at=now - timedelta(hours=1))
+    users = [f.member() for _ in range(3)]
+    with migrated_back("bi", "0014_member_activity"):
+        session.communities.set([home])
+        for user in users:
+            f.membership(user=user, community=home, joined_at=now - timedelta(days=5))
+        _record(session, users[0])
+    _assert_aims()
+    assert _session_counts() == {session.pk: (3, 1)}
 
 
 # --- the tiles: the fast paths against the watch-record querysets -------------------------------------------

@@ -45,6 +45,9 @@ class Command(BaseCommand):
             if rollups.member_activity_differences():
                 raise CommandError("the member activity differs from the members' rows")
             self.stdout.write("member activity equals the members' rows")
+            if rollups.session_aims_differences():
+                raise CommandError("the sessions' aimed and watched counts differ from the member aims")
+            self.stdout.write("sessions' aimed and watched counts equal the member aims")
         boards = rollup_check.boards()
         found = rollup_check.differences(boards)
         for difference in found:
