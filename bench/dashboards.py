@@ -104,7 +104,7 @@ FROM (
     FROM (
       SELECT i, (i %% 100)::int AS k, 1 + abs(hashint8extended(i, %(seed)s + 3)) %% %(persons)s AS u,
              abs(hashint8extended(i, %(seed)s + 1)) AS h2
-      FROM generate_series(%(lo)s, %(hi)s) AS i
+      FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS i
     ) AS raw
   ) AS typed
 ) AS rows
@@ -615,8 +615,7 @@ def main() -> None:
         # The stream was folded before its orders were rows: the fold's refresh of the joiners' activity found no
         # members then. What `rollups_rebuild` does after a bulk load.
         started = time.monotonic()
-        with psycopg.connect(url) as conn:
-            conn.execute("SELECT bi_member_activity_refill()")
+        rollups.refill_member_activity()
         print(f"member activity refilled in {time.monotonic() - started:.0f} s", flush=True)
 
     # Vacuumed and analysed, as autovacuum leaves a loaded table: the visibility map lets the plans read

@@ -720,18 +720,19 @@ def _sums(scope, columns: tuple[str, ...], *, split_live: bool = False) -> list[
     if scope.community_ids is not None:
         rows = rows.filter(community_id__in=scope.community_ids)
     groups = {"live": Q(is_live=True), "other": Q(is_live=False)} if split_live else {"all": None}
-    totals = rows.aggregate(**{f"{g}_{c}": Sum(c, filter=q) for g, q in groups.items() for c in columns})
-    sums = [[totals[f"{g}_{c}"] or 0 for c in columns] for g in groups]
+
+    def per_group(queryset) -> list[list[int]]:
+        totals = queryset.aggregate(**{f"{g}_{c}": Sum(c, filter=q) for g, q in groups.items() for c in columns})
+        return [[totals[f"{g}_{c}"] or 0 for c in columns] for g in groups]
+
+    sums = per_group(rows)
     # A jielong the tail makes a live's, or no longer one: its stored rows move to the other side, as the fold will.
     flipped = [pk for pk, live in f.was_live.items() if live != f.is_live(pk)]
     if split_live and flipped:
-        stored = rows.filter(campaign_id__in=flipped).aggregate(
-            **{f"{g}_{c}": Sum(c, filter=q) for g, q in groups.items() for c in columns}
-        )
-        for side, g in enumerate(groups):
-            for n, c in enumerate(columns):
-                sums[side][n] -= stored[f"{g}_{c}"] or 0
-                sums[1 - side][n] += stored[f"{g}_{c}"] or 0
+        for side, stored in enumerate(per_group(rows.filter(campaign_id__in=flipped))):
+            for n, value in enumerate(stored):
+                sums[side][n] -= value
+                sums[1 - side][n] += value
     indexes = [SUMS.index(c) for c in columns]
     for (day, community_id, campaign_id), delta in f.deltas.items():
         if keep_campaigns is not None and campaign_id not in keep_campaigns:

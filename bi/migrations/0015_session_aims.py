@@ -86,7 +86,8 @@ GROUP BY 1, 2 HAVING count(*) FILTER (WHERE get_bit(a.aimed, (s.id % 1024)::int)
 ORDER BY 1, 2;
 """
 
-PG_UP = REFRESH + TRUNCATES + FILL
+# 0004's per-block compute has no caller now (the refresh reads the pairs); going back makes it again.
+PG_UP = REFRESH + "\nDROP FUNCTION IF EXISTS bi_member_aims_compute(bigint[], bigint[]);\n" + TRUNCATES + FILL
 PG_DOWN = (
     _watch.AIMS_REFRESH
     + _watch._function(
