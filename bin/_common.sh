@@ -73,7 +73,8 @@ Install Node.js with npm, e.g. on Debian/Ubuntu: sudo apt-get install nodejs npm
 then run this command again."
 }
 
-VENDOR_FILES=(static/vendor/htmx.min.js static/vendor/echarts.min.js static/vendor/hls.min.js)
+VENDOR_FILES=(static/vendor/htmx.min.js static/vendor/echarts.min.js static/vendor/hls.min.js
+    static/vendor/zxing-wasm-reader.js static/vendor/zxing_reader.wasm)
 
 # node_modules from package-lock.json, then static/vendor/ from node_modules (both git-ignored).
 ensure_static() {

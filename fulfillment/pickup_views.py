@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from community.models import PickupPoint
 from groupbuy import clock
 from groupbuy.access import member_required
+from groupbuy.csp import allow_webassembly
 from jielong import selectors as jielong_selectors
 
 from . import access, pickup, pickup_day, pickup_panel
@@ -89,7 +90,8 @@ def point(request: HttpRequest, point_id: int) -> HttpResponse:
     extra = {}
     if request.GET.get("code"):  # the code form without scripts
         extra = _card_context(request, the_point, code=request.GET["code"])
-    return render(request, "member/fulfillment/point.html", _point_context(request, the_point, day, **extra))
+    response = render(request, "member/fulfillment/point.html", _point_context(request, the_point, day, **extra))
+    return allow_webassembly(response)  # the QR reader (static/js/pickup_scan.js)
 
 
 def _card_context(request: HttpRequest, point: PickupPoint, *, code: str) -> dict:

@@ -45,3 +45,12 @@ def allow_media_from(response: HttpResponse, *urls: str) -> HttpResponse:
             update[directive] = [*update.get(directive, []), *origins]
         response._csp_update = update
     return response
+
+
+def allow_webassembly(response: HttpResponse) -> HttpResponse:
+    """Let this response's page compile WebAssembly from its own scripts (the pickup counter's QR reader).
+    'wasm-unsafe-eval' allows WebAssembly compilation only, not eval(); the .wasm itself comes from 'self'."""
+    update = dict(getattr(response, "_csp_update", None) or {})
+    update["script-src"] = [*update.get("script-src", []), "'wasm-unsafe-eval'"]
+    response._csp_update = update
+    return response

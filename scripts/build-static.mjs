@@ -11,8 +11,10 @@ const files = [
   ["htmx.org/dist/htmx.min.js", "htmx.min.js"],
   ["echarts/dist/echarts.min.js", "echarts.min.js"],
   ["hls.js/dist/hls.min.js", "hls.min.js"],
-  // QR decoding for the pickup counter's camera (核销); the UMD build bundles @zxing/library.
-  ["@zxing/browser/umd/zxing-browser.min.js", "zxing-browser.min.js"],
+  // QR decoding for the pickup counter (核销): ZXing C++ compiled to WebAssembly, its reader only. The script
+  // (the global ZXingWASM) is told where the .wasm is (static/js/pickup_scan.js), never a CDN.
+  ["zxing-wasm/dist/iife/reader/index.js", "zxing-wasm-reader.js"],
+  ["zxing-wasm/dist/reader/zxing_reader.wasm", "zxing_reader.wasm"],
 ];
 
 function copy(from, name) {
@@ -30,7 +32,7 @@ for (const [source, name] of files) {
   copy(from, name);
   // A file that names its source map needs it beside it: collectstatic's manifest storage
   // (production) refuses a reference it cannot resolve.
-  const map = readFileSync(from, "utf8").match(/[#@] sourceMappingURL=([\w.-]+\.map)\s*$/m);
+  const map = name.endsWith(".js") && readFileSync(from, "utf8").match(/[#@] sourceMappingURL=([\w.-]+\.map)\s*$/m);
   if (map) {
     const mapFrom = join(dirname(from), map[1]);
     if (!existsSync(mapFrom)) {

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VENDOR = ["htmx.min.js", "echarts.min.js", "hls.min.js"]
+VENDOR = ["htmx.min.js", "echarts.min.js", "hls.min.js", "zxing-wasm-reader.js", "zxing_reader.wasm"]
 
 
 def test_vendor_files_come_from_the_npm_build():

@@ -39,6 +39,11 @@ def counter():
     return day, handout, leader
 
 
+def policy_directive(response, name: str) -> list[str]:
+    parts = (part.split() for part in response["Content-Security-Policy"].split("; "))
+    return next(part[1:] for part in parts if part[0] == name)
+
+
 def point_url(handout, name="fulfillment:pickup-point"):
     return reverse(name, args=[handout.pickup_point_id])
 
@@ -76,12 +81,25 @@ def test_a_stranger_cannot_open_a_points_counter(client, counter):
     assert handout.verified_at is None
 
 
+def test_only_the_counter_may_compile_its_webassembly_qr_reader(client, counter):
+    day, handout, leader = counter
+    client.force_login(leader)
+
+    page = client.get(point_url(handout), {"date": day.delivery_date.isoformat()})
+    home = client.get(reverse("community:member-home"))
+
+    script_src = policy_directive(page, "script-src")
+    assert script_src == ["'self'", "'wasm-unsafe-eval'"]  # WebAssembly only: no eval(), no inline script
+    assert policy_directive(home, "script-src") == ["'self'"]
+    assert 'data-wasm-url="/static/vendor/zxing_reader.wasm"' in page.content.decode()
+
+
 def test_lookup_then_verify_then_undo_through_the_counter(client, counter):
     day, handout, leader = counter
     client.force_login(leader)
 
     page = client.get(point_url(handout), {"date": day.delivery_date.isoformat()}).content.decode()
-    assert 'id="scan-start"' in page and "zxing-browser.min.js" in page
+    assert 'id="scan-start"' in page and "zxing-wasm-reader.js" in page
     assert handout.user.display_name in page  # in the outstanding list
 
     card = client.get(point_url(handout, "fulfillment:pickup-lookup"), {"code": handout.code}, **HTMX)

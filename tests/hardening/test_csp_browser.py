@@ -1,6 +1,6 @@
 """Under the Content-Security-Policy, a representative page of every shell runs with no violation and no console
 error: member home, a jielong, the live room, the host panel, the ops dashboard, the BI board (ECharts), the
-pickup scanner with its camera on (zxing), the driver's route, the supplier's page and the supplier links, and the
+pickup scanner with its camera on (zxing-wasm), the driver's route, the supplier's page and the supplier links, and the
 Django admin (its change forms' widgets). Served by uvicorn as in production (WebSockets too).
 
 Screenshots of each page go to /tmp/shots/hardening/.
@@ -103,7 +103,8 @@ def _pages() -> list[tuple[str, User | None, str, dict]]:
             "pickup-scanner",
             leader,
             reverse("fulfillment:pickup-point", args=[point.pk]),
-            {**phone, "click": "#scan-start", "wait": "#scan-camera:not([hidden])"},
+            # The QR reader is WebAssembly: compiled under this page's policy, reading the camera's frames.
+            {**phone, "click": "#scan-start", "wait": "#pickup-scan[data-reader='ready'][data-camera='on']"},
         ),
         ("driver-route", None, reverse("fulfillment:driver", args=[driver]), phone),
         ("supplier-page", None, reverse("fulfillment:supplier-page", args=[supplier_token]), phone),
