@@ -238,7 +238,7 @@ def test_the_counter_reads_from_a_picture_the_codes_its_first_reader_missed(live
 
             leader = phone_page(browser, leader_cookies)
             leader.goto(f"{live_server.url}/m/pickup/points/{point.pk}/")
-            expect(leader.locator("#pickup-scan")).to_have_attribute("data-reader", "ready")
+            expect(leader.locator("#pickup-scan")).to_have_attribute("data-reader", "ready", timeout=30_000)
             unread = []
             for code, picture in pictures.items():
                 leader.locator("#scan-photo").set_input_files(str(picture))
