@@ -147,7 +147,9 @@ class Order(models.Model):
         PAID = "paid", _("Paid")
         REFUNDED = "refunded", _("Refunded")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="orders")
+    # No index of its own: order_unique_seq (campaign, seq) leads with it and serves every campaign lookup; one
+    # index fewer for each join to write.
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="orders", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jielong_orders")
     community = models.ForeignKey(Community, on_delete=models.PROTECT, related_name="jielong_orders")
     pickup_point = models.ForeignKey(
