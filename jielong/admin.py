@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from .models import (
     Campaign,
@@ -21,6 +22,7 @@ class CampaignItemInline(admin.TabularInline):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # Django 6's default for a bare link
     list_display = ("title", "status", "joined_count", "group_threshold", "perk_taken", "perk_limit", "closes_at")
     list_filter = ("status", "brand")
     search_fields = ("title",)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from .models import (
     BannedWord,
@@ -22,6 +23,8 @@ class LiveSeriesAdmin(admin.ModelAdmin):
 
 @admin.register(LiveSession)
 class LiveSessionAdmin(admin.ModelAdmin):
+    # A link typed without a scheme is https (Django 6's default; 5.2 warns until told).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("title", "series", "status", "scheduled_start", "started_at", "ended_at")
     list_filter = ("status", "series")
     search_fields = ("title",)
@@ -54,6 +57,7 @@ class WatchRecordAdmin(admin.ModelAdmin):
 
 @admin.register(WarmupRound)
 class WarmupRoundAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("session", "kind", "send_at", "audience", "status")
     list_filter = ("status", "kind")
     list_select_related = ("session",)
