@@ -28,6 +28,9 @@ LANGUAGE_CODE = "zh-hans"
 # Each test database gets its own short-lived pool; keep it small so parallel runs fit.
 DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": 20, "timeout": 10}
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+# No collected static files in tests: Django's static handlers (the live server's, tests/jielong/browser_asgi.py)
+# serve static/ itself. Without a root, whitenoise does not warn on each handler it starts (1,280 warnings a run).
+STATIC_ROOT = None
 # The read replica as Django's test mirror of the default database: the same test database under another alias
 # (its own connection, no pool, so the test database can be dropped). Reads stay on the primary unless a test
 # turns the routing on (DATABASE_REPLICA_ALIAS = "replica", tests/ops/test_replica_routing.py): tests in a
