@@ -39,18 +39,21 @@ def origin_of(url: str) -> str:
 def allow_media_from(response: HttpResponse, *urls: str) -> HttpResponse:
     """Let this response's page fetch and play media from the origins of ``urls`` (django-csp's update)."""
     origins = sorted({origin for origin in map(origin_of, urls) if origin})
-    if origins:
-        update = dict(getattr(response, "_csp_update", None) or {})
-        for directive in ("connect-src", "media-src"):
-            update[directive] = [*update.get(directive, []), *origins]
-        response._csp_update = update
-    return response
+    if not origins:
+        return response
+    return _add(response, {"connect-src": origins, "media-src": origins})
 
 
 def allow_webassembly(response: HttpResponse) -> HttpResponse:
     """Let this response's page compile WebAssembly from its own scripts (the pickup counter's QR reader).
     'wasm-unsafe-eval' allows WebAssembly compilation only, not eval(); the .wasm itself comes from 'self'."""
+    return _add(response, {"script-src": ["'wasm-unsafe-eval'"]})
+
+
+def _add(response: HttpResponse, sources: dict[str, list[str]]) -> HttpResponse:
+    """Add ``sources`` to the policy's directives for this response only (django-csp's ``_csp_update``)."""
     update = dict(getattr(response, "_csp_update", None) or {})
-    update["script-src"] = [*update.get("script-src", []), "'wasm-unsafe-eval'"]
+    for directive, values in sources.items():
+        update[directive] = [*update.get(directive, []), *values]
     response._csp_update = update
     return response

@@ -1,7 +1,7 @@
 // The pickup counter (核销): scan the member's QR with the back camera, or read it from a picture where the
 // camera cannot be used (an http page, a refused permission, an old phone), then show the hand-out card.
 // Decoding is ZXing C++ compiled to WebAssembly (the npm package zxing-wasm, copied to static/vendor by
-// scripts/build-static.mjs): @zxing/browser, before it, missed about 1 code in 60 even in a clean screenshot of
+// scripts/build-static.mjs): @zxing/browser, before it, missed about 1 code in 40 even in a clean screenshot of
 // the member's own screen. The QR payload is exactly the 6-digit pickup code. Plain ES5 + promises, no build step.
 (function () {
   "use strict";
@@ -38,7 +38,8 @@
       })
       .then(
         function () { root.setAttribute("data-reader", "ready"); },
-        function () { root.setAttribute("data-reader", "failed"); } // each read then says it found no code
+        // Reads then fail: a picture says no code was found, the camera that it could not be started.
+        function () { root.setAttribute("data-reader", "failed"); }
       );
   }
 

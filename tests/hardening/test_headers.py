@@ -7,7 +7,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
-from groupbuy.csp import allow_media_from, origin_of
+from groupbuy.csp import allow_media_from, allow_webassembly, origin_of
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +106,19 @@ def test_allow_media_from_adds_the_origins_to_fetch_and_media():
         "connect-src": ["https://cdn.example.com"],
         "media-src": ["https://cdn.example.com"],
     }
+
+
+def test_allow_webassembly_adds_to_script_src_beside_other_additions():
+    from django.http import HttpResponse
+
+    response = allow_webassembly(allow_media_from(HttpResponse(), "https://cdn.example.com/a.m3u8"))
+
+    assert response._csp_update == {
+        "connect-src": ["https://cdn.example.com"],
+        "media-src": ["https://cdn.example.com"],
+        "script-src": ["'wasm-unsafe-eval'"],
+    }
+    assert not hasattr(allow_media_from(HttpResponse(), "/relative", ""), "_csp_update")  # nothing to add
 
 
 def test_the_live_room_allows_its_sessions_hls_server(monkeypatch):
