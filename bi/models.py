@@ -229,12 +229,24 @@ class MemberAims(models.Model):
         return f"member {self.user_id} block {self.block}"
 
 
-class WatchTotal(models.Model):
-    """Per live session (in ``WATCH_SHARDS`` rows by ``user_id % 8``): its watch records and their seconds
-    watched, kept by the same triggers. Σ over a scope's sessions ÷ Σ records is the average watch time."""
+class SessionShard(models.Model):
+    """One of a live session's ``WATCH_SHARDS`` rows (by ``user_id % 8``): concurrent writers for different
+    members of one session rarely wait on the same row. Each table names its own (session_id, shard) key."""
 
     session_id = models.BigIntegerField()
     shard = models.SmallIntegerField()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"session {self.session_id} shard {self.shard}"
+
+
+class WatchTotal(SessionShard):
+    """Per live session: its watch records and their seconds watched, kept by the same triggers. Σ over a scope's
+    sessions ÷ Σ records is the average watch time."""
+
     records = models.BigIntegerField(default=0)
     seconds = models.BigIntegerField(default=0)
 
@@ -242,27 +254,19 @@ class WatchTotal(models.Model):
         db_table = "bi_watch_total"
         constraints = [models.UniqueConstraint(fields=["session_id", "shard"], name="bi_watch_total_key")]
 
-    def __str__(self) -> str:
-        return f"session {self.session_id} shard {self.shard}"
 
+class SessionAims(SessionShard):
+    """Per live session: the ``MemberAims`` rows with its aimed bit (``aimed``) and with its aimed and watched bits
+    (``watched``) — a board of one picked session over every community reads 社群→直播观看 here instead of testing
+    a bit of every member's row. Moved by ``bi_member_aims_refresh`` by the bits it changes, in the same statement
+    (migration 0015)."""
 
-class SessionAims(models.Model):
-    """Per live session (in ``WATCH_SHARDS`` rows by ``user_id % 8``): the ``MemberAims`` rows with its aimed bit
-    (``aimed``) and with its aimed and watched bits (``watched``) — a board of one picked session over every
-    community reads 社群→直播观看 here instead of testing a bit of every member's row. Moved by
-    ``bi_member_aims_refresh`` by the bits it changes, in the same statement (migration 0015)."""
-
-    session_id = models.BigIntegerField()
-    shard = models.SmallIntegerField()
     aimed = models.BigIntegerField(default=0)
     watched = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "bi_session_aims"
         constraints = [models.UniqueConstraint(fields=["session_id", "shard"], name="bi_session_aims_key")]
-
-    def __str__(self) -> str:
-        return f"session {self.session_id} shard {self.shard}"
 
 
 # --- parcel facts: kept by triggers on fulfillment_parcel (migration 0008, PostgreSQL) -------------------------
